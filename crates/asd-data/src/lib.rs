@@ -1,0 +1,1 @@
+//! asd-data (under construction).

@@ -1,0 +1,1 @@
+//! asd-metrics (under construction).

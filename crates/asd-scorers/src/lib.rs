@@ -1,0 +1,1 @@
+//! asd-scorers (under construction).

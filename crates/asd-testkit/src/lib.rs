@@ -1,0 +1,1 @@
+//! asd-testkit (under construction).

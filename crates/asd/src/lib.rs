@@ -1,0 +1,1 @@
+//! asd (under construction).
