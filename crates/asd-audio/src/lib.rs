@@ -2,6 +2,13 @@
 //! Stage 1 of the pipeline (audio file → **waveform** → features → model → scorer → metrics).
 #![forbid(unsafe_code)]
 
+mod error;
+pub mod synth;
+mod write;
+
+pub use error::{AudioError, Result};
+pub use write::write_wav_pcm16;
+
 /// A mono (after [`Waveform::to_mono`]) block of samples in [-1, 1) at `sample_rate` Hz.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Waveform {

@@ -1,1 +1,108 @@
-//! asd-testkit (under construction).
+//! Test helpers shared by every crate of the `asd` workspace (dev-only, not published).
+//!
+//! - [`golden`] and [`real`] locate the oracle fixtures in `../shared/` (override with `ASD_SHARED`);
+//! - [`npy`], [`npy_f64`] and [`json`] load fixtures, naming the file in any failure;
+//! - [`assert_allclose`] compares arrays within an absolute + relative tolerance and reports the worst element.
+//!
+//! Tests may panic freely; this crate is never reachable from user input.
+#![forbid(unsafe_code)]
+
+use ndarray::{ArrayD, ArrayViewD};
+use std::path::PathBuf;
+
+/// The `shared/` folder beside the repository (or `$ASD_SHARED` when set).
+pub fn shared() -> PathBuf {
+    if let Some(dir) = std::env::var_os("ASD_SHARED") {
+        return PathBuf::from(dir);
+    }
+    // crates/<name>/ → repository root → its sibling `shared/`
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared");
+    root.canonicalize().unwrap_or(root)
+}
+
+/// A path inside `shared/golden/`.
+pub fn golden(rel: &str) -> PathBuf {
+    shared().join("golden").join(rel)
+}
+
+/// A path inside `shared/real/`.
+pub fn real(rel: &str) -> PathBuf {
+    shared().join("real").join(rel)
+}
+
+/// Reads a float32 `.npy` file of any shape.
+///
+/// # Panics
+/// When the file is missing or not a float32 `.npy` (a test failure naming the file).
+pub fn npy(path: impl Into<PathBuf>) -> ArrayD<f32> {
+    let path = path.into();
+    ndarray_npy::read_npy(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+/// Reads a float64 `.npy` file of any shape.
+///
+/// # Panics
+/// When the file is missing or not a float64 `.npy`.
+pub fn npy_f64(path: impl Into<PathBuf>) -> ArrayD<f64> {
+    let path = path.into();
+    ndarray_npy::read_npy(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+/// Reads an int64 `.npy` file of any shape.
+///
+/// # Panics
+/// When the file is missing or not an int64 `.npy`.
+pub fn npy_i64(path: impl Into<PathBuf>) -> ArrayD<i64> {
+    let path = path.into();
+    ndarray_npy::read_npy(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+/// Reads and parses a JSON file.
+///
+/// # Panics
+/// When the file is missing or not valid JSON.
+pub fn json(path: impl Into<PathBuf>) -> serde_json::Value {
+    let path = path.into();
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
+}
+
+/// Largest absolute difference and the flat index where it occurs.
+pub fn max_abs_diff(actual: ArrayViewD<'_, f64>, expected: ArrayViewD<'_, f64>) -> (f64, usize) {
+    assert_eq!(actual.shape(), expected.shape(), "shape mismatch");
+    actual
+        .iter()
+        .zip(expected.iter())
+        .map(|(a, e)| (a - e).abs())
+        .enumerate()
+        .fold((0.0, 0), |(m, mi), (i, d)| if d > m || d.is_nan() { (d, i) } else { (m, mi) })
+}
+
+/// Asserts `|actual − expected| ≤ atol + rtol·|expected|` element-wise (NaN never passes),
+/// naming `what`, the worst element and both values on failure.
+///
+/// # Panics
+/// On a shape mismatch or any element outside the tolerance.
+pub fn assert_allclose<A, E>(actual: &ArrayD<A>, expected: &ArrayD<E>, atol: f64, rtol: f64, what: &str)
+where
+    A: Copy + Into<f64>,
+    E: Copy + Into<f64>,
+{
+    assert_eq!(actual.shape(), expected.shape(), "{what}: shape mismatch");
+    let mut worst: Option<(usize, f64, f64, f64)> = None;
+    for (i, (&a, &e)) in actual.iter().zip(expected.iter()).enumerate() {
+        let (a, e): (f64, f64) = (a.into(), e.into());
+        let excess = (a - e).abs() - (atol + rtol * e.abs());
+        if !(excess <= 0.0) && worst.is_none_or(|w| excess > w.3 || excess.is_nan()) {
+            worst = Some((i, a, e, excess));
+        }
+    }
+    if let Some((i, a, e, _)) = worst {
+        panic!(
+            "{what}: element {i} (shape {:?}) is {a}, expected {e} (|diff| {:.3e}, atol {atol:e}, rtol {rtol:e})",
+            actual.shape(),
+            (a - e).abs()
+        );
+    }
+}

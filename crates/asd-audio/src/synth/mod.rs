@@ -1,0 +1,1 @@
+//! The synthetic machine-sound generator (under construction).
