@@ -1,0 +1,377 @@
+//! The serde configuration shared by the CLI and the facade: feature kind, reference preset, overrides.
+
+use crate::Frontend;
+use crate::envelope::EnvelopeSpectrum;
+use crate::error::{FeatureError, Result};
+use crate::filter::Band;
+use crate::logmel::{DbScale, HighPass, LogMel, LogMelConfig};
+use crate::mel::{MelConfig, MelNorm, MelScale, check_band};
+use crate::spectrum::SegmentSpectrum;
+use crate::stft::{MAX_FFT_LEN, PadMode, Spectrogram, SpectrumValue, StftConfig};
+use serde::{Deserialize, Serialize};
+
+/// Sample rate every preset expects, Hz (DCASE audio; `asd_audio::TARGET_SAMPLE_RATE`).
+pub const SAMPLE_RATE_HZ: u32 = 16_000;
+/// FFT / window length of the 1024-point presets (stgram_mfn.md §1.1, neri_attention.md §3.1, librosa call of
+/// golden/features §1, firstshot2025.md §3).
+const N_FFT_1024: usize = 1024;
+/// FFT / window length of OS-SCL's `Wave2Mel` (os_scl.md §2.2).
+const N_FFT_OS_SCL: usize = 2048;
+/// Hop of every preset, samples (same sources).
+const HOP: usize = 512;
+/// Mel bands of every preset (same sources).
+const N_MELS: usize = 128;
+/// torchaudio `AmplitudeToDB` default `amin` (stgram_mfn.md §1.1; os_scl.md §2.2).
+const TORCHAUDIO_DB_FLOOR: f32 = 1e-10;
+/// ε of the attention net's `10·log10(mel + 1e-8)` (neri_attention.md §3.1).
+const NERI_DB_EPSILON: f32 = 1e-8;
+/// ε of the DCASE baselines' `10·log10(mel + ε)`, `sys.float_info.epsilon` cast to float32 (golden/features §1).
+const LIBROSA_DB_EPSILON: f32 = f64::EPSILON as f32;
+/// Mel-bank lower edge and high-pass cut-off of seed 003, Hz (firstshot2025.md §3; decisions.md §13).
+const FIRSTSHOT_LOW_HZ: f64 = 200.0;
+/// Butterworth order of seed 003's high-pass and of the envelope filter (firstshot2025.md §3, Appendix A).
+const BUTTERWORTH_ORDER: usize = 4;
+/// Segment length of ASDNet / SpecMFN, seconds (asdnet_specmfn.md §1).
+const ASDNET_SEGMENT_SECONDS: f64 = 2.0;
+
+/// What to compute.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum FeatureKind {
+    /// `|rfft|` of non-overlapping segments, `[segments, bins]` (ASDNet / SpecMFN input).
+    #[serde(rename = "spectrum")]
+    Spectrum,
+    /// The preset's log-Mel, `[n_mels, frames]`.
+    #[serde(rename = "logmel")]
+    LogMel,
+    /// A 4th-order Butterworth 200 Hz high-pass (causal) followed by the preset's log-Mel, `[n_mels, frames]`
+    /// (seed 003; with the `firstshot2025` preset this is that system's whole front end).
+    #[serde(rename = "hpf-logmel")]
+    HpfLogMel,
+    /// The preset's STFT, `[bins, frames]`, power by default.
+    #[serde(rename = "stft")]
+    Stft,
+    /// The Hilbert envelope spectrum after a zero-phase Butterworth filter, `[1, bins]` (seed 003 analysis).
+    #[serde(rename = "envelope")]
+    Envelope,
+}
+
+impl FeatureKind {
+    /// The kebab-case name used on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Spectrum => "spectrum",
+            Self::LogMel => "logmel",
+            Self::HpfLogMel => "hpf-logmel",
+            Self::Stft => "stft",
+            Self::Envelope => "envelope",
+        }
+    }
+}
+
+/// Which reference's front end the STFT / log-Mel settings reproduce (decisions.md §12).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FrontendPreset {
+    /// torchaudio `MelSpectrogram` + `AmplitudeToDB`: 1024/512, HTK, no norm, reflect, `max(p, 1e-10)`.
+    StgramMfn,
+    /// OS-SCL `Wave2Mel`: 2048/512, Slaney scale and norm, zero padding, `max(p, 1e-10)`.
+    OsScl,
+    /// The attention net's: 1024/512, HTK scale with Slaney norm, reflect, `p + 1e-8`.
+    NeriAttention,
+    /// librosa ≥ 0.10 defaults: 1024/512, Slaney scale and norm, zero padding, `p + float eps`.
+    Librosa,
+    /// Seed 003: 1024/512, Mel bank 200–8000 Hz, Slaney scale and norm, reflect, `p + float eps`.
+    Firstshot2025,
+}
+
+impl FrontendPreset {
+    /// The preset's log-Mel settings (without high-pass).
+    pub fn log_mel_config(self) -> LogMelConfig {
+        let nyquist = f64::from(SAMPLE_RATE_HZ) / 2.0;
+        let (n_fft, scale, norm, pad, db, f_min) = match self {
+            Self::StgramMfn => (
+                N_FFT_1024,
+                MelScale::Htk,
+                MelNorm::None,
+                PadMode::Reflect,
+                DbScale::Clamp {
+                    floor: TORCHAUDIO_DB_FLOOR,
+                },
+                0.0,
+            ),
+            Self::OsScl => (
+                N_FFT_OS_SCL,
+                MelScale::Slaney,
+                MelNorm::Slaney,
+                PadMode::Zero,
+                DbScale::Clamp {
+                    floor: TORCHAUDIO_DB_FLOOR,
+                },
+                0.0,
+            ),
+            Self::NeriAttention => (
+                N_FFT_1024,
+                MelScale::Htk,
+                MelNorm::Slaney,
+                PadMode::Reflect,
+                DbScale::Offset {
+                    epsilon: NERI_DB_EPSILON,
+                },
+                0.0,
+            ),
+            Self::Librosa => (
+                N_FFT_1024,
+                MelScale::Slaney,
+                MelNorm::Slaney,
+                PadMode::Zero,
+                DbScale::Offset {
+                    epsilon: LIBROSA_DB_EPSILON,
+                },
+                0.0,
+            ),
+            Self::Firstshot2025 => (
+                N_FFT_1024,
+                MelScale::Slaney,
+                MelNorm::Slaney,
+                PadMode::Reflect,
+                DbScale::Offset {
+                    epsilon: LIBROSA_DB_EPSILON,
+                },
+                FIRSTSHOT_LOW_HZ,
+            ),
+        };
+        LogMelConfig {
+            sample_rate: SAMPLE_RATE_HZ,
+            stft: StftConfig {
+                n_fft,
+                hop: HOP,
+                pad,
+            },
+            mel: MelConfig {
+                n_mels: N_MELS,
+                f_min,
+                f_max: nyquist,
+                scale,
+                norm,
+            },
+            db,
+            high_pass: None,
+        }
+    }
+
+    /// The preset used when a [`FeatureSpec`] names none: `firstshot2025` for `hpf-logmel` and `envelope`,
+    /// `stgram-mfn` otherwise (spec/cli.md).
+    pub fn default_for(kind: FeatureKind) -> Self {
+        match kind {
+            FeatureKind::HpfLogMel | FeatureKind::Envelope => Self::Firstshot2025,
+            FeatureKind::Spectrum | FeatureKind::LogMel | FeatureKind::Stft => Self::StgramMfn,
+        }
+    }
+}
+
+/// A feature kind, a preset and optional overrides of single settings; [`FeatureSpec::build`] checks them and
+/// builds the front end. Units: samples for `n_fft` and `hop`, Hz for `f_min`/`f_max`, seconds for
+/// `segment_seconds`; input at [`SAMPLE_RATE_HZ`].
+///
+/// Which overrides apply:
+///
+/// | kind | overrides it uses | output |
+/// |---|---|---|
+/// | `spectrum` | `segment_seconds` (default 2) | `[segments, segment_len/2 + 1]` |
+/// | `logmel`, `hpf-logmel` | `n_fft`, `hop`, `n_mels`, `f_min`, `f_max`, `mel_scale`, `mel_norm`, `pad` | `[n_mels, frames]` |
+/// | `stft` | `n_fft`, `hop`, `pad`, `value` (default power) | `[n_fft/2 + 1, frames]` |
+/// | `envelope` | `f_min` (default 200), `f_max` (default Nyquist = high-pass; below Nyquist = band-pass) | `[1, len/2 + 1]` |
+///
+/// Any other override is an [`FeatureError::UnusedOverride`]. The preset only matters to `logmel`,
+/// `hpf-logmel` and `stft`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeatureSpec {
+    /// What to compute.
+    pub kind: FeatureKind,
+    /// Reference front end; `None` = [`FrontendPreset::default_for`] the kind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preset: Option<FrontendPreset>,
+    /// FFT and window length, samples.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n_fft: Option<usize>,
+    /// Hop between frames, samples.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hop: Option<usize>,
+    /// Number of Mel bands.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n_mels: Option<usize>,
+    /// Lower Mel-bank edge, or the envelope filter's lower edge, Hz.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub f_min: Option<f64>,
+    /// Upper Mel-bank edge, or the envelope filter's upper edge, Hz.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub f_max: Option<f64>,
+    /// Mel scale.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mel_scale: Option<MelScale>,
+    /// Mel triangle normalisation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mel_norm: Option<MelNorm>,
+    /// STFT edge padding.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pad: Option<PadMode>,
+    /// Segment length of the `spectrum` kind, seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segment_seconds: Option<f64>,
+    /// Magnitude or power for the `stft` kind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<SpectrumValue>,
+}
+
+impl FeatureSpec {
+    /// A spec of `kind` with the kind's default preset and no overrides.
+    pub fn new(kind: FeatureKind) -> Self {
+        Self {
+            kind,
+            preset: None,
+            n_fft: None,
+            hop: None,
+            n_mels: None,
+            f_min: None,
+            f_max: None,
+            mel_scale: None,
+            mel_norm: None,
+            pad: None,
+            segment_seconds: None,
+            value: None,
+        }
+    }
+
+    /// Sets the preset.
+    pub fn with_preset(mut self, preset: FrontendPreset) -> Self {
+        self.preset = Some(preset);
+        self
+    }
+
+    /// The preset in effect.
+    pub fn preset(&self) -> FrontendPreset {
+        self.preset
+            .unwrap_or_else(|| FrontendPreset::default_for(self.kind))
+    }
+
+    /// Rejects overrides the kind does not use.
+    fn check_overrides(&self) -> Result<()> {
+        let given = [
+            ("n_fft", self.n_fft.is_some()),
+            ("hop", self.hop.is_some()),
+            ("n_mels", self.n_mels.is_some()),
+            ("f_min", self.f_min.is_some()),
+            ("f_max", self.f_max.is_some()),
+            ("mel_scale", self.mel_scale.is_some()),
+            ("mel_norm", self.mel_norm.is_some()),
+            ("pad", self.pad.is_some()),
+            ("segment_seconds", self.segment_seconds.is_some()),
+            ("value", self.value.is_some()),
+        ];
+        let used: &[&str] = match self.kind {
+            FeatureKind::Spectrum => &["segment_seconds"],
+            FeatureKind::LogMel | FeatureKind::HpfLogMel => &[
+                "n_fft",
+                "hop",
+                "n_mels",
+                "f_min",
+                "f_max",
+                "mel_scale",
+                "mel_norm",
+                "pad",
+            ],
+            FeatureKind::Stft => &["n_fft", "hop", "pad", "value"],
+            FeatureKind::Envelope => &["f_min", "f_max"],
+        };
+        match given
+            .iter()
+            .find(|(name, set)| *set && !used.contains(name))
+        {
+            Some(&(name, _)) => Err(FeatureError::UnusedOverride {
+                name,
+                kind: self.kind.name(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// The log-Mel settings this spec resolves to (preset + overrides, high-pass for `hpf-logmel`), unchecked.
+    pub fn log_mel_config(&self) -> LogMelConfig {
+        let mut config = self.preset().log_mel_config();
+        config.stft = self.stft_config();
+        let mel = &mut config.mel;
+        mel.n_mels = self.n_mels.unwrap_or(mel.n_mels);
+        mel.f_min = self.f_min.unwrap_or(mel.f_min);
+        mel.f_max = self.f_max.unwrap_or(mel.f_max);
+        mel.scale = self.mel_scale.unwrap_or(mel.scale);
+        mel.norm = self.mel_norm.unwrap_or(mel.norm);
+        if self.kind == FeatureKind::HpfLogMel {
+            config.high_pass = Some(HighPass {
+                order: BUTTERWORTH_ORDER,
+                cutoff_hz: FIRSTSHOT_LOW_HZ,
+            });
+        }
+        config
+    }
+
+    /// The STFT settings this spec resolves to (preset + overrides), unchecked.
+    fn stft_config(&self) -> StftConfig {
+        let preset = self.preset().log_mel_config().stft;
+        StftConfig {
+            n_fft: self.n_fft.unwrap_or(preset.n_fft),
+            hop: self.hop.unwrap_or(preset.hop),
+            pad: self.pad.unwrap_or(preset.pad),
+        }
+    }
+
+    /// Checks every setting and builds the front end (FFT plans, filterbank, filters).
+    ///
+    /// # Errors
+    /// An override the kind does not use; `n_fft`, `hop`, `n_mels` zero; `f_min`/`f_max` outside
+    /// `0 ..= 8000 Hz` or not increasing; `segment_seconds` not positive or longer than [`MAX_FFT_LEN`] samples; an envelope edge at 0 Hz.
+    pub fn build(&self) -> Result<Box<dyn Frontend>> {
+        self.check_overrides()?;
+        let sample_rate = f64::from(SAMPLE_RATE_HZ);
+        Ok(match self.kind {
+            FeatureKind::Spectrum => {
+                let seconds = self.segment_seconds.unwrap_or(ASDNET_SEGMENT_SECONDS);
+                let samples = seconds * sample_rate;
+                if !(samples.round() >= 1.0 && samples <= MAX_FFT_LEN as f64) {
+                    return Err(FeatureError::InvalidDuration {
+                        name: "segment_seconds",
+                        seconds,
+                    });
+                }
+                Box::new(SegmentSpectrum::new(samples.round() as usize)?)
+            }
+            FeatureKind::LogMel | FeatureKind::HpfLogMel => {
+                Box::new(LogMel::new(self.log_mel_config())?)
+            }
+            FeatureKind::Stft => Box::new(Spectrogram::new(
+                self.stft_config(),
+                self.value.unwrap_or(SpectrumValue::Power),
+            )?),
+            FeatureKind::Envelope => {
+                let nyquist = sample_rate / 2.0;
+                let low = self.f_min.unwrap_or(FIRSTSHOT_LOW_HZ);
+                let high = self.f_max.unwrap_or(nyquist);
+                check_band(low, high, SAMPLE_RATE_HZ)?;
+                // An upper edge at Nyquist means "no upper limit" (golden/features §4).
+                let band = if high == nyquist {
+                    Band::HighPass { cutoff_hz: low }
+                } else {
+                    Band::BandPass {
+                        low_hz: low,
+                        high_hz: high,
+                    }
+                };
+                Box::new(EnvelopeSpectrum::new(
+                    BUTTERWORTH_ORDER,
+                    band,
+                    SAMPLE_RATE_HZ,
+                )?)
+            }
+        })
+    }
+}

@@ -1,0 +1,266 @@
+//! Short-time Fourier transform with centred frames and a periodic Hann window, and the STFT front end.
+
+use crate::error::{FeatureError, Result};
+use crate::{Frontend, check_wave};
+use ndarray::Array2;
+use rayon::prelude::*;
+use realfft::{RealFftPlanner, RealToComplex};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// Frames handed to one rayon task: large enough to amortise the per-task buffers, small enough to split a
+/// 313-frame clip over the cores (our choice, measured with `benches/features.rs`).
+const FRAMES_PER_TASK: usize = 64;
+
+/// Largest FFT length accepted from a configuration (2²⁴ samples, over 17 minutes at 16 kHz): a guard against
+/// typos that would allocate gigabytes, not a limit of the method.
+pub const MAX_FFT_LEN: usize = 1 << 24;
+
+/// How the signal is extended by `n_fft / 2` samples on each side so that frame `t` is centred on sample
+/// `t · hop`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PadMode {
+    /// Mirror without repeating the edge sample (`x[p], …, x[1] | x | x[n−2], …`): torch/torchaudio's default,
+    /// librosa < 0.10. Needs more than `n_fft / 2` samples.
+    Reflect,
+    /// Zeros (librosa ≥ 0.10's default `pad_mode="constant"`).
+    Zero,
+}
+
+/// What each STFT bin holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SpectrumValue {
+    /// `|X|`.
+    Magnitude,
+    /// `|X|²`.
+    Power,
+}
+
+/// STFT settings. The window is always a periodic Hann of length `n_fft`, `w[n] = 0.5 − 0.5·cos(2πn/n_fft)`,
+/// and frames are centred: `1 + ⌊len / hop⌋` frames for `len` samples.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StftConfig {
+    /// FFT length = window length, samples.
+    pub n_fft: usize,
+    /// Hop between frames, samples.
+    pub hop: usize,
+    /// Edge padding.
+    pub pad: PadMode,
+}
+
+impl StftConfig {
+    /// Checks `1 ≤ n_fft ≤` [`MAX_FFT_LEN`] and `hop ≥ 1`.
+    pub fn check(&self) -> Result<()> {
+        check_fft_len("n_fft", self.n_fft)?;
+        if self.hop == 0 {
+            return Err(FeatureError::Zero { name: "hop" });
+        }
+        Ok(())
+    }
+
+    /// A stable text naming every setting.
+    pub fn key(&self) -> String {
+        format!(
+            "n_fft={},hop={},pad={:?},window=hann-periodic,center",
+            self.n_fft, self.hop, self.pad
+        )
+    }
+
+    /// Number of frames for `n_samples` input samples: `1 + ⌊n_samples / hop⌋`.
+    pub fn n_frames(&self, n_samples: usize) -> usize {
+        1 + n_samples / self.hop
+    }
+
+    /// Number of one-sided bins: `n_fft / 2 + 1`.
+    pub fn n_bins(&self) -> usize {
+        self.n_fft / 2 + 1
+    }
+}
+
+/// A planned STFT: the window and the real-FFT plan are built once; each call uses its own scratch buffers.
+#[derive(Clone)]
+pub struct Stft {
+    config: StftConfig,
+    window: Vec<f32>,
+    fft: Arc<dyn RealToComplex<f32>>,
+}
+
+impl std::fmt::Debug for Stft {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stft")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Stft {
+    /// Plans the FFT and builds the window.
+    pub fn new(config: StftConfig) -> Result<Self> {
+        config.check()?;
+        let n = config.n_fft;
+        let window = (0..n)
+            .map(|i| (0.5 - 0.5 * (2.0 * std::f64::consts::PI * i as f64 / n as f64).cos()) as f32)
+            .collect();
+        let fft = RealFftPlanner::<f32>::new().plan_fft_forward(n);
+        Ok(Self {
+            config,
+            window,
+            fft,
+        })
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &StftConfig {
+        &self.config
+    }
+
+    /// Runs the STFT of `wave` and hands each frame's one-sided power spectrum `|X|²` (`n_fft / 2 + 1` bins) to
+    /// `per_frame`, which writes `row_len` values; returns them frame-major, `[frames, row_len]` flattened. Frames are
+    /// processed in parallel on rayon.
+    pub(crate) fn map_frames<F>(
+        &self,
+        wave: &[f32],
+        row_len: usize,
+        per_frame: F,
+    ) -> Result<Vec<f32>>
+    where
+        F: Fn(&[f32], &mut [f32]) + Sync,
+    {
+        let half = self.config.n_fft / 2;
+        if self.config.pad == PadMode::Reflect && wave.len() <= half {
+            return Err(FeatureError::TooShort {
+                what: "reflect padding",
+                needed: half + 1,
+                got: wave.len(),
+            });
+        }
+        let n_frames = self.config.n_frames(wave.len());
+        let mut rows = vec![0.0f32; n_frames * row_len];
+        rows.par_chunks_mut(FRAMES_PER_TASK * row_len)
+            .enumerate()
+            .try_for_each(|(task, chunk)| {
+                let mut frame = self.fft.make_input_vec();
+                let mut spectrum = self.fft.make_output_vec();
+                let mut scratch = self.fft.make_scratch_vec();
+                let mut power = vec![0.0f32; spectrum.len()];
+                for (i, row) in chunk.chunks_mut(row_len).enumerate() {
+                    let t = task * FRAMES_PER_TASK + i;
+                    self.fill_frame(wave, t * self.config.hop, &mut frame);
+                    self.fft
+                        .process_with_scratch(&mut frame, &mut spectrum, &mut scratch)?;
+                    power
+                        .iter_mut()
+                        .zip(&spectrum)
+                        .for_each(|(p, c)| *p = c.norm_sqr());
+                    per_frame(&power, row);
+                }
+                Ok::<_, FeatureError>(())
+            })?;
+        Ok(rows)
+    }
+
+    /// Writes the windowed frame centred on sample `centre` into `frame`, padding outside `wave`.
+    fn fill_frame(&self, wave: &[f32], centre: usize, frame: &mut [f32]) {
+        let half = self.config.n_fft / 2;
+        let n = wave.len();
+        if centre >= half && centre - half + self.config.n_fft <= n {
+            let src = &wave[centre - half..centre - half + self.config.n_fft];
+            for ((f, &x), &w) in frame.iter_mut().zip(src).zip(&self.window) {
+                *f = x * w;
+            }
+            return;
+        }
+        for (j, (f, &w)) in frame.iter_mut().zip(&self.window).enumerate() {
+            // position in the unpadded signal, as a signed offset
+            let pos = (centre + j) as isize - half as isize;
+            let x = match self.config.pad {
+                PadMode::Zero => usize::try_from(pos)
+                    .ok()
+                    .and_then(|p| wave.get(p))
+                    .copied()
+                    .unwrap_or(0.0),
+                PadMode::Reflect => wave[reflect_index(pos, n)],
+            };
+            *f = x * w;
+        }
+    }
+}
+
+/// Checks `1 ≤ len ≤` [`MAX_FFT_LEN`] for the FFT-length setting `name`.
+pub(crate) fn check_fft_len(name: &'static str, len: usize) -> Result<()> {
+    match len {
+        0 => Err(FeatureError::Zero { name }),
+        _ if len > MAX_FFT_LEN => Err(FeatureError::TooLarge {
+            name,
+            value: len,
+            max: MAX_FFT_LEN,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Index of padded position `pos` under reflection without edge repeat; `n > 1` and `|pos|` within one
+/// reflection (`n > n_fft / 2` is checked before any frame is built).
+fn reflect_index(pos: isize, n: usize) -> usize {
+    let last = n as isize - 1;
+    let p = if pos < 0 {
+        -pos
+    } else if pos > last {
+        2 * last - pos
+    } else {
+        pos
+    };
+    p as usize // ok: 0 ≤ p ≤ last since the pad is shorter than the signal
+}
+
+/// The STFT front end: `[bins, frames]` of `|X|` or `|X|²`.
+#[derive(Clone, Debug)]
+pub struct Spectrogram {
+    stft: Stft,
+    value: SpectrumValue,
+}
+
+impl Spectrogram {
+    /// Builds the front end (plans the FFT).
+    pub fn new(config: StftConfig, value: SpectrumValue) -> Result<Self> {
+        Ok(Self {
+            stft: Stft::new(config)?,
+            value,
+        })
+    }
+}
+
+impl Frontend for Spectrogram {
+    /// `[n_fft / 2 + 1, 1 + ⌊len / hop⌋]`: bin `k` is `k · sample_rate / n_fft` Hz.
+    fn extract(&self, wave: &[f32]) -> Result<Array2<f32>> {
+        check_wave(wave)?;
+        let n_bins = self.stft.config.n_bins();
+        let value = self.value;
+        let rows = self.stft.map_frames(wave, n_bins, |power, row| {
+            row.copy_from_slice(power);
+            if value == SpectrumValue::Magnitude {
+                row.iter_mut().for_each(|v| *v = v.sqrt());
+            }
+        })?;
+        Ok(transpose(&rows, n_bins))
+    }
+
+    fn output_shape(&self, n_samples: usize) -> (usize, usize) {
+        (
+            self.stft.config.n_bins(),
+            self.stft.config.n_frames(n_samples),
+        )
+    }
+
+    fn cache_key(&self) -> String {
+        format!("stft:{},value={:?}", self.stft.config.key(), self.value)
+    }
+}
+
+/// `[frames, row_len]` (flattened, frame-major) → `[row_len, frames]`.
+pub(crate) fn transpose(rows: &[f32], row_len: usize) -> Array2<f32> {
+    let n_frames = rows.len() / row_len;
+    Array2::from_shape_fn((row_len, n_frames), |(r, t)| rows[t * row_len + r])
+}
