@@ -1,0 +1,229 @@
+//! One model per group (machine ID, section or domain), the CLI's scorer configuration, and the grouped
+//! entry point `score_grouped`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use ndarray::{Array1, ArrayView2, Axis};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    CosParams, Error, Fit, GmmParams, KMeansParams, KnnParams, LofParams, ProbParams, Result, Score,
+};
+
+/// The generator a group's fit draws from: ChaCha8 seeded with `seed`, stream = the group id, so results
+/// do not depend on thread count or on which other groups exist.
+pub fn group_rng(seed: u64, group: i64) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(group as u64);
+    rng
+}
+
+/// Fitted models, one per group id.
+#[derive(Clone, Debug)]
+pub struct Grouped<S> {
+    models: BTreeMap<i64, S>,
+}
+
+impl<S: Score> Grouped<S> {
+    /// Fits `params` on the rows of `train` (`[n, dim]`) of each group in `train_groups` (one id per row),
+    /// groups in parallel, each with [`group_rng`]`(seed, group)`. An error names its group.
+    pub fn fit<P>(params: &P, train: ArrayView2<'_, f64>, train_groups: &[i64], seed: u64) -> Result<Self>
+    where
+        P: Fit<Fitted = S> + Sync,
+    {
+        let rows = rows_by_group(train_groups, train.nrows(), "train_groups")?;
+        let models = rows
+            .into_par_iter()
+            .map(|(group, rows)| {
+                let x = train.select(Axis(0), &rows);
+                params
+                    .fit(x.view(), &mut group_rng(seed, group))
+                    .map(|m| (group, m))
+                    .map_err(|e| Error::Group { group, source: Box::new(e) })
+            })
+            .collect::<Result<_>>()?;
+        Ok(Self { models })
+    }
+
+    /// The model of `group`.
+    pub fn get(&self, group: i64) -> Option<&S> {
+        self.models.get(&group)
+    }
+
+    /// The group ids, ascending.
+    pub fn groups(&self) -> impl Iterator<Item = i64> + '_ {
+        self.models.keys().copied()
+    }
+
+    /// Scores each row of `test` (`[n, dim]`) with the model of its group (`test_groups`, one id per row).
+    /// Returns `[n]`; a group without a model is [`Error::MissingGroup`].
+    pub fn score(&self, test: ArrayView2<'_, f64>, test_groups: &[i64]) -> Result<Array1<f64>> {
+        let rows = rows_by_group(test_groups, test.nrows(), "test_groups")?;
+        let scored = rows
+            .into_par_iter()
+            .map(|(group, rows)| {
+                let model = self.models.get(&group).ok_or(Error::MissingGroup { group })?;
+                let s = model
+                    .score(test.select(Axis(0), &rows).view())
+                    .map_err(|e| Error::Group { group, source: Box::new(e) })?;
+                Ok((rows, s))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let mut out = Array1::zeros(test.nrows());
+        for (rows, s) in scored {
+            for (r, v) in rows.into_iter().zip(s) {
+                out[r] = v;
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Row indices of each group id, after checking there is one id per row.
+fn rows_by_group(groups: &[i64], n_rows: usize, what: &'static str) -> Result<BTreeMap<i64, Vec<usize>>> {
+    if groups.len() != n_rows {
+        return Err(Error::LengthMismatch { what, expected: n_rows, found: groups.len() });
+    }
+    let mut map: BTreeMap<i64, Vec<usize>> = BTreeMap::new();
+    for (row, &g) in groups.iter().enumerate() {
+        map.entry(g).or_default().push(row);
+    }
+    Ok(map)
+}
+
+/// The six scorers, with the CLI's names (`asd scorer --kind …`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScorerKind {
+    /// −log softmax probability of the clip's class.
+    Prob,
+    /// Cosine to the class mean.
+    Cos,
+    /// Cosine to the nearest of k K-Means centres.
+    Kmeans,
+    /// Negative Gaussian-mixture log-likelihood.
+    Gmm,
+    /// Local outlier factor.
+    Lof,
+    /// Distance to the k nearest training embeddings.
+    Knn,
+}
+
+impl ScorerKind {
+    /// Every kind, in the order above.
+    pub const ALL: [ScorerKind; 6] =
+        [ScorerKind::Prob, ScorerKind::Cos, ScorerKind::Kmeans, ScorerKind::Gmm, ScorerKind::Lof, ScorerKind::Knn];
+}
+
+/// A scorer with its parameters, as read from TOML:
+/// `kind = "lof"` followed by that kind's fields (`n_neighbors = 20`, `metric = "cosine"`); missing fields
+/// take the papers' defaults.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum ScorerConfig {
+    /// PROB.
+    Prob(ProbParams),
+    /// COS.
+    Cos(CosParams),
+    /// K-Means.
+    Kmeans(KMeansParams),
+    /// GMM.
+    Gmm(GmmParams),
+    /// LOF.
+    Lof(LofParams),
+    /// KNN.
+    Knn(KnnParams),
+}
+
+impl ScorerConfig {
+    /// The kind with its default parameters (the papers' values).
+    pub fn new(kind: ScorerKind) -> Self {
+        match kind {
+            ScorerKind::Prob => Self::Prob(ProbParams::default()),
+            ScorerKind::Cos => Self::Cos(CosParams::default()),
+            ScorerKind::Kmeans => Self::Kmeans(KMeansParams::default()),
+            ScorerKind::Gmm => Self::Gmm(GmmParams::default()),
+            ScorerKind::Lof => Self::Lof(LofParams::default()),
+            ScorerKind::Knn => Self::Knn(KnnParams::default()),
+        }
+    }
+
+    /// Which scorer this is.
+    pub fn kind(&self) -> ScorerKind {
+        match self {
+            Self::Prob(_) => ScorerKind::Prob,
+            Self::Cos(_) => ScorerKind::Cos,
+            Self::Kmeans(_) => ScorerKind::Kmeans,
+            Self::Gmm(_) => ScorerKind::Gmm,
+            Self::Lof(_) => ScorerKind::Lof,
+            Self::Knn(_) => ScorerKind::Knn,
+        }
+    }
+
+    /// Checks the parameters (call at config load, before any decoding or training).
+    pub fn check(&self) -> Result<()> {
+        match self {
+            Self::Prob(p) => p.check(),
+            Self::Cos(p) => p.check(),
+            Self::Kmeans(p) => p.check(),
+            Self::Gmm(p) => p.check(),
+            Self::Lof(p) => p.check(),
+            Self::Knn(p) => p.check(),
+        }
+    }
+}
+
+/// Fits one model per group on `train` and scores every `test` row with its group's model.
+///
+/// - `train`: `[n_train, dim]` normal embeddings, `train_groups` their group ids (one per row);
+/// - `test`: `[n_test, dim]`, `test_groups` one id per row; returns `[n_test]` scores, higher = more
+///   anomalous;
+/// - `seed`: each group draws from [`group_rng`]`(seed, group)`, so the result is the same for any thread
+///   count;
+/// - `prob`: nothing is fitted; `test` holds logits (`[n_test, n_classes]`), `test_groups` the class
+///   index of each row, and `train`/`train_groups` are not read.
+///
+/// Errors: invalid parameters; a test group without training rows ([`Error::MissingGroup`], checked
+/// before any fit); any fit or score error, wrapped in [`Error::Group`] with its group id.
+pub fn score_grouped(
+    config: &ScorerConfig,
+    train: ArrayView2<'_, f64>,
+    train_groups: &[i64],
+    test: ArrayView2<'_, f64>,
+    test_groups: &[i64],
+    seed: u64,
+) -> Result<Array1<f64>> {
+    config.check()?;
+    fn run<P: Fit + Sync>(
+        p: &P,
+        train: ArrayView2<'_, f64>,
+        train_groups: &[i64],
+        test: ArrayView2<'_, f64>,
+        test_groups: &[i64],
+        seed: u64,
+    ) -> Result<Array1<f64>> {
+        if train_groups.len() != train.nrows() {
+            return Err(Error::LengthMismatch {
+                what: "train_groups",
+                expected: train.nrows(),
+                found: train_groups.len(),
+            });
+        }
+        let have: BTreeSet<i64> = train_groups.iter().copied().collect();
+        if let Some(&group) = test_groups.iter().find(|g| !have.contains(g)) {
+            return Err(Error::MissingGroup { group });
+        }
+        Grouped::fit(p, train, train_groups, seed)?.score(test, test_groups)
+    }
+    match config {
+        ScorerConfig::Prob(p) => p.score(test, test_groups),
+        ScorerConfig::Cos(p) => run(p, train, train_groups, test, test_groups, seed),
+        ScorerConfig::Kmeans(p) => run(p, train, train_groups, test, test_groups, seed),
+        ScorerConfig::Gmm(p) => run(p, train, train_groups, test, test_groups, seed),
+        ScorerConfig::Lof(p) => run(p, train, train_groups, test, test_groups, seed),
+        ScorerConfig::Knn(p) => run(p, train, train_groups, test, test_groups, seed),
+    }
+}

@@ -1,0 +1,156 @@
+//! Small dense helpers: input checks, row-parallel products, Cholesky factors (all f64).
+
+use ndarray::{Array1, Array2, ArrayView2, Axis, CowArray, Ix2, Zip, s};
+use rayon::prelude::*;
+
+use crate::{Error, Result};
+
+/// Rows per parallel task in row-blocked products and scans.
+pub(crate) const ROW_BLOCK: usize = 256;
+
+/// Checks that `x` has rows and columns and only finite values.
+pub(crate) fn check_matrix(x: ArrayView2<'_, f64>, what: &'static str) -> Result<()> {
+    if x.is_empty() {
+        return Err(Error::Empty { what, rows: x.nrows(), cols: x.ncols() });
+    }
+    match x.indexed_iter().find(|(_, v)| !v.is_finite()) {
+        Some(((row, col), &value)) => Err(Error::NonFinite { what, row, col, value }),
+        None => Ok(()),
+    }
+}
+
+/// [`check_matrix`] plus a width check against the training width.
+pub(crate) fn check_test(x: ArrayView2<'_, f64>, dim: usize) -> Result<()> {
+    check_matrix(x, "test")?;
+    if x.ncols() != dim {
+        return Err(Error::DimensionMismatch { what: "test", expected: dim, found: x.ncols() });
+    }
+    Ok(())
+}
+
+/// `x` in standard (row-major) layout, borrowed when it already is.
+pub(crate) fn standard(x: ArrayView2<'_, f64>) -> CowArray<'_, f64, Ix2> {
+    if x.is_standard_layout() { x.into() } else { x.as_standard_layout().into_owned().into() }
+}
+
+/// Row-major data of a standard-layout array, as one slice.
+pub(crate) fn flat<'a>(x: &'a CowArray<'_, f64, Ix2>) -> &'a [f64] {
+    x.as_slice().expect("standard layout") // ok: every caller passes the output of `standard`
+}
+
+/// Euclidean norm of each row.
+pub(crate) fn row_norms(x: ArrayView2<'_, f64>) -> Array1<f64> {
+    x.map_axis(Axis(1), |r| r.dot(&r).sqrt())
+}
+
+/// Index of the first all-zero row, if any.
+pub(crate) fn first_zero_row(x: ArrayView2<'_, f64>) -> Option<usize> {
+    x.outer_iter().position(|r| r.iter().all(|&v| v == 0.0))
+}
+
+/// Errors on the first all-zero row (cosine-based scores and metrics need a direction).
+pub(crate) fn check_nonzero_rows(x: ArrayView2<'_, f64>, what: &'static str) -> Result<()> {
+    match first_zero_row(x) {
+        Some(row) => Err(Error::ZeroVector { what, row }),
+        None => Ok(()),
+    }
+}
+
+/// Rows of `x` divided by their Euclidean norms (callers have rejected zero rows).
+pub(crate) fn unit_rows(x: ArrayView2<'_, f64>) -> Array2<f64> {
+    let norms = row_norms(x);
+    let mut out = x.to_owned();
+    Zip::from(out.rows_mut()).and(&norms).for_each(|mut r, &n| r /= n);
+    out
+}
+
+/// `a · b`, with the rows of `a` split over rayon tasks.
+pub(crate) fn par_dot(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> Array2<f64> {
+    let mut out = Array2::zeros((a.nrows(), b.ncols()));
+    out.axis_chunks_iter_mut(Axis(0), ROW_BLOCK)
+        .into_par_iter()
+        .zip(a.axis_chunks_iter(Axis(0), ROW_BLOCK))
+        .for_each(|(mut o, a)| ndarray::linalg::general_mat_mul(1.0, &a, &b, 0.0, &mut o));
+    out
+}
+
+/// `aᵀ · b` for tall `a`, `b` (`[n, p]`, `[n, q]` → `[p, q]`), summed over row blocks in parallel.
+pub(crate) fn par_t_dot(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> Array2<f64> {
+    let (p, q) = (a.ncols(), b.ncols());
+    (0..a.nrows().div_ceil(ROW_BLOCK))
+        .into_par_iter()
+        .map(|i| {
+            let rows = s![i * ROW_BLOCK..((i + 1) * ROW_BLOCK).min(a.nrows()), ..];
+            a.slice(rows).t().dot(&b.slice(rows))
+        })
+        .reduce(|| Array2::zeros((p, q)), |x, y| x + y)
+}
+
+/// Lower Cholesky factor `L` of a symmetric matrix (`a = L Lᵀ`); `None` if `a` is not positive definite.
+pub(crate) fn cholesky(a: ArrayView2<'_, f64>) -> Option<Array2<f64>> {
+    let n = a.nrows();
+    let mut l = Array2::<f64>::zeros((n, n));
+    for j in 0..n {
+        let row_j = l.slice(s![j, ..j]).to_owned();
+        let d = a[[j, j]] - row_j.dot(&row_j);
+        if !(d > 0.0) {
+            return None;
+        }
+        let djj = d.sqrt();
+        l[[j, j]] = djj;
+        for i in j + 1..n {
+            let v = (a[[i, j]] - l.slice(s![i, ..j]).dot(&row_j)) / djj;
+            l[[i, j]] = v;
+        }
+    }
+    Some(l)
+}
+
+/// `(L⁻¹)ᵀ` of a lower-triangular `L` with a positive diagonal: an upper-triangular matrix `U` with
+/// `(L Lᵀ)⁻¹ = U Uᵀ`, the "precision Cholesky factor" of scikit-learn's GaussianMixture.
+pub(crate) fn inv_lower_t(l: ArrayView2<'_, f64>) -> Array2<f64> {
+    let n = l.nrows();
+    // Solve L X = I column by column (forward substitution); X = L⁻¹ is lower triangular.
+    let mut x = Array2::<f64>::zeros((n, n));
+    for c in 0..n {
+        for i in c..n {
+            let mut v = if i == c { 1.0 } else { 0.0 };
+            for k in c..i {
+                v -= l[[i, k]] * x[[k, c]];
+            }
+            x[[i, c]] = v / l[[i, i]];
+        }
+    }
+    x.reversed_axes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    #[test]
+    fn cholesky_and_inverse_reconstruct() {
+        let a = array![[4.0, 2.0, 0.4], [2.0, 5.0, 1.0], [0.4, 1.0, 3.0]];
+        let l = cholesky(a.view()).unwrap();
+        assert!((l.dot(&l.t()) - &a).iter().all(|v| v.abs() < 1e-12));
+        let u = inv_lower_t(l.view());
+        // U Uᵀ = A⁻¹  ⇔  A U Uᵀ = I
+        let id = a.dot(&u).dot(&u.t());
+        assert!((id - Array2::<f64>::eye(3)).iter().all(|v| v.abs() < 1e-12));
+    }
+
+    #[test]
+    fn cholesky_rejects_indefinite() {
+        assert!(cholesky(array![[1.0, 2.0], [2.0, 1.0]].view()).is_none());
+    }
+
+    #[test]
+    fn par_products_match_dot() {
+        let a = Array2::from_shape_fn((600, 7), |(i, j)| ((i * 7 + j) as f64).sin());
+        let b = Array2::from_shape_fn((7, 3), |(i, j)| (i as f64) - (j as f64) * 0.5);
+        assert!((par_dot(a.view(), b.view()) - a.dot(&b)).iter().all(|v| v.abs() < 1e-12));
+        let c = Array2::from_shape_fn((600, 3), |(i, j)| ((i + j) as f64).cos());
+        assert!((par_t_dot(a.view(), c.view()) - a.t().dot(&c)).iter().all(|v| v.abs() < 1e-10));
+    }
+}
