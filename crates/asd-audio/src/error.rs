@@ -46,6 +46,14 @@ pub enum AudioError {
         /// Index of the first non-finite sample (per channel, in frames).
         index: usize,
     },
+    /// A setting of the synthetic-data generator (`synth::SynthConfig`) is out of range.
+    #[error("invalid synthetic-data setting `{field}`: {reason}")]
+    SynthConfig {
+        /// The offending field of the configuration.
+        field: &'static str,
+        /// The allowed range, in words.
+        reason: String,
+    },
     /// A setting is out of range (a rate of 0, a segment length of 0, …).
     #[error("invalid setting: {0}")]
     Invalid(String),

@@ -1,1 +1,582 @@
-//! The synthetic machine-sound generator (under construction).
+//! The built-in synthetic machine-sound benchmark: machine-like sounds written in the real DCASE layouts.
+//!
+//! Real DCASE data cannot be downloaded everywhere, so this module writes a dataset whose folder tree, file
+//! names and `attributes_XX.csv` follow the DCASE 2020 or 2021–2025 grammar exactly (see
+//! `shared/spec/dcase_protocols.md` §1.2 and §2.2), and whose sounds come from a physical-ish model of each
+//! machine type:
+//!
+//! | type | mechanism | anomalies |
+//! |---|---|---|
+//! | `fan` | shaft harmonics with speed wander, blade-pass tone, aerodynamic noise bands | imbalance, looseness, bearing fault, rubbing |
+//! | `pump` | shaft harmonics, vane-pass tone, flow pulsation, fluid-noise bands | clogging, imbalance, leak |
+//! | `slider` | periodic travel: impulsive start/stop ringing the rail, motor whine and friction while moving | friction, extra impacts, irregular timing |
+//! | `valve` | open/close clicks ringing damped resonances, flow hiss while open | irregular timing, leak, clogging |
+//! | `ToyCar` | motor whine (high f0) with gear-mesh tone and sidebands, brush noise | gear tooth, bearing fault, rubbing |
+//! | `ToyConveyor` | belt rumble, motor hum, periodic roller impulses | looseness, extra impacts, rubbing |
+//! | `gearbox` | shaft harmonics, load-dependent gear mesh with sidebands | gear tooth, looseness, bearing fault |
+//! | `bearing` | faint shaft harmonics under broadband rolling noise | bearing fault, rubbing, imbalance |
+//! | `ToyTrain` | motor whine, wheel rumble, rail-joint clacks | extra impacts, gear tooth, rubbing |
+//!
+//! Machine IDs (sections) of one type differ by small offsets of shaft rate (±4 %), amplitudes (±20 %) and
+//! resonances (±4 %). Every clip adds a factory background (pink + brown noise with occasional knocks) at a
+//! signal-to-noise ratio drawn from −6…6 dB and a gain drawn from −30…−22 dBFS RMS (peak ≤ 0.95). Anomalies
+//! occur in test clips only, with a severity drawn per clip. In the 2021+ layout the target domain changes
+//! speed, load, background, microphone position or operating pattern, recorded in the attributes.
+//!
+//! Everything is deterministic: a clip's generator is a `ChaCha8Rng` seeded through a fixed hash of (seed,
+//! type, ID/section, split, domain, condition, index), so clips render in parallel with identical bytes.
+//! [`GENERATOR_VERSION`] changes whenever the sounds change; the dataset root gets a `synth.toml` manifest
+//! naming it, so nobody mistakes the data for recordings. `docs/synthetic.md` documents each recipe and the
+//! baseline results.
+//!
+//! ```
+//! use asd_audio::synth::{render_clip, ClipSpec, Domain, MachineType, Split, SynthLayout};
+//! let spec = ClipSpec {
+//!     layout: SynthLayout::Dcase2020,
+//!     machine: MachineType::Fan,
+//!     group: 0,
+//!     split: Split::Test,
+//!     domain: Domain::Source,
+//!     anomaly: None,
+//!     index: 3,
+//!     seconds: 1.0,
+//!     seed: 42,
+//! };
+//! assert_eq!(spec.file_name(), "normal_id_00_00000003.wav");
+//! let wave = render_clip(&spec);
+//! assert_eq!((wave.samples.len(), wave.sample_rate), (16_000, 16_000));
+//! assert!(wave.samples.iter().all(|s| s.abs() < 1.0));
+//! assert_eq!(wave, render_clip(&spec)); // deterministic
+//! ```
+
+mod dsp;
+mod machines;
+
+pub use machines::{AnomalyKind, MachineType};
+
+use crate::{AudioError, Result, Waveform, write_wav_pcm16};
+use dsp::hash_key;
+use machines::{Operating, SAMPLE_RATE};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// Version of the sound model. Any change to the generated samples bumps it (and the documented results).
+pub const GENERATOR_VERSION: &str = "1.0.0";
+
+/// File name of the manifest written at the dataset root.
+pub const MANIFEST_FILE: &str = "synth.toml";
+
+/// Which DCASE folder tree and file-name grammar to write.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SynthLayout {
+    /// DCASE 2020 Task 2: `<type>/{train,test}/{normal,anomaly}_id_XX_NNNNNNNN.wav`, no domains.
+    #[default]
+    Dcase2020,
+    /// DCASE 2021–2025 Task 2 (2023 types):
+    /// `<type>/{train,test}/section_SS_{source,target}_{train,test}_{normal,anomaly}_NNNN_<attrs>.wav` and
+    /// `<type>/attributes_SS.csv`.
+    Dcase2023,
+}
+
+impl SynthLayout {
+    /// The machine types of this layout, in the fixed order [`SynthConfig::types`] takes them:
+    /// 2020 fan, pump, slider, valve, ToyCar, ToyConveyor; 2023 fan, gearbox, bearing, valve, slider, ToyCar,
+    /// ToyTrain.
+    pub fn machine_types(self) -> &'static [MachineType] {
+        use MachineType::*;
+        match self {
+            Self::Dcase2020 => &[Fan, Pump, Slider, Valve, ToyCar, ToyConveyor],
+            Self::Dcase2023 => &[Fan, Gearbox, Bearing, Valve, Slider, ToyCar, ToyTrain],
+        }
+    }
+
+    /// The name used on the command line and in the manifest (`dcase2020`, `dcase2023`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Dcase2020 => "dcase2020",
+            Self::Dcase2023 => "dcase2023",
+        }
+    }
+
+    /// How many IDs / sections a type can have: the real datasets' 7 IDs per type (ToyConveyor 6) in 2020,
+    /// sections 00–05 in 2021+.
+    fn max_groups(self, machine: MachineType) -> usize {
+        match (self, machine) {
+            (Self::Dcase2020, MachineType::ToyConveyor) => 6,
+            (Self::Dcase2020, _) => 7,
+            (Self::Dcase2023, _) => 6,
+        }
+    }
+}
+
+/// Settings of a synthetic dataset (TOML/serde; every field has a default).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SynthConfig {
+    /// Folder tree and file-name grammar. Default `dcase2020`.
+    pub layout: SynthLayout,
+    /// How many machine types, taken in the order of [`SynthLayout::machine_types`]: 1..=6 (2020) or
+    /// 1..=7 (2023). Default 6.
+    pub types: usize,
+    /// Machine IDs per type (2020; IDs 00, 02, 04, 06, 01, 03, 05 for MIMII types, 01, 02, … for ToyADMOS
+    /// types, at most 7, ToyConveyor 6) or sections per type (2023; 00, 01, …, at most 6). Default 4.
+    pub ids: usize,
+    /// Normal training clips per ID (2020) or source-domain training clips per section (2023); the 2023
+    /// layout adds `max(1, train / 10)` target-domain training clips per section. Default 100.
+    pub train: usize,
+    /// Test clips per ID/section and per condition: `test` normal + `test` anomalous (2023: per domain too,
+    /// so 4 × `test` per section). Default 50.
+    pub test: usize,
+    /// Clip length in seconds, 0.1..=60. Default 10.
+    pub seconds: f32,
+    /// Seed of every random draw. Default 0.
+    pub seed: u64,
+}
+
+impl Default for SynthConfig {
+    fn default() -> Self {
+        Self {
+            layout: SynthLayout::Dcase2020,
+            types: 6,
+            ids: 4,
+            train: 100,
+            test: 50,
+            seconds: 10.0,
+            seed: 0,
+        }
+    }
+}
+
+/// Shortest and longest clip the generator makes (s).
+const SECONDS_RANGE: (f32, f32) = (0.1, 60.0);
+
+impl SynthConfig {
+    /// Checks every field's range.
+    ///
+    /// # Errors
+    /// [`AudioError::SynthConfig`] naming the first field out of range.
+    pub fn check(&self) -> Result<()> {
+        let bad = |field, reason: String| Err(AudioError::SynthConfig { field, reason });
+        let n_types = self.layout.machine_types().len();
+        if !(1..=n_types).contains(&self.types) {
+            return bad(
+                "types",
+                format!(
+                    "{} layout has 1..={n_types} machine types, got {}",
+                    self.layout.name(),
+                    self.types
+                ),
+            );
+        }
+        let max_ids = self
+            .machine_types()
+            .iter()
+            .map(|&m| self.layout.max_groups(m))
+            .min()
+            .unwrap_or(0);
+        if !(1..=max_ids).contains(&self.ids) {
+            return bad(
+                "ids",
+                format!(
+                    "1..={max_ids} IDs/sections for these types, got {}",
+                    self.ids
+                ),
+            );
+        }
+        if self.train == 0 {
+            return bad("train", "at least 1 training clip per ID/section".into());
+        }
+        if self.test == 0 {
+            return bad(
+                "test",
+                "at least 1 test clip per ID/section and condition".into(),
+            );
+        }
+        if !(SECONDS_RANGE.0..=SECONDS_RANGE.1).contains(&self.seconds) {
+            let (lo, hi) = SECONDS_RANGE;
+            return bad(
+                "seconds",
+                format!("clip length {lo}..={hi} s, got {}", self.seconds),
+            );
+        }
+        Ok(())
+    }
+
+    /// The machine types this config generates.
+    pub fn machine_types(&self) -> &'static [MachineType] {
+        let all = self.layout.machine_types();
+        &all[..self.types.min(all.len())]
+    }
+
+    /// Target-domain training clips per section in the 2023 layout: `max(1, train / 10)` (0 in 2020).
+    pub fn target_train(&self) -> usize {
+        match self.layout {
+            SynthLayout::Dcase2020 => 0,
+            SynthLayout::Dcase2023 => (self.train / 10).max(1),
+        }
+    }
+
+    /// Every clip of the dataset, in the fixed order they are written: type, ID/section, train (source then
+    /// target), test (per domain: normal then anomalous). Anomalous test clip `i` gets the type's anomaly
+    /// kind `i mod n_kinds`.
+    pub fn clips(&self) -> Vec<ClipSpec> {
+        let domains: &[Domain] = match self.layout {
+            SynthLayout::Dcase2020 => &[Domain::Source],
+            SynthLayout::Dcase2023 => &[Domain::Source, Domain::Target],
+        };
+        let mut out = Vec::new();
+        for &machine in self.machine_types() {
+            for group in 0..self.ids {
+                let base = ClipSpec {
+                    layout: self.layout,
+                    machine,
+                    group,
+                    split: Split::Train,
+                    domain: Domain::Source,
+                    anomaly: None,
+                    index: 0,
+                    seconds: self.seconds,
+                    seed: self.seed,
+                };
+                for &domain in domains {
+                    let n = if domain == Domain::Source {
+                        self.train
+                    } else {
+                        self.target_train()
+                    };
+                    out.extend((0..n).map(|index| ClipSpec {
+                        domain,
+                        index,
+                        ..base
+                    }));
+                }
+                for &domain in domains {
+                    let test = ClipSpec {
+                        split: Split::Test,
+                        domain,
+                        ..base
+                    };
+                    out.extend((0..self.test).map(|index| ClipSpec { index, ..test }));
+                    let kinds = machine.anomalies();
+                    out.extend((0..self.test).map(|index| ClipSpec {
+                        index,
+                        anomaly: Some(kinds[index % kinds.len()]),
+                        ..test
+                    }));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Training or test split.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Split {
+    /// Normal clips for fitting (`train/`).
+    Train,
+    /// Normal and anomalous clips for scoring (`test/`).
+    Test,
+}
+
+/// Source or target domain (2021+ layout; always source in the 2020 layout).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Domain {
+    /// The main operating condition.
+    Source,
+    /// The shifted operating condition (other speed, load, background, microphone or pattern).
+    Target,
+}
+
+/// Identity of one synthetic clip: everything its sound and file name depend on.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ClipSpec {
+    /// Layout (decides the file name and whether attributes / domains apply).
+    pub layout: SynthLayout,
+    /// Machine type.
+    pub machine: MachineType,
+    /// 0-based ID (2020) or section (2023) number within the type; see [`ClipSpec::group_label`].
+    pub group: usize,
+    /// Training or test clip.
+    pub split: Split,
+    /// Domain (ignored in the 2020 layout).
+    pub domain: Domain,
+    /// `None` for a normal clip, else the kind of anomaly.
+    pub anomaly: Option<AnomalyKind>,
+    /// 0-based running index within (type, group, split, domain, condition).
+    pub index: usize,
+    /// Length in seconds.
+    pub seconds: f32,
+    /// Dataset seed.
+    pub seed: u64,
+}
+
+/// Parts of generator keys, kept apart so that streams never collide.
+#[derive(Clone, Copy)]
+enum Stream {
+    Machine = 1,
+    Attributes = 2,
+    Clip = 3,
+}
+
+impl ClipSpec {
+    /// The two-digit number in file names: the real dataset's machine ID (2020: MIMII types 00, 02, 04, 06,
+    /// 01, 03, 05; ToyADMOS types 01, 02, …) or the section (2023).
+    pub fn group_label(&self) -> usize {
+        match (self.layout, self.machine) {
+            (SynthLayout::Dcase2020, MachineType::ToyCar | MachineType::ToyConveyor) => {
+                self.group + 1
+            }
+            (SynthLayout::Dcase2020, _) => {
+                const MIMII_IDS: [usize; 7] = [0, 2, 4, 6, 1, 3, 5]; // dev IDs, then additional-training IDs
+                MIMII_IDS.get(self.group).copied().unwrap_or(self.group)
+            }
+            (SynthLayout::Dcase2023, _) => self.group,
+        }
+    }
+
+    /// Samples in the clip at 16 kHz.
+    pub fn n_samples(&self) -> usize {
+        (f64::from(self.seconds) * SAMPLE_RATE).round().max(1.0) as usize
+    }
+
+    fn key(&self, stream: Stream) -> u64 {
+        let (split, domain) = (self.split as u64, self.domain as u64);
+        hash_key(&[
+            self.seed,
+            stream as u64,
+            self.machine.key(),
+            self.group as u64,
+            split,
+            domain,
+            u64::from(self.anomaly.is_some()),
+            self.index as u64,
+        ])
+    }
+
+    /// Attribute names and values of the clip (empty in the 2020 layout) and its operating condition.
+    fn condition(&self) -> (Vec<(&'static str, &'static str)>, Operating) {
+        match self.layout {
+            SynthLayout::Dcase2020 => (Vec::new(), Operating::neutral()),
+            SynthLayout::Dcase2023 => {
+                let mut rng = ChaCha8Rng::seed_from_u64(self.key(Stream::Attributes));
+                self.machine
+                    .draw_attributes(self.domain == Domain::Target, &mut rng)
+            }
+        }
+    }
+
+    /// Attribute `(name, value)` pairs as they appear in the file name (2021+ layout; empty for 2020).
+    pub fn attributes(&self) -> Vec<(&'static str, &'static str)> {
+        self.condition().0
+    }
+
+    /// The file's base name, exactly per the DCASE grammar of the layout, e.g.
+    /// `anomaly_id_02_00000007.wav` or `section_00_target_test_normal_0003_vel_10_loc_C.wav`.
+    pub fn file_name(&self) -> String {
+        let cond = if self.anomaly.is_some() {
+            "anomaly"
+        } else {
+            "normal"
+        };
+        match self.layout {
+            SynthLayout::Dcase2020 => {
+                format!("{cond}_id_{:02}_{:08}.wav", self.group_label(), self.index)
+            }
+            SynthLayout::Dcase2023 => {
+                let split = match self.split {
+                    Split::Train => "train",
+                    Split::Test => "test",
+                };
+                let domain = match self.domain {
+                    Domain::Source => "source",
+                    Domain::Target => "target",
+                };
+                let mut name = format!(
+                    "section_{:02}_{domain}_{split}_{cond}_{:04}",
+                    self.group_label(),
+                    self.index
+                );
+                for (k, v) in self.attributes() {
+                    let _ = write!(name, "_{k}_{v}"); // ok: writing to a String cannot fail
+                }
+                name + ".wav"
+            }
+        }
+    }
+
+    /// Path relative to the dataset root: `<type>/<train|test>/<file name>`.
+    pub fn relative_path(&self) -> PathBuf {
+        let split = match self.split {
+            Split::Train => "train",
+            Split::Test => "test",
+        };
+        Path::new(self.machine.name())
+            .join(split)
+            .join(self.file_name())
+    }
+}
+
+/// Renders one clip in memory: 16 kHz mono, `spec.n_samples()` samples, peak below 0.95.
+pub fn render_clip(spec: &ClipSpec) -> Waveform {
+    let (_, op) = spec.condition();
+    let mut id_rng = ChaCha8Rng::seed_from_u64(hash_key(&[
+        spec.seed,
+        Stream::Machine as u64,
+        spec.machine.key(),
+        spec.group as u64,
+    ]));
+    let mut clip_rng = ChaCha8Rng::seed_from_u64(spec.key(Stream::Clip));
+    let samples = machines::render_samples(
+        spec.machine,
+        &op,
+        spec.anomaly,
+        spec.n_samples(),
+        &mut id_rng,
+        &mut clip_rng,
+    );
+    Waveform {
+        samples,
+        sample_rate: SAMPLE_RATE as u32,
+    }
+}
+
+/// What [`generate`] wrote.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SynthSummary {
+    /// WAV files written.
+    pub n_clips: usize,
+    /// Total audio written (s).
+    pub seconds_of_audio: f64,
+    /// The machine types, in order.
+    pub machine_types: Vec<MachineType>,
+    /// The manifest file (`<out_dir>/synth.toml`).
+    pub manifest: PathBuf,
+}
+
+/// Clips rendered between two progress reports.
+const PROGRESS_CHUNK: usize = 32;
+
+/// Writes the dataset of `config` under `out_dir` (created if needed; existing files of the same names are
+/// overwritten): the WAV files of [`SynthConfig::clips`], `attributes_SS.csv` per section (2023 layout) and
+/// the manifest [`MANIFEST_FILE`]. Clips render in parallel; `progress(done, total)` is called from the
+/// calling thread after each batch.
+///
+/// # Errors
+/// [`AudioError::SynthConfig`] for a bad config (checked before anything is written); [`AudioError::Io`]
+/// naming the file or folder that could not be written.
+pub fn generate(
+    config: &SynthConfig,
+    out_dir: &Path,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<SynthSummary> {
+    config.check()?;
+    let clips = config.clips();
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| AudioError::Io { path, source }
+    };
+    for &machine in config.machine_types() {
+        for split in ["train", "test"] {
+            let dir = out_dir.join(machine.name()).join(split);
+            std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+        }
+    }
+    let manifest = out_dir.join(MANIFEST_FILE);
+    std::fs::write(&manifest, manifest_text(config, clips.len())).map_err(io(&manifest))?;
+    if config.layout == SynthLayout::Dcase2023 {
+        write_attribute_tables(config, &clips, out_dir)?;
+    }
+    let total = clips.len() as u64;
+    progress(0, total);
+    let mut done = 0;
+    for batch in clips.chunks(PROGRESS_CHUNK) {
+        batch.par_iter().try_for_each(|spec| {
+            write_wav_pcm16(&out_dir.join(spec.relative_path()), &render_clip(spec))
+        })?;
+        done += batch.len() as u64;
+        progress(done, total);
+    }
+    Ok(SynthSummary {
+        n_clips: clips.len(),
+        seconds_of_audio: clips
+            .iter()
+            .map(|c| c.n_samples() as f64 / SAMPLE_RATE)
+            .sum(),
+        machine_types: config.machine_types().to_vec(),
+        manifest,
+    })
+}
+
+/// `<type>/attributes_SS.csv` for every section: header `file_name,d1p,d1v,…`, one row per clip with its
+/// path relative to the dataset root and its attribute pairs, as the real DCASE 2022+ data has.
+fn write_attribute_tables(config: &SynthConfig, clips: &[ClipSpec], out_dir: &Path) -> Result<()> {
+    for &machine in config.machine_types() {
+        for group in 0..config.ids {
+            let mut text = String::from("file_name");
+            for d in 1..=machine.n_attributes() {
+                let _ = write!(text, ",d{d}p,d{d}v"); // ok: writing to a String cannot fail
+            }
+            text.push('\n');
+            for clip in clips
+                .iter()
+                .filter(|c| c.machine == machine && c.group == group)
+            {
+                let rel = clip.relative_path();
+                text.push_str(&rel.to_string_lossy().replace('\\', "/"));
+                for (k, v) in clip.attributes() {
+                    let _ = write!(text, ",{k},{v}"); // ok: writing to a String cannot fail
+                }
+                text.push('\n');
+            }
+            let path = out_dir
+                .join(machine.name())
+                .join(format!("attributes_{group:02}.csv"));
+            std::fs::write(&path, text).map_err(|source| AudioError::Io { path, source })?;
+        }
+    }
+    Ok(())
+}
+
+/// The manifest: generator name and version, the full config, and a warning that the data are synthetic.
+fn manifest_text(config: &SynthConfig, n_clips: usize) -> String {
+    let types: Vec<String> = config
+        .machine_types()
+        .iter()
+        .map(|m| format!("\"{}\"", m.name()))
+        .collect();
+    format!(
+        "# SYNTHETIC machine sounds made by the asd-audio generator: not real recordings.\n\
+         generator = \"asd-audio synth\"\n\
+         version = \"{GENERATOR_VERSION}\"\n\
+         synthetic = true\n\
+         sample_rate = {}\n\
+         n_clips = {n_clips}\n\
+         machine_types = [{}]\n\
+         target_train_per_section = {}\n\
+         \n\
+         [config]\n\
+         layout = \"{}\"\n\
+         types = {}\n\
+         ids = {}\n\
+         train = {}\n\
+         test = {}\n\
+         seconds = {:?}\n\
+         seed = {}\n",
+        SAMPLE_RATE as u32,
+        types.join(", "),
+        config.target_train(),
+        config.layout.name(),
+        config.types,
+        config.ids,
+        config.train,
+        config.test,
+        config.seconds,
+        config.seed,
+    )
+}
