@@ -1,19 +1,105 @@
-//! Audio input of `asd`: decode a file to a [`Waveform`], mix to mono, resample to 16 kHz, fit to a length.
-//! Stage 1 of the pipeline (audio file → **waveform** → features → model → scorer → metrics).
+//! Audio input of `asd`: decode a file, mix it to mono, resample it to 16 kHz and fit it to a
+//! length. Stage 1 of the pipeline (audio file → **waveform** → features → model → scorer → metrics).
+//!
+//! The flow follows symphonia's (probe → format reader → decoder), hidden behind one call:
+//!
+//! 1. [`decode`] reads a file to channel-first float32 samples at the native rate ([`Decoded`],
+//!    shape `[channels, time]`), rejecting empty and non-finite audio;
+//! 2. [`Decoded::to_mono`] averages the channels (float32 mean, before resampling, as librosa);
+//! 3. [`Waveform::resample`] converts to another rate; [`load_16k`] does 1–3 and resamples to
+//!    [`TARGET_SAMPLE_RATE`] only when needed;
+//! 4. [`Waveform::fit_length`] crops to the first `len` samples or pads ([`PadMode::Repeat`] tiles
+//!    the clip, the default; [`PadMode::Zero`]), [`Waveform::segments`] cuts fixed windows.
+//!
+//! [`write_wav_pcm16`] writes a mono 16-bit WAV; [`synth`] generates synthetic machine sounds.
+//!
+//! # Supported formats
+//!
+//! | container | encodings | notes |
+//! |---|---|---|
+//! | WAV (RIFF) | PCM unsigned 8-bit, signed 16/24/32-bit; IEEE float 32-bit; A-law, µ-law | plain and `WAVE_FORMAT_EXTENSIBLE` fmt chunks; extra chunks (LIST, fact, PEAK, …) skipped; a data chunk longer than the file (truncated, or size 0xFFFFFFFF) is read to the end of the file, with a warning unless the size is 0xFFFFFFFF |
+//! | WAV (RIFF) | IMA and Microsoft ADPCM | refused: [`AudioError::Unsupported`] (symphonia's IMA decoder is not bit-exact) |
+//! | FLAC | all | native FLAC stream, bit-exact |
+//! | Ogg | Vorbis | gapless |
+//! | MP3 (MPEG-1/2 Layer III) | all | gapless: the LAME/Xing encoder delay and padding are trimmed |
+//!
+//! Integer PCM is scaled as libsndfile does (`v / 2^(bits−1)`, unsigned 8-bit `(v − 128) / 128`),
+//! float passed through: every PCM, float and FLAC file of `golden/audio` decodes bit-identically to
+//! librosa/soundfile. Resampling uses rubato's FFT sinc resampler, delay-compensated to give
+//! exactly `ceil(n · 16000 / rate)` samples aligned with librosa's soxr HQ output.
+//!
+//! # Errors
+//!
+//! Every function returns [`AudioError`]; each variant that comes from a file names the file:
+//! `Io` (cannot read), `Decode` (not audio, malformed header or stream), `Unsupported` (encoding we
+//! do not decode), `Empty` (no samples), `NonFinite` (NaN or infinity), `Invalid` (a setting out of
+//! range, e.g. a rate or segment length of 0).
+//!
+//! # Example
+//!
+//! ```
+//! use asd_audio::{load_16k, write_wav_pcm16, PadMode, Waveform, TARGET_SAMPLE_RATE};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // One second of a 440 Hz tone at 48 kHz, written to a temporary WAV file.
+//! let rate = 48_000;
+//! let tone: Vec<f32> =
+//!     (0..rate).map(|n| 0.5 * (2.0 * std::f32::consts::PI * 440.0 * n as f32 / rate as f32).sin()).collect();
+//! let dir = tempfile::tempdir()?;
+//! let path = dir.path().join("tone.wav");
+//! write_wav_pcm16(&path, &Waveform::new(tone, rate as u32))?;
+//!
+//! // Load it as mono 16 kHz: 48 000 samples at 48 kHz become 16 000.
+//! let wave = load_16k(&path)?;
+//! assert_eq!(wave.sample_rate, TARGET_SAMPLE_RATE);
+//! assert_eq!(wave.samples.len(), 16_000);
+//! assert_eq!(wave.duration_seconds(), 1.0);
+//!
+//! // Fit it to 1.5 s by tiling, then cut 0.5-s windows every 0.25 s.
+//! let fitted = wave.fit_length(24_000, PadMode::Repeat);
+//! assert_eq!(fitted.segments(8_000, 4_000)?.len(), 5);
+//! # Ok(())
+//! # }
+//! ```
 #![forbid(unsafe_code)]
 
+mod decode;
 mod error;
+mod resample;
 pub mod synth;
+mod waveform;
 mod write;
 
+use std::path::Path;
+
+pub use decode::decode;
 pub use error::{AudioError, Result};
+pub use waveform::{Decoded, PadMode, Waveform};
 pub use write::write_wav_pcm16;
 
-/// A mono (after [`Waveform::to_mono`]) block of samples in [-1, 1) at `sample_rate` Hz.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Waveform {
-    /// Samples, f32, nominally in [-1, 1).
-    pub samples: Vec<f32>,
-    /// Samples per second (Hz).
-    pub sample_rate: u32,
+/// Sample rate of the pipeline (Hz): every clip is converted to it before feature extraction
+/// (the DCASE machine-sound datasets are recorded at 16 kHz).
+pub const TARGET_SAMPLE_RATE: u32 = 16_000;
+
+/// Decodes `path` and mixes it to mono at the file's native rate ([`decode`] then
+/// [`Decoded::to_mono`]).
+///
+/// # Errors
+/// As [`decode`]: every error names `path`.
+pub fn load(path: &Path) -> Result<Waveform> {
+    Ok(decode(path)?.to_mono())
+}
+
+/// Loads `path` as mono at [`TARGET_SAMPLE_RATE`]: [`load`], then [`Waveform::resample`] when the
+/// native rate differs (a 16 kHz file is returned exactly as decoded). The result has
+/// `ceil(n · 16000 / rate)` samples for `n` native frames.
+///
+/// # Errors
+/// As [`decode`]: every error names `path`.
+pub fn load_16k(path: &Path) -> Result<Waveform> {
+    let wave = load(path)?;
+    if wave.sample_rate == TARGET_SAMPLE_RATE {
+        return Ok(wave);
+    }
+    wave.resample(TARGET_SAMPLE_RATE)
 }
