@@ -1,7 +1,61 @@
-//! The `asd` command-line tool.
-use mimalloc::MiMalloc;
+//! The `asd` command-line tool: a thin clap layer over the `asd` facade (see `spec/cli.md`).
+//!
+//! Exit codes: 0 success, 1 failure (bad data, unreadable file, …), 2 usage error (bad flags).
+//! Errors go to stderr as one plain sentence naming the file.
 
+use clap::{Parser, Subcommand};
+use mimalloc::MiMalloc;
+use std::process::ExitCode;
+
+mod cmd;
+mod error;
+mod npy;
+mod progress;
+
+/// mimalloc instead of glibc malloc: glibc returns large freed blocks to the kernel on every call and
+/// page faults then dominate feature extraction and training (measured: ~60 % of a training step).
 #[global_allocator]
 static GLOBAL: MiMalloc = MiMalloc;
 
-fn main() {}
+/// Unsupervised anomalous sound detection for machines.
+#[derive(Parser, Debug)]
+#[command(name = "asd", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    Synth(cmd::synth::Args),
+    Index(cmd::index::Args),
+    Features(cmd::features::Args),
+    Evaluate(cmd::evaluate::Args),
+    Scorer(cmd::scorer::Args),
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("ASD_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .without_time()
+        .init();
+    let cli = Cli::parse(); // usage errors exit with code 2 (clap's convention, ours too)
+    let result = match cli.command {
+        Command::Synth(args) => cmd::synth::run(args),
+        Command::Index(args) => cmd::index::run(args),
+        Command::Features(args) => cmd::features::run(args),
+        Command::Evaluate(args) => cmd::evaluate::run(args),
+        Command::Scorer(args) => cmd::scorer::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}

@@ -1,9 +1,50 @@
 //! `asd`: unsupervised anomalous sound detection for machines — the facade of the workspace.
-//! (Facade under construction: for now it re-exports the pipeline crates.)
+//!
+//! The pipeline, one crate per stage, each re-exported here under a short name:
+//!
+//! | stage | module | crate |
+//! |---|---|---|
+//! | audio file → mono 16 kHz [`audio::Waveform`]; the synthetic benchmark | [`audio`] | `asd-audio` |
+//! | dataset layouts, names, class maps, loader, feature cache | [`data`] | `asd-data` |
+//! | spectrum, STFT, log-Mel (each reference's), envelope | [`features`] | `asd-features` |
+//! | scorers fitted on normal embeddings | [`scorers`] | `asd-scorers` |
+//! | AUC, pAUC, DCASE tables and files | [`metrics`] | `asd-metrics` |
+//!
+//! Errors of every stage convert into [`Error`].
 #![forbid(unsafe_code)]
+
+mod error;
 
 pub use asd_audio as audio;
 pub use asd_data as data;
 pub use asd_features as features;
 pub use asd_metrics as metrics;
 pub use asd_scorers as scorers;
+pub use error::{Error, Result};
+
+/// The ground truth of a development-set clip read from its DCASE file name (the data crate's grammar),
+/// in the metrics crate's terms: anomalous or not, and the domain for DCASE 2021+ names. `None` when the
+/// name carries no label (evaluation-test names) or follows no DCASE grammar.
+///
+/// This is the labeller `asd evaluate` uses when no `--truth` folder is given.
+///
+/// ```
+/// let t = asd::truth_from_name("section_00_target_test_anomaly_0012_car_A1.wav").unwrap();
+/// assert!(t.anomaly);
+/// assert_eq!(t.domain, Some(asd::metrics::Domain::Target));
+/// assert!(!asd::truth_from_name("normal_id_02_00000007.wav").unwrap().anomaly);
+/// assert!(asd::truth_from_name("section_00_0012.wav").is_none()); // evaluation name: no label
+/// ```
+pub fn truth_from_name(file_name: &str) -> Option<metrics::ClipTruth> {
+    let parsed = data::parse_file_name(file_name).ok()?;
+    let anomaly = match parsed.condition {
+        data::Condition::Normal => false,
+        data::Condition::Anomaly => true,
+        data::Condition::Unknown => return None,
+    };
+    let domain = parsed.domain.map(|d| match d {
+        data::Domain::Source => metrics::Domain::Source,
+        data::Domain::Target => metrics::Domain::Target,
+    });
+    Some(metrics::ClipTruth { anomaly, domain })
+}

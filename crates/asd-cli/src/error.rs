@@ -1,0 +1,49 @@
+//! The CLI's error: the facade's errors plus what only the CLI does (`.npy` files, JSON output, flags).
+
+use std::path::PathBuf;
+
+/// Everything a subcommand can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// An error of the library (names the file where one is involved).
+    #[error(transparent)]
+    Asd(#[from] asd::Error),
+    /// A `.npy` file could not be read or written.
+    #[error("{path}: {reason}")]
+    Npy {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
+    /// A file could not be written or read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The operating-system error.
+        source: std::io::Error,
+    },
+    /// Flags that parse but do not make sense together (exit code 2).
+    #[error("{0}")]
+    Usage(String),
+}
+
+impl CliError {
+    /// The process exit code: 2 for usage errors, 1 for every other failure.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Usage(_) => 2,
+            _ => 1,
+        }
+    }
+
+    /// Wraps an I/O error with the file it concerns.
+    pub fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> CliError {
+        let path = path.into();
+        move |source| CliError::Io { path, source }
+    }
+}
+
+/// Result alias of the CLI.
+pub type Result<T, E = CliError> = std::result::Result<T, E>;

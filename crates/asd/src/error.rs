@@ -1,0 +1,24 @@
+//! The facade's error: one variant per pipeline crate, each naming the file where one is involved.
+
+/// Any error of the `asd` pipeline.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Decoding, converting or generating audio.
+    #[error(transparent)]
+    Audio(#[from] asd_audio::AudioError),
+    /// Dataset layouts, names, the loader and the feature cache.
+    #[error(transparent)]
+    Data(#[from] asd_data::Error),
+    /// Front ends (spectrum, STFT, log-Mel, envelope).
+    #[error(transparent)]
+    Features(#[from] asd_features::FeatureError),
+    /// Scorers fitted on embeddings.
+    #[error(transparent)]
+    Scorers(#[from] asd_scorers::Error),
+    /// Metrics, score files and reports.
+    #[error(transparent)]
+    Metrics(#[from] asd_metrics::Error),
+}
+
+/// Result alias of the facade.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
