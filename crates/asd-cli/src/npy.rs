@@ -24,20 +24,15 @@ pub fn read_matrix(path: &Path) -> Result<ndarray::Array2<f64>> {
 /// Reads a 1-D integer array (int64 or int32), one group index per row.
 pub fn read_groups(path: &Path) -> Result<Vec<i64>> {
     let any = read::<i64>(path).or_else(|_| read::<i32>(path).map(|a| a.mapv(i64::from)))?;
-    let v = any
-        .into_dimensionality::<Ix1>()
-        .map_err(|_| CliError::Npy {
-            path: path.into(),
-            reason: "expected a 1-D integer array (one group per row)".into(),
-        })?;
+    let v = any.into_dimensionality::<Ix1>().map_err(|_| CliError::Npy {
+        path: path.into(),
+        reason: "expected a 1-D integer array (one group per row)".into(),
+    })?;
     Ok(v.to_vec())
 }
 
 /// Writes any array as `.npy`.
-pub fn write<T: WritableElement, D: ndarray::Dimension>(
-    path: &Path,
-    array: &ndarray::Array<T, D>,
-) -> Result<()> {
+pub fn write<T: WritableElement, D: ndarray::Dimension>(path: &Path, array: &ndarray::Array<T, D>) -> Result<()> {
     ndarray_npy::write_npy(path, array).map_err(|e| CliError::Npy {
         path: path.into(),
         reason: e.to_string(),

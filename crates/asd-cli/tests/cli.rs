@@ -70,15 +70,10 @@ fn synth_then_index_both_layouts() {
         }
         let summary = json(&index_json);
         let rows = summary["rows"].as_array().expect("rows");
-        let total = |split: &str, cond: &str| -> u64 {
-            rows.iter()
-                .map(|r| r[split][cond].as_u64().expect("count"))
-                .sum()
-        };
-        let types: std::collections::BTreeSet<&str> = rows
-            .iter()
-            .map(|r| r["machine_type"].as_str().expect("type"))
-            .collect();
+        let total =
+            |split: &str, cond: &str| -> u64 { rows.iter().map(|r| r[split][cond].as_u64().expect("count")).sum() };
+        let types: std::collections::BTreeSet<&str> =
+            rows.iter().map(|r| r["machine_type"].as_str().expect("type")).collect();
         assert_eq!(types.len(), 2, "{layout}: two machine types");
         // 2 types × 3 IDs/sections, 6 normal + 6 anomalous test clips each (per domain for dcase2023).
         let per_group_test = if layout == "dcase2020" { 6 } else { 12 };
@@ -92,15 +87,8 @@ fn synth_then_index_both_layouts() {
             2 * 3 * per_group_test,
             "{layout}: test anomalies"
         );
-        assert_eq!(
-            total("train", "anomaly"),
-            0,
-            "{layout}: no anomalies in train"
-        );
-        assert!(
-            total("train", "normal") >= 2 * 3 * 10,
-            "{layout}: train normals"
-        );
+        assert_eq!(total("train", "anomaly"), 0, "{layout}: no anomalies in train");
+        assert!(total("train", "normal") >= 2 * 3 * 10, "{layout}: train normals");
     }
 }
 
@@ -112,15 +100,7 @@ fn features_logmel_of_a_golden_waveform_matches_torchaudio() {
         let wav = dir.path().join(format!("wave_{i}.wav"));
         write_f32_wav(&wav, wave.as_slice().expect("contiguous"));
         let out = dir.path().join(format!("logmel_{i}.npy"));
-        ok(&[
-            "features",
-            "--kind",
-            "logmel",
-            "--in",
-            p(&wav),
-            "--out",
-            p(&out),
-        ]);
+        ok(&["features", "--kind", "logmel", "--in", p(&wav), "--out", p(&out)]);
         // golden/stgram_mfn README §1: |Δ logmel| ≤ 1e-2 dB everywhere.
         let expected = npy(golden(&format!("stgram_mfn/logmel/logmel_{i}.npy")));
         assert_allclose(
@@ -165,24 +145,10 @@ fn features_logmel_of_a_golden_waveform_matches_torchaudio() {
     }
     // Spectrum of 2-s segments: ≤ 1e-5 × max (golden/features README).
     let out = dir.path().join("spectrum.npy");
-    ok(&[
-        "features",
-        "--kind",
-        "spectrum",
-        "--in",
-        p(&wav),
-        "--out",
-        p(&out),
-    ]);
+    ok(&["features", "--kind", "spectrum", "--in", p(&wav), "--out", p(&out)]);
     let expected = npy_f64(golden("features/wave0_rfft_mag_2s_segments_f64.npy"));
     let max = expected.iter().fold(0.0f64, |m, &v| m.max(v));
-    assert_allclose(
-        &npy(&out),
-        &expected,
-        1e-5 * max,
-        0.0,
-        "spectrum of 2-s segments",
-    );
+    assert_allclose(&npy(&out), &expected, 1e-5 * max, 0.0, "spectrum of 2-s segments");
 }
 
 #[test]
@@ -212,10 +178,7 @@ fn evaluate_the_official_evaluator_toy() {
             "--roc",
             p(&roc),
         ]);
-        assert!(
-            table.contains("ToyAlpha"),
-            "table names the machine types:\n{table}"
-        );
+        assert!(table.contains("ToyAlpha"), "table names the machine types:\n{table}");
         let report = json(&out_json);
         assert_eq!(report["year"], "dcase2021+");
         let hmean = report["hmean"].as_f64().expect("hmean");
@@ -231,10 +194,7 @@ fn evaluate_the_official_evaluator_toy() {
                 ("auc_target", "AUC (target)"),
                 ("pauc", "pAUC"),
             ] {
-                let (g, e) = (
-                    got[key].as_f64().expect(key),
-                    t[golden_key].as_f64().expect(golden_key),
-                );
+                let (g, e) = (got[key].as_f64().expect(key), t[golden_key].as_f64().expect(golden_key));
                 assert!((g - e).abs() <= 1e-12, "{sys} {name} {key}: {g} vs {e}");
             }
         }
@@ -263,8 +223,7 @@ fn evaluate_dcase2020_scores_labelled_by_file_name() {
             files.entry(id).or_default().push_str(&line);
         }
         for (id, body) in files {
-            std::fs::write(scores.join(format!("anomaly_score_{t}_{id}.csv")), body)
-                .expect("write csv");
+            std::fs::write(scores.join(format!("anomaly_score_{t}_{id}.csv")), body).expect("write csv");
         }
     }
     let out_json = dir.path().join("r.json");
@@ -280,10 +239,7 @@ fn evaluate_dcase2020_scores_labelled_by_file_name() {
             ("pauc", "mean_pauc"),
             ("mauc", "mauc_min_over_ids"),
         ] {
-            let (g, x) = (
-                got[key].as_f64().expect(key),
-                e[golden_key].as_f64().expect(golden_key),
-            );
+            let (g, x) = (got[key].as_f64().expect(key), e[golden_key].as_f64().expect(golden_key));
             assert!((g - x).abs() <= 1e-12, "{t} {key}: {g} vs {x}");
         }
         for id in e["per_id"].as_array().expect("per id") {
@@ -344,15 +300,7 @@ fn errors_name_the_file_and_set_the_exit_code() {
     let bad = golden("audio/bad/text_renamed.flac");
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("x.npy");
-    let decode = asd(&[
-        "features",
-        "--kind",
-        "logmel",
-        "--in",
-        p(&bad),
-        "--out",
-        p(&out),
-    ]);
+    let decode = asd(&["features", "--kind", "logmel", "--in", p(&bad), "--out", p(&out)]);
     assert_eq!(decode.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&decode.stderr).contains("text_renamed.flac"));
     assert!(!out.exists(), "no output on failure");
@@ -363,11 +311,7 @@ fn errors_name_the_file_and_set_the_exit_code() {
             .code(),
         Some(2)
     );
-    assert_eq!(
-        asd(&["synth"]).status.code(),
-        Some(2),
-        "missing --out is a usage error"
-    );
+    assert_eq!(asd(&["synth"]).status.code(), Some(2), "missing --out is a usage error");
     let lof_k = asd(&[
         "scorer",
         "--kind",

@@ -11,10 +11,8 @@ use std::path::PathBuf;
 /// Ground truth comes from the file names (development sets) or, with `--truth`, from the official
 /// evaluator's ground-truth folders (`ground_truth_data/`, `ground_truth_domain/`, `ground_truth_attributes/`).
 #[derive(clap::Args, Debug)]
-#[command(
-    after_help = "Examples:\n  asd evaluate --scores runs/asdnet/scores\n  \
-asd evaluate --scores teams/teamX/sysA --truth dcase2023_task2_evaluator --json r.json --csv r.csv --roc roc/"
-)]
+#[command(after_help = "Examples:\n  asd evaluate --scores runs/asdnet/scores\n  \
+asd evaluate --scores teams/teamX/sysA --truth dcase2023_task2_evaluator --json r.json --csv r.csv --roc roc/")]
 pub struct Args {
     /// Folder of score CSVs.
     #[arg(long)]
@@ -47,14 +45,9 @@ pub fn run(args: Args) -> Result<()> {
         None => Truth::Labeller(&labeller),
     };
     let options = EvalOptions::default()
-        .with_pool(if args.pool_type {
-            Pool::Type
-        } else {
-            Pool::Group
-        })
+        .with_pool(if args.pool_type { Pool::Type } else { Pool::Group })
         .with_jackknife(!args.no_ci);
-    let report =
-        asd::metrics::evaluate_dir(&args.scores, &truth, &options).map_err(asd::Error::from)?;
+    let report = asd::metrics::evaluate_dir(&args.scores, &truth, &options).map_err(asd::Error::from)?;
     print!("{}", report.to_table());
     if let Some(path) = &args.json {
         report.write_json(path).map_err(asd::Error::from)?;
@@ -64,11 +57,7 @@ pub fn run(args: Args) -> Result<()> {
     }
     if let Some(dir) = &args.roc {
         let written = asd::metrics::write_roc_pngs(&report, dir).map_err(asd::Error::from)?;
-        eprintln!(
-            "evaluate: {} ROC curve(s) written to {}",
-            written.len(),
-            dir.display()
-        );
+        eprintln!("evaluate: {} ROC curve(s) written to {}", written.len(), dir.display());
     }
     Ok(())
 }

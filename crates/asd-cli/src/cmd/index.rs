@@ -7,9 +7,7 @@ use std::path::PathBuf;
 /// Detect the layout of a dataset folder and print a table of machine types, IDs or sections, domains,
 /// attributes and clip counts per split and condition; names every file it cannot parse.
 #[derive(clap::Args, Debug)]
-#[command(
-    after_help = "Examples:\n  asd index data/synth2020\n  asd index ~/dcase2020/dev_data --json index.json"
-)]
+#[command(after_help = "Examples:\n  asd index data/synth2020\n  asd index ~/dcase2020/dev_data --json index.json")]
 pub struct Args {
     /// Dataset root: a folder of `<type>/train|test/` folders, or one holding `dev_data/` / `eval_data/`.
     dir: PathBuf,

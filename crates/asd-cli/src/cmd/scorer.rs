@@ -66,12 +66,7 @@ fn parse_covariance(s: &str) -> std::result::Result<Covariance, String> {
 /// The scorer configuration the flags describe; a flag the kind does not use is a usage error.
 fn config(args: &Args) -> Result<ScorerConfig> {
     let mut config = ScorerConfig::new(args.kind);
-    let unused = |flag: &str| {
-        CliError::Usage(format!(
-            "--{flag} does not apply to --kind {}",
-            kind_name(args.kind)
-        ))
-    };
+    let unused = |flag: &str| CliError::Usage(format!("--{flag} does not apply to --kind {}", kind_name(args.kind)));
     match &mut config {
         ScorerConfig::Kmeans(p) => {
             if let Some(k) = args.k {
@@ -105,10 +100,7 @@ fn config(args: &Args) -> Result<ScorerConfig> {
         ScorerConfig::Prob(_) | ScorerConfig::Cos(_) => {}
     }
     let uses = |flag: &str| match flag {
-        "k" => matches!(
-            args.kind,
-            ScorerKind::Kmeans | ScorerKind::Gmm | ScorerKind::Knn
-        ),
+        "k" => matches!(args.kind, ScorerKind::Kmeans | ScorerKind::Gmm | ScorerKind::Knn),
         "n-neighbors" => args.kind == ScorerKind::Lof,
         "metric" => matches!(args.kind, ScorerKind::Lof | ScorerKind::Knn),
         "covariance" => args.kind == ScorerKind::Gmm,
@@ -151,10 +143,6 @@ pub fn run(args: Args) -> Result<()> {
     )
     .map_err(asd::Error::from)?;
     npy::write(&args.out, &scores)?;
-    eprintln!(
-        "scorer: {} scores written to {}",
-        scores.len(),
-        args.out.display()
-    );
+    eprintln!("scorer: {} scores written to {}", scores.len(), args.out.display());
     Ok(())
 }

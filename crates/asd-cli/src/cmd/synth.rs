@@ -73,14 +73,8 @@ pub fn run(args: Args) -> Result<()> {
         config.seed = v;
     }
     let progress = Progress::new("synth");
-    let summary = asd::audio::synth::generate(&config, &args.out, &mut |done, total| {
-        progress.update(done, total)
-    })
-    .map_err(asd::Error::from)?;
-    progress.finish(&format!(
-        "{} clips written to {}",
-        summary.n_clips,
-        args.out.display()
-    ));
+    let summary = asd::audio::synth::generate(&config, &args.out, &mut |done, total| progress.update(done, total))
+        .map_err(asd::Error::from)?;
+    progress.finish(&format!("{} clips written to {}", summary.n_clips, args.out.display()));
     Ok(())
 }
