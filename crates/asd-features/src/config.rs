@@ -142,11 +142,7 @@ impl FrontendPreset {
         };
         LogMelConfig {
             sample_rate: SAMPLE_RATE_HZ,
-            stft: StftConfig {
-                n_fft,
-                hop: HOP,
-                pad,
-            },
+            stft: StftConfig { n_fft, hop: HOP, pad },
             mel: MelConfig {
                 n_mels: N_MELS,
                 f_min,
@@ -251,8 +247,7 @@ impl FeatureSpec {
 
     /// The preset in effect.
     pub fn preset(&self) -> FrontendPreset {
-        self.preset
-            .unwrap_or_else(|| FrontendPreset::default_for(self.kind))
+        self.preset.unwrap_or_else(|| FrontendPreset::default_for(self.kind))
     }
 
     /// Rejects overrides the kind does not use.
@@ -284,10 +279,7 @@ impl FeatureSpec {
             FeatureKind::Stft => &["n_fft", "hop", "pad", "value"],
             FeatureKind::Envelope => &["f_min", "f_max"],
         };
-        match given
-            .iter()
-            .find(|(name, set)| *set && !used.contains(name))
-        {
+        match given.iter().find(|(name, set)| *set && !used.contains(name)) {
             Some(&(name, _)) => Err(FeatureError::UnusedOverride {
                 name,
                 kind: self.kind.name(),
@@ -345,9 +337,7 @@ impl FeatureSpec {
                 }
                 Box::new(SegmentSpectrum::new(samples.round() as usize)?)
             }
-            FeatureKind::LogMel | FeatureKind::HpfLogMel => {
-                Box::new(LogMel::new(self.log_mel_config())?)
-            }
+            FeatureKind::LogMel | FeatureKind::HpfLogMel => Box::new(LogMel::new(self.log_mel_config())?),
             FeatureKind::Stft => Box::new(Spectrogram::new(
                 self.stft_config(),
                 self.value.unwrap_or(SpectrumValue::Power),
@@ -366,11 +356,7 @@ impl FeatureSpec {
                         high_hz: high,
                     }
                 };
-                Box::new(EnvelopeSpectrum::new(
-                    BUTTERWORTH_ORDER,
-                    band,
-                    SAMPLE_RATE_HZ,
-                )?)
+                Box::new(EnvelopeSpectrum::new(BUTTERWORTH_ORDER, band, SAMPLE_RATE_HZ)?)
             }
         })
     }

@@ -78,10 +78,7 @@ impl EnvelopeSpectrum {
         let mut hilbert = inverse.make_output_vec();
         inverse.process(&mut spectrum, &mut hilbert)?;
         let scale = 1.0 / n as f64;
-        Ok(x.iter()
-            .zip(&hilbert)
-            .map(|(&re, &im)| re.hypot(im * scale))
-            .collect())
+        Ok(x.iter().zip(&hilbert).map(|(&re, &im)| re.hypot(im * scale)).collect())
     }
 }
 
@@ -104,10 +101,6 @@ impl Frontend for EnvelopeSpectrum {
     }
 
     fn cache_key(&self) -> String {
-        format!(
-            "envelope:band={:?},sections={:?}",
-            self.band,
-            self.sos.sections()
-        )
+        format!("envelope:band={:?},sections={:?}", self.band, self.sos.sections())
     }
 }

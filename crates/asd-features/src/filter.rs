@@ -66,10 +66,7 @@ pub fn butterworth(order: usize, band: Band, sample_rate: f64) -> Result<Sos> {
             (vec![Complex64::new(0.0, 0.0); order], poles, gain)
         }
         Band::BandPass { low_hz, high_hz } => {
-            let (lo, hi) = (
-                warp(check("low_hz", low_hz)?),
-                warp(check("high_hz", high_hz)?),
-            );
+            let (lo, hi) = (warp(check("low_hz", low_hz)?), warp(check("high_hz", high_hz)?));
             if low_hz >= high_hz {
                 return Err(FeatureError::EmptyBand {
                     low: low_hz,
@@ -84,17 +81,12 @@ pub fn butterworth(order: usize, band: Band, sample_rate: f64) -> Result<Sos> {
                 .map(|&p| p + root(p))
                 .chain(scaled.iter().map(|&p| p - root(p)))
                 .collect();
-            (
-                vec![Complex64::new(0.0, 0.0); order],
-                poles,
-                bw.powi(order as i32),
-            )
+            (vec![Complex64::new(0.0, 0.0); order], poles, bw.powi(order as i32))
         }
     };
     // Bilinear transform (fs = 2, so 2·fs = 4); zeros at infinity map to z = −1.
     let bilinear = |s: Complex64| (4.0 + s) / (4.0 - s);
-    let gain = gain
-        * (product(zeros.iter().map(|&z| 4.0 - z)) / product(poles.iter().map(|&p| 4.0 - p))).re;
+    let gain = gain * (product(zeros.iter().map(|&z| 4.0 - z)) / product(poles.iter().map(|&p| 4.0 - p))).re;
     let mut z: Vec<Complex64> = zeros.iter().map(|&s| bilinear(s)).collect();
     z.resize(poles.len(), Complex64::new(-1.0, 0.0));
     let p: Vec<Complex64> = poles.iter().map(|&s| bilinear(s)).collect();
@@ -113,41 +105,22 @@ const REAL_TOLERANCE: f64 = 100.0 * f64::EPSILON;
 /// Splits roots into one representative of each conjugate pair (positive imaginary part, sorted by real part
 /// and then by |imag|, pairs averaged) followed by the real roots (sorted): the order scipy pairs them in.
 fn conjugate_pairs_then_reals(mut roots: Vec<Complex64>) -> Vec<Complex64> {
-    roots.sort_by(|a, b| {
-        a.re.total_cmp(&b.re)
-            .then(a.im.abs().total_cmp(&b.im.abs()))
-    });
+    roots.sort_by(|a, b| a.re.total_cmp(&b.re).then(a.im.abs().total_cmp(&b.im.abs())));
     let is_real = |r: &Complex64| r.im.abs() <= REAL_TOLERANCE * r.norm();
     let reals: Vec<Complex64> = roots
         .iter()
         .filter(|r| is_real(r))
         .map(|r| Complex64::new(r.re, 0.0))
         .collect();
-    let upper: Vec<Complex64> = roots
-        .iter()
-        .filter(|r| !is_real(r) && r.im > 0.0)
-        .copied()
-        .collect();
-    let lower: Vec<Complex64> = roots
-        .iter()
-        .filter(|r| !is_real(r) && r.im < 0.0)
-        .copied()
-        .collect();
-    let mut out: Vec<Complex64> = upper
-        .iter()
-        .zip(&lower)
-        .map(|(u, l)| (u + l.conj()) / 2.0)
-        .collect();
+    let upper: Vec<Complex64> = roots.iter().filter(|r| !is_real(r) && r.im > 0.0).copied().collect();
+    let lower: Vec<Complex64> = roots.iter().filter(|r| !is_real(r) && r.im < 0.0).copied().collect();
+    let mut out: Vec<Complex64> = upper.iter().zip(&lower).map(|(u, l)| (u + l.conj()) / 2.0).collect();
     out.extend(reals);
     out
 }
 
 /// Removes and returns the root in `from` nearest to `to`, restricted to real or complex roots when asked.
-fn take_nearest(
-    from: &mut Vec<Complex64>,
-    to: Complex64,
-    want_real: Option<bool>,
-) -> Option<Complex64> {
+fn take_nearest(from: &mut Vec<Complex64>, to: Complex64, want_real: Option<bool>) -> Option<Complex64> {
     let mut order: Vec<usize> = (0..from.len()).collect();
     order.sort_by(|&a, &b| (from[a] - to).norm().total_cmp(&(from[b] - to).norm()));
     let index = order
@@ -194,11 +167,9 @@ fn zpk_to_sos(mut z: Vec<Complex64>, mut p: Vec<Complex64>, gain: f64) -> Vec<[f
     let mut sos = vec![[0.0; 6]; n_sections];
     for si in (0..n_sections).rev() {
         // the pole nearest the unit circle goes last
-        let Some(p1_idx) = (0..p.len()).min_by(|&a, &b| {
-            (1.0 - p[a].norm())
-                .abs()
-                .total_cmp(&(1.0 - p[b].norm()).abs())
-        }) else {
+        let Some(p1_idx) =
+            (0..p.len()).min_by(|&a, &b| (1.0 - p[a].norm()).abs().total_cmp(&(1.0 - p[b].norm()).abs()))
+        else {
             break;
         };
         let p1 = p.remove(p1_idx);
@@ -217,11 +188,9 @@ fn zpk_to_sos(mut z: Vec<Complex64>, mut p: Vec<Complex64>, gain: f64) -> Vec<[f
             section(&[z1, z1.conj()], &[p1, p1.conj()])
         } else {
             let p2 = if is_real(&p1) {
-                let idx = (0..p.len()).filter(|&i| is_real(&p[i])).min_by(|&a, &b| {
-                    (p[a].norm() - 1.0)
-                        .abs()
-                        .total_cmp(&(p[b].norm() - 1.0).abs())
-                });
+                let idx = (0..p.len())
+                    .filter(|&i| is_real(&p[i]))
+                    .min_by(|&a, &b| (p[a].norm() - 1.0).abs().total_cmp(&(p[b].norm() - 1.0).abs()));
                 idx.map_or(zero, |i| p.remove(i))
             } else {
                 p1.conj()

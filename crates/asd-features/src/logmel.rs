@@ -91,9 +91,7 @@ impl LogMel {
             .map(|h| {
                 butterworth(
                     h.order,
-                    Band::HighPass {
-                        cutoff_hz: h.cutoff_hz,
-                    },
+                    Band::HighPass { cutoff_hz: h.cutoff_hz },
                     f64::from(config.sample_rate),
                 )
             })

@@ -39,8 +39,7 @@ impl MelScale {
             Self::Htk => HTK_MEL_FACTOR * (1.0 + hz / HTK_CORNER_HZ).log10(),
             Self::Slaney => {
                 if hz >= SLANEY_LOG_START_HZ {
-                    SLANEY_LOG_START_HZ / SLANEY_HZ_PER_MEL
-                        + (hz / SLANEY_LOG_START_HZ).ln() / slaney_log_step()
+                    SLANEY_LOG_START_HZ / SLANEY_HZ_PER_MEL + (hz / SLANEY_LOG_START_HZ).ln() / slaney_log_step()
                 } else {
                     hz / SLANEY_HZ_PER_MEL
                 }

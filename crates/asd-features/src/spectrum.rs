@@ -61,11 +61,8 @@ impl Frontend for SegmentSpectrum {
                 let mut input = segment.to_vec();
                 let mut spectrum = self.fft.make_output_vec();
                 let mut scratch = self.fft.make_scratch_vec();
-                self.fft
-                    .process_with_scratch(&mut input, &mut spectrum, &mut scratch)?;
-                row.iter_mut()
-                    .zip(&spectrum)
-                    .for_each(|(r, c)| *r = c.norm());
+                self.fft.process_with_scratch(&mut input, &mut spectrum, &mut scratch)?;
+                row.iter_mut().zip(&spectrum).for_each(|(r, c)| *r = c.norm());
                 Ok::<_, FeatureError>(())
             })?;
         Ok(out)
@@ -76,9 +73,6 @@ impl Frontend for SegmentSpectrum {
     }
 
     fn cache_key(&self) -> String {
-        format!(
-            "spectrum:segment_len={},value=magnitude,window=none",
-            self.segment_len
-        )
+        format!("spectrum:segment_len={},value=magnitude,window=none", self.segment_len)
     }
 }

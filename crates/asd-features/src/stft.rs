@@ -104,11 +104,7 @@ impl Stft {
             .map(|i| (0.5 - 0.5 * (2.0 * std::f64::consts::PI * i as f64 / n as f64).cos()) as f32)
             .collect();
         let fft = RealFftPlanner::<f32>::new().plan_fft_forward(n);
-        Ok(Self {
-            config,
-            window,
-            fft,
-        })
+        Ok(Self { config, window, fft })
     }
 
     /// The settings.
@@ -119,12 +115,7 @@ impl Stft {
     /// Runs the STFT of `wave` and hands each frame's one-sided power spectrum `|X|²` (`n_fft / 2 + 1` bins) to
     /// `per_frame`, which writes `row_len` values; returns them frame-major, `[frames, row_len]` flattened. Frames are
     /// processed in parallel on rayon.
-    pub(crate) fn map_frames<F>(
-        &self,
-        wave: &[f32],
-        row_len: usize,
-        per_frame: F,
-    ) -> Result<Vec<f32>>
+    pub(crate) fn map_frames<F>(&self, wave: &[f32], row_len: usize, per_frame: F) -> Result<Vec<f32>>
     where
         F: Fn(&[f32], &mut [f32]) + Sync,
     {
@@ -148,12 +139,8 @@ impl Stft {
                 for (i, row) in chunk.chunks_mut(row_len).enumerate() {
                     let t = task * FRAMES_PER_TASK + i;
                     self.fill_frame(wave, t * self.config.hop, &mut frame);
-                    self.fft
-                        .process_with_scratch(&mut frame, &mut spectrum, &mut scratch)?;
-                    power
-                        .iter_mut()
-                        .zip(&spectrum)
-                        .for_each(|(p, c)| *p = c.norm_sqr());
+                    self.fft.process_with_scratch(&mut frame, &mut spectrum, &mut scratch)?;
+                    power.iter_mut().zip(&spectrum).for_each(|(p, c)| *p = c.norm_sqr());
                     per_frame(&power, row);
                 }
                 Ok::<_, FeatureError>(())
@@ -248,10 +235,7 @@ impl Frontend for Spectrogram {
     }
 
     fn output_shape(&self, n_samples: usize) -> (usize, usize) {
-        (
-            self.stft.config.n_bins(),
-            self.stft.config.n_frames(n_samples),
-        )
+        (self.stft.config.n_bins(), self.stft.config.n_frames(n_samples))
     }
 
     fn cache_key(&self) -> String {
