@@ -1,0 +1,156 @@
+//! The bad and edge-case files of `golden/audio/bad/`, one test each, with the behaviour classes of
+//! `golden/audio/README.md` §4: a clear typed error naming the file, or the defined handling (with a
+//! `tracing` warning where the README says so). Never a panic.
+
+use asd_audio::{decode, load, load_16k, AudioError};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+fn bad(file: &str) -> PathBuf {
+    asd_testkit::golden(&format!("audio/bad/{file}"))
+}
+
+/// The samples of `ref/<stem>.native.npy`.
+fn reference(stem: &str) -> Vec<f32> {
+    asd_testkit::npy(asd_testkit::golden(&format!("audio/ref/{stem}.native.npy"))).iter().copied().collect()
+}
+
+/// Runs `f` with a subscriber that records every event at WARN or above; returns `f`'s result and
+/// the recorded text.
+fn with_warnings<T>(f: impl FnOnce() -> T) -> (T, String) {
+    #[derive(Clone, Default)]
+    struct Sink(Arc<Mutex<Vec<u8>>>);
+    impl Write for Sink {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("sink lock").extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let sink = Sink::default();
+    let writer = sink.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::WARN)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let out = tracing::subscriber::with_default(subscriber, f);
+    let text = String::from_utf8_lossy(&sink.0.lock().expect("sink lock")).into_owned();
+    (out, text)
+}
+
+/// Asserts that the error's message names the file.
+fn names_file(e: &AudioError, path: &Path) {
+    let message = e.to_string();
+    assert!(message.contains(&path.display().to_string()), "error does not name the file: {message}");
+    println!("{message}");
+}
+
+#[test]
+fn empty_file_is_a_clear_error() {
+    let path = bad("empty.wav");
+    let e = load(&path).expect_err("0-byte file");
+    assert!(matches!(e, AudioError::Empty { .. }), "{e:?}");
+    names_file(&e, &path);
+}
+
+#[test]
+fn header_only_is_no_audio_samples() {
+    let path = bad("header_only_no_data.wav");
+    let e = load_16k(&path).expect_err("0 samples");
+    assert!(matches!(e, AudioError::Empty { .. }), "{e:?}");
+    assert!(e.to_string().contains("no audio samples"));
+    names_file(&e, &path);
+}
+
+#[test]
+fn truncated_header_is_a_decode_error() {
+    let path = bad("truncated_mid_header.wav");
+    let e = load(&path).expect_err("cut inside the fmt chunk");
+    assert!(matches!(e, AudioError::Decode { .. }), "{e:?}");
+    names_file(&e, &path);
+}
+
+#[test]
+fn truncated_mid_sample_keeps_the_complete_samples_and_warns() {
+    // README: the 8000 complete samples = the first 8000 of pcm16_mono_16k; the dangling byte dropped.
+    let path = bad("truncated_mid_sample.wav");
+    let (wave, warnings) = with_warnings(|| load(&path));
+    let wave = wave.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(wave.samples, reference("pcm16_mono_16k")[..8_000]);
+    assert!(warnings.contains("WARN") && warnings.contains("truncated_mid_sample.wav"), "warnings: {warnings:?}");
+    println!("{warnings}");
+}
+
+#[test]
+fn header_claiming_more_data_reads_to_the_end_and_warns() {
+    let path = bad("header_claims_more_data.wav");
+    let (wave, warnings) = with_warnings(|| load(&path));
+    let wave = wave.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(wave.samples, reference("pcm16_mono_16k"));
+    assert!(warnings.contains("32000") && warnings.contains("24000"), "warnings: {warnings:?}");
+    println!("{warnings}");
+}
+
+#[test]
+fn streaming_size_0xffffffff_reads_to_the_end() {
+    let path = bad("datasize_0xffffffff.wav");
+    let (wave, warnings) = with_warnings(|| load(&path));
+    let wave = wave.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(wave.samples, reference("pcm16_mono_16k"));
+    // The size is declared unknown, not wrong: nothing to warn about.
+    assert!(warnings.is_empty(), "unexpected warnings: {warnings:?}");
+}
+
+#[test]
+fn random_bytes_are_a_decode_error() {
+    let path = bad("random_bytes.wav");
+    let e = load(&path).expect_err("random bytes");
+    assert!(matches!(e, AudioError::Decode { .. }), "{e:?}");
+    names_file(&e, &path);
+}
+
+#[test]
+fn text_renamed_flac_is_a_decode_error_not_an_empty_clip() {
+    let path = bad("text_renamed.flac");
+    let e = load_16k(&path).expect_err("text, not FLAC");
+    assert!(matches!(e, AudioError::Decode { .. }), "{e:?}");
+    names_file(&e, &path);
+}
+
+#[test]
+fn nan_and_inf_are_non_finite_at_the_first_index() {
+    // NaN at index 100, +Inf at 200, −Inf at 300 (the file also carries a PEAK chunk).
+    let path = bad("nan_inf_float32_16k.wav");
+    let e = decode(&path).expect_err("non-finite samples");
+    assert!(matches!(e, AudioError::NonFinite { index: 100, .. }), "{e:?}");
+    names_file(&e, &path);
+}
+
+#[test]
+fn silent_clip_is_valid() {
+    let wave = load_16k(&bad("silent_pcm16_16k.wav")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(wave.len(), 24_000);
+    assert!(wave.samples.iter().all(|&s| s == 0.0));
+}
+
+#[test]
+fn short_clip_loads_its_1600_samples() {
+    // README: samples 8000..9600 of pcm16_mono_16k; the length policy is tested in waveform.rs.
+    let wave = load_16k(&bad("short_0p1s_pcm16_16k.wav")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(wave.samples, reference("pcm16_mono_16k")[8_000..9_600]);
+}
+
+#[test]
+fn ima_adpcm_is_unsupported_never_misread() {
+    // symphonia's IMA ADPCM decoder is off the reference by up to 33 LSB, so we refuse the encoding
+    // (README: decode it exactly or say "unsupported WAV encoding 0x0011").
+    let path = bad("ima_adpcm_16k.wav");
+    let e = load(&path).expect_err("IMA ADPCM");
+    assert!(matches!(e, AudioError::Unsupported { .. }), "{e:?}");
+    assert!(e.to_string().contains("0x0011"), "{e}");
+    names_file(&e, &path);
+}
