@@ -361,3 +361,197 @@ impl FeatureSpec {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn logmel() -> FeatureSpec {
+        FeatureSpec::new(FeatureKind::LogMel)
+    }
+
+    fn err(spec: FeatureSpec) -> FeatureError {
+        match spec.build() {
+            Ok(f) => panic!("{spec:?} built {}", f.cache_key()),
+            Err(e) => e,
+        }
+    }
+
+    #[test]
+    fn serde_names_are_the_cli_names() {
+        let spec: FeatureSpec = serde_json::from_str(
+            r#"{"kind": "hpf-logmel", "preset": "firstshot2025", "mel_scale": "htk", "mel_norm": "none", "pad": "zero"}"#,
+        )
+        .unwrap();
+        assert_eq!(spec.kind, FeatureKind::HpfLogMel);
+        assert_eq!(spec.mel_scale, Some(MelScale::Htk));
+        for (kind, name) in [
+            (FeatureKind::Spectrum, "spectrum"),
+            (FeatureKind::LogMel, "logmel"),
+            (FeatureKind::HpfLogMel, "hpf-logmel"),
+            (FeatureKind::Stft, "stft"),
+            (FeatureKind::Envelope, "envelope"),
+        ] {
+            assert_eq!(serde_json::to_string(&kind).unwrap(), format!("\"{name}\""));
+            assert_eq!(kind.name(), name);
+        }
+        for (preset, name) in [
+            (FrontendPreset::StgramMfn, "stgram-mfn"),
+            (FrontendPreset::OsScl, "os-scl"),
+            (FrontendPreset::NeriAttention, "neri-attention"),
+            (FrontendPreset::Librosa, "librosa"),
+            (FrontendPreset::Firstshot2025, "firstshot2025"),
+        ] {
+            assert_eq!(serde_json::to_string(&preset).unwrap(), format!("\"{name}\""));
+        }
+        assert!(serde_json::from_str::<FeatureSpec>(r#"{"kind": "logmel", "nfft": 3}"#).is_err());
+    }
+
+    #[test]
+    fn sizes_must_be_positive_and_bounded() {
+        assert!(matches!(
+            err(FeatureSpec {
+                n_fft: Some(0),
+                ..logmel()
+            }),
+            FeatureError::Zero { name: "n_fft" }
+        ));
+        assert!(matches!(
+            err(FeatureSpec {
+                hop: Some(0),
+                ..logmel()
+            }),
+            FeatureError::Zero { name: "hop" }
+        ));
+        assert!(matches!(
+            err(FeatureSpec {
+                n_mels: Some(0),
+                ..logmel()
+            }),
+            FeatureError::Zero { name: "n_mels" }
+        ));
+        let huge = FeatureSpec {
+            n_fft: Some(MAX_FFT_LEN + 1),
+            ..logmel()
+        };
+        assert!(matches!(err(huge), FeatureError::TooLarge { name: "n_fft", .. }));
+    }
+
+    #[test]
+    fn frequencies_must_lie_in_the_band() {
+        let above = FeatureSpec {
+            f_max: Some(8000.5),
+            ..logmel()
+        };
+        assert!(matches!(
+            err(above),
+            FeatureError::FrequencyOutOfRange { name: "f_max", .. }
+        ));
+        let negative = FeatureSpec {
+            f_min: Some(-1.0),
+            ..logmel()
+        };
+        assert!(matches!(
+            err(negative),
+            FeatureError::FrequencyOutOfRange { name: "f_min", .. }
+        ));
+        let nan = FeatureSpec {
+            f_min: Some(f64::NAN),
+            ..logmel()
+        };
+        assert!(matches!(
+            err(nan),
+            FeatureError::FrequencyOutOfRange { name: "f_min", .. }
+        ));
+        let empty = FeatureSpec {
+            f_min: Some(4000.0),
+            f_max: Some(4000.0),
+            ..logmel()
+        };
+        assert!(matches!(err(empty), FeatureError::EmptyBand { .. }));
+        // a Butterworth edge must be strictly above 0 Hz
+        let dc = FeatureSpec {
+            f_min: Some(0.0),
+            ..FeatureSpec::new(FeatureKind::Envelope)
+        };
+        assert!(matches!(
+            err(dc),
+            FeatureError::FrequencyOutOfRange { name: "cutoff_hz", .. }
+        ));
+    }
+
+    #[test]
+    fn segment_duration_must_be_usable() {
+        for seconds in [0.0, -2.0, f64::NAN, f64::INFINITY, 1e-5, 1e4] {
+            let spec = FeatureSpec {
+                segment_seconds: Some(seconds),
+                ..FeatureSpec::new(FeatureKind::Spectrum)
+            };
+            assert!(matches!(err(spec), FeatureError::InvalidDuration { .. }), "{seconds}");
+        }
+    }
+
+    #[test]
+    fn overrides_a_kind_does_not_use_are_rejected() {
+        let spec = FeatureSpec {
+            n_mels: Some(64),
+            ..FeatureSpec::new(FeatureKind::Spectrum)
+        };
+        assert!(matches!(
+            err(spec),
+            FeatureError::UnusedOverride {
+                name: "n_mels",
+                kind: "spectrum"
+            }
+        ));
+        let spec = FeatureSpec {
+            segment_seconds: Some(1.0),
+            ..logmel()
+        };
+        assert!(matches!(
+            err(spec),
+            FeatureError::UnusedOverride {
+                name: "segment_seconds",
+                kind: "logmel"
+            }
+        ));
+        let spec = FeatureSpec {
+            pad: Some(PadMode::Zero),
+            ..FeatureSpec::new(FeatureKind::Envelope)
+        };
+        assert!(matches!(
+            err(spec),
+            FeatureError::UnusedOverride {
+                name: "pad",
+                kind: "envelope"
+            }
+        ));
+    }
+
+    #[test]
+    fn overrides_reach_the_front_end() {
+        let spec = FeatureSpec {
+            n_fft: Some(512),
+            hop: Some(160),
+            n_mels: Some(40),
+            f_min: Some(50.0),
+            mel_scale: Some(MelScale::Slaney),
+            ..FeatureSpec::new(FeatureKind::HpfLogMel)
+        };
+        let config = spec.log_mel_config();
+        assert_eq!((config.stft.n_fft, config.stft.hop, config.mel.n_mels), (512, 160, 40));
+        assert_eq!((config.mel.f_min, config.mel.scale), (50.0, MelScale::Slaney));
+        assert_eq!(
+            config.high_pass,
+            Some(HighPass {
+                order: 4,
+                cutoff_hz: 200.0
+            })
+        );
+        let frontend = spec.build().unwrap();
+        assert_eq!(frontend.output_shape(16_000), (40, 101));
+        assert_eq!(frontend.extract(&vec![0.1; 16_000]).unwrap().dim(), (40, 101));
+        // different settings, different cache keys
+        assert_ne!(frontend.cache_key(), logmel().build().unwrap().cache_key());
+    }
+}

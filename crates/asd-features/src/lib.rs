@@ -114,3 +114,135 @@ pub(crate) fn check_wave(wave: &[f32]) -> Result<()> {
         None => Ok(()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all_kinds() -> Vec<Box<dyn Frontend>> {
+        let mut out = Vec::new();
+        for preset in [
+            FrontendPreset::StgramMfn,
+            FrontendPreset::OsScl,
+            FrontendPreset::NeriAttention,
+            FrontendPreset::Librosa,
+            FrontendPreset::Firstshot2025,
+        ] {
+            for kind in [FeatureKind::LogMel, FeatureKind::HpfLogMel, FeatureKind::Stft] {
+                out.push(FeatureSpec::new(kind).with_preset(preset).build().unwrap());
+            }
+        }
+        out.push(FeatureSpec::new(FeatureKind::Spectrum).build().unwrap());
+        out.push(FeatureSpec::new(FeatureKind::Envelope).build().unwrap());
+        out
+    }
+
+    #[test]
+    fn front_ends_are_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<LogMel>();
+        check::<Spectrogram>();
+        check::<SegmentSpectrum>();
+        check::<EnvelopeSpectrum>();
+        check::<Box<dyn Frontend>>();
+    }
+
+    #[test]
+    fn output_shape_predicts_extract() {
+        let wave: Vec<f32> = (0..40_123).map(|n| ((n * 7919) % 1000) as f32 / 1000.0 - 0.5).collect();
+        for frontend in all_kinds() {
+            let features = frontend.extract(&wave).unwrap();
+            assert_eq!(
+                features.dim(),
+                frontend.output_shape(wave.len()),
+                "{}",
+                frontend.cache_key()
+            );
+            assert!(features.iter().all(|v| v.is_finite()), "{}", frontend.cache_key());
+        }
+    }
+
+    #[test]
+    fn silent_input_gives_the_floor() {
+        let silence = vec![0.0f32; 16_000];
+        let floor_of = |preset: FrontendPreset| {
+            let features = FeatureSpec::new(FeatureKind::LogMel)
+                .with_preset(preset)
+                .build()
+                .unwrap();
+            let features = features.extract(&silence).unwrap();
+            let first = features[[0, 0]];
+            assert!(features.iter().all(|&v| v == first), "{preset:?}: not constant");
+            first
+        };
+        // torchaudio AmplitudeToDB clamps at 1e-10 → −100 dB; librosa-style 10·log10(ε) = −156.54 dB
+        assert_eq!(floor_of(FrontendPreset::StgramMfn), -100.0);
+        assert_eq!(floor_of(FrontendPreset::OsScl), -100.0);
+        assert!((floor_of(FrontendPreset::NeriAttention) - -80.0).abs() < 1e-4);
+        assert!((floor_of(FrontendPreset::Librosa) - -156.5356).abs() < 1e-3);
+        assert!((floor_of(FrontendPreset::Firstshot2025) - -156.5356).abs() < 1e-3);
+    }
+
+    #[test]
+    fn empty_and_non_finite_inputs_are_errors() {
+        for frontend in all_kinds() {
+            assert!(
+                matches!(frontend.extract(&[]), Err(FeatureError::Empty)),
+                "{}",
+                frontend.cache_key()
+            );
+            let mut wave = vec![0.0f32; 40_000];
+            wave[123] = f32::NAN;
+            let err = frontend.extract(&wave);
+            assert!(
+                matches!(err, Err(FeatureError::NonFinite { index: 123 })),
+                "{}",
+                frontend.cache_key()
+            );
+        }
+    }
+
+    #[test]
+    fn short_inputs_are_errors_where_the_method_needs_length() {
+        let stgram = FeatureSpec::new(FeatureKind::LogMel).build().unwrap();
+        // reflect padding needs more than n_fft / 2 = 512 samples
+        assert!(matches!(
+            stgram.extract(&[0.1; 512]),
+            Err(FeatureError::TooShort { needed: 513, .. })
+        ));
+        assert_eq!(stgram.extract(&[0.1; 513]).unwrap().dim(), (128, 2));
+        // zero padding works for any length
+        let librosa = FeatureSpec::new(FeatureKind::LogMel)
+            .with_preset(FrontendPreset::Librosa)
+            .build()
+            .unwrap();
+        assert_eq!(librosa.extract(&[0.1; 3]).unwrap().dim(), (128, 1));
+        let spectrum = FeatureSpec::new(FeatureKind::Spectrum).build().unwrap();
+        assert!(matches!(
+            spectrum.extract(&[0.1; 31_999]),
+            Err(FeatureError::TooShort { .. })
+        ));
+        let envelope = FeatureSpec::new(FeatureKind::Envelope).build().unwrap();
+        assert!(matches!(
+            envelope.extract(&[0.1; 15]),
+            Err(FeatureError::TooShort { needed: 16, .. })
+        ));
+    }
+
+    #[test]
+    fn batches_equal_single_extractions() {
+        let frontend = FeatureSpec::new(FeatureKind::LogMel).build().unwrap();
+        let a: Vec<f32> = (0..20_000).map(|n| (n as f32 * 0.01).sin()).collect();
+        let b: Vec<f32> = (0..20_000).map(|n| (n as f32 * 0.2).cos() * 0.3).collect();
+        let batch = extract_batch(frontend.as_ref(), &[&a, &b]).unwrap();
+        assert_eq!(batch.index_axis(Axis(0), 0), frontend.extract(&a).unwrap());
+        assert_eq!(batch.index_axis(Axis(0), 1), frontend.extract(&b).unwrap());
+        let short = &b[..10_000];
+        let err = extract_batch(frontend.as_ref(), &[&a, short]);
+        assert!(matches!(err, Err(FeatureError::ShapeMismatch { index: 1, .. })));
+        assert!(matches!(
+            extract_batch(frontend.as_ref(), &[]),
+            Err(FeatureError::Empty)
+        ));
+    }
+}
