@@ -32,6 +32,7 @@ enum Command {
     Features(cmd::features::Args),
     Evaluate(cmd::evaluate::Args),
     Scorer(cmd::scorer::Args),
+    Run(cmd::run::Args),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +51,7 @@ fn main() -> ExitCode {
         Command::Features(args) => cmd::features::run(args),
         Command::Evaluate(args) => cmd::evaluate::run(args),
         Command::Scorer(args) => cmd::scorer::run(args),
+        Command::Run(args) => cmd::run::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

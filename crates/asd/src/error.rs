@@ -18,6 +18,17 @@ pub enum Error {
     /// Metrics, score files and reports.
     #[error(transparent)]
     Metrics(#[from] asd_metrics::Error),
+    /// A run configuration that cannot work (names the setting).
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    /// A run-folder file that cannot be written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or folder.
+        path: std::path::PathBuf,
+        /// The operating-system error.
+        source: std::io::Error,
+    },
 }
 
 /// Result alias of the facade.

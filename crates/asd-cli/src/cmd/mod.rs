@@ -3,6 +3,7 @@
 pub mod evaluate;
 pub mod features;
 pub mod index;
+pub mod run;
 pub mod scorer;
 pub mod synth;
 
