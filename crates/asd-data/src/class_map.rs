@@ -105,11 +105,7 @@ impl ClassMap {
     }
 
     /// [`ClassMap::from_clips`] with `origin` named in the error.
-    pub(crate) fn from_clips_at(
-        scheme: ClassScheme,
-        clips: &[Clip],
-        origin: PathBuf,
-    ) -> Result<ClassMap> {
+    pub(crate) fn from_clips_at(scheme: ClassScheme, clips: &[Clip], origin: PathBuf) -> Result<ClassMap> {
         let present: BTreeSet<String> = clips.iter().map(|c| class_name(scheme, c)).collect();
         if present.len() < 2 {
             return Err(Error::TooFewClasses {
@@ -119,9 +115,10 @@ impl ClassMap {
         }
         if scheme == ClassScheme::TypeGroup {
             let canonical = ClassMap::dcase2020();
-            if clips.iter().all(|c| {
-                c.group.starts_with("id_") && canonical.index.contains_key(&class_name(scheme, c))
-            }) {
+            if clips
+                .iter()
+                .all(|c| c.group.starts_with("id_") && canonical.index.contains_key(&class_name(scheme, c)))
+            {
                 return Ok(canonical);
             }
         }
@@ -129,16 +126,8 @@ impl ClassMap {
     }
 
     fn from_names(scheme: ClassScheme, names: Vec<String>) -> ClassMap {
-        let index = names
-            .iter()
-            .enumerate()
-            .map(|(i, n)| (n.clone(), i))
-            .collect();
-        ClassMap {
-            scheme,
-            names,
-            index,
-        }
+        let index = names.iter().enumerate().map(|(i, n)| (n.clone(), i)).collect();
+        ClassMap { scheme, names, index }
     }
 
     /// The class of `clip`, or `None` when the map has no such class (e.g. a test-only combination).
@@ -243,16 +232,10 @@ mod tests {
 
     #[test]
     fn dcase2020_clips_use_the_canonical_map_even_when_few() {
-        let clips = [
-            clip("valve", "id_02", None, ""),
-            clip("ToyCar", "id_05", None, ""),
-        ];
+        let clips = [clip("valve", "id_02", None, ""), clip("ToyCar", "id_05", None, "")];
         let map = ClassMap::from_clips(ClassScheme::TypeGroup, &clips).expect("two classes");
         assert_eq!(map.len(), 41);
-        assert_eq!(
-            (map.class_of(&clips[0]), map.class_of(&clips[1])),
-            (Some(23), Some(32))
-        );
+        assert_eq!((map.class_of(&clips[0]), map.class_of(&clips[1])), (Some(23), Some(32)));
     }
 
     #[test]
@@ -278,8 +261,7 @@ mod tests {
             clip("bearing", "section_00", s, ""),
             clip("fan", "section_00", s, "m-n_W"),
         ];
-        let map =
-            ClassMap::from_clips(ClassScheme::TypeGroupDomainAttribute, &clips).expect("classes");
+        let map = ClassMap::from_clips(ClassScheme::TypeGroupDomainAttribute, &clips).expect("classes");
         assert_eq!(
             map.names(),
             [
@@ -297,10 +279,7 @@ mod tests {
 
     #[test]
     fn one_class_is_an_error() {
-        let clips = [
-            clip("fan", "section_00", None, ""),
-            clip("fan", "section_00", None, ""),
-        ];
+        let clips = [clip("fan", "section_00", None, ""), clip("fan", "section_00", None, "")];
         match ClassMap::from_clips(ClassScheme::TypeGroup, &clips) {
             Err(Error::TooFewClasses { path, n_classes: 1 }) => {
                 assert_eq!(path, Path::new("fan/train"))

@@ -103,10 +103,7 @@ impl Selection {
     /// Whether `clip` passes every set field.
     pub fn matches(&self, clip: &Clip) -> bool {
         self.split.is_none_or(|s| s == clip.split)
-            && self
-                .machine_type
-                .as_ref()
-                .is_none_or(|t| *t == clip.machine_type)
+            && self.machine_type.as_ref().is_none_or(|t| *t == clip.machine_type)
             && self.group.as_ref().is_none_or(|g| *g == clip.group)
             && self.domain.is_none_or(|d| Some(d) == clip.domain)
             && self.condition.is_none_or(|c| c == clip.condition)
@@ -170,11 +167,7 @@ impl Dataset {
 
     /// Copies of the clips `selection` keeps, in the dataset's order.
     pub fn select(&self, selection: &Selection) -> Vec<Clip> {
-        self.clips
-            .iter()
-            .filter(|c| selection.matches(c))
-            .cloned()
-            .collect()
+        self.clips.iter().filter(|c| selection.matches(c)).cloned().collect()
     }
 
     /// The machine types, sorted, without repeats.
@@ -293,11 +286,7 @@ fn is_hidden(path: &Path) -> bool {
 }
 
 fn is_type_dir(path: &Path) -> bool {
-    path.is_dir()
-        && !is_hidden(path)
-        && CLIP_FOLDERS
-            .iter()
-            .any(|(name, ..)| path.join(name).is_dir())
+    path.is_dir() && !is_hidden(path) && CLIP_FOLDERS.iter().any(|(name, ..)| path.join(name).is_dir())
 }
 
 /// Reads one machine-type folder: its clip folders and its attribute CSVs.
@@ -307,11 +296,7 @@ fn read_type(
     found: &mut Vec<(Clip, Layout)>,
     csv_attributes: &mut BTreeMap<(String, String), AttributePairs>,
 ) -> Result<()> {
-    let Some(machine_type) = type_dir
-        .file_name()
-        .and_then(|n| n.to_str())
-        .map(str::to_string)
-    else {
+    let Some(machine_type) = type_dir.file_name().and_then(|n| n.to_str()).map(str::to_string) else {
         let reason = "the machine-type folder name is not UTF-8".to_string();
         return walker.report(Error::BadName {
             path: type_dir.to_path_buf(),
@@ -323,10 +308,7 @@ fn read_type(
             path: type_dir.join("train"),
         })?;
     }
-    if !CLIP_FOLDERS[1..]
-        .iter()
-        .any(|(name, ..)| type_dir.join(name).is_dir())
-    {
+    if !CLIP_FOLDERS[1..].iter().any(|(name, ..)| type_dir.join(name).is_dir()) {
         walker.report(Error::MissingFolder {
             path: type_dir.join("test"),
         })?;
@@ -393,11 +375,7 @@ fn clip_from_file(
             reason: "a folder inside a clip folder".into(),
         });
     }
-    let Some(file_name) = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .map(str::to_string)
-    else {
+    let Some(file_name) = path.file_name().and_then(|n| n.to_str()).map(str::to_string) else {
         return Err(Error::BadName {
             path,
             reason: "the name is not UTF-8".into(),
@@ -419,15 +397,11 @@ fn clip_from_file(
         reason,
     };
     if let Some(name_split) = parsed.split.filter(|s| *s != split) {
-        return Err(misplaced(format!(
-            "a {name_split} clip in a {split} folder"
-        )));
+        return Err(misplaced(format!("a {name_split} clip in a {split} folder")));
     }
     if let (Some(folder), Some(name)) = (folder_domain, parsed.domain) {
         if folder != name {
-            return Err(misplaced(format!(
-                "a {name} clip in the {folder}_test folder"
-            )));
+            return Err(misplaced(format!("a {name} clip in the {folder}_test folder")));
         }
     }
     if split == Split::Train && parsed.condition != Condition::Normal {

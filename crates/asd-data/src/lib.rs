@@ -7,7 +7,11 @@
 //!   [`Dataset::scan`] lenient with a list of [`Problem`]s), with a [`Summary`] table for `asd index`;
 //! - selects clips by split, type, group, domain, condition ([`Selection`]);
 //! - turns metadata into class indices ([`ClassMap`]: the canonical 41-class DCASE 2020 index, or sorted
-//!   type × section (× domain × attribute) classes).
+//!   type × section (× domain × attribute) classes);
+//! - decodes clips, fits them to one length ([`LengthPolicy`]: crop, repeat-pad) and computes their
+//!   features in parallel in bounded chunks ([`for_each_features`], [`load_features`]);
+//! - keeps features in a memory-mapped on-disk cache and streams shuffled batches from it
+//!   ([`FeatureCache`]), so that a training set never has to fit in memory as waveforms.
 //!
 //! ```
 //! use asd_data::{Dataset, Layout, Selection, Split, Condition, ClassMap, ClassScheme};
@@ -42,16 +46,20 @@
 //! One enum, [`Error`]; every variant that comes from a file or folder names it.
 #![deny(unsafe_code)]
 
+mod cache;
 mod class_map;
 mod clip;
 mod dataset;
 mod error;
+mod loader;
 mod name;
 mod summary;
 
+pub use cache::{Batches, FeatureCache};
 pub use class_map::{ClassMap, ClassScheme, DCASE2020_N_CLASSES, DCASE2020_TYPES};
 pub use clip::{Clip, Condition, Domain, Layout, NO_ATTRIBUTE, Split};
 pub use dataset::{AttributePairs, Dataset, Problem, SET_FOLDERS, Selection};
 pub use error::{Error, Result};
+pub use loader::{LengthPolicy, Progress, clip_features, for_each_features, load_features};
 pub use name::{NameForm, ParsedName, parse_file_name};
 pub use summary::{Counts, Summary, SummaryRow};

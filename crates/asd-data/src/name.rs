@@ -141,18 +141,17 @@ fn parse_tokens(t: &[&str]) -> std::result::Result<ParsedName, String> {
 
 /// The tokens after `section_SS`.
 fn parse_section_rest(section: u32, rest: &[&str]) -> std::result::Result<ParsedName, String> {
-    let unlabelled =
-        |form, domain, split, index: &str| -> std::result::Result<ParsedName, String> {
-            Ok(ParsedName {
-                form,
-                id_or_section: section,
-                domain,
-                split,
-                condition: Condition::Unknown,
-                index: digits(index, INDEX_DIGITS_2021, "index")?,
-                attributes: String::new(),
-            })
-        };
+    let unlabelled = |form, domain, split, index: &str| -> std::result::Result<ParsedName, String> {
+        Ok(ParsedName {
+            form,
+            id_or_section: section,
+            domain,
+            split,
+            condition: Condition::Unknown,
+            index: digits(index, INDEX_DIGITS_2021, "index")?,
+            attributes: String::new(),
+        })
+    };
     match rest {
         [index] => unlabelled(NameForm::Dcase2022EvalTest, None, None, index),
         ["test", index] => unlabelled(NameForm::Dcase2022EvalTest, None, Some(Split::Test), index),
@@ -175,11 +174,9 @@ fn parse_section_rest(section: u32, rest: &[&str]) -> std::result::Result<Parsed
             index: digits(index, INDEX_DIGITS_2021, "index")?,
             attributes: attributes.join("_"),
         }),
-        _ => Err(
-            "expected section_SS_<domain>_<split>_<label>_NNNN[_<attributes>], \
+        _ => Err("expected section_SS_<domain>_<split>_<label>_NNNN[_<attributes>], \
                   section_SS_<domain>_test_NNNN or section_SS_NNNN"
-                .into(),
-        ),
+            .into()),
     }
 }
 
@@ -191,9 +188,7 @@ fn labelled(token: &str) -> std::result::Result<Condition, String> {
     match token {
         "normal" => Ok(Condition::Normal),
         "anomaly" => Ok(Condition::Anomaly),
-        other => Err(format!(
-            "label token {other:?} is neither normal nor anomaly"
-        )),
+        other => Err(format!("label token {other:?} is neither normal nor anomaly")),
     }
 }
 
@@ -201,18 +196,14 @@ fn domain_of(token: &str) -> std::result::Result<Domain, String> {
     match token {
         "source" => Ok(Domain::Source),
         "target" => Ok(Domain::Target),
-        other => Err(format!(
-            "domain token {other:?} is neither source nor target"
-        )),
+        other => Err(format!("domain token {other:?} is neither source nor target")),
     }
 }
 
 /// A field of exactly `n` ASCII digits.
 fn digits(token: &str, n: usize, what: &str) -> std::result::Result<u32, String> {
     if token.len() == n && token.bytes().all(|b| b.is_ascii_digit()) {
-        token
-            .parse()
-            .map_err(|_| format!("{what} {token:?} is not a number"))
+        token.parse().map_err(|_| format!("{what} {token:?} is not a number"))
     } else {
         Err(format!("{what} {token:?} is not {n} digits"))
     }
@@ -230,10 +221,7 @@ mod tests {
         match parse_file_name(name) {
             Err(Error::BadName { path, reason }) => {
                 assert_eq!(path, Path::new(name));
-                assert!(
-                    reason.contains(needle),
-                    "{name}: reason {reason:?} lacks {needle:?}"
-                );
+                assert!(reason.contains(needle), "{name}: reason {reason:?} lacks {needle:?}");
             }
             other => panic!("{name}: expected BadName, got {other:?}"),
         }
@@ -243,29 +231,17 @@ mod tests {
     fn dcase2020_train_and_test() {
         let p = ok("normal_id_04_00000123.wav");
         assert_eq!(p.form, NameForm::Dcase2020);
-        assert_eq!(
-            (p.id_or_section, p.index, p.condition),
-            (4, 123, Condition::Normal)
-        );
-        assert_eq!(
-            (p.domain, p.split, p.group()),
-            (None, None, "id_04".to_string())
-        );
+        assert_eq!((p.id_or_section, p.index, p.condition), (4, 123, Condition::Normal));
+        assert_eq!((p.domain, p.split, p.group()), (None, None, "id_04".to_string()));
         let p = ok("anomaly_id_01_00000263.wav");
-        assert_eq!(
-            (p.id_or_section, p.index, p.condition),
-            (1, 263, Condition::Anomaly)
-        );
+        assert_eq!((p.id_or_section, p.index, p.condition), (1, 263, Condition::Anomaly));
     }
 
     #[test]
     fn dcase2020_eval_test() {
         let p = ok("id_05_00000514.wav");
         assert_eq!(p.form, NameForm::Dcase2020EvalTest);
-        assert_eq!(
-            (p.id_or_section, p.index, p.condition),
-            (5, 514, Condition::Unknown)
-        );
+        assert_eq!((p.id_or_section, p.index, p.condition), (5, 514, Condition::Unknown));
         assert_eq!(p.group(), "id_05");
     }
 
@@ -285,10 +261,7 @@ mod tests {
             ok("section_00_target_test_anomaly_0001_weight10_BckgA.wav").attributes,
             "weight10_BckgA"
         );
-        assert_eq!(
-            ok("section_00_source_test_normal_0022_m-n_W.wav").attributes,
-            "m-n_W"
-        );
+        assert_eq!(ok("section_00_source_test_normal_0022_m-n_W.wav").attributes, "m-n_W");
     }
 
     #[test]
@@ -297,24 +270,15 @@ mod tests {
             ok("section_00_source_train_normal_0001_noAttribute.wav").attributes,
             "noAttribute"
         );
-        assert_eq!(
-            ok("section_00_source_train_normal_0000_.wav").attributes,
-            ""
-        );
+        assert_eq!(ok("section_00_source_train_normal_0000_.wav").attributes, "");
     }
 
     #[test]
     fn dcase2021_test_without_attributes() {
         let p = ok("section_02_target_test_anomaly_0099.wav");
         assert_eq!(p.form, NameForm::Dcase2021Plus);
-        assert_eq!(
-            (p.id_or_section, p.index, p.attributes.as_str()),
-            (2, 99, "")
-        );
-        assert_eq!(
-            (p.domain, p.condition),
-            (Some(Domain::Target), Condition::Anomaly)
-        );
+        assert_eq!((p.id_or_section, p.index, p.attributes.as_str()), (2, 99, ""));
+        assert_eq!((p.domain, p.condition), (Some(Domain::Target), Condition::Anomaly));
     }
 
     #[test]
@@ -345,39 +309,21 @@ mod tests {
 
     #[test]
     fn folders_are_ignored() {
-        assert_eq!(
-            ok("dev_data/fan/train/normal_id_00_00000000.wav").group(),
-            "id_00"
-        );
+        assert_eq!(ok("dev_data/fan/train/normal_id_00_00000000.wav").group(), "id_00");
     }
 
     #[test]
     fn malformed_names() {
         fails("normal_id_00_00000000.flac", "extension");
         fails("normal_id_00_00000000", "extension");
-        fails(
-            "normal_id_0_00000000.wav",
-            "machine ID \"0\" is not 2 digits",
-        );
-        fails(
-            "normal_id_00_0000000.wav",
-            "index \"0000000\" is not 8 digits",
-        );
+        fails("normal_id_0_00000000.wav", "machine ID \"0\" is not 2 digits");
+        fails("normal_id_00_0000000.wav", "index \"0000000\" is not 8 digits");
         fails("broken_id_00_00000000.wav", "label token \"broken\"");
         fails("id_0a_00000000.wav", "machine ID");
         fails("section_0_source_train_normal_0000.wav", "section \"0\"");
-        fails(
-            "section_00_left_train_normal_0000_a_1.wav",
-            "domain token \"left\"",
-        );
-        fails(
-            "section_00_source_valid_normal_0000_a_1.wav",
-            "split token \"valid\"",
-        );
-        fails(
-            "section_00_source_train_broken_0000_a_1.wav",
-            "label token \"broken\"",
-        );
+        fails("section_00_left_train_normal_0000_a_1.wav", "domain token \"left\"");
+        fails("section_00_source_valid_normal_0000_a_1.wav", "split token \"valid\"");
+        fails("section_00_source_train_broken_0000_a_1.wav", "label token \"broken\"");
         fails(
             "section_00_source_train_normal_000_a_1.wav",
             "index \"000\" is not 4 digits",

@@ -158,11 +158,7 @@ impl fmt::Display for Summary {
             }
         }
         let line = |f: &mut fmt::Formatter<'_>, row: &[&str]| -> fmt::Result {
-            let padded: Vec<String> = row
-                .iter()
-                .zip(widths)
-                .map(|(c, w)| format!("{c:<w$}"))
-                .collect();
+            let padded: Vec<String> = row.iter().zip(widths).map(|(c, w)| format!("{c:<w$}")).collect();
             writeln!(f, "{}", padded.join("  ").trim_end())
         };
         line(f, &HEADERS)?;

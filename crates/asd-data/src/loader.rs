@@ -1,0 +1,133 @@
+//! Decoding clips and computing their features in parallel, in bounded chunks.
+
+use crate::clip::Clip;
+use crate::error::{Error, Result};
+use asd_audio::{PadMode, Waveform};
+use asd_features::Frontend;
+use ndarray::{Array2, Array3, s};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// A progress callback: `(clips done, clips in total)`; called from worker threads. `&|_, _| {}` ignores it.
+pub type Progress<'a> = &'a (dyn Fn(usize, usize) + Sync);
+
+/// Clips decoded at once per rayon thread: a chunk holds `CLIPS_PER_THREAD × threads` waveforms at most.
+const CLIPS_PER_THREAD: usize = 4;
+
+/// How every clip is brought to one length before its features are computed (decisions.md §11): a longer
+/// clip keeps its first `samples` samples, a shorter one is padded as `pad` says (repeat by default).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LengthPolicy {
+    /// Samples per clip at 16 kHz (e.g. 160 000 for the 10-s clips of DCASE 2020).
+    pub samples: usize,
+    /// How a short clip is filled.
+    pub pad: PadMode,
+}
+
+impl LengthPolicy {
+    /// `samples` samples per clip, repeat-padded ([`PadMode::Repeat`]).
+    pub fn new(samples: usize) -> Self {
+        Self {
+            samples,
+            pad: PadMode::Repeat,
+        }
+    }
+
+    /// The same length with another padding.
+    pub fn with_pad(mut self, pad: PadMode) -> Self {
+        self.pad = pad;
+        self
+    }
+
+    /// # Errors
+    /// [`Error::Invalid`] when `samples` is 0.
+    pub fn check(&self) -> Result<()> {
+        if self.samples == 0 {
+            return Err(Error::Invalid("a clip length of 0 samples".into()));
+        }
+        Ok(())
+    }
+
+    /// `wave` cropped or padded to `samples` samples.
+    pub fn fit(&self, wave: &Waveform) -> Waveform {
+        wave.fit_length(self.samples, self.pad)
+    }
+}
+
+/// The features of one file: decode at 16 kHz (`asd_audio::load_16k`), fit to `policy`, extract.
+///
+/// # Errors
+/// The decoder's error (naming the file), [`Error::Features`] or [`Error::FeatureShape`] naming the file
+/// when the front end fails or returns another shape than `frontend.output_shape(policy.samples)`.
+pub fn clip_features(path: &Path, frontend: &dyn Frontend, policy: &LengthPolicy) -> Result<Array2<f32>> {
+    let wave = policy.fit(&asd_audio::load_16k(path)?);
+    let features = frontend.extract(&wave.samples).map_err(|source| Error::Features {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let expected = frontend.output_shape(policy.samples);
+    if features.dim() != expected {
+        return Err(Error::FeatureShape {
+            path: path.to_path_buf(),
+            expected,
+            actual: features.dim(),
+        });
+    }
+    Ok(features)
+}
+
+/// Computes the features of `clips` in parallel (rayon), a bounded chunk at a time, and hands them to
+/// `sink` in clip order as `(clip index, [rows, cols] features)`. At most one chunk of waveforms and
+/// features is in memory at once.
+///
+/// # Errors
+/// [`Error::Invalid`] for a bad `policy`; otherwise the error of the first failing clip in clip order
+/// (naming its file), or the first error of `sink`.
+pub fn for_each_features(
+    clips: &[Clip],
+    frontend: &dyn Frontend,
+    policy: &LengthPolicy,
+    progress: Progress<'_>,
+    mut sink: impl FnMut(usize, Array2<f32>) -> Result<()>,
+) -> Result<()> {
+    policy.check()?;
+    let chunk = CLIPS_PER_THREAD * rayon::current_num_threads().max(1);
+    let done = AtomicUsize::new(0);
+    for (c, block) in clips.chunks(chunk).enumerate() {
+        let features: Vec<Result<Array2<f32>>> = block
+            .par_iter()
+            .map(|clip| {
+                let result = clip_features(&clip.path, frontend, policy);
+                progress(done.fetch_add(1, Ordering::Relaxed) + 1, clips.len());
+                result
+            })
+            .collect();
+        for (i, result) in features.into_iter().enumerate() {
+            sink(c * chunk + i, result?)?;
+        }
+    }
+    Ok(())
+}
+
+/// The features of every clip in one array `[n_clips, rows, cols]` (for data that fits in memory; a
+/// training set goes through [`crate::FeatureCache`] instead).
+///
+/// # Errors
+/// As [`for_each_features`].
+pub fn load_features(
+    clips: &[Clip],
+    frontend: &dyn Frontend,
+    policy: &LengthPolicy,
+    progress: Progress<'_>,
+) -> Result<Array3<f32>> {
+    policy.check()?;
+    let (rows, cols) = frontend.output_shape(policy.samples);
+    let mut out = Array3::zeros((clips.len(), rows, cols));
+    for_each_features(clips, frontend, policy, progress, |i, features| {
+        out.slice_mut(s![i, .., ..]).assign(&features);
+        Ok(())
+    })?;
+    Ok(out)
+}
