@@ -23,9 +23,7 @@ use crate::{AudioError, Decoded, Result};
 use std::io::{Cursor, ErrorKind};
 use std::path::Path;
 use symphonia::core::audio::{AudioBuffer, AudioBufferRef, Signal};
-use symphonia::core::codecs::{
-    CODEC_TYPE_ADPCM_IMA_WAV, CODEC_TYPE_ADPCM_MS, CODEC_TYPE_NULL, DecoderOptions,
-};
+use symphonia::core::codecs::{CODEC_TYPE_ADPCM_IMA_WAV, CODEC_TYPE_ADPCM_MS, CODEC_TYPE_NULL, DecoderOptions};
 use symphonia::core::errors::Error as SymphoniaError;
 use symphonia::core::formats::FormatOptions;
 use symphonia::core::io::{MediaSourceStream, MediaSourceStreamOptions};
@@ -56,10 +54,7 @@ pub fn decode(path: &Path) -> Result<Decoded> {
         reason: format!("{what}: {e}"),
     };
 
-    let source = MediaSourceStream::new(
-        Box::new(Cursor::new(bytes)),
-        MediaSourceStreamOptions::default(),
-    );
+    let source = MediaSourceStream::new(Box::new(Cursor::new(bytes)), MediaSourceStreamOptions::default());
     let mut hint = Hint::new();
     if let Some(extension) = path.extension().and_then(|e| e.to_str()) {
         hint.with_extension(extension);
@@ -131,10 +126,7 @@ pub fn decode(path: &Path) -> Result<Decoded> {
             reason: "sample rate missing or 0".into(),
         });
     }
-    if let Some(announced) = params
-        .n_frames
-        .filter(|&n| n > frames as u64 && !size_unknown)
-    {
+    if let Some(announced) = params.n_frames.filter(|&n| n > frames as u64 && !size_unknown) {
         tracing::warn!(
             path = %path.display(),
             "header announces {announced} frames but the file holds {frames} complete frames (truncated?); decoded those"
@@ -150,10 +142,7 @@ pub fn decode(path: &Path) -> Result<Decoded> {
             index,
         });
     }
-    Ok(Decoded {
-        channels,
-        sample_rate,
-    })
+    Ok(Decoded { channels, sample_rate })
 }
 
 /// Converts one decoded buffer to float32 and appends it channel by channel. `scratch` keeps the
@@ -172,10 +161,7 @@ fn append_planar(
     } else if channels.len() != count {
         return Err(AudioError::Decode {
             path: path.into(),
-            reason: format!(
-                "channel count changes mid-stream ({} → {count})",
-                channels.len()
-            ),
+            reason: format!("channel count changes mid-stream ({} → {count})", channels.len()),
         });
     }
     let fits = scratch

@@ -30,9 +30,7 @@ pub(crate) fn resample(x: &[f32], from: u32, to: u32) -> Result<Vec<f32>> {
     if from == to {
         return Ok(x.to_vec());
     }
-    let invalid = |e: &dyn std::fmt::Display| {
-        AudioError::Invalid(format!("resampling {from} Hz → {to} Hz: {e}"))
-    };
+    let invalid = |e: &dyn std::fmt::Display| AudioError::Invalid(format!("resampling {from} Hz → {to} Hz: {e}"));
     let (from, to) = (from as usize, to as usize);
     let gcd = gcd(from, to);
     // One block of the synchronous resampler: `unit_in` input samples give `unit_out` output samples.
@@ -41,10 +39,7 @@ pub(crate) fn resample(x: &[f32], from: u32, to: u32) -> Result<Vec<f32>> {
     let (fft_in, fft_out) = (blocks * unit_in, blocks * unit_out);
     let mut resampler = FftFixedInOut::<f32>::new(from, to, fft_in, 1).map_err(|e| invalid(&e))?;
     debug_assert_eq!(
-        (
-            resampler.input_frames_next(),
-            resampler.output_frames_next()
-        ),
+        (resampler.input_frames_next(), resampler.output_frames_next()),
         (fft_in, fft_out)
     );
 
@@ -60,10 +55,7 @@ pub(crate) fn resample(x: &[f32], from: u32, to: u32) -> Result<Vec<f32>> {
     let mut input = vec![0.0f32; n_blocks * fft_in];
     input[lead..lead + x.len()].copy_from_slice(x);
     let mut output = vec![0.0f32; n_blocks * fft_out];
-    for (block_in, block_out) in input
-        .chunks_exact(fft_in)
-        .zip(output.chunks_exact_mut(fft_out))
-    {
+    for (block_in, block_out) in input.chunks_exact(fft_in).zip(output.chunks_exact_mut(fft_out)) {
         resampler
             .process_into_buffer(&[block_in], &mut [block_out], None)
             .map_err(|e| invalid(&e))?;

@@ -69,10 +69,7 @@ pub struct Waveform {
 impl Waveform {
     /// Wraps mono `samples` taken at `sample_rate` Hz. Nothing is checked or converted.
     pub fn new(samples: Vec<f32>, sample_rate: u32) -> Self {
-        Self {
-            samples,
-            sample_rate,
-        }
+        Self { samples, sample_rate }
     }
 
     /// Number of samples.
@@ -101,10 +98,7 @@ impl Waveform {
     /// # Errors
     /// [`AudioError::Invalid`] when `to` or the clip's rate is 0.
     pub fn resample(&self, to: u32) -> Result<Waveform> {
-        Ok(Waveform::new(
-            resample(&self.samples, self.sample_rate, to)?,
-            to,
-        ))
+        Ok(Waveform::new(resample(&self.samples, self.sample_rate, to)?, to))
     }
 
     /// Brings the clip to exactly `len` samples: a longer clip keeps its first `len` samples

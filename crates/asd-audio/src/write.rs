@@ -15,7 +15,10 @@ const PCM16_SCALE: f32 = 32768.0;
 /// [`AudioError::NonFinite`] when a sample is NaN or infinite.
 pub fn write_wav_pcm16(path: &Path, wave: &Waveform) -> Result<()> {
     if let Some(index) = wave.samples.iter().position(|s| !s.is_finite()) {
-        return Err(AudioError::NonFinite { path: path.into(), index });
+        return Err(AudioError::NonFinite {
+            path: path.into(),
+            index,
+        });
     }
     let spec = hound::WavSpec {
         channels: 1,
@@ -24,8 +27,14 @@ pub fn write_wav_pcm16(path: &Path, wave: &Waveform) -> Result<()> {
         sample_format: hound::SampleFormat::Int,
     };
     let io = |e: hound::Error| match e {
-        hound::Error::IoError(source) => AudioError::Io { path: path.into(), source },
-        other => AudioError::Io { path: path.into(), source: std::io::Error::other(other.to_string()) },
+        hound::Error::IoError(source) => AudioError::Io {
+            path: path.into(),
+            source,
+        },
+        other => AudioError::Io {
+            path: path.into(),
+            source: std::io::Error::other(other.to_string()),
+        },
     };
     let mut writer = hound::WavWriter::create(path, spec).map_err(io)?;
     {

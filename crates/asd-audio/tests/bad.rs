@@ -2,7 +2,7 @@
 //! `golden/audio/README.md` §4: a clear typed error naming the file, or the defined handling (with a
 //! `tracing` warning where the README says so). Never a panic.
 
-use asd_audio::{decode, load, load_16k, AudioError};
+use asd_audio::{AudioError, decode, load, load_16k};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -13,7 +13,10 @@ fn bad(file: &str) -> PathBuf {
 
 /// The samples of `ref/<stem>.native.npy`.
 fn reference(stem: &str) -> Vec<f32> {
-    asd_testkit::npy(asd_testkit::golden(&format!("audio/ref/{stem}.native.npy"))).iter().copied().collect()
+    asd_testkit::npy(asd_testkit::golden(&format!("audio/ref/{stem}.native.npy")))
+        .iter()
+        .copied()
+        .collect()
 }
 
 /// Runs `f` with a subscriber that records every event at WARN or above; returns `f`'s result and
@@ -45,7 +48,10 @@ fn with_warnings<T>(f: impl FnOnce() -> T) -> (T, String) {
 /// Asserts that the error's message names the file.
 fn names_file(e: &AudioError, path: &Path) {
     let message = e.to_string();
-    assert!(message.contains(&path.display().to_string()), "error does not name the file: {message}");
+    assert!(
+        message.contains(&path.display().to_string()),
+        "error does not name the file: {message}"
+    );
     println!("{message}");
 }
 
@@ -81,7 +87,10 @@ fn truncated_mid_sample_keeps_the_complete_samples_and_warns() {
     let (wave, warnings) = with_warnings(|| load(&path));
     let wave = wave.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(wave.samples, reference("pcm16_mono_16k")[..8_000]);
-    assert!(warnings.contains("WARN") && warnings.contains("truncated_mid_sample.wav"), "warnings: {warnings:?}");
+    assert!(
+        warnings.contains("WARN") && warnings.contains("truncated_mid_sample.wav"),
+        "warnings: {warnings:?}"
+    );
     println!("{warnings}");
 }
 
@@ -91,7 +100,10 @@ fn header_claiming_more_data_reads_to_the_end_and_warns() {
     let (wave, warnings) = with_warnings(|| load(&path));
     let wave = wave.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(wave.samples, reference("pcm16_mono_16k"));
-    assert!(warnings.contains("32000") && warnings.contains("24000"), "warnings: {warnings:?}");
+    assert!(
+        warnings.contains("32000") && warnings.contains("24000"),
+        "warnings: {warnings:?}"
+    );
     println!("{warnings}");
 }
 

@@ -51,19 +51,14 @@ fn every_good_file_matches_the_reference_decode() {
         assert_eq!(decoded.sample_rate, rate, "{file}: sample rate");
         assert_eq!(decoded.channels.len(), channels, "{file}: channels");
         assert_eq!(decoded.frames(), frames, "{file}: frames");
-        let reference = asd_testkit::npy(asd_testkit::golden(&format!(
-            "audio/ref/{}.native.npy",
-            stem(file)
-        )));
+        let reference = asd_testkit::npy(asd_testkit::golden(&format!("audio/ref/{}.native.npy", stem(file))));
         let actual = as_array(&decoded);
         let worst = actual
             .iter()
             .zip(&reference)
             .map(|(a, r)| (a - r).abs())
             .fold(0.0f32, f32::max);
-        println!(
-            "{file}: {channels} × {frames} at {rate} Hz, max abs diff {worst:e} (tolerance {atol:e})"
-        );
+        println!("{file}: {channels} × {frames} at {rate} Hz, max abs diff {worst:e} (tolerance {atol:e})");
         asd_testkit::assert_allclose(&actual, &reference, atol, 0.0, file);
     }
 }
@@ -73,9 +68,7 @@ fn stereo_decodes_channel_first_and_loads_as_the_float32_mean() {
     let path = asd_testkit::golden("audio/pcm16_stereo_44k1.wav");
     let decoded = decode(&path).unwrap_or_else(|e| panic!("{e}"));
     // README: the reference is channel-first (2, N); row 0 is the left channel.
-    let reference = asd_testkit::npy(asd_testkit::golden(
-        "audio/ref/pcm16_stereo_44k1.native.npy",
-    ));
+    let reference = asd_testkit::npy(asd_testkit::golden("audio/ref/pcm16_stereo_44k1.native.npy"));
     assert_eq!(reference.shape(), &[2, 66_150]);
     assert_eq!(as_array(&decoded), reference);
     // librosa's to_mono: float32 mean over channels, at the native rate.
@@ -83,11 +76,7 @@ fn stereo_decodes_channel_first_and_loads_as_the_float32_mean() {
     assert_eq!(mono.sample_rate, 44_100);
     let left = reference.index_axis(ndarray::Axis(0), 0);
     let right = reference.index_axis(ndarray::Axis(0), 1);
-    let expected: Vec<f32> = left
-        .iter()
-        .zip(right.iter())
-        .map(|(l, r)| (l + r) / 2.0)
-        .collect();
+    let expected: Vec<f32> = left.iter().zip(right.iter()).map(|(l, r)| (l + r) / 2.0).collect();
     assert_eq!(mono.samples, expected);
 }
 
@@ -102,17 +91,9 @@ fn mono_files_load_unchanged() {
 #[test]
 fn quiet_signal_is_neither_normalised_nor_gated() {
     // README §3: RMS 7.1e-4, peak 1.4e-3; the PCM16 and float versions differ by at most 1/65536.
-    let pcm = load(&asd_testkit::golden("audio/quiet_pcm16_mono_16k.wav"))
-        .unwrap_or_else(|e| panic!("{e}"));
-    let float = load(&asd_testkit::golden("audio/quiet_float32_mono_16k.wav"))
-        .unwrap_or_else(|e| panic!("{e}"));
-    let rms = (float
-        .samples
-        .iter()
-        .map(|s| f64::from(*s).powi(2))
-        .sum::<f64>()
-        / float.len() as f64)
-        .sqrt();
+    let pcm = load(&asd_testkit::golden("audio/quiet_pcm16_mono_16k.wav")).unwrap_or_else(|e| panic!("{e}"));
+    let float = load(&asd_testkit::golden("audio/quiet_float32_mono_16k.wav")).unwrap_or_else(|e| panic!("{e}"));
+    let rms = (float.samples.iter().map(|s| f64::from(*s).powi(2)).sum::<f64>() / float.len() as f64).sqrt();
     let peak = float.samples.iter().fold(0.0f32, |m, s| m.max(s.abs()));
     println!("quiet: RMS {rms:.3e}, peak {peak:.3e}");
     assert!((rms - 7.1e-4).abs() < 0.05e-3, "RMS {rms}");

@@ -5,7 +5,7 @@
 //! of both signals, and require it ≥ 60 dB: the README measured 60.1–62.5 dB there for
 //! scipy's `resample_poly`, so we must be at least as good. 16 kHz files must come out unchanged.
 
-use asd_audio::{load, load_16k, Waveform, TARGET_SAMPLE_RATE};
+use asd_audio::{TARGET_SAMPLE_RATE, Waveform, load, load_16k};
 use realfft::RealFftPlanner;
 
 /// README §2: minimum full-band SNR (dB) of a good resampler against librosa's soxr HQ result.
@@ -35,7 +35,10 @@ const NATIVE_16K: [&str; 7] = [
 
 fn reference(file: &str) -> Vec<f32> {
     let stem = file.split('.').next().unwrap_or(file);
-    asd_testkit::npy(asd_testkit::golden(&format!("audio/ref/{stem}.mono16k.npy"))).iter().copied().collect()
+    asd_testkit::npy(asd_testkit::golden(&format!("audio/ref/{stem}.mono16k.npy")))
+        .iter()
+        .copied()
+        .collect()
 }
 
 /// SNR (dB) of `actual` against `expected` (both at 16 kHz) over the band `[0, band_hz)`, or the full
@@ -52,8 +55,16 @@ fn snr_db(actual: &[f32], expected: &[f32], band_hz: Option<f64>) -> f64 {
         out
     };
     let signal = spectrum(expected.iter().map(|&v| f64::from(v)).collect());
-    let error = spectrum(actual.iter().zip(expected).map(|(&a, &e)| f64::from(a) - f64::from(e)).collect());
-    let bins = band_hz.map_or(signal.len(), |hz| ((hz * n as f64 / f64::from(TARGET_SAMPLE_RATE)) as usize).min(signal.len()));
+    let error = spectrum(
+        actual
+            .iter()
+            .zip(expected)
+            .map(|(&a, &e)| f64::from(a) - f64::from(e))
+            .collect(),
+    );
+    let bins = band_hz.map_or(signal.len(), |hz| {
+        ((hz * n as f64 / f64::from(TARGET_SAMPLE_RATE)) as usize).min(signal.len())
+    });
     let energy = |s: &[realfft::num_complex::Complex<f64>]| s[..bins].iter().map(|c| c.norm_sqr()).sum::<f64>();
     10.0 * (energy(&signal) / energy(&error)).log10()
 }
@@ -69,9 +80,18 @@ fn resampled_files_match_librosa_soxr_hq() {
         assert_eq!(wave.len(), expected.len(), "{file}: length");
         let full = snr_db(&wave.samples, &expected, None);
         let low = snr_db(&wave.samples, &expected, Some(band));
-        println!("{file}: SNR vs soxr_hq full band {full:.1} dB, below {:.1} kHz {low:.1} dB", band / 1000.0);
-        assert!(full >= MIN_FULL_BAND_SNR_DB, "{file}: full-band SNR {full:.2} dB < {MIN_FULL_BAND_SNR_DB} dB");
-        assert!(low >= MIN_LOW_BAND_SNR_DB, "{file}: low-band SNR {low:.2} dB < {MIN_LOW_BAND_SNR_DB} dB");
+        println!(
+            "{file}: SNR vs soxr_hq full band {full:.1} dB, below {:.1} kHz {low:.1} dB",
+            band / 1000.0
+        );
+        assert!(
+            full >= MIN_FULL_BAND_SNR_DB,
+            "{file}: full-band SNR {full:.2} dB < {MIN_FULL_BAND_SNR_DB} dB"
+        );
+        assert!(
+            low >= MIN_LOW_BAND_SNR_DB,
+            "{file}: low-band SNR {low:.2} dB < {MIN_LOW_BAND_SNR_DB} dB"
+        );
     }
 }
 
@@ -87,10 +107,20 @@ fn sixteen_khz_files_are_returned_as_decoded() {
 #[test]
 fn output_length_is_ceil_of_the_rate_ratio() {
     // ceil(n · to / from) for lengths that do and do not divide evenly.
-    for (n, from, to, expected) in [(1, 48_000, 16_000, 1), (4, 48_000, 16_000, 2), (100, 44_100, 16_000, 37), (3, 8_000, 16_000, 6), (0, 22_050, 16_000, 0)] {
+    for (n, from, to, expected) in [
+        (1, 48_000, 16_000, 1),
+        (4, 48_000, 16_000, 2),
+        (100, 44_100, 16_000, 37),
+        (3, 8_000, 16_000, 6),
+        (0, 22_050, 16_000, 0),
+    ] {
         let wave = Waveform::new(vec![0.25; n], from);
         let out = wave.resample(to).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!((out.len(), out.sample_rate), (expected, to), "{n} samples {from} → {to} Hz");
+        assert_eq!(
+            (out.len(), out.sample_rate),
+            (expected, to),
+            "{n} samples {from} → {to} Hz"
+        );
     }
 }
 
@@ -105,11 +135,19 @@ fn a_tone_keeps_its_amplitude_and_phase() {
     // A 1 kHz sine at 48 kHz resampled to 16 kHz must equal the same sine sampled at 16 kHz
     // (passband gain 1, no delay); the first and last 20 ms are left out (edge effects).
     let tone = |rate: u32, n: usize| -> Vec<f32> {
-        (0..n).map(|i| (0.5 * (2.0 * std::f64::consts::PI * 1000.0 * i as f64 / f64::from(rate)).sin()) as f32).collect()
+        (0..n)
+            .map(|i| (0.5 * (2.0 * std::f64::consts::PI * 1000.0 * i as f64 / f64::from(rate)).sin()) as f32)
+            .collect()
     };
-    let out = Waveform::new(tone(48_000, 48_000), 48_000).resample(16_000).unwrap_or_else(|e| panic!("{e}"));
+    let out = Waveform::new(tone(48_000, 48_000), 48_000)
+        .resample(16_000)
+        .unwrap_or_else(|e| panic!("{e}"));
     let expected = tone(16_000, 16_000);
-    let worst = out.samples[320..15_680].iter().zip(&expected[320..15_680]).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+    let worst = out.samples[320..15_680]
+        .iter()
+        .zip(&expected[320..15_680])
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
     println!("1 kHz tone 48 → 16 kHz: max abs error {worst:e}");
     // 1e-3 of full scale (−60 dB): far below any feature-level effect.
     assert!(worst < 1e-3, "max abs error {worst}");

@@ -2,7 +2,7 @@
 //! their first samples; segmenting), including README §4 "Long clips": a 65-s PCM16 clip generated
 //! in a temporary directory loads as 1 040 000 samples.
 
-use asd_audio::{load_16k, write_wav_pcm16, AudioError, Decoded, PadMode, Waveform};
+use asd_audio::{AudioError, Decoded, PadMode, Waveform, load_16k, write_wav_pcm16};
 
 fn ramp(n: usize) -> Waveform {
     Waveform::new((0..n).map(|i| i as f32).collect(), 16_000)
@@ -54,7 +54,10 @@ fn segments_are_whole_windows_at_every_hop() {
     let wave = ramp(10);
     let segments = wave.segments(4, 3).unwrap_or_else(|e| panic!("{e}"));
     // Starts 0, 3, 6; the window at 9 would be partial and is dropped.
-    assert_eq!(segments, [&[0.0, 1.0, 2.0, 3.0][..], &[3.0, 4.0, 5.0, 6.0], &[6.0, 7.0, 8.0, 9.0]]);
+    assert_eq!(
+        segments,
+        [&[0.0, 1.0, 2.0, 3.0][..], &[3.0, 4.0, 5.0, 6.0], &[6.0, 7.0, 8.0, 9.0]]
+    );
     assert_eq!(wave.segments(10, 1).unwrap_or_else(|e| panic!("{e}")).len(), 1);
     assert_eq!(wave.segments(5, 5).unwrap_or_else(|e| panic!("{e}")).len(), 2);
 }
@@ -76,7 +79,10 @@ fn duration_is_samples_over_rate() {
 
 #[test]
 fn mono_mix_is_the_mean_over_channels() {
-    let decoded = Decoded { channels: vec![vec![1.0, 0.5, -1.0], vec![0.0, 0.25, 1.0], vec![0.5, 0.0, 0.0]], sample_rate: 8_000 };
+    let decoded = Decoded {
+        channels: vec![vec![1.0, 0.5, -1.0], vec![0.0, 0.25, 1.0], vec![0.5, 0.0, 0.0]],
+        sample_rate: 8_000,
+    };
     let mono = decoded.to_mono();
     assert_eq!(mono.samples, [0.5, 0.25, 0.0]);
     assert_eq!(mono.sample_rate, 8_000);
@@ -90,11 +96,15 @@ fn a_65_second_clip_loads_whole_then_crops_and_segments() {
     // A small linear congruential generator (Knuth's MMIX constants) for r[n] in [-1, 1).
     let mut state: u64 = 20_240_601;
     let mut noise = move || {
-        state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
         (state >> 40) as f32 / (1u64 << 23) as f32 - 1.0
     };
     let samples: Vec<f32> = (0..SAMPLES)
-        .map(|n| (0.5 * (2.0 * std::f64::consts::PI * 440.0 * n as f64 / f64::from(RATE)).sin()) as f32 + 0.05 * noise())
+        .map(|n| {
+            (0.5 * (2.0 * std::f64::consts::PI * 440.0 * n as f64 / f64::from(RATE)).sin()) as f32 + 0.05 * noise()
+        })
         .collect();
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let path = dir.path().join("long.wav");
@@ -104,7 +114,12 @@ fn a_65_second_clip_loads_whole_then_crops_and_segments() {
     let wave = load_16k(&path).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(wave.len(), 1_040_000);
     // PCM16 round trip: within half an LSB.
-    let worst = wave.samples.iter().zip(&samples).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+    let worst = wave
+        .samples
+        .iter()
+        .zip(&samples)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
     assert!(worst <= 0.5 / 32_768.0 + f32::EPSILON, "{worst}");
 
     // Crop to the model's 10 s: the first 160 000 samples.
