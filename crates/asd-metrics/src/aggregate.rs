@@ -15,8 +15,7 @@ pub fn hmean(values: &[f64]) -> Result<f64> {
     if values.is_empty() {
         return Err(Error::Empty("harmonic mean of no values"));
     }
-    let mean_reciprocal =
-        values.iter().map(|v| 1.0 / v.max(DCASE_EPS)).sum::<f64>() / values.len() as f64;
+    let mean_reciprocal = values.iter().map(|v| 1.0 / v.max(DCASE_EPS)).sum::<f64>() / values.len() as f64;
     Ok(1.0 / mean_reciprocal)
 }
 
@@ -78,11 +77,7 @@ impl Detection {
         let precision = tp / (tp + fp).max(DCASE_EPS);
         let recall = tp / (tp + fn_).max(DCASE_EPS);
         let f1 = 2.0 * precision * recall / (precision + recall).max(DCASE_EPS);
-        Ok(Self {
-            precision,
-            recall,
-            f1,
-        })
+        Ok(Self { precision, recall, f1 })
     }
 }
 
@@ -100,11 +95,7 @@ mod tests {
     #[test]
     fn detection_counts() {
         // tp 2, fp 1, fn 1 → precision 2/3, recall 2/3, F1 2/3
-        let d = Detection::new(
-            &[true, true, true, false, false],
-            &[true, true, false, true, false],
-        )
-        .unwrap();
+        let d = Detection::new(&[true, true, true, false, false], &[true, true, false, true, false]).unwrap();
         assert!((d.precision - 2.0 / 3.0).abs() < 1e-15);
         assert!((d.recall - 2.0 / 3.0).abs() < 1e-15);
         assert!((d.f1 - 2.0 / 3.0).abs() < 1e-15);

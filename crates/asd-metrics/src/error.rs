@@ -7,9 +7,7 @@ use std::path::PathBuf;
 #[non_exhaustive]
 pub enum Error {
     /// A metric needs both classes; this input has only one (the AUC is undefined, never 0.5).
-    #[error(
-        "AUC is undefined with {n_normal} normal and {n_anomaly} anomalous clips (both classes are needed)"
-    )]
+    #[error("AUC is undefined with {n_normal} normal and {n_anomaly} anomalous clips (both classes are needed)")]
     SingleClass {
         /// Number of normal clips.
         n_normal: usize,
@@ -17,9 +15,7 @@ pub enum Error {
         n_anomaly: usize,
     },
     /// As [`Error::SingleClass`], for one subset of one group of an evaluation.
-    #[error(
-        "{machine_type} {group}: {subset} is undefined with {n_normal} normal and {n_anomaly} anomalous clips"
-    )]
+    #[error("{machine_type} {group}: {subset} is undefined with {n_normal} normal and {n_anomaly} anomalous clips")]
     GroupSingleClass {
         /// Machine type.
         machine_type: String,
@@ -53,9 +49,7 @@ pub enum Error {
     #[error("nothing to aggregate: {0}")]
     Empty(&'static str),
     /// A DCASE 2021+ clip without a domain.
-    #[error(
-        "{machine_type} {group}: clip {clip} has no domain (source/target), needed for DCASE 2021+ metrics"
-    )]
+    #[error("{machine_type} {group}: clip {clip} has no domain (source/target), needed for DCASE 2021+ metrics")]
     NoDomain {
         /// Machine type.
         machine_type: String,

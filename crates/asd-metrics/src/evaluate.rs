@@ -4,13 +4,11 @@
 use crate::aggregate::{Detection, amean, hmean, mauc};
 use crate::error::{Error, Result};
 use crate::files::{
-    ClipTruth, DECISION_PREFIX, Domain, GroupFileName, GroupTruth, SCORE_PREFIX, group_files,
-    read_decisions, read_evaluator_truth, read_scores, score_file_name,
+    ClipTruth, DECISION_PREFIX, Domain, GroupFileName, GroupTruth, SCORE_PREFIX, group_files, read_decisions,
+    read_evaluator_truth, read_scores, score_file_name,
 };
 use crate::jackknife::jackknife;
-use crate::report::{
-    Average, DomainReport, GroupReport, Official, Pool, Report, Subset, TypeReport, Year,
-};
+use crate::report::{Average, DomainReport, GroupReport, Official, Pool, Report, Subset, TypeReport, Year};
 use crate::roc::{DEFAULT_MAX_FPR, Roc, check_max_fpr};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -115,11 +113,7 @@ pub fn detect_year<'a>(groups: impl IntoIterator<Item = &'a str>) -> Result<Year
 }
 
 /// A ROC over the clips selected by `keep`, or [`Error::GroupSingleClass`] naming the subset.
-fn subset_roc(
-    group: &GroupScores,
-    subset: &'static str,
-    keep: impl Fn(&ScoredClip) -> bool,
-) -> Result<Roc> {
+fn subset_roc(group: &GroupScores, subset: &'static str, keep: impl Fn(&ScoredClip) -> bool) -> Result<Roc> {
     let (scores, labels): (Vec<f64>, Vec<bool>) = group
         .clips
         .iter()
@@ -127,10 +121,7 @@ fn subset_roc(
         .map(|c| (c.score, c.truth.anomaly))
         .unzip();
     Roc::new(&scores, &labels).map_err(|e| match e {
-        Error::SingleClass {
-            n_normal,
-            n_anomaly,
-        } => Error::GroupSingleClass {
+        Error::SingleClass { n_normal, n_anomaly } => Error::GroupSingleClass {
             machine_type: group.machine_type.clone(),
             group: group.group.clone(),
             subset,
@@ -168,10 +159,7 @@ fn evaluate_group(group: &GroupScores, year: Year, max_fpr: f64) -> Result<Group
         });
     }
     let with_decisions = group.clips.iter().all(|c| c.decision.is_some());
-    for (domain, subset) in [
-        (Domain::Source, "AUC (source)"),
-        (Domain::Target, "AUC (target)"),
-    ] {
+    for (domain, subset) in [(Domain::Source, "AUC (source)"), (Domain::Target, "AUC (target)")] {
         let in_domain = |c: &ScoredClip| c.truth.domain == Some(domain);
         let mixed = subset_roc(group, subset, |c| in_domain(c) || c.truth.anomaly)?.auc();
         let only = match subset_roc(group, subset, in_domain) {
@@ -207,10 +195,7 @@ fn source_then_target<'a>(groups: impl Iterator<Item = &'a GroupReport> + Clone)
 
 /// Mean of optional values; `None` if any is `None`.
 fn mean_defined(values: impl Iterator<Item = Option<f64>>) -> Result<Option<f64>> {
-    values
-        .collect::<Option<Vec<f64>>>()
-        .map(|v| amean(&v))
-        .transpose()
+    values.collect::<Option<Vec<f64>>>().map(|v| amean(&v)).transpose()
 }
 
 /// Evaluates scored groups by the convention their keys imply (DCASE 2020 for `id_XX`, 2021+ for
@@ -253,10 +238,7 @@ pub fn evaluate(groups: &[GroupScores], options: &EvalOptions) -> Result<Report>
                 let all = GroupScores {
                     machine_type: name.to_string(),
                     group: "(pooled)".into(),
-                    clips: members
-                        .iter()
-                        .flat_map(|g| g.clips.iter().cloned())
-                        .collect(),
+                    clips: members.iter().flat_map(|g| g.clips.iter().cloned()).collect(),
                 };
                 Some(Subset::new(
                     &subset_roc(&all, "pooled AUC", |_| true)?,
@@ -285,17 +267,10 @@ pub fn evaluate(groups: &[GroupScores], options: &EvalOptions) -> Result<Report>
     let all_groups = || types.values().flat_map(|t| t.groups.values());
     let all_paucs: Vec<f64> = all_groups().map(|g| g.pauc).collect();
     let (auc, pauc) = match year {
-        Year::Dcase2020 => (
-            amean(&type_values(|t| t.auc))?,
-            amean(&type_values(|t| t.pauc))?,
-        ),
-        Year::Dcase2021Plus => (
-            amean(&source_then_target(all_groups()))?,
-            amean(&all_paucs)?,
-        ),
+        Year::Dcase2020 => (amean(&type_values(|t| t.auc))?, amean(&type_values(|t| t.pauc))?),
+        Year::Dcase2021Plus => (amean(&source_then_target(all_groups()))?, amean(&all_paucs)?),
     };
-    let pooled_mean =
-        |f: fn(&Subset) -> f64| mean_defined(types.values().map(|t| t.pooled.as_ref().map(f)));
+    let pooled_mean = |f: fn(&Subset) -> f64| mean_defined(types.values().map(|t| t.pooled.as_ref().map(f)));
     let average = Average {
         auc,
         pauc,
@@ -320,11 +295,7 @@ pub fn evaluate(groups: &[GroupScores], options: &EvalOptions) -> Result<Report>
 }
 
 /// The DCASE 2021+ overall values (`dcase_protocols.md` §4.2, §4.3, §3.7).
-fn official(
-    types: &BTreeMap<String, TypeReport>,
-    groups: &[GroupScores],
-    options: &EvalOptions,
-) -> Result<Official> {
+fn official(types: &BTreeMap<String, TypeReport>, groups: &[GroupScores], options: &EvalOptions) -> Result<Official> {
     let all_groups = || types.values().flat_map(|t| t.groups.values());
     let source: Vec<f64> = all_groups().filter_map(|g| g.auc_source).collect();
     let target: Vec<f64> = all_groups().filter_map(|g| g.auc_target).collect();
@@ -335,12 +306,7 @@ fn official(
         .flat_map(|g| [g.source, g.target])
         .map(|d| d.and_then(|d| d.only))
         .collect::<Option<Vec<Subset>>>()
-        .map(|subsets| {
-            subsets
-                .iter()
-                .flat_map(|s| [s.auc, s.pauc])
-                .collect::<Vec<f64>>()
-        });
+        .map(|subsets| subsets.iter().flat_map(|s| [s.auc, s.pauc]).collect::<Vec<f64>>());
     let (jackknife_auc, jackknife_pauc, ci95) = if options.jackknife {
         let (scores, labels): (Vec<f64>, Vec<bool>) = groups
             .iter()
@@ -392,9 +358,7 @@ pub fn read_scores_dir(scores_dir: &Path, truth: &Truth<'_>) -> Result<Vec<Group
             .push((name, path));
     }
     if let Some(evaluator) = &evaluator {
-        if let Some((machine_type, group)) =
-            evaluator.keys().find(|key| !by_group.contains_key(*key))
-        {
+        if let Some((machine_type, group)) = evaluator.keys().find(|key| !by_group.contains_key(*key)) {
             return Err(Error::MissingScoreFile {
                 expected: scores_dir.join(score_file_name(machine_type, group)),
                 machine_type: machine_type.clone(),
@@ -513,10 +477,7 @@ fn join_group(
 
 /// The decision CSV beside a score CSV (`anomaly_score_…` → `decision_result_…`).
 fn decision_path(score_path: &Path) -> PathBuf {
-    let name = score_path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or_default();
+    let name = score_path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
     let rest = name.strip_prefix(SCORE_PREFIX).unwrap_or(name);
     score_path.with_file_name(format!("{DECISION_PREFIX}{rest}"))
 }

@@ -21,9 +21,7 @@ pub const GROUND_TRUTH_DOMAIN_DIR: &str = "ground_truth_domain";
 pub const GROUND_TRUTH_ATTRIBUTES_DIR: &str = "ground_truth_attributes";
 
 /// Source / target domain of a DCASE 2021+ clip.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Domain {
     /// The source domain (most training data).
@@ -79,8 +77,8 @@ impl GroupFileName {
             .strip_prefix(prefix)
             .and_then(|s| s.strip_suffix(".csv"))
             .ok_or_else(|| bad(format!("expected {prefix}<type>_<id_XX|section_XX>….csv")))?;
-        let (start, key_len) = find_group_key(stem)
-            .ok_or_else(|| bad("no `_id_XX` or `_section_XX` group key in the name".into()))?;
+        let (start, key_len) =
+            find_group_key(stem).ok_or_else(|| bad("no `_id_XX` or `_section_XX` group key in the name".into()))?;
         let machine_type = strip_baseline_prefix(&stem[..start]);
         if machine_type.is_empty() {
             return Err(bad("no machine type before the group key".into()));
@@ -124,15 +122,9 @@ fn find_group_key(stem: &str) -> Option<(usize, usize)> {
 /// Removes the `DCASE20XXT2` prefix the challenge baseline puts before the machine type.
 fn strip_baseline_prefix(machine_type: &str) -> &str {
     let b = machine_type.as_bytes();
-    let prefixed = b.len() > 11
-        && b.starts_with(b"DCASE")
-        && b[5..9].iter().all(u8::is_ascii_digit)
-        && &b[9..11] == b"T2";
-    if prefixed {
-        &machine_type[11..]
-    } else {
-        machine_type
-    }
+    let prefixed =
+        b.len() > 11 && b.starts_with(b"DCASE") && b[5..9].iter().all(u8::is_ascii_digit) && &b[9..11] == b"T2";
+    if prefixed { &machine_type[11..] } else { machine_type }
 }
 
 /// The score CSV name the DCASE baselines write for a group: `anomaly_score_<type>_id_XX.csv` (2020) or
@@ -147,11 +139,7 @@ pub fn decision_file_name(machine_type: &str, group: &str) -> String {
 }
 
 fn group_file_name(prefix: &str, machine_type: &str, group: &str) -> String {
-    let tail = if group.starts_with("id_") {
-        ""
-    } else {
-        "_test"
-    };
+    let tail = if group.starts_with("id_") { "" } else { "_test" };
     format!("{prefix}{machine_type}_{group}{tail}.csv")
 }
 
@@ -168,10 +156,7 @@ pub struct Row<T> {
 
 /// Reads a two-column CSV without header, parsing the second column with `parse` (its `Err` text becomes the
 /// reason of [`Error::Csv`]).
-fn read_rows<T>(
-    path: &Path,
-    parse: impl Fn(&str) -> std::result::Result<T, String>,
-) -> Result<Vec<Row<T>>> {
+fn read_rows<T>(path: &Path, parse: impl Fn(&str) -> std::result::Result<T, String>) -> Result<Vec<Row<T>>> {
     let file = std::fs::File::open(path).map_err(io(path))?;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
@@ -191,10 +176,7 @@ fn read_rows<T>(
             reason,
         };
         if record.len() != 2 {
-            return Err(bad(format!(
-                "expected 2 fields (file,value), found {}",
-                record.len()
-            )));
+            return Err(bad(format!("expected 2 fields (file,value), found {}", record.len())));
         }
         let file = record[0].trim().to_string();
         if file.is_empty() {
@@ -218,8 +200,8 @@ fn parse_score(text: &str) -> std::result::Result<f64, String> {
 /// Parses a 0/1 flag (`0`, `1`, or a float equal to either, as Python's `int(float(x))` accepts).
 fn parse_flag(text: &str) -> std::result::Result<bool, String> {
     match text.parse::<f64>() {
-        Ok(v) if v == 0.0 => Ok(false),
-        Ok(v) if v == 1.0 => Ok(true),
+        Ok(0.0) => Ok(false),
+        Ok(1.0) => Ok(true),
         _ => Err(format!("expected 0 or 1, found {text:?}")),
     }
 }
@@ -239,11 +221,7 @@ pub fn read_decisions(path: &Path) -> Result<Vec<Row<bool>>> {
 }
 
 /// Writes rows `file,value` (no header, `\n` line ends) with `value` formatted by `format`.
-fn write_rows<T>(
-    path: &Path,
-    rows: &[(impl AsRef<str>, T)],
-    format: impl Fn(&T) -> String,
-) -> Result<()> {
+fn write_rows<T>(path: &Path, rows: &[(impl AsRef<str>, T)], format: impl Fn(&T) -> String) -> Result<()> {
     let mut text = String::new();
     for (file, value) in rows {
         let file = file.as_ref();
@@ -284,10 +262,7 @@ pub fn group_files(dir: &Path, prefix: &str) -> Result<Vec<(GroupFileName, PathB
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(io(dir))? {
         let path = entry.map_err(io(dir))?.path();
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
         if path.is_file() && name.starts_with(prefix) && name.ends_with(".csv") {
             files.push((GroupFileName::parse(&path, prefix)?, path));
         }
@@ -334,33 +309,21 @@ pub fn read_evaluator_truth(root: &Path) -> Result<EvaluatorTruth> {
             }
         }
     }
-    read_side_folder(
-        &root.join(GROUND_TRUTH_DOMAIN_DIR),
-        &mut truth,
-        |group, row, path| {
-            let target = parse_flag(&row.value).map_err(|reason| Error::Csv {
-                path: path.to_path_buf(),
-                line: row.line,
-                reason,
-            })?;
-            if let Some(clip) = group.clips.get_mut(&row.file) {
-                clip.domain = Some(if target {
-                    Domain::Target
-                } else {
-                    Domain::Source
-                });
-            }
-            Ok(())
-        },
-    )?;
-    read_side_folder(
-        &root.join(GROUND_TRUTH_ATTRIBUTES_DIR),
-        &mut truth,
-        |group, row, _| {
-            group.aliases.insert(format!("{}.wav", row.value), row.file);
-            Ok(())
-        },
-    )?;
+    read_side_folder(&root.join(GROUND_TRUTH_DOMAIN_DIR), &mut truth, |group, row, path| {
+        let target = parse_flag(&row.value).map_err(|reason| Error::Csv {
+            path: path.to_path_buf(),
+            line: row.line,
+            reason,
+        })?;
+        if let Some(clip) = group.clips.get_mut(&row.file) {
+            clip.domain = Some(if target { Domain::Target } else { Domain::Source });
+        }
+        Ok(())
+    })?;
+    read_side_folder(&root.join(GROUND_TRUTH_ATTRIBUTES_DIR), &mut truth, |group, row, _| {
+        group.aliases.insert(format!("{}.wav", row.value), row.file);
+        Ok(())
+    })?;
     Ok(truth)
 }
 
@@ -408,28 +371,12 @@ mod tests {
             (g.group.as_str(), g.tail_domain()),
             ("section_02", Some(Domain::Target))
         );
-        let g = p("anomaly_score_DCASE2023T2bandsaw_section_00_test_seed13711_id(0_)_Eval.csv")
-            .unwrap();
-        assert_eq!(
-            (g.machine_type.as_str(), g.group.as_str()),
-            ("bandsaw", "section_00")
-        );
-        assert!(matches!(
-            p("anomaly_score_fan.csv"),
-            Err(Error::FileName { .. })
-        ));
-        assert!(matches!(
-            p("anomaly_score_fan_id_1.csv"),
-            Err(Error::FileName { .. })
-        ));
-        assert!(matches!(
-            p("scores_fan_id_01.csv"),
-            Err(Error::FileName { .. })
-        ));
-        assert_eq!(
-            score_file_name("fan", "id_00"),
-            "anomaly_score_fan_id_00.csv"
-        );
+        let g = p("anomaly_score_DCASE2023T2bandsaw_section_00_test_seed13711_id(0_)_Eval.csv").unwrap();
+        assert_eq!((g.machine_type.as_str(), g.group.as_str()), ("bandsaw", "section_00"));
+        assert!(matches!(p("anomaly_score_fan.csv"), Err(Error::FileName { .. })));
+        assert!(matches!(p("anomaly_score_fan_id_1.csv"), Err(Error::FileName { .. })));
+        assert!(matches!(p("scores_fan_id_01.csv"), Err(Error::FileName { .. })));
+        assert_eq!(score_file_name("fan", "id_00"), "anomaly_score_fan_id_00.csv");
         assert_eq!(
             decision_file_name("fan", "section_00"),
             "decision_result_fan_section_00_test.csv"
@@ -440,17 +387,11 @@ mod tests {
     fn score_csv_round_trip_and_bad_rows_name_file_and_line() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(score_file_name("fan", "id_00"));
-        let rows = [
-            ("a.wav", 0.1 + 0.2),
-            ("b.wav", -1e-300),
-            ("c.wav", f64::INFINITY),
-        ];
+        let rows = [("a.wav", 0.1 + 0.2), ("b.wav", -1e-300), ("c.wav", f64::INFINITY)];
         write_scores(&path, &rows).unwrap();
         let back = read_scores(&path).unwrap();
         assert_eq!(
-            back.iter()
-                .map(|r| (r.file.as_str(), r.value))
-                .collect::<Vec<_>>(),
+            back.iter().map(|r| (r.file.as_str(), r.value)).collect::<Vec<_>>(),
             rows.to_vec()
         );
         assert_eq!(back[2].line, 3);
@@ -463,15 +404,9 @@ mod tests {
             other => panic!("{other:?}"),
         }
         std::fs::write(&path, "a.wav,NaN\n").unwrap();
-        assert!(matches!(
-            read_scores(&path),
-            Err(Error::Csv { line: 1, .. })
-        ));
+        assert!(matches!(read_scores(&path), Err(Error::Csv { line: 1, .. })));
         std::fs::write(&path, "a.wav\n").unwrap();
-        assert!(matches!(
-            read_scores(&path),
-            Err(Error::Csv { line: 1, .. })
-        ));
+        assert!(matches!(read_scores(&path), Err(Error::Csv { line: 1, .. })));
         assert!(matches!(
             read_scores(&dir.path().join("missing.csv")),
             Err(Error::Io { .. })

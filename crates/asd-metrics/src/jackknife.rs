@@ -22,11 +22,7 @@ pub struct Jackknife {
 ///
 /// Errors: those of [`Roc::new`]; [`Error::SingleClass`] if leaving one clip out leaves one class only;
 /// [`Error::Empty`] for fewer than 2 clips.
-pub fn jackknife(
-    scores: &[f64],
-    labels: &[bool],
-    metric: impl Fn(&Roc) -> Result<f64>,
-) -> Result<Jackknife> {
+pub fn jackknife(scores: &[f64], labels: &[bool], metric: impl Fn(&Roc) -> Result<f64>) -> Result<Jackknife> {
     let sorted = sort_descending(scores, labels)?;
     let n = sorted.len();
     if n < 2 {
@@ -45,17 +41,8 @@ pub fn jackknife(
         .collect::<Result<Vec<f64>>>()?;
     let nf = n as f64;
     let mean = leave_one_out.iter().sum::<f64>() / nf;
-    let estimate = leave_one_out
-        .iter()
-        .map(|t| nf * theta - (nf - 1.0) * t)
-        .sum::<f64>()
-        / nf;
-    let sigma = (leave_one_out
-        .iter()
-        .map(|t| (t - mean).powi(2))
-        .sum::<f64>()
-        / (nf * (nf - 1.0)))
-        .sqrt();
+    let estimate = leave_one_out.iter().map(|t| nf * theta - (nf - 1.0) * t).sum::<f64>() / nf;
+    let sigma = (leave_one_out.iter().map(|t| (t - mean).powi(2)).sum::<f64>() / (nf * (nf - 1.0))).sqrt();
     let t_crit = student_t_quantile((1.0 - CONFIDENCE) / 2.0, nf - 1.0).abs();
     Ok(Jackknife {
         estimate,
@@ -89,9 +76,7 @@ fn ln_gamma(x: f64) -> f64 {
     let series = LANCZOS_COEFFICIENTS[1..]
         .iter()
         .enumerate()
-        .fold(LANCZOS_COEFFICIENTS[0], |acc, (i, c)| {
-            acc + c / (x + i as f64 + 1.0)
-        });
+        .fold(LANCZOS_COEFFICIENTS[0], |acc, (i, c)| acc + c / (x + i as f64 + 1.0));
     let t = x + LANCZOS_G + 0.5;
     0.5 * (2.0 * std::f64::consts::PI).ln() + (x + 0.5) * t.ln() - t + series.ln()
 }
@@ -109,8 +94,7 @@ fn incomplete_beta(x: f64, a: f64, b: f64) -> f64 {
         return 1.0 - incomplete_beta(1.0 - x, b, a);
     }
     const TINY: f64 = 1e-300;
-    let ln_front =
-        a * x.ln() + b * (1.0 - x).ln() - (ln_gamma(a) + ln_gamma(b) - ln_gamma(a + b)) - a.ln();
+    let ln_front = a * x.ln() + b * (1.0 - x).ln() - (ln_gamma(a) + ln_gamma(b) - ln_gamma(a + b)) - a.ln();
     // I = front / G with G = 1 + d₁/(1 + d₂/(1 + …)), evaluated by the modified Lentz method;
     // d₂ₘ₊₁ = −(a+m)(a+b+m)x / ((a+2m)(a+2m+1)), d₂ₘ = m(b−m)x / ((a+2m−1)(a+2m))
     let (mut g, mut c, mut d) = (1.0_f64, 1.0_f64, 0.0_f64);

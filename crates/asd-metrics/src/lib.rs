@@ -83,18 +83,13 @@ pub mod roc;
 
 pub use aggregate::{DCASE_EPS, Detection, amean, hmean, mauc};
 pub use error::{Error, Result};
-pub use evaluate::{
-    EvalOptions, GroupScores, ScoredClip, Truth, detect_year, evaluate, evaluate_dir,
-    read_scores_dir,
-};
+pub use evaluate::{EvalOptions, GroupScores, ScoredClip, Truth, detect_year, evaluate, evaluate_dir, read_scores_dir};
 pub use files::{
-    ClipTruth, Domain, GroupFileName, decision_file_name, read_decisions, read_evaluator_truth,
-    read_scores, score_file_name, write_decisions, write_scores,
+    ClipTruth, Domain, GroupFileName, decision_file_name, read_decisions, read_evaluator_truth, read_scores,
+    score_file_name, write_decisions, write_scores,
 };
 pub use jackknife::{Jackknife, jackknife, student_t_quantile};
 #[cfg(feature = "plot")]
 pub use plot::write_roc_pngs;
-pub use report::{
-    Average, DomainReport, GroupReport, Official, Pool, Report, Subset, TypeReport, Year,
-};
+pub use report::{Average, DomainReport, GroupReport, Official, Pool, Report, Subset, TypeReport, Year};
 pub use roc::{BinaryMetrics, DEFAULT_MAX_FPR, Roc, RocPoint, binary_metrics, pauc, roc_auc};

@@ -47,15 +47,11 @@ fn draw(path: &Path, curves: &[Vec<(f64, f64)>]) -> std::result::Result<(), Stri
     for i in 1..10 {
         let v = f64::from(i) / 10.0;
         for line in [[(v, 0.0), (v, 1.0)], [(0.0, v), (1.0, v)]] {
-            chart
-                .draw_series(LineSeries::new(line, grid))
-                .map_err(|e| text(&e))?;
+            chart.draw_series(LineSeries::new(line, grid)).map_err(|e| text(&e))?;
         }
     }
     let frame = [(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0), (0.0, 0.0)];
-    chart
-        .draw_series(LineSeries::new(frame, BLACK))
-        .map_err(|e| text(&e))?;
+    chart.draw_series(LineSeries::new(frame, BLACK)).map_err(|e| text(&e))?;
     // chance diagonal, dashed: 20 segments
     let dashes = (0..20).map(|i| {
         let (a, b) = (f64::from(i) / 20.0, (f64::from(i) + 0.5) / 20.0);

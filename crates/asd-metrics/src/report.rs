@@ -236,12 +236,7 @@ pub fn py_repr(x: f64) -> String {
 fn domain_columns(group: &GroupReport) -> [[f64; 2]; 5] {
     let det = |d: &Option<DomainReport>| d.and_then(|d| d.detection);
     let (s, t) = (det(&group.source), det(&group.target));
-    let pick = |f: fn(&Detection) -> f64| {
-        [
-            s.as_ref().map_or(f64::NAN, f),
-            t.as_ref().map_or(f64::NAN, f),
-        ]
-    };
+    let pick = |f: fn(&Detection) -> f64| [s.as_ref().map_or(f64::NAN, f), t.as_ref().map_or(f64::NAN, f)];
     [
         [
             group.auc_source.unwrap_or(f64::NAN),
@@ -256,25 +251,23 @@ fn domain_columns(group: &GroupReport) -> [[f64; 2]; 5] {
 
 /// The evaluator's four summary rows over a set of sections: arithmetic mean, harmonic mean, source harmonic
 /// mean, target harmonic mean, each over (AUC, pAUC, precision, recall, F1) with the source values first.
-fn summary_rows<'a>(
-    groups: impl Iterator<Item = &'a GroupReport> + Clone,
-) -> Result<[[f64; 5]; 4]> {
-    let mut rows = [[f64::NAN; 5]; 4];
-    for column in 0..5 {
-        let half = |side: usize| {
-            groups
-                .clone()
-                .map(|g| domain_columns(g)[column][side])
-                .collect::<Vec<f64>>()
-        };
-        let (source, target) = (half(0), half(1));
-        let both: Vec<f64> = source.iter().chain(&target).copied().collect();
-        rows[0][column] = amean(&both)?;
-        rows[1][column] = hmean(&both)?;
-        rows[2][column] = hmean(&source)?;
-        rows[3][column] = hmean(&target)?;
-    }
-    Ok(rows)
+fn summary_rows<'a>(groups: impl Iterator<Item = &'a GroupReport> + Clone) -> Result<[[f64; 5]; 4]> {
+    let columns = (0..5)
+        .map(|column| {
+            let half = |side: usize| {
+                groups
+                    .clone()
+                    .map(|g| domain_columns(g)[column][side])
+                    .collect::<Vec<f64>>()
+            };
+            let (source, target) = (half(0), half(1));
+            let both: Vec<f64> = source.iter().chain(&target).copied().collect();
+            Ok([amean(&both)?, hmean(&both)?, hmean(&source)?, hmean(&target)?])
+        })
+        .collect::<Result<Vec<[f64; 4]>>>()?;
+    Ok(std::array::from_fn(|row| {
+        std::array::from_fn(|column| columns[column][row])
+    }))
 }
 
 impl Report {
@@ -330,9 +323,7 @@ impl Report {
             }
         }
         out.push('\n');
-        out.push_str(
-            "| type | AUC | pAUC | pAUC-raw | mAUC | h-mean | pooled AUC | pooled pAUC |\n",
-        );
+        out.push_str("| type | AUC | pAUC | pAUC-raw | mAUC | h-mean | pooled AUC | pooled pAUC |\n");
         out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|\n");
         for (name, ty) in &self.types {
             let _ = writeln!(
@@ -386,11 +377,7 @@ impl Report {
     /// Errors: [`Error::Empty`] for a report without types; [`Error::Io`].
     pub fn to_evaluator_csv(&self) -> Result<String> {
         let cell = |x: f64| {
-            if x.is_nan() {
-                String::new()
-            } else {
-                py_repr(x)
-            }
+            if x.is_nan() { String::new() } else { py_repr(x) }
         };
         let mut lines: Vec<Vec<String>> = Vec::new();
         let text = |cells: &[&str]| cells.iter().map(|c| c.to_string()).collect::<Vec<String>>();
@@ -428,14 +415,10 @@ impl Report {
             ]));
             for (key, g) in &ty.groups {
                 let c = domain_columns(g);
-                let mut row = vec![
-                    key.strip_prefix("section_").unwrap_or(key).to_string(),
-                    cell(g.auc),
-                ];
+                let mut row = vec![key.strip_prefix("section_").unwrap_or(key).to_string(), cell(g.auc)];
                 row.extend(
                     [
-                        c[0][0], c[0][1], g.pauc, c[2][0], c[2][1], c[3][0], c[3][1], c[4][0],
-                        c[4][1],
+                        c[0][0], c[0][1], g.pauc, c[2][0], c[2][1], c[3][0], c[3][1], c[4][0], c[4][1],
                     ]
                     .map(cell),
                 );
@@ -473,12 +456,7 @@ impl Report {
         .zip(rows)
         {
             let label = format!("{label} over all machine types, sections, and domains");
-            lines.push(
-                [label, String::new()]
-                    .into_iter()
-                    .chain(row.map(cell))
-                    .collect(),
-            );
+            lines.push([label, String::new()].into_iter().chain(row.map(cell)).collect());
         }
         lines.push(vec![]);
         if let Some(o) = &self.official {

@@ -74,11 +74,7 @@ pub(crate) fn check_max_fpr(max_fpr: f64) -> Result<()> {
 /// Order-preserving map of a non-NaN `f64` to `u64` (−0.0 and +0.0 map to the same key).
 fn order_key(score: f64) -> u64 {
     let bits = (score + 0.0).to_bits(); // `+ 0.0` turns −0.0 into +0.0
-    if bits >> 63 == 1 {
-        !bits
-    } else {
-        bits | (1 << 63)
-    }
+    if bits >> 63 == 1 { !bits } else { bits | (1 << 63) }
 }
 
 impl Roc {
@@ -114,10 +110,7 @@ impl Roc {
         let n_normal = steps.iter().map(|s| s.n_normal).sum();
         let n_anomaly = steps.iter().map(|s| s.n_anomaly).sum();
         if n_normal == 0 || n_anomaly == 0 {
-            return Err(Error::SingleClass {
-                n_normal,
-                n_anomaly,
-            });
+            return Err(Error::SingleClass { n_normal, n_anomaly });
         }
         Ok(Self {
             n_normal,
@@ -374,10 +367,7 @@ mod tests {
     fn points_start_at_origin_and_end_at_one() {
         let roc = Roc::new(&[3.0, 2.0, 2.0, 1.0], &[true, false, true, false]).unwrap();
         let fpr_tpr: Vec<(f64, f64)> = roc.points().iter().map(|p| (p.fpr, p.tpr)).collect();
-        assert_eq!(
-            fpr_tpr,
-            vec![(0.0, 0.0), (0.0, 0.5), (0.5, 1.0), (1.0, 1.0)]
-        );
+        assert_eq!(fpr_tpr, vec![(0.0, 0.0), (0.0, 0.5), (0.5, 1.0), (1.0, 1.0)]);
         // p = 1 gives the plain AUC
         assert_eq!(roc.pauc(1.0).unwrap(), roc.auc());
     }

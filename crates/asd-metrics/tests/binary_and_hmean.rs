@@ -31,38 +31,20 @@ fn binary_sets_match_sklearn() {
         let labels: Vec<bool> = floats(&set["labels"]).iter().map(|&l| l == 1.0).collect();
         let m = binary_metrics(&scores, &labels, max_fpr).unwrap();
         let e = &set["expected"];
-        assert_eq!(
-            m.n_normal as u64,
-            set["n_normal"].as_u64().unwrap(),
-            "{name}"
-        );
-        assert_eq!(
-            m.n_anomaly as u64,
-            set["n_anomaly"].as_u64().unwrap(),
-            "{name}"
-        );
+        assert_eq!(m.n_normal as u64, set["n_normal"].as_u64().unwrap(), "{name}");
+        assert_eq!(m.n_anomaly as u64, set["n_anomaly"].as_u64().unwrap(), "{name}");
         for (what, got, key) in [
             ("AUC", m.auc, "roc_auc"),
             ("McClish pAUC", m.pauc, "roc_auc_max_fpr_0.1"),
-            (
-                "partial area",
-                m.partial_area,
-                "partial_area_0.1_unstandardized",
-            ),
+            ("partial area", m.partial_area, "partial_area_0.1_unstandardized"),
             ("strict AUC", m.auc_strict, "auc_raw_strict"),
         ] {
             let want = e[key].as_f64().unwrap();
-            assert!(
-                (got - want).abs() <= ABS_TOL,
-                "{name} {what}: {got} vs {want}"
-            );
+            assert!((got - want).abs() <= ABS_TOL, "{name} {what}: {got} vs {want}");
         }
         match (m.pauc_raw, e["pauc_raw_0.1"].as_f64()) {
             (None, None) => {}
-            (Some(got), Some(want)) => assert!(
-                (got - want).abs() <= ABS_TOL,
-                "{name} raw pAUC: {got} vs {want}"
-            ),
+            (Some(got), Some(want)) => assert!((got - want).abs() <= ABS_TOL, "{name} raw pAUC: {got} vs {want}"),
             (got, want) => panic!("{name} raw pAUC: {got:?} vs {want:?}"),
         }
         // the convenience function and the ROC type agree with the table
