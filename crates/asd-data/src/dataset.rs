@@ -114,7 +114,7 @@ impl Dataset {
     /// Opens a DCASE tree strictly: the first malformed part is an error.
     ///
     /// `root` holds either machine-type folders (`<type>/train/`, `<type>/test/`) or `dev_data/` and/or
-    /// `eval_data/` holding them. A type folder is any subfolder with at least one clip folder (`train/`,
+    /// `eval_data/` holding them, or is itself one machine type's folder. A type folder is any subfolder with at least one clip folder (`train/`,
     /// `test/`, or 2021's `source_test/` / `target_test/`); other subfolders (such as 2025's `supplemental/`
     /// inside a type folder) and hidden files (`.*`) are ignored. The layout is detected from the names.
     /// Attributes come from the names; `attributes_XX.csv` files beside the clip folders are read and
@@ -234,14 +234,20 @@ fn walk(root: &Path, strict: bool) -> Result<(Dataset, Vec<Problem>)> {
     };
     let mut found: Vec<(Clip, Layout)> = Vec::new();
     let mut csv_attributes = BTreeMap::new();
-    let mut n_types = 0;
-    for set in &sets {
-        for type_dir in list_dir(set)?.into_iter().filter(|p| is_type_dir(p)) {
-            n_types += 1;
-            read_type(&type_dir, &mut walker, &mut found, &mut csv_attributes)?;
+    // a root that is itself one machine type's folder (`fan/` holding `train/`, `test/`) is read alone
+    let type_dirs = if is_type_dir(root) {
+        vec![root.to_path_buf()]
+    } else {
+        let mut dirs = Vec::new();
+        for set in &sets {
+            dirs.extend(list_dir(set)?.into_iter().filter(|p| is_type_dir(p)));
         }
+        dirs
+    };
+    for type_dir in &type_dirs {
+        read_type(type_dir, &mut walker, &mut found, &mut csv_attributes)?;
     }
-    if n_types == 0 {
+    if type_dirs.is_empty() {
         return Err(Error::NoLayout {
             path: root.to_path_buf(),
         });
@@ -296,7 +302,9 @@ fn read_type(
     found: &mut Vec<(Clip, Layout)>,
     csv_attributes: &mut BTreeMap<(String, String), AttributePairs>,
 ) -> Result<()> {
-    let Some(machine_type) = type_dir.file_name().and_then(|n| n.to_str()).map(str::to_string) else {
+    // `.` or `fan/..` have no name of their own: take the name of the folder they resolve to
+    let resolved = type_dir.canonicalize().unwrap_or_else(|_| type_dir.to_path_buf());
+    let Some(machine_type) = resolved.file_name().and_then(|n| n.to_str()).map(str::to_string) else {
         let reason = "the machine-type folder name is not UTF-8".to_string();
         return walker.report(Error::BadName {
             path: type_dir.to_path_buf(),

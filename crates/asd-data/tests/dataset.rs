@@ -250,6 +250,17 @@ fn bad_name_is_an_error_naming_the_file() {
 }
 
 #[test]
+fn root_may_be_one_machine_type_folder() {
+    let dir = tree(&TREE_2020);
+    let data = Dataset::open(dir.path().join("dev_data/ToyCar")).expect("a type folder");
+    assert_eq!(data.len(), 4);
+    assert!(data.clips().iter().all(|c| c.machine_type == "ToyCar"));
+    let dotted = dir.path().join("dev_data/ToyCar/train/..");
+    let data = Dataset::open(&dotted).expect("a type folder through ..");
+    assert_eq!(data.machine_types(), ["ToyCar"]);
+}
+
+#[test]
 fn missing_train_or_test_folder() {
     let dir = tree(&["fan/test/anomaly_id_00_00000000.wav"]);
     assert!(matches!(open_err(dir.path()), Error::MissingFolder { path } if path == dir.path().join("fan/train")));
