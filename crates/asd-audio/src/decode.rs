@@ -13,17 +13,22 @@
 //! - **A malformed packet** is skipped with a warning (symphonia's advice for `DecodeError`).
 //! - **An empty file** (0 bytes) or a stream of zero frames gives [`AudioError::Empty`]; a NaN or
 //!   infinite sample gives [`AudioError::NonFinite`] (checked here, before any feature code).
-//! - **ADPCM**: symphonia's IMA ADPCM decoder computes the step difference by multiplication
-//!   (`(2·nibble + 1)·step / 8`) rather than the shift-and-add of the IMA reference, so its output
-//!   differs from libsndfile's by up to 1e-3 (33 LSB) on `bad/ima_adpcm_16k.wav`. Rather than
-//!   misread, both ADPCM encodings (IMA 0x0011, Microsoft 0x0002, the latter unverified) are
-//!   refused as [`AudioError::Unsupported`].
+//! - **IMA ADPCM** (0x0011): symphonia's decoder computes the step difference by multiplication
+//!   (`(2·|code| + 1)·step / 8`) rather than the shift-and-add of the IMA reference, so its output
+//!   differs from libsndfile's by up to 1e-3 (33 LSB) on `bad/ima_adpcm_16k.wav`. We take the
+//!   packets (whole blocks) from symphonia's WAV reader and decode them with the reference algorithm
+//!   ([`crate::ima_adpcm`]), bit-exact against libsndfile. Like libsndfile, every block is decoded
+//!   whole (the `fact` chunk's shorter count is not applied).
+//! - **Microsoft ADPCM** (0x0002) is refused as [`AudioError::Unsupported`]: no fixture verifies
+//!   symphonia's decoder, and a misread is worse than a clear error.
 
-use crate::{AudioError, Decoded, Result};
+use crate::{AudioError, Decoded, Result, ima_adpcm};
 use std::io::{Cursor, ErrorKind};
 use std::path::Path;
 use symphonia::core::audio::{AudioBuffer, AudioBufferRef, Signal};
-use symphonia::core::codecs::{CODEC_TYPE_ADPCM_IMA_WAV, CODEC_TYPE_ADPCM_MS, CODEC_TYPE_NULL, DecoderOptions};
+use symphonia::core::codecs::{
+    CODEC_TYPE_ADPCM_IMA_WAV, CODEC_TYPE_ADPCM_MS, CODEC_TYPE_NULL, CodecParameters, Decoder, DecoderOptions,
+};
 use symphonia::core::errors::Error as SymphoniaError;
 use symphonia::core::formats::FormatOptions;
 use symphonia::core::io::{MediaSourceStream, MediaSourceStreamOptions};
@@ -37,7 +42,7 @@ use symphonia::core::probe::Hint;
 /// # Errors
 /// Every error names `path`: [`AudioError::Io`] when the file cannot be read;
 /// [`AudioError::Decode`] when it is not a recognised container or its header or stream is
-/// malformed; [`AudioError::Unsupported`] for an encoding we do not decode (ADPCM, …);
+/// malformed; [`AudioError::Unsupported`] for an encoding we do not decode (Microsoft ADPCM, …);
 /// [`AudioError::Empty`] for a 0-byte file or zero decoded frames; [`AudioError::NonFinite`] for a
 /// NaN or infinite sample.
 pub fn decode(path: &Path) -> Result<Decoded> {
@@ -76,22 +81,7 @@ pub fn decode(path: &Path) -> Result<Decoded> {
             reason: "no audio track".into(),
         })?;
     let (track_id, params) = (track.id, track.codec_params.clone());
-    if let Some(what) = refused_codec(params.codec) {
-        return Err(AudioError::Unsupported {
-            path: path.into(),
-            what: what.into(),
-        });
-    }
-    let mut decoder = symphonia::default::get_codecs()
-        .make(&params, &DecoderOptions::default())
-        .map_err(|e| match e {
-            SymphoniaError::Unsupported(what) => AudioError::Unsupported {
-                path: path.into(),
-                what: what.into(),
-            },
-            other => decode_error("cannot set up the decoder", other),
-        })?;
-
+    let mut codec = Codec::new(&params, path)?;
     let mut channels: Vec<Vec<f32>> = Vec::new();
     let mut sample_rate = params.sample_rate.unwrap_or(0);
     let mut scratch: Option<AudioBuffer<f32>> = None;
@@ -104,6 +94,13 @@ pub fn decode(path: &Path) -> Result<Decoded> {
         if packet.track_id() != track_id {
             continue;
         }
+        let decoder = match &mut codec {
+            Codec::ImaAdpcm { data, .. } => {
+                data.extend_from_slice(packet.buf());
+                continue;
+            }
+            Codec::Symphonia(decoder) => decoder,
+        };
         match decoder.decode(&packet) {
             Ok(buffer) => {
                 sample_rate = buffer.spec().rate;
@@ -113,6 +110,18 @@ pub fn decode(path: &Path) -> Result<Decoded> {
                 tracing::warn!(path = %path.display(), "skipping a malformed packet: {why}");
             }
             Err(e) => return Err(decode_error("cannot decode a packet", e)),
+        }
+    }
+    if let Codec::ImaAdpcm {
+        data,
+        block,
+        n_channels,
+    } = &codec
+    {
+        channels = vec![Vec::new(); *n_channels];
+        ima_adpcm::decode_blocks(data, *block, &mut channels);
+        if data.len() % block != 0 {
+            tracing::warn!(path = %path.display(), "dropping an incomplete last ADPCM block of {} bytes", data.len() % block);
         }
     }
 
@@ -180,12 +189,55 @@ fn append_planar(
     Ok(())
 }
 
-/// Encodings symphonia would decode but we refuse (see the module docs), with the reason.
-fn refused_codec(codec: symphonia::core::codecs::CodecType) -> Option<&'static str> {
-    match codec {
-        CODEC_TYPE_ADPCM_IMA_WAV => Some("WAV encoding 0x0011 (IMA ADPCM)"),
-        CODEC_TYPE_ADPCM_MS => Some("WAV encoding 0x0002 (Microsoft ADPCM)"),
-        _ => None,
+/// How the packets of the track are decoded.
+enum Codec {
+    /// symphonia's decoder for the track.
+    Symphonia(Box<dyn Decoder>),
+    /// Our IMA ADPCM decoder ([`ima_adpcm`]): the packets' bytes are gathered, then decoded by block.
+    ImaAdpcm {
+        /// The data bytes so far.
+        data: Vec<u8>,
+        /// Bytes per block.
+        block: usize,
+        /// Channels.
+        n_channels: usize,
+    },
+}
+
+impl Codec {
+    /// Picks the decoder for a track: ours for IMA ADPCM, a refusal for Microsoft ADPCM (see the
+    /// module docs), symphonia's otherwise.
+    fn new(params: &CodecParameters, path: &Path) -> Result<Self> {
+        let unsupported = |what: &str| AudioError::Unsupported {
+            path: path.into(),
+            what: what.into(),
+        };
+        match params.codec {
+            CODEC_TYPE_ADPCM_IMA_WAV => {
+                let n_channels = params.channels.map_or(0, |c| c.count());
+                let frames = params.frames_per_block.map_or(0, |f| f as usize);
+                let block = ima_adpcm::block_align(n_channels, frames).ok_or_else(|| AudioError::Decode {
+                    path: path.into(),
+                    reason: format!("IMA ADPCM with {n_channels} channels and {frames} frames per block"),
+                })?;
+                Ok(Codec::ImaAdpcm {
+                    data: Vec::new(),
+                    block,
+                    n_channels,
+                })
+            }
+            CODEC_TYPE_ADPCM_MS => Err(unsupported("WAV encoding 0x0002 (Microsoft ADPCM)")),
+            _ => symphonia::default::get_codecs()
+                .make(params, &DecoderOptions::default())
+                .map(Codec::Symphonia)
+                .map_err(|e| match e {
+                    SymphoniaError::Unsupported(what) => unsupported(what),
+                    other => AudioError::Decode {
+                        path: path.into(),
+                        reason: format!("cannot set up the decoder: {other}"),
+                    },
+                }),
+        }
     }
 }
 

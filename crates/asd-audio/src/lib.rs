@@ -18,13 +18,14 @@
 //! | container | encodings | notes |
 //! |---|---|---|
 //! | WAV (RIFF) | PCM unsigned 8-bit, signed 16/24/32-bit; IEEE float 32-bit; A-law, µ-law | plain and `WAVE_FORMAT_EXTENSIBLE` fmt chunks; extra chunks (LIST, fact, PEAK, …) skipped; a data chunk longer than the file (truncated, or size 0xFFFFFFFF) is read to the end of the file, with a warning unless the size is 0xFFFFFFFF |
-//! | WAV (RIFF) | IMA and Microsoft ADPCM | refused: [`AudioError::Unsupported`] (symphonia's IMA decoder is not bit-exact) |
+//! | WAV (RIFF) | IMA ADPCM (0x0011) | our reference decoder (symphonia's is not bit-exact), whole blocks |
+//! | WAV (RIFF) | Microsoft ADPCM (0x0002) | refused: [`AudioError::Unsupported`] (unverified) |
 //! | FLAC | all | native FLAC stream, bit-exact |
 //! | Ogg | Vorbis | gapless |
 //! | MP3 (MPEG-1/2 Layer III) | all | gapless: the LAME/Xing encoder delay and padding are trimmed |
 //!
 //! Integer PCM is scaled as libsndfile does (`v / 2^(bits−1)`, unsigned 8-bit `(v − 128) / 128`),
-//! float passed through: every PCM, float and FLAC file of `golden/audio` decodes bit-identically to
+//! float passed through, IMA ADPCM to 16-bit then `v / 32768`: every PCM, float, ADPCM and FLAC file of `golden/audio` decodes bit-identically to
 //! librosa/soundfile. Resampling uses rubato's FFT sinc resampler, delay-compensated to give
 //! exactly `ceil(n · 16000 / rate)` samples aligned with librosa's soxr HQ output.
 //!
@@ -65,6 +66,7 @@
 
 mod decode;
 mod error;
+mod ima_adpcm;
 mod resample;
 pub mod synth;
 mod waveform;

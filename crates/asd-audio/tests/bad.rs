@@ -157,12 +157,11 @@ fn short_clip_loads_its_1600_samples() {
 }
 
 #[test]
-fn ima_adpcm_is_unsupported_never_misread() {
-    // symphonia's IMA ADPCM decoder is off the reference by up to 33 LSB, so we refuse the encoding
-    // (README: decode it exactly or say "unsupported WAV encoding 0x0011").
+fn ima_adpcm_decodes_bit_exactly() {
+    // README: decode it and match ref/ima_adpcm_16k.native.npy (IMA ADPCM decoding is
+    // integer-exact, so bit-exact): 24 240 samples, every block decoded whole.
     let path = bad("ima_adpcm_16k.wav");
-    let e = load(&path).expect_err("IMA ADPCM");
-    assert!(matches!(e, AudioError::Unsupported { .. }), "{e:?}");
-    assert!(e.to_string().contains("0x0011"), "{e}");
-    names_file(&e, &path);
+    let decoded = decode(&path).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((decoded.sample_rate, decoded.channels.len()), (16_000, 1));
+    assert_eq!(decoded.channels[0], reference("ima_adpcm_16k"));
 }
