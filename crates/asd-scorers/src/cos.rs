@@ -47,7 +47,11 @@ impl Fit for CosParams {
     /// Errors on an empty or non-finite `train`, or a mean that is the zero vector.
     fn fit(&self, train: ArrayView2<'_, f64>, _rng: &mut impl Rng) -> Result<Cos> {
         check_matrix(train, "train")?;
-        let mean = train.mean_axis(Axis(0)).ok_or(Error::Empty { what: "train", rows: 0, cols: train.ncols() })?;
+        let mean = train.mean_axis(Axis(0)).ok_or(Error::Empty {
+            what: "train",
+            rows: 0,
+            cols: train.ncols(),
+        })?;
         let as_row = mean.view().insert_axis(Axis(0));
         check_nonzero_rows(as_row, "train mean")?;
         Ok(Cos { mean })
@@ -68,9 +72,12 @@ pub(crate) fn neg_log_max_abs_cos(test: ArrayView2<'_, f64>, centres: ArrayView2
     let cos: Array2<f64> = crate::linalg::par_dot(test, unit_rows(centres).t());
     let norms = row_norms(test);
     let mut out = Array1::zeros(test.nrows());
-    Zip::from(&mut out).and(cos.rows()).and(&norms).par_for_each(|o, c, &n| {
-        let best = c.iter().fold(0.0f64, |m, &v| m.max(v.abs())) / n;
-        *o = -best.max(COS_FLOOR).ln();
-    });
+    Zip::from(&mut out)
+        .and(cos.rows())
+        .and(&norms)
+        .par_for_each(|o, c, &n| {
+            let best = c.iter().fold(0.0f64, |m, &v| m.max(v.abs())) / n;
+            *o = -best.max(COS_FLOOR).ln();
+        });
     Ok(out)
 }

@@ -112,7 +112,10 @@ enum PrecChol {
 impl GmmParams {
     /// `n_components` components, other settings at their defaults.
     pub fn new(n_components: usize) -> Self {
-        Self { n_components, ..Self::default() }
+        Self {
+            n_components,
+            ..Self::default()
+        }
     }
     /// Sets the covariance structure.
     pub fn with_covariance(mut self, covariance: Covariance) -> Self {
@@ -149,7 +152,11 @@ impl GmmParams {
         }
         for (param, v) in [("reg_covar", self.reg_covar), ("tol", self.tol)] {
             if !(v >= 0.0 && v.is_finite()) {
-                return Err(Error::OutOfRange { param, value: v, expected: "finite and ≥ 0" });
+                return Err(Error::OutOfRange {
+                    param,
+                    value: v,
+                    expected: "finite and ≥ 0",
+                });
             }
         }
         Ok(())
@@ -180,7 +187,11 @@ impl GmmParams {
             ("precisions", vec![k, d, d], start.precisions.shape()),
         ] {
             if found != expected.as_slice() {
-                return Err(Error::InitShape { what, expected, found: found.to_vec() });
+                return Err(Error::InitShape {
+                    what,
+                    expected,
+                    found: found.to_vec(),
+                });
             }
         }
         let prec_chol = match self.covariance {
@@ -194,7 +205,11 @@ impl GmmParams {
             ),
             Covariance::Diagonal => {
                 let diag = Array2::from_shape_fn((k, d), |(c, i)| start.precisions[[c, i, i]]);
-                if let Some((component, _)) = diag.indexed_iter().map(|((c, _), v)| (c, v)).find(|(_, v)| !(**v > 0.0)) {
+                if let Some((component, _)) = diag
+                    .indexed_iter()
+                    .map(|((c, _), v)| (c, v))
+                    .find(|(_, v)| !(**v > 0.0))
+                {
                     return Err(Error::IllConditioned { component });
                 }
                 PrecChol::Diagonal(diag.mapv(f64::sqrt))
@@ -217,7 +232,11 @@ impl GmmParams {
         for n_iter in 1..=self.max_iter {
             let (mean_ll, resp) = gmm.e_step(x);
             let previous = lower_bound;
-            gmm = Gmm { n_iter, lower_bound: mean_ll, ..self.m_step(x, resp.view())? };
+            gmm = Gmm {
+                n_iter,
+                lower_bound: mean_ll,
+                ..self.m_step(x, resp.view())?
+            };
             lower_bound = mean_ll;
             if (lower_bound - previous).abs() < self.tol {
                 break;
@@ -254,7 +273,14 @@ impl GmmParams {
             }
         };
         let weights = &nk / nk.sum();
-        Ok(Gmm { weights, means, prec_chol, score: self.score, n_iter: 0, lower_bound: f64::NEG_INFINITY })
+        Ok(Gmm {
+            weights,
+            means,
+            prec_chol,
+            score: self.score,
+            n_iter: 0,
+            lower_bound: f64::NEG_INFINITY,
+        })
     }
 }
 

@@ -9,9 +9,7 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::{
-    CosParams, Error, Fit, GmmParams, KMeansParams, KnnParams, LofParams, ProbParams, Result, Score,
-};
+use crate::{CosParams, Error, Fit, GmmParams, KMeansParams, KnnParams, LofParams, ProbParams, Result, Score};
 
 /// The generator a group's fit draws from: ChaCha8 seeded with `seed`, stream = the group id, so results
 /// do not depend on thread count or on which other groups exist.
@@ -42,7 +40,10 @@ impl<S: Score> Grouped<S> {
                 params
                     .fit(x.view(), &mut group_rng(seed, group))
                     .map(|m| (group, m))
-                    .map_err(|e| Error::Group { group, source: Box::new(e) })
+                    .map_err(|e| Error::Group {
+                        group,
+                        source: Box::new(e),
+                    })
             })
             .collect::<Result<_>>()?;
         Ok(Self { models })
@@ -68,7 +69,10 @@ impl<S: Score> Grouped<S> {
                 let model = self.models.get(&group).ok_or(Error::MissingGroup { group })?;
                 let s = model
                     .score(test.select(Axis(0), &rows).view())
-                    .map_err(|e| Error::Group { group, source: Box::new(e) })?;
+                    .map_err(|e| Error::Group {
+                        group,
+                        source: Box::new(e),
+                    })?;
                 Ok((rows, s))
             })
             .collect::<Result<Vec<_>>>()?;
@@ -85,7 +89,11 @@ impl<S: Score> Grouped<S> {
 /// Row indices of each group id, after checking there is one id per row.
 fn rows_by_group(groups: &[i64], n_rows: usize, what: &'static str) -> Result<BTreeMap<i64, Vec<usize>>> {
     if groups.len() != n_rows {
-        return Err(Error::LengthMismatch { what, expected: n_rows, found: groups.len() });
+        return Err(Error::LengthMismatch {
+            what,
+            expected: n_rows,
+            found: groups.len(),
+        });
     }
     let mut map: BTreeMap<i64, Vec<usize>> = BTreeMap::new();
     for (row, &g) in groups.iter().enumerate() {
@@ -114,8 +122,14 @@ pub enum ScorerKind {
 
 impl ScorerKind {
     /// Every kind, in the order above.
-    pub const ALL: [ScorerKind; 6] =
-        [ScorerKind::Prob, ScorerKind::Cos, ScorerKind::Kmeans, ScorerKind::Gmm, ScorerKind::Lof, ScorerKind::Knn];
+    pub const ALL: [ScorerKind; 6] = [
+        ScorerKind::Prob,
+        ScorerKind::Cos,
+        ScorerKind::Kmeans,
+        ScorerKind::Gmm,
+        ScorerKind::Lof,
+        ScorerKind::Knn,
+    ];
 }
 
 /// A scorer with its parameters, as read from TOML:

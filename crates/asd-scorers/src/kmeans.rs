@@ -6,7 +6,7 @@
 //! squared centre shift is at most `tol × mean feature variance`; the iteration counts and hence the
 //! centres differ. Our assignment step also runs as a matrix product over row blocks in parallel.
 
-use ndarray::{Array1, Array2, ArrayView2, Axis, Zip};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis, Zip};
 use rand::{Rng, RngExt};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -68,7 +68,10 @@ impl Default for KMeansParams {
 impl KMeansParams {
     /// `n_clusters` centres, other settings at their defaults.
     pub fn new(n_clusters: usize) -> Self {
-        Self { n_clusters, ..Self::default() }
+        Self {
+            n_clusters,
+            ..Self::default()
+        }
     }
     /// Sets the initialisation.
     pub fn with_init(mut self, init: KMeansInit) -> Self {
@@ -93,13 +96,21 @@ impl KMeansParams {
 
     /// Checks: `n_clusters`, `n_init`, `max_iter` ≥ 1; `tol` ≥ 0 and finite.
     pub fn check(&self) -> Result<()> {
-        for (param, v) in [("n_clusters", self.n_clusters), ("n_init", self.n_init), ("max_iter", self.max_iter)] {
+        for (param, v) in [
+            ("n_clusters", self.n_clusters),
+            ("n_init", self.n_init),
+            ("max_iter", self.max_iter),
+        ] {
             if v == 0 {
                 return Err(Error::Zero { param });
             }
         }
         if !(self.tol >= 0.0 && self.tol.is_finite()) {
-            return Err(Error::OutOfRange { param: "tol", value: self.tol, expected: "finite and ≥ 0" });
+            return Err(Error::OutOfRange {
+                param: "tol",
+                value: self.tol,
+                expected: "finite and ≥ 0",
+            });
         }
         Ok(())
     }
@@ -110,7 +121,11 @@ impl KMeansParams {
         self.check_train(train)?;
         let expected = vec![self.n_clusters, train.ncols()];
         if init.shape() != expected.as_slice() {
-            return Err(Error::InitShape { what: "centres", expected, found: init.shape().to_vec() });
+            return Err(Error::InitShape {
+                what: "centres",
+                expected,
+                found: init.shape().to_vec(),
+            });
         }
         check_matrix(init, "initial centres")?;
         let x = standard(train);
@@ -121,7 +136,11 @@ impl KMeansParams {
         self.check()?;
         check_matrix(train, "train")?;
         if train.nrows() < self.n_clusters {
-            return Err(Error::TooFewPoints { param: "n_clusters", needed: self.n_clusters, found: train.nrows() });
+            return Err(Error::TooFewPoints {
+                param: "n_clusters",
+                needed: self.n_clusters,
+                found: train.nrows(),
+            });
         }
         Ok(())
     }
@@ -155,9 +174,13 @@ impl KMeansParams {
         let inertia = x
             .outer_iter()
             .zip(&labels)
-            .map(|(r, &l)| (&r - &centres.row(l)).mapv(|v| v * v).sum())
+            .map(|(r, &l)| sq_dist(r, centres.row(l)))
             .sum();
-        KMeans { centres, inertia, n_iter }
+        KMeans {
+            centres,
+            inertia,
+            n_iter,
+        }
     }
 
     /// Initial centres drawn with `rng`.
@@ -169,7 +192,7 @@ impl KMeansParams {
                 x.select(Axis(0), &rows)
             }
             KMeansInit::KMeansPlusPlus => {
-                let sqdist = |c: usize| x.outer_iter().map(|r| (&r - &x.row(c)).mapv(|v| v * v).sum()).collect();
+                let sqdist = |c: usize| x.outer_iter().map(|r| sq_dist(r, x.row(c))).collect();
                 let n_trials = 2 + (k as f64).ln() as usize;
                 let mut chosen = vec![rng.random_range(0..n)];
                 let mut closest: Vec<f64> = sqdist(chosen[0]);
@@ -201,35 +224,49 @@ impl KMeansParams {
     }
 }
 
+/// ‖a − b‖².
+fn sq_dist(a: ArrayView1<'_, f64>, b: ArrayView1<'_, f64>) -> f64 {
+    a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
+}
+
 /// Index of the nearest centre (squared Euclidean, ties to the lower index) of every row.
-fn assign(x: ArrayView2<'_, f64>, centres: ArrayView2<'_, f64>) -> Vec<usize> {
+pub(crate) fn assign(x: ArrayView2<'_, f64>, centres: ArrayView2<'_, f64>) -> Vec<usize> {
     let cn = row_norms(centres).mapv(|n| n * n);
     let mut labels = vec![0; x.nrows()];
-    labels.par_chunks_mut(ROW_BLOCK).zip(x.axis_chunks_iter(Axis(0), ROW_BLOCK)).for_each(|(l, xb)| {
-        let g = xb.dot(&centres.t());
-        for (lab, row) in l.iter_mut().zip(g.outer_iter()) {
-            let d = row.iter().zip(&cn).map(|(&g, &c)| c - 2.0 * g);
-            *lab = d.enumerate().fold((0, f64::INFINITY), |b, (j, v)| if v < b.1 { (j, v) } else { b }).0;
-        }
-    });
+    labels
+        .par_chunks_mut(ROW_BLOCK)
+        .zip(x.axis_chunks_iter(Axis(0), ROW_BLOCK))
+        .for_each(|(l, xb)| {
+            let g = xb.dot(&centres.t());
+            for (lab, row) in l.iter_mut().zip(g.outer_iter()) {
+                let d = row.iter().zip(&cn).map(|(&g, &c)| c - 2.0 * g);
+                *lab = d
+                    .enumerate()
+                    .fold((0, f64::INFINITY), |b, (j, v)| if v < b.1 { (j, v) } else { b })
+                    .0;
+            }
+        });
     labels
 }
 
 /// Mean of each cluster's rows; an empty cluster keeps its old centre.
-fn update_centres(x: ArrayView2<'_, f64>, labels: &[usize], old: &Array2<f64>) -> Array2<f64> {
+pub(crate) fn update_centres(x: ArrayView2<'_, f64>, labels: &[usize], old: &Array2<f64>) -> Array2<f64> {
     let mut sums = Array2::<f64>::zeros(old.raw_dim());
     let mut counts = vec![0usize; old.nrows()];
     for (row, &l) in x.outer_iter().zip(labels) {
         sums.row_mut(l).zip_mut_with(&row, |s, &v| *s += v);
         counts[l] += 1;
     }
-    Zip::from(sums.rows_mut()).and(old.rows()).and(&Array1::from(counts)).for_each(|mut s, o, &c| {
-        if c == 0 {
-            s.assign(&o);
-        } else {
-            s /= c as f64;
-        }
-    });
+    Zip::from(sums.rows_mut())
+        .and(old.rows())
+        .and(&Array1::from(counts))
+        .for_each(|mut s, o, &c| {
+            if c == 0 {
+                s.assign(&o);
+            } else {
+                s /= c as f64;
+            }
+        });
     sums
 }
 

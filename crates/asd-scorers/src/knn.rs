@@ -38,7 +38,11 @@ pub struct KnnParams {
 
 impl Default for KnnParams {
     fn default() -> Self {
-        Self { k: KNN_K, metric: Metric::Cosine, aggregate: KnnAggregate::Mean }
+        Self {
+            k: KNN_K,
+            metric: Metric::Cosine,
+            aggregate: KnnAggregate::Mean,
+        }
     }
 }
 
@@ -95,12 +99,19 @@ impl KnnParams {
         self.check()?;
         check_matrix(train, "train")?;
         if train.nrows() < self.k {
-            return Err(Error::TooFewPoints { param: "k", needed: self.k, found: train.nrows() });
+            return Err(Error::TooFewPoints {
+                param: "k",
+                needed: self.k,
+                found: train.nrows(),
+            });
         }
         if self.metric == Metric::Cosine {
             check_nonzero_rows(train, "train")?;
         }
-        Ok(Knn { index: Index::new(train, self.metric), params: self.clone() })
+        Ok(Knn {
+            index: Index::new(train, self.metric),
+            params: self.clone(),
+        })
     }
 }
 
@@ -112,7 +123,10 @@ impl Score for Knn {
         }
         let nb = self.index.query(test, self.params.k, false);
         Ok(match self.params.aggregate {
-            KnnAggregate::Mean => nb.dist.mean_axis(Axis(1)).unwrap_or_else(|| Array1::zeros(test.nrows())),
+            KnnAggregate::Mean => nb
+                .dist
+                .mean_axis(Axis(1))
+                .unwrap_or_else(|| Array1::zeros(test.nrows())),
             KnnAggregate::Kth => nb.dist.index_axis(Axis(1), self.params.k - 1).to_owned(),
         })
     }
@@ -132,7 +146,10 @@ pub struct DomainKnnParams {
 impl DomainKnnParams {
     /// The same settings for both domains.
     pub fn new(params: KnnParams) -> Self {
-        Self { source: params.clone(), target: params }
+        Self {
+            source: params.clone(),
+            target: params,
+        }
     }
 
     /// Checks both models' settings.

@@ -11,7 +11,11 @@ pub(crate) const ROW_BLOCK: usize = 256;
 /// Checks that `x` has rows and columns and only finite values.
 pub(crate) fn check_matrix(x: ArrayView2<'_, f64>, what: &'static str) -> Result<()> {
     if x.is_empty() {
-        return Err(Error::Empty { what, rows: x.nrows(), cols: x.ncols() });
+        return Err(Error::Empty {
+            what,
+            rows: x.nrows(),
+            cols: x.ncols(),
+        });
     }
     match x.indexed_iter().find(|(_, v)| !v.is_finite()) {
         Some(((row, col), &value)) => Err(Error::NonFinite { what, row, col, value }),
@@ -23,19 +27,22 @@ pub(crate) fn check_matrix(x: ArrayView2<'_, f64>, what: &'static str) -> Result
 pub(crate) fn check_test(x: ArrayView2<'_, f64>, dim: usize) -> Result<()> {
     check_matrix(x, "test")?;
     if x.ncols() != dim {
-        return Err(Error::DimensionMismatch { what: "test", expected: dim, found: x.ncols() });
+        return Err(Error::DimensionMismatch {
+            what: "test",
+            expected: dim,
+            found: x.ncols(),
+        });
     }
     Ok(())
 }
 
 /// `x` in standard (row-major) layout, borrowed when it already is.
 pub(crate) fn standard(x: ArrayView2<'_, f64>) -> CowArray<'_, f64, Ix2> {
-    if x.is_standard_layout() { x.into() } else { x.as_standard_layout().into_owned().into() }
-}
-
-/// Row-major data of a standard-layout array, as one slice.
-pub(crate) fn flat<'a>(x: &'a CowArray<'_, f64, Ix2>) -> &'a [f64] {
-    x.as_slice().expect("standard layout") // ok: every caller passes the output of `standard`
+    if x.is_standard_layout() {
+        x.into()
+    } else {
+        x.as_standard_layout().into_owned().into()
+    }
 }
 
 /// Euclidean norm of each row.
@@ -149,8 +156,16 @@ mod tests {
     fn par_products_match_dot() {
         let a = Array2::from_shape_fn((600, 7), |(i, j)| ((i * 7 + j) as f64).sin());
         let b = Array2::from_shape_fn((7, 3), |(i, j)| (i as f64) - (j as f64) * 0.5);
-        assert!((par_dot(a.view(), b.view()) - a.dot(&b)).iter().all(|v| v.abs() < 1e-12));
+        assert!(
+            (par_dot(a.view(), b.view()) - a.dot(&b))
+                .iter()
+                .all(|v| v.abs() < 1e-12)
+        );
         let c = Array2::from_shape_fn((600, 3), |(i, j)| ((i + j) as f64).cos());
-        assert!((par_t_dot(a.view(), c.view()) - a.t().dot(&c)).iter().all(|v| v.abs() < 1e-10));
+        assert!(
+            (par_t_dot(a.view(), c.view()) - a.t().dot(&c))
+                .iter()
+                .all(|v| v.abs() < 1e-10)
+        );
     }
 }

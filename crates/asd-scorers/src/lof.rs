@@ -27,14 +27,20 @@ pub struct LofParams {
 
 impl Default for LofParams {
     fn default() -> Self {
-        Self { n_neighbors: LOF_N_NEIGHBORS, metric: Metric::Euclidean }
+        Self {
+            n_neighbors: LOF_N_NEIGHBORS,
+            metric: Metric::Euclidean,
+        }
     }
 }
 
 impl LofParams {
     /// `n_neighbors` neighbours, Euclidean.
     pub fn new(n_neighbors: usize) -> Self {
-        Self { n_neighbors, ..Self::default() }
+        Self {
+            n_neighbors,
+            ..Self::default()
+        }
     }
     /// Sets the metric.
     pub fn with_metric(mut self, metric: Metric) -> Self {
@@ -78,10 +84,13 @@ impl Lof {
 /// lrd from neighbour lists and the training k-distances.
 fn reach_lrd(nb: &Neighbours, k_dist: &Array1<f64>) -> Array1<f64> {
     let mut out = Array1::zeros(nb.dist.nrows());
-    Zip::from(&mut out).and(nb.dist.rows()).and(nb.index.rows()).par_for_each(|o, d, i| {
-        let reach: f64 = d.iter().zip(i).map(|(&d, &i)| d.max(k_dist[i])).sum::<f64>() / d.len() as f64;
-        *o = 1.0 / (reach + LRD_EPS);
-    });
+    Zip::from(&mut out)
+        .and(nb.dist.rows())
+        .and(nb.index.rows())
+        .par_for_each(|o, d, i| {
+            let reach: f64 = d.iter().zip(i).map(|(&d, &i)| d.max(k_dist[i])).sum::<f64>() / d.len() as f64;
+            *o = 1.0 / (reach + LRD_EPS);
+        });
     out
 }
 
@@ -93,7 +102,11 @@ impl Fit for LofParams {
         self.check()?;
         check_matrix(train, "train")?;
         if train.nrows() < 2 {
-            return Err(Error::TooFewPoints { param: "n_neighbors", needed: 2, found: train.nrows() });
+            return Err(Error::TooFewPoints {
+                param: "n_neighbors",
+                needed: 2,
+                found: train.nrows(),
+            });
         }
         if self.metric == Metric::Cosine {
             check_nonzero_rows(train, "train")?;
@@ -116,9 +129,12 @@ impl Score for Lof {
         let nb = self.index.query(test, self.k, false);
         let lrd = reach_lrd(&nb, &self.k_dist);
         let mut out = Array1::zeros(test.nrows());
-        Zip::from(&mut out).and(&lrd).and(nb.index.rows()).par_for_each(|o, &l, i| {
-            *o = i.iter().map(|&i| self.lrd[i]).sum::<f64>() / i.len() as f64 / l;
-        });
+        Zip::from(&mut out)
+            .and(&lrd)
+            .and(nb.index.rows())
+            .par_for_each(|o, &l, i| {
+                *o = i.iter().map(|&i| self.lrd[i]).sum::<f64>() / i.len() as f64 / l;
+            });
         Ok(out)
     }
 }

@@ -52,8 +52,7 @@ impl Metric {
             Metric::Manhattan => pairs.map(|(x, y)| (x - y).abs()).sum(),
             Metric::Chebyshev => pairs.map(|(x, y)| (x - y).abs()).fold(0.0, f64::max),
             Metric::Cosine => {
-                let (dot, na, nb) =
-                    pairs.fold((0.0, 0.0, 0.0), |(d, a, b), (x, y)| (d + x * y, a + x * x, b + y * y));
+                let (dot, na, nb) = pairs.fold((0.0, 0.0, 0.0), |(d, a, b), (x, y)| (d + x * y, a + x * x, b + y * y));
                 1.0 - dot / (na.sqrt() * nb.sqrt())
             }
             Metric::Canberra => pairs

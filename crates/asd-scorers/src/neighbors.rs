@@ -1,27 +1,47 @@
-//! Exact brute-force k-nearest-neighbour search, blocked and parallel over query rows.
+//! Exact k-nearest-neighbour search, blocked and parallel over query rows.
 //!
-//! linfa-nn's indices (linear scan, k-d tree, ball tree) compute one pair at a time; in 64–256 dimensions
-//! trees prune almost nothing, so the search here is a linear scan whose Euclidean and cosine distances come
-//! from matrix products (`‖q‖² + ‖t‖² − 2 q·t`), with the selected neighbours' Euclidean distances recomputed
-//! directly. The other four metrics are evaluated pair by pair.
+//! linfa-nn's indices (linear scan, k-d tree, ball tree) compute one pair at a time, and in 64–256
+//! dimensions its trees prune little, so the search here is our own. For Euclidean and cosine distances the
+//! training rows are split into compact clusters (a few Lloyd iterations), distances come from matrix
+//! products (`‖q‖² + ‖t‖² − 2 q·t`) between a block of query rows and one cluster, and a cluster is
+//! skipped when the triangle inequality proves none of its rows can enter any block row's k nearest
+//! (`‖q − t‖ ≥ ‖q − c‖ − radius`). The selected neighbours' distances are then recomputed directly, so the
+//! result is the exact brute-force answer. The other four metrics scan all pairs.
 
-use ndarray::{Array1, Array2, ArrayView2, Axis, s};
+use linfa_nn::distance::Distance;
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis, s};
 use rayon::prelude::*;
 
-use crate::linalg::{flat, row_norms, standard, unit_rows};
+use crate::kmeans::{assign, update_centres};
+use crate::linalg::{row_norms, standard, unit_rows};
 use crate::metric::Metric;
 
 /// Query rows per parallel task.
 const QUERY_BLOCK: usize = 64;
+/// Target training rows per pruning cluster.
+const CLUSTER_SIZE: usize = 256;
+/// At most this many pruning clusters.
+const MAX_CLUSTERS: usize = 64;
+/// Lloyd iterations that shape the pruning clusters (any partition is exact; this only tunes speed).
+const CLUSTER_ITERS: usize = 3;
+/// Relative slack on the pruning test, far above the rounding of the product-form distances.
+const PRUNE_SLACK: f64 = 1e-8;
 
-/// Training points prepared for a metric.
+/// Training points prepared for a metric, reordered so that each pruning cluster is contiguous.
 #[derive(Clone, Debug)]
 pub(crate) struct Index {
     metric: Metric,
-    /// The training rows (unit rows for cosine), standard layout.
+    /// Training rows (unit rows for cosine) in cluster order, standard layout.
     data: Array2<f64>,
-    /// Squared norms of `data` (Euclidean only; empty otherwise).
+    /// Original row index of each row of `data`.
+    order: Vec<usize>,
+    /// Squared norms of `data` (Euclidean and cosine).
     sq_norms: Array1<f64>,
+    /// Row ranges of the clusters in `data`: cluster `c` is `bounds[c]..bounds[c + 1]`.
+    bounds: Vec<usize>,
+    /// Cluster centres `[n_clusters, dim]` and radii (largest Euclidean member distance; ∞: never prune).
+    centres: Array2<f64>,
+    radius: Vec<f64>,
 }
 
 /// The `k` nearest training rows of each query row, nearest first (ties by lower index).
@@ -35,15 +55,49 @@ pub(crate) struct Neighbours {
 impl Index {
     /// Prepares `train` (`[n, dim]`, finite; non-zero rows for cosine) for queries under `metric`.
     pub(crate) fn new(train: ArrayView2<'_, f64>, metric: Metric) -> Self {
-        let data = match metric {
-            Metric::Cosine => unit_rows(train),
-            _ => standard(train).into_owned(),
+        let prepared = match metric {
+            Metric::Cosine => unit_rows(train).into(),
+            _ => standard(train),
         };
-        let sq_norms = match metric {
-            Metric::Euclidean => row_norms(data.view()).mapv(|n| n * n),
-            _ => Array1::zeros(0),
+        let n = prepared.nrows();
+        let n_clusters = if metric_uses_products(metric) {
+            (n / CLUSTER_SIZE).clamp(1, MAX_CLUSTERS)
+        } else {
+            1
         };
-        Self { metric, data, sq_norms }
+        let (labels, centres) = partition(prepared.view(), n_clusters);
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_by_key(|&i| labels[i]);
+        let data = prepared.select(Axis(0), &order);
+        let mut bounds = vec![0; n_clusters + 1];
+        for &l in &labels {
+            bounds[l + 1] += 1;
+        }
+        for c in 0..n_clusters {
+            bounds[c + 1] += bounds[c];
+        }
+        let radius = (0..n_clusters)
+            .map(|c| {
+                if !metric_uses_products(metric) {
+                    return f64::INFINITY;
+                }
+                let members = data.slice(s![bounds[c]..bounds[c + 1], ..]);
+                members
+                    .outer_iter()
+                    .map(|r| euclid(r, centres.row(c)))
+                    .fold(0.0, f64::max)
+            })
+            .collect();
+        let sq_norms = row_norms(data.view()).mapv(|v| v * v);
+        Self {
+            metric,
+            data,
+            order,
+            sq_norms,
+            bounds,
+            centres,
+            radius,
+        }
     }
 
     /// Number of training rows.
@@ -69,102 +123,180 @@ impl Index {
             Metric::Cosine => unit_rows(query).into(),
             _ => standard(query),
         };
-        let (dim, qflat) = (self.data.ncols(), flat(&query));
-        let mut index = Array2::<usize>::zeros((query.nrows(), k));
-        let mut dist = Array2::<f64>::zeros((query.nrows(), k));
-        index
-            .axis_chunks_iter_mut(Axis(0), QUERY_BLOCK)
-            .into_par_iter()
-            .zip(dist.axis_chunks_iter_mut(Axis(0), QUERY_BLOCK))
-            .enumerate()
-            .for_each(|(b, (mut index, mut dist))| {
-                let start = b * QUERY_BLOCK;
-                let q = query.slice(s![start..start + index.nrows(), ..]);
-                let block = self.block_distances(q);
-                for (r, (mut irow, mut drow)) in index.outer_iter_mut().zip(dist.outer_iter_mut()).enumerate() {
-                    let skip = if exclude_self { start + r } else { usize::MAX };
-                    let mut best = select_k(block.row(r).iter().copied(), k, skip);
-                    if self.metric == Metric::Euclidean {
-                        // Exact distances for the chosen few; then re-sort.
-                        let qrow = &qflat[(start + r) * dim..(start + r + 1) * dim];
-                        for e in &mut best {
-                            e.0 = Metric::Euclidean.eval(qrow, self.row(e.1));
-                        }
-                        best.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-                    }
-                    for (j, (d, i)) in best.into_iter().enumerate() {
-                        drow[j] = d;
-                        irow[j] = i;
-                    }
-                }
-            });
+        let nq = query.nrows();
+        // Distance from every query row to every cluster centre; queries are processed grouped by their
+        // nearest centre so that a block's rows share their pruning.
+        let to_centre = Array2::from_shape_fn((nq, self.centres.nrows()), |(q, c)| {
+            euclid(query.row(q), self.centres.row(c))
+        });
+        let nearest: Vec<usize> = to_centre
+            .outer_iter()
+            .map(|r| {
+                r.iter()
+                    .enumerate()
+                    .fold((0, f64::INFINITY), |b, (c, &d)| if d < b.1 { (c, d) } else { b })
+                    .0
+            })
+            .collect();
+        let mut qorder: Vec<usize> = (0..nq).collect();
+        qorder.sort_by_key(|&q| nearest[q]);
+        let blocks: Vec<Vec<(usize, Vec<(f64, usize)>)>> = qorder
+            .par_chunks(QUERY_BLOCK)
+            .map(|rows| self.query_block(query.view(), rows, &to_centre, k, exclude_self))
+            .collect();
+        let mut index = Array2::<usize>::zeros((nq, k));
+        let mut dist = Array2::<f64>::zeros((nq, k));
+        for (q, best) in blocks.into_iter().flatten() {
+            for (j, (d, i)) in best.into_iter().enumerate() {
+                dist[[q, j]] = d;
+                index[[q, j]] = i;
+            }
+        }
         Neighbours { index, dist }
     }
 
-    fn row(&self, i: usize) -> &[f64] {
-        let dim = self.data.ncols();
-        &self.data.as_slice().expect("standard layout")[i * dim..(i + 1) * dim] // ok: built standard in `new`
+    /// Neighbours of the query rows `rows` (indices into `query`): `(row, [(distance, train index)])`.
+    fn query_block(
+        &self,
+        query: ArrayView2<'_, f64>,
+        rows: &[usize],
+        to_centre: &Array2<f64>,
+        k: usize,
+        exclude_self: bool,
+    ) -> Vec<(usize, Vec<(f64, usize)>)> {
+        let q = query.select(Axis(0), rows);
+        let qn = row_norms(q.view()).mapv(|v| v * v);
+        let max_tn = self.sq_norms.iter().copied().fold(0.0, f64::max);
+        // Per row: current best (rdist, row of `data`), sorted.
+        let mut best: Vec<Vec<(f64, usize)>> = vec![Vec::with_capacity(k + 1); rows.len()];
+        let mut clusters: Vec<usize> = (0..self.centres.nrows()).collect();
+        let closeness = |c: usize| rows.iter().map(|&r| to_centre[[r, c]]).fold(f64::INFINITY, f64::min);
+        clusters.sort_by(|&a, &b| closeness(a).total_cmp(&closeness(b)));
+        for c in clusters {
+            let (lo, hi) = (self.bounds[c], self.bounds[c + 1]);
+            if lo == hi {
+                continue;
+            }
+            let needed = rows.iter().zip(&best).zip(&qn).any(|((&r, b), &qq)| {
+                if b.len() < k {
+                    return true;
+                }
+                let lb = to_centre[[r, c]] - self.radius[c];
+                let kth = b[k - 1].0;
+                !(lb > 0.0 && lb * lb > kth + PRUNE_SLACK * (kth + qq + max_tn))
+            });
+            if !needed {
+                continue;
+            }
+            let block = self.block_rdist(q.view(), &qn, lo, hi);
+            for ((&r, b), vals) in rows.iter().zip(&mut best).zip(block.outer_iter()) {
+                let skip = if exclude_self { Some(r) } else { None };
+                for (j, &v) in (lo..hi).zip(vals) {
+                    if (b.len() == k && v >= b[k - 1].0) || Some(self.order[j]) == skip {
+                        continue;
+                    }
+                    let at = b.partition_point(|e| e.0 <= v);
+                    b.insert(at, (v, j));
+                    b.truncate(k);
+                }
+            }
+        }
+        rows.iter()
+            .zip(best)
+            .zip(q.outer_iter())
+            .map(|((&r, b), qrow)| {
+                let mut out: Vec<(f64, usize)> = b
+                    .into_iter()
+                    .map(|(v, j)| (self.final_distance(qrow, j, v), self.order[j]))
+                    .collect();
+                out.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+                (r, out)
+            })
+            .collect()
     }
 
-    /// `[n_query, len]` distances, or squared Euclidean distances, from each query row to each training row.
-    fn block_distances(&self, q: ArrayView2<'_, f64>) -> Array2<f64> {
+    /// `[n_rows(q), hi − lo]` ranking distances from the rows of `q` to training rows `lo..hi` of `data`:
+    /// squared Euclidean distances between prepared rows (Euclidean, cosine), the distance itself otherwise.
+    fn block_rdist(&self, q: ArrayView2<'_, f64>, qn: &Array1<f64>, lo: usize, hi: usize) -> Array2<f64> {
+        let t = self.data.slice(s![lo..hi, ..]);
+        if metric_uses_products(self.metric) {
+            let mut g = q.dot(&t.t());
+            let tn = self.sq_norms.slice(s![lo..hi]);
+            for (mut row, &qq) in g.outer_iter_mut().zip(qn) {
+                row.zip_mut_with(&tn, |v, &tt| *v = (qq + tt - 2.0 * *v).max(0.0));
+            }
+            g
+        } else {
+            Array2::from_shape_fn((q.nrows(), hi - lo), |(i, j)| self.metric.distance(q.row(i), t.row(j)))
+        }
+    }
+
+    /// The exact distance from `qrow` (prepared) to row `j` of `data`, whose ranking distance was `rdist`.
+    fn final_distance(&self, qrow: ArrayView1<'_, f64>, j: usize, rdist: f64) -> f64 {
         match self.metric {
-            Metric::Euclidean => {
-                let mut g = q.dot(&self.data.t());
-                let qn = row_norms(q).mapv(|n| n * n);
-                for (mut row, &qq) in g.outer_iter_mut().zip(&qn) {
-                    row.zip_mut_with(&self.sq_norms, |v, &tt| *v = (qq + tt - 2.0 * *v).max(0.0));
-                }
-                g
-            }
-            Metric::Cosine => q.dot(&self.data.t()).mapv_into(|c| 1.0 - c),
-            metric => {
-                let mut out = Array2::zeros((q.nrows(), self.len()));
-                for (mut orow, qrow) in out.outer_iter_mut().zip(q.outer_iter()) {
-                    let qrow = qrow.to_vec();
-                    for (o, i) in orow.iter_mut().zip(0..) {
-                        *o = metric.eval(&qrow, self.row(i));
-                    }
-                }
-                out
-            }
+            Metric::Euclidean => euclid(qrow, self.data.row(j)),
+            Metric::Cosine => 1.0 - qrow.dot(&self.data.row(j)),
+            _ => rdist,
         }
     }
 }
 
-/// The `k` smallest `(value, index)` pairs of `values` (ties by lower index), skipping index `skip`.
-fn select_k(values: impl Iterator<Item = f64>, k: usize, skip: usize) -> Vec<(f64, usize)> {
-    let mut best: Vec<(f64, usize)> = Vec::with_capacity(k + 1);
-    for (i, v) in values.enumerate() {
-        if i == skip || (best.len() == k && v >= best[k - 1].0) {
-            continue;
-        }
-        let at = best.partition_point(|e| e.0 <= v);
-        best.insert(at, (v, i));
-        best.truncate(k);
+/// Whether the metric's neighbour search runs on matrix products and can prune (Euclidean, cosine).
+fn metric_uses_products(metric: Metric) -> bool {
+    matches!(metric, Metric::Euclidean | Metric::Cosine)
+}
+
+/// ‖a − b‖₂.
+fn euclid(a: ArrayView1<'_, f64>, b: ArrayView1<'_, f64>) -> f64 {
+    a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum::<f64>().sqrt()
+}
+
+/// Labels and centres of `n_clusters` compact clusters of `x`: farthest-first initial centres from row 0,
+/// then a few Lloyd iterations (deterministic; any partition keeps the search exact).
+fn partition(x: ArrayView2<'_, f64>, n_clusters: usize) -> (Vec<usize>, Array2<f64>) {
+    if n_clusters == 1 {
+        let centre = x.mean_axis(Axis(0)).unwrap_or_else(|| Array1::zeros(x.ncols()));
+        return (vec![0; x.nrows()], centre.insert_axis(Axis(0)));
     }
-    best
+    let mut chosen = vec![0];
+    let mut closest: Vec<f64> = x.outer_iter().map(|r| euclid(r, x.row(0))).collect();
+    while chosen.len() < n_clusters {
+        let far = closest
+            .iter()
+            .enumerate()
+            .fold((0, -1.0), |b, (i, &d)| if d > b.1 { (i, d) } else { b })
+            .0;
+        chosen.push(far);
+        for (c, r) in closest.iter_mut().zip(x.outer_iter()) {
+            *c = c.min(euclid(r, x.row(far)));
+        }
+    }
+    let mut centres = x.select(Axis(0), &chosen);
+    let mut labels = assign(x, centres.view());
+    for _ in 0..CLUSTER_ITERS {
+        centres = update_centres(x, &labels, &centres);
+        labels = assign(x, centres.view());
+    }
+    (labels, centres)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use linfa_nn::{LinearSearch, NearestNeighbour};
+    use ndarray::Array2;
 
+    /// Four offset groups of rows, so that the search forms several clusters and prunes.
     fn data(n: usize, seed: usize) -> Array2<f64> {
-        Array2::from_shape_fn((n, 5), |(i, j)| (((i + seed) * 31 + j * 17) as f64 * 0.37).sin() + 0.2 * j as f64)
+        Array2::from_shape_fn((n, 5), |(i, j)| {
+            (((i + seed) * 31 + j * 17) as f64 * 0.37).sin() + 0.2 * j as f64 + 4.0 * ((i % 4) == j % 4) as u8 as f64
+        })
     }
 
-    #[test]
-    fn select_k_orders_and_skips() {
-        let v = [3.0, 1.0, 2.0, 1.0, 0.5];
-        assert_eq!(select_k(v.into_iter(), 3, 4), vec![(1.0, 1), (1.0, 3), (2.0, 2)]);
-    }
-
-    /// Cross-check: our blocked search agrees with linfa-nn's linear scan for every metric.
+    /// Cross-check: our blocked, pruned search agrees with linfa-nn's linear scan for every metric.
     #[test]
     fn agrees_with_linfa_nn_linear_search() {
-        let (train, test) = (data(150, 0), data(70, 1000));
+        let (train, test) = (data(1100, 0), data(70, 1000));
         for metric in [
             Metric::Euclidean,
             Metric::Manhattan,
@@ -190,6 +322,11 @@ mod tests {
     fn exclude_self_skips_the_query_row() {
         let train = data(40, 0);
         let nb = Index::new(train.view(), Metric::Manhattan).query(train.view(), 3, true);
-        assert!(nb.index.outer_iter().enumerate().all(|(i, row)| !row.iter().any(|&j| j == i)));
+        assert!(
+            nb.index
+                .outer_iter()
+                .enumerate()
+                .all(|(i, row)| !row.iter().any(|&j| j == i))
+        );
     }
 }

@@ -52,10 +52,18 @@ impl ProbParams {
     pub fn check(&self) -> Result<()> {
         if let ProbInput::ArcFaceCosine { scale, margin } = self.input {
             if !(scale > 0.0 && scale.is_finite()) {
-                return Err(Error::OutOfRange { param: "scale", value: scale, expected: "finite and > 0" });
+                return Err(Error::OutOfRange {
+                    param: "scale",
+                    value: scale,
+                    expected: "finite and > 0",
+                });
             }
             if !((0.0..std::f64::consts::PI).contains(&margin)) {
-                return Err(Error::OutOfRange { param: "margin", value: margin, expected: "in [0, π)" });
+                return Err(Error::OutOfRange {
+                    param: "margin",
+                    value: margin,
+                    expected: "in [0, π)",
+                });
             }
         }
         Ok(())
@@ -67,7 +75,11 @@ impl ProbParams {
         self.check()?;
         check_matrix(values, "logits")?;
         if classes.len() != values.nrows() {
-            return Err(Error::LengthMismatch { what: "classes", expected: values.nrows(), found: classes.len() });
+            return Err(Error::LengthMismatch {
+                what: "classes",
+                expected: values.nrows(),
+                found: classes.len(),
+            });
         }
         let n_classes = values.ncols();
         let cls: Vec<usize> = classes
@@ -81,15 +93,18 @@ impl ProbParams {
             })
             .collect::<Result<_>>()?;
         let mut out = Array1::zeros(values.nrows());
-        Zip::from(&mut out).and(values.rows()).and(&cls).par_for_each(|o, row, &c| {
-            *o = match self.input {
-                ProbInput::Logits => cross_entropy(row, c, row[c]),
-                ProbInput::ArcFaceCosine { scale, margin } => {
-                    let logits = row.mapv(|v| scale * v);
-                    cross_entropy(logits.view(), c, scale * arc_margin(row[c], margin))
-                }
-            };
-        });
+        Zip::from(&mut out)
+            .and(values.rows())
+            .and(&cls)
+            .par_for_each(|o, row, &c| {
+                *o = match self.input {
+                    ProbInput::Logits => cross_entropy(row, c, row[c]),
+                    ProbInput::ArcFaceCosine { scale, margin } => {
+                        let logits = row.mapv(|v| scale * v);
+                        cross_entropy(logits.view(), c, scale * arc_margin(row[c], margin))
+                    }
+                };
+            });
         Ok(out)
     }
 }
@@ -97,8 +112,15 @@ impl ProbParams {
 /// −log softmax at class `c` of `logits` whose entry `c` is replaced by `target`:
 /// logsumexp − target, with the maximum subtracted first.
 fn cross_entropy(logits: ArrayView1<'_, f64>, c: usize, target: f64) -> f64 {
-    let max = logits.iter().enumerate().fold(target, |m, (j, &v)| if j == c { m } else { m.max(v) });
-    let sum: f64 = logits.iter().enumerate().map(|(j, &v)| ((if j == c { target } else { v }) - max).exp()).sum();
+    let max = logits
+        .iter()
+        .enumerate()
+        .fold(target, |m, (j, &v)| if j == c { m } else { m.max(v) });
+    let sum: f64 = logits
+        .iter()
+        .enumerate()
+        .map(|(j, &v)| ((if j == c { target } else { v }) - max).exp())
+        .sum();
     max + sum.ln() - target
 }
 
@@ -141,14 +163,32 @@ mod tests {
     #[test]
     fn rejects_bad_classes_and_params() {
         let l = array![[0.0, 1.0]];
-        assert!(matches!(ProbParams::new().score(l.view(), &[2]), Err(Error::ClassOutOfRange { class: 2, .. })));
-        assert!(matches!(ProbParams::new().score(l.view(), &[-1]), Err(Error::ClassOutOfRange { .. })));
-        assert!(matches!(ProbParams::new().score(l.view(), &[0, 1]), Err(Error::LengthMismatch { .. })));
-        let bad = ProbParams::new().with_input(ProbInput::ArcFaceCosine { scale: 0.0, margin: 0.5 });
+        assert!(matches!(
+            ProbParams::new().score(l.view(), &[2]),
+            Err(Error::ClassOutOfRange { class: 2, .. })
+        ));
+        assert!(matches!(
+            ProbParams::new().score(l.view(), &[-1]),
+            Err(Error::ClassOutOfRange { .. })
+        ));
+        assert!(matches!(
+            ProbParams::new().score(l.view(), &[0, 1]),
+            Err(Error::LengthMismatch { .. })
+        ));
+        let bad = ProbParams::new().with_input(ProbInput::ArcFaceCosine {
+            scale: 0.0,
+            margin: 0.5,
+        });
         assert!(matches!(bad.check(), Err(Error::OutOfRange { param: "scale", .. })));
-        let bad = ProbParams::new().with_input(ProbInput::ArcFaceCosine { scale: 30.0, margin: 4.0 });
+        let bad = ProbParams::new().with_input(ProbInput::ArcFaceCosine {
+            scale: 30.0,
+            margin: 4.0,
+        });
         assert!(matches!(bad.check(), Err(Error::OutOfRange { param: "margin", .. })));
         let nan = array![[0.0, f64::NAN]];
-        assert!(matches!(ProbParams::new().score(nan.view(), &[0]), Err(Error::NonFinite { col: 1, .. })));
+        assert!(matches!(
+            ProbParams::new().score(nan.view(), &[0]),
+            Err(Error::NonFinite { col: 1, .. })
+        ));
     }
 }

@@ -2,9 +2,9 @@
 //! determinism, auto traits.
 
 use asd_scorers::{
-    Cos, CosParams, Covariance, DomainKnn, DomainKnnParams, Error, Fit, Gmm, GmmParams, Grouped, KMeans,
-    KMeansInit, KMeansParams, Knn, KnnAggregate, KnnParams, Lof, LofParams, Metric, ProbParams, Score,
-    ScorerConfig, ScorerKind, score_grouped,
+    Cos, CosParams, Covariance, DomainKnn, DomainKnnParams, Error, Fit, Gmm, GmmParams, Grouped, KMeans, KMeansInit,
+    KMeansParams, Knn, KnnAggregate, KnnParams, Lof, LofParams, Metric, ProbParams, Score, ScorerConfig, ScorerKind,
+    score_grouped,
 };
 use ndarray::{Array2, array};
 use rand::SeedableRng;
@@ -12,7 +12,9 @@ use rand_chacha::ChaCha8Rng;
 
 /// Deterministic, well-spread `[n, dim]` data with two groups offset from each other.
 fn blobs(n: usize, dim: usize, shift: f64) -> Array2<f64> {
-    Array2::from_shape_fn((n, dim), |(i, j)| ((i * 7919 + j * 104_729) as f64 * 0.001).sin() + shift + j as f64 * 0.1)
+    Array2::from_shape_fn((n, dim), |(i, j)| {
+        ((i * 7919 + j * 104_729) as f64 * 0.001).sin() + shift + j as f64 * 0.1
+    })
 }
 
 fn rng() -> ChaCha8Rng {
@@ -60,7 +62,10 @@ fn every_kind_rejects_nan_and_scores_finite_values() {
         test[[2, 1]] = f64::NAN;
         let err = score_grouped(&config, train.view(), &groups, test.view(), &test_groups, 1).unwrap_err();
         let text = err.to_string();
-        assert!(text.contains("non-finite") && text.contains("row 2, column 1"), "{kind:?}: {text}");
+        assert!(
+            text.contains("non-finite") && text.contains("row 2, column 1"),
+            "{kind:?}: {text}"
+        );
         test[[2, 1]] = 0.3;
     }
 }
@@ -72,19 +77,33 @@ fn every_fitted_kind_rejects_nan_training_data_and_wrong_width() {
     let groups = vec![0; 30];
     for kind in ScorerKind::ALL.into_iter().filter(|k| *k != ScorerKind::Prob) {
         let err = score_grouped(&small(kind), train.view(), &groups, blobs(2, 4, 0.0).view(), &[0, 0], 0).unwrap_err();
-        assert!(matches!(&err, Error::Group { group: 0, source } if matches!(**source, Error::NonFinite { row: 4, col: 0, .. })), "{kind:?}: {err}");
+        assert!(
+            matches!(&err, Error::Group { group: 0, source } if matches!(**source, Error::NonFinite { row: 4, col: 0, .. })),
+            "{kind:?}: {err}"
+        );
     }
     let train = blobs(30, 4, 0.0);
     for kind in ScorerKind::ALL.into_iter().filter(|k| *k != ScorerKind::Prob) {
         let err = score_grouped(&small(kind), train.view(), &groups, blobs(2, 3, 0.0).view(), &[0, 0], 0).unwrap_err();
-        assert!(matches!(&err, Error::Group { source, .. } if matches!(**source, Error::DimensionMismatch { expected: 4, found: 3, .. })), "{kind:?}: {err}");
+        assert!(
+            matches!(&err, Error::Group { source, .. } if matches!(**source, Error::DimensionMismatch { expected: 4, found: 3, .. })),
+            "{kind:?}: {err}"
+        );
     }
 }
 
 #[test]
 fn missing_test_group_is_named() {
     let train = blobs(30, 4, 0.0);
-    let err = score_grouped(&small(ScorerKind::Knn), train.view(), &[0; 30], train.view(), &[9; 30], 0).unwrap_err();
+    let err = score_grouped(
+        &small(ScorerKind::Knn),
+        train.view(),
+        &[0; 30],
+        train.view(),
+        &[9; 30],
+        0,
+    )
+    .unwrap_err();
     assert!(matches!(err, Error::MissingGroup { group: 9 }));
     assert_eq!(err.to_string(), "test group 9 has no training data");
 }
@@ -92,8 +111,23 @@ fn missing_test_group_is_named() {
 #[test]
 fn group_lengths_are_checked() {
     let train = blobs(10, 2, 0.0);
-    let err = score_grouped(&small(ScorerKind::Cos), train.view(), &[0; 9], train.view(), &[0; 10], 0).unwrap_err();
-    assert!(matches!(err, Error::LengthMismatch { what: "train_groups", expected: 10, found: 9 }));
+    let err = score_grouped(
+        &small(ScorerKind::Cos),
+        train.view(),
+        &[0; 9],
+        train.view(),
+        &[0; 10],
+        0,
+    )
+    .unwrap_err();
+    assert!(matches!(
+        err,
+        Error::LengthMismatch {
+            what: "train_groups",
+            expected: 10,
+            found: 9
+        }
+    ));
 }
 
 #[test]
@@ -114,16 +148,46 @@ fn groups_are_scored_by_their_own_model() {
 fn too_small_groups() {
     let train = blobs(3, 4, 0.0);
     let err = KnnParams::new(5).fit(train.view(), &mut rng()).unwrap_err();
-    assert!(matches!(err, Error::TooFewPoints { param: "k", needed: 5, found: 3 }));
+    assert!(matches!(
+        err,
+        Error::TooFewPoints {
+            param: "k",
+            needed: 5,
+            found: 3
+        }
+    ));
     let err = KMeansParams::new(4).fit(train.view(), &mut rng()).unwrap_err();
-    assert!(matches!(err, Error::TooFewPoints { param: "n_clusters", needed: 4, found: 3 }));
+    assert!(matches!(
+        err,
+        Error::TooFewPoints {
+            param: "n_clusters",
+            needed: 4,
+            found: 3
+        }
+    ));
     let err = GmmParams::new(4).fit(train.view(), &mut rng()).unwrap_err();
-    assert!(matches!(err, Error::TooFewPoints { param: "n_components", needed: 4, found: 3 }));
+    assert!(matches!(
+        err,
+        Error::TooFewPoints {
+            param: "n_components",
+            needed: 4,
+            found: 3
+        }
+    ));
     // LOF falls back to k = n − 1, as scikit-learn does, and needs two points.
     let lof = LofParams::new(20).fit(train.view(), &mut rng()).unwrap();
     assert_eq!(lof.n_neighbors(), 2);
-    let err = LofParams::new(20).fit(train.slice(ndarray::s![..1, ..]), &mut rng()).unwrap_err();
-    assert!(matches!(err, Error::TooFewPoints { needed: 2, found: 1, .. }));
+    let err = LofParams::new(20)
+        .fit(train.slice(ndarray::s![..1, ..]), &mut rng())
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        Error::TooFewPoints {
+            needed: 2,
+            found: 1,
+            ..
+        }
+    ));
 }
 
 #[test]
@@ -132,14 +196,23 @@ fn zero_vectors_are_rejected_by_cosine_scorers() {
     train.row_mut(7).fill(0.0);
     let err = KnnParams::new(1).fit(train.view(), &mut rng()).unwrap_err();
     assert!(matches!(err, Error::ZeroVector { what: "train", row: 7 }));
-    let err = LofParams::new(5).with_metric(Metric::Cosine).fit(train.view(), &mut rng()).unwrap_err();
+    let err = LofParams::new(5)
+        .with_metric(Metric::Cosine)
+        .fit(train.view(), &mut rng())
+        .unwrap_err();
     assert!(matches!(err, Error::ZeroVector { row: 7, .. }));
     // Euclidean LOF is fine with a zero row.
     assert!(LofParams::new(5).fit(train.view(), &mut rng()).is_ok());
     let cos = CosParams::new().fit(blobs(20, 3, 1.0).view(), &mut rng()).unwrap();
-    assert!(matches!(cos.score(array![[0.0, 0.0, 0.0]].view()), Err(Error::ZeroVector { what: "test", row: 0 })));
+    assert!(matches!(
+        cos.score(array![[0.0, 0.0, 0.0]].view()),
+        Err(Error::ZeroVector { what: "test", row: 0 })
+    ));
     let zero_mean = array![[1.0, -1.0], [-1.0, 1.0]];
-    assert!(matches!(CosParams::new().fit(zero_mean.view(), &mut rng()), Err(Error::ZeroVector { .. })));
+    assert!(matches!(
+        CosParams::new().fit(zero_mean.view(), &mut rng()),
+        Err(Error::ZeroVector { .. })
+    ));
 }
 
 #[test]
@@ -147,7 +220,9 @@ fn duplicates_give_finite_scores() {
     // 30 copies of one point plus a few others: LOF's 1e-10 guard gives a large finite density.
     let mut train = Array2::from_elem((36, 3), 1.0);
     for i in 30..36 {
-        train.row_mut(i).assign(&array![1.0 + i as f64, 2.0, 3.0 - i as f64 * 0.1]);
+        train
+            .row_mut(i)
+            .assign(&array![1.0 + i as f64, 2.0, 3.0 - i as f64 * 0.1]);
     }
     let lof = LofParams::new(5).fit(train.view(), &mut rng()).unwrap();
     assert!(lof.train_lrd().iter().all(|v| v.is_finite() && *v > 0.0));
@@ -155,10 +230,15 @@ fn duplicates_give_finite_scores() {
     let s = lof.score(array![[1.0, 1.0, 1.0], [40.0, 2.0, 0.0]].view()).unwrap();
     assert!(s.iter().all(|v| v.is_finite()));
     // K-Means with fewer distinct points than clusters: empty clusters keep their centre.
-    let km = KMeansParams::new(4).fit(Array2::from_elem((10, 2), 2.0).view(), &mut rng()).unwrap();
+    let km = KMeansParams::new(4)
+        .fit(Array2::from_elem((10, 2), 2.0).view(), &mut rng())
+        .unwrap();
     assert!(km.centres().iter().all(|v| *v == 2.0));
     assert_eq!(km.inertia(), 0.0);
-    let knn = KnnParams::new(3).with_metric(Metric::Euclidean).fit(train.view(), &mut rng()).unwrap();
+    let knn = KnnParams::new(3)
+        .with_metric(Metric::Euclidean)
+        .fit(train.view(), &mut rng())
+        .unwrap();
     assert_eq!(knn.score(array![[1.0, 1.0, 1.0]].view()).unwrap()[0], 0.0);
 }
 
@@ -166,7 +246,10 @@ fn duplicates_give_finite_scores() {
 fn gmm_singular_covariance_is_a_clear_error() {
     // All points equal and no regularisation: the covariance is exactly zero.
     let train = Array2::from_elem((10, 3), 1.0);
-    let err = GmmParams::new(1).with_reg_covar(0.0).fit(train.view(), &mut rng()).unwrap_err();
+    let err = GmmParams::new(1)
+        .with_reg_covar(0.0)
+        .fit(train.view(), &mut rng())
+        .unwrap_err();
     assert!(matches!(err, Error::IllConditioned { component: 0 }));
     assert!(err.to_string().contains("larger `reg_covar`"));
     let grouped = score_grouped(
@@ -185,20 +268,57 @@ fn gmm_singular_covariance_is_a_clear_error() {
 
 #[test]
 fn parameter_rules() {
-    assert!(matches!(KMeansParams::new(0).check(), Err(Error::Zero { param: "n_clusters" })));
-    assert!(matches!(KMeansParams::new(2).with_n_init(0).check(), Err(Error::Zero { param: "n_init" })));
-    assert!(matches!(KMeansParams::new(2).with_max_iter(0).check(), Err(Error::Zero { param: "max_iter" })));
-    assert!(matches!(KMeansParams::new(2).with_tol(f64::NAN).check(), Err(Error::OutOfRange { param: "tol", .. })));
-    assert!(matches!(GmmParams::new(0).check(), Err(Error::Zero { param: "n_components" })));
-    assert!(matches!(GmmParams::new(1).with_max_iter(0).check(), Err(Error::Zero { param: "max_iter" })));
-    assert!(matches!(GmmParams::new(1).with_reg_covar(-1.0).check(), Err(Error::OutOfRange { param: "reg_covar", .. })));
-    assert!(matches!(GmmParams::new(1).with_tol(f64::INFINITY).check(), Err(Error::OutOfRange { param: "tol", .. })));
-    assert!(matches!(LofParams::new(0).check(), Err(Error::Zero { param: "n_neighbors" })));
+    assert!(matches!(
+        KMeansParams::new(0).check(),
+        Err(Error::Zero { param: "n_clusters" })
+    ));
+    assert!(matches!(
+        KMeansParams::new(2).with_n_init(0).check(),
+        Err(Error::Zero { param: "n_init" })
+    ));
+    assert!(matches!(
+        KMeansParams::new(2).with_max_iter(0).check(),
+        Err(Error::Zero { param: "max_iter" })
+    ));
+    assert!(matches!(
+        KMeansParams::new(2).with_tol(f64::NAN).check(),
+        Err(Error::OutOfRange { param: "tol", .. })
+    ));
+    assert!(matches!(
+        GmmParams::new(0).check(),
+        Err(Error::Zero { param: "n_components" })
+    ));
+    assert!(matches!(
+        GmmParams::new(1).with_max_iter(0).check(),
+        Err(Error::Zero { param: "max_iter" })
+    ));
+    assert!(matches!(
+        GmmParams::new(1).with_reg_covar(-1.0).check(),
+        Err(Error::OutOfRange { param: "reg_covar", .. })
+    ));
+    assert!(matches!(
+        GmmParams::new(1).with_tol(f64::INFINITY).check(),
+        Err(Error::OutOfRange { param: "tol", .. })
+    ));
+    assert!(matches!(
+        LofParams::new(0).check(),
+        Err(Error::Zero { param: "n_neighbors" })
+    ));
     assert!(matches!(KnnParams::new(0).check(), Err(Error::Zero { param: "k" })));
-    assert!(matches!(DomainKnnParams::new(KnnParams::new(0)).check(), Err(Error::Zero { param: "k" })));
+    assert!(matches!(
+        DomainKnnParams::new(KnnParams::new(0)).check(),
+        Err(Error::Zero { param: "k" })
+    ));
     // score_grouped checks the config before anything else.
     let x = blobs(5, 2, 0.0);
-    let err = score_grouped(&ScorerConfig::Knn(KnnParams::new(0)), x.view(), &[0; 5], x.view(), &[0; 5], 0);
+    let err = score_grouped(
+        &ScorerConfig::Knn(KnnParams::new(0)),
+        x.view(),
+        &[0; 5],
+        x.view(),
+        &[0; 5],
+        0,
+    );
     assert!(matches!(err, Err(Error::Zero { param: "k" })));
 }
 
@@ -225,7 +345,10 @@ fn fits_are_deterministic_for_a_seed() {
 fn knn_kth_and_domain_wise() {
     let train = array![[0.0, 0.0], [1.0, 0.0], [3.0, 0.0]];
     let test = array![[0.0, 0.0]];
-    let mean = KnnParams::new(3).with_metric(Metric::Euclidean).fit(train.view(), &mut rng()).unwrap();
+    let mean = KnnParams::new(3)
+        .with_metric(Metric::Euclidean)
+        .fit(train.view(), &mut rng())
+        .unwrap();
     assert!((mean.score(test.view()).unwrap()[0] - 4.0 / 3.0).abs() < 1e-15);
     let kth = KnnParams::new(3)
         .with_metric(Metric::Euclidean)
@@ -235,17 +358,34 @@ fn knn_kth_and_domain_wise() {
     assert_eq!(kth.score(test.view()).unwrap()[0], 3.0);
     // Domain-wise: the minimum of the source and target scores.
     let (source, target) = (array![[10.0, 0.0], [11.0, 0.0]], array![[0.0, 2.0]]);
-    let dk = DomainKnnParams::new(KnnParams::new(1).with_metric(Metric::Euclidean)).fit(source.view(), target.view()).unwrap();
+    let dk = DomainKnnParams::new(KnnParams::new(1).with_metric(Metric::Euclidean))
+        .fit(source.view(), target.view())
+        .unwrap();
     let s = dk.score(array![[10.0, 0.5], [0.0, 1.0]].view()).unwrap();
     assert_eq!(s.to_vec(), vec![0.5, 1.0]);
-    let err = DomainKnnParams::default().fit(source.view(), array![[1.0, 2.0, 3.0]].view()).unwrap_err();
-    assert!(matches!(err, Error::DimensionMismatch { what: "target", expected: 2, found: 3 }));
+    let err = DomainKnnParams::default()
+        .fit(source.view(), array![[1.0, 2.0, 3.0]].view())
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        Error::DimensionMismatch {
+            what: "target",
+            expected: 2,
+            found: 3
+        }
+    ));
 }
 
 #[test]
 fn config_serde_names_and_defaults() {
-    let names: Vec<String> = ScorerKind::ALL.iter().map(|k| toml::Value::try_from(k).unwrap().to_string()).collect();
-    assert_eq!(names, ["\"prob\"", "\"cos\"", "\"kmeans\"", "\"gmm\"", "\"lof\"", "\"knn\""]);
+    let names: Vec<String> = ScorerKind::ALL
+        .iter()
+        .map(|k| toml::Value::try_from(k).unwrap().to_string())
+        .collect();
+    assert_eq!(
+        names,
+        ["\"prob\"", "\"cos\"", "\"kmeans\"", "\"gmm\"", "\"lof\"", "\"knn\""]
+    );
     for kind in ScorerKind::ALL {
         let config = ScorerConfig::new(kind);
         config.check().unwrap();
@@ -255,7 +395,10 @@ fn config_serde_names_and_defaults() {
         assert_eq!(back.kind(), kind);
     }
     let lof: ScorerConfig = toml::from_str("kind = \"lof\"\nmetric = \"braycurtis\"").unwrap();
-    assert_eq!(lof, ScorerConfig::Lof(LofParams::new(20).with_metric(Metric::BrayCurtis)));
+    assert_eq!(
+        lof,
+        ScorerConfig::Lof(LofParams::new(20).with_metric(Metric::BrayCurtis))
+    );
     let gmm: ScorerConfig = toml::from_str("kind = \"gmm\"").unwrap();
     assert_eq!(gmm, ScorerConfig::Gmm(GmmParams::new(4)));
     assert!(toml::from_str::<ScorerConfig>("kind = \"lof\"\nn_neighbours = 3").is_err()); // unknown field
