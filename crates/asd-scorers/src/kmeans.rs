@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::cos::neg_log_max_abs_cos;
-use crate::linalg::{ROW_BLOCK, check_matrix, row_norms, standard};
+use crate::linalg::{ROW_BLOCK, check_matrix, par_dot, row_norms, standard};
 use crate::{Error, Fit, Result, Score};
 
 /// k = 4 clusters per class: the only k shown in seed 000 (Fig. 3; asdnet_specmfn.md §7.3).
@@ -192,10 +192,10 @@ impl KMeansParams {
                 x.select(Axis(0), &rows)
             }
             KMeansInit::KMeansPlusPlus => {
-                let sqdist = |c: usize| x.outer_iter().map(|r| sq_dist(r, x.row(c))).collect();
+                let x_sq = row_norms(x).mapv(|v| v * v);
                 let n_trials = 2 + (k as f64).ln() as usize;
                 let mut chosen = vec![rng.random_range(0..n)];
-                let mut closest: Vec<f64> = sqdist(chosen[0]);
+                let mut closest: Vec<f64> = sq_dists_to(x, &x_sq, &chosen).column(0).to_vec();
                 while chosen.len() < k {
                     let pot: f64 = closest.iter().sum();
                     let cumsum: Vec<f64> = closest
@@ -205,23 +205,42 @@ impl KMeansParams {
                             Some(*s)
                         })
                         .collect();
-                    let best = (0..n_trials)
+                    let candidates: Vec<usize> = (0..n_trials)
                         .map(|_| {
                             let target = rng.random::<f64>() * pot;
-                            let cand = cumsum.partition_point(|&c| c < target).min(n - 1);
-                            let d: Vec<f64> = sqdist(cand);
-                            let merged: Vec<f64> = d.iter().zip(&closest).map(|(a, b)| a.min(*b)).collect();
-                            (merged.iter().sum::<f64>(), cand, merged)
+                            cumsum.partition_point(|&c| c < target).min(n - 1)
                         })
-                        .min_by(|a, b| a.0.total_cmp(&b.0))
-                        .expect("n_trials ≥ 2"); // ok: the range 0..n_trials is never empty
-                    chosen.push(best.1);
-                    closest = best.2;
+                        .collect();
+                    let d = sq_dists_to(x, &x_sq, &candidates);
+                    let merged = |t: usize| {
+                        d.column(t)
+                            .iter()
+                            .zip(&closest)
+                            .map(|(a, b)| a.min(*b))
+                            .collect::<Vec<f64>>()
+                    };
+                    let pots: Vec<f64> = (0..n_trials).map(|t| merged(t).iter().sum()).collect();
+                    let best = (0..n_trials).fold(0, |b, t| if pots[t] < pots[b] { t } else { b });
+                    chosen.push(candidates[best]);
+                    closest = merged(best);
                 }
                 x.select(Axis(0), &chosen)
             }
         }
     }
+}
+
+/// `[n, len(rows)]` squared Euclidean distances from every row of `x` to the rows `rows` of `x`, in the
+/// matrix-product form (as scikit-learn's k-means++ computes them); `x_sq` are the squared row norms.
+fn sq_dists_to(x: ArrayView2<'_, f64>, x_sq: &Array1<f64>, rows: &[usize]) -> Array2<f64> {
+    let c = x.select(Axis(0), rows);
+    let mut d = par_dot(x, c.t());
+    for (mut row, &xx) in d.outer_iter_mut().zip(x_sq) {
+        for (v, &r) in row.iter_mut().zip(rows) {
+            *v = (xx + x_sq[r] - 2.0 * *v).max(0.0);
+        }
+    }
+    d
 }
 
 /// ‖a − b‖².

@@ -13,7 +13,7 @@ use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis, s};
 use rayon::prelude::*;
 
 use crate::kmeans::{assign, update_centres};
-use crate::linalg::{row_norms, standard, unit_rows};
+use crate::linalg::{par_dot, row_norms, standard, unit_rows};
 use crate::metric::Metric;
 
 /// Query rows per parallel task.
@@ -126,9 +126,12 @@ impl Index {
         let nq = query.nrows();
         // Distance from every query row to every cluster centre; queries are processed grouped by their
         // nearest centre so that a block's rows share their pruning.
-        let to_centre = Array2::from_shape_fn((nq, self.centres.nrows()), |(q, c)| {
-            euclid(query.row(q), self.centres.row(c))
-        });
+        let mut to_centre = par_dot(query.view(), self.centres.t());
+        let c_sq = row_norms(self.centres.view()).mapv(|v| v * v);
+        for (mut row, q) in to_centre.outer_iter_mut().zip(query.outer_iter()) {
+            let qq = q.dot(&q);
+            row.zip_mut_with(&c_sq, |v, &cc| *v = (qq + cc - 2.0 * *v).max(0.0).sqrt());
+        }
         let nearest: Vec<usize> = to_centre
             .outer_iter()
             .map(|r| {
@@ -251,26 +254,14 @@ fn euclid(a: ArrayView1<'_, f64>, b: ArrayView1<'_, f64>) -> f64 {
     a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum::<f64>().sqrt()
 }
 
-/// Labels and centres of `n_clusters` compact clusters of `x`: farthest-first initial centres from row 0,
+/// Labels and centres of `n_clusters` compact clusters of `x`: evenly spaced rows as initial centres,
 /// then a few Lloyd iterations (deterministic; any partition keeps the search exact).
 fn partition(x: ArrayView2<'_, f64>, n_clusters: usize) -> (Vec<usize>, Array2<f64>) {
     if n_clusters == 1 {
         let centre = x.mean_axis(Axis(0)).unwrap_or_else(|| Array1::zeros(x.ncols()));
         return (vec![0; x.nrows()], centre.insert_axis(Axis(0)));
     }
-    let mut chosen = vec![0];
-    let mut closest: Vec<f64> = x.outer_iter().map(|r| euclid(r, x.row(0))).collect();
-    while chosen.len() < n_clusters {
-        let far = closest
-            .iter()
-            .enumerate()
-            .fold((0, -1.0), |b, (i, &d)| if d > b.1 { (i, d) } else { b })
-            .0;
-        chosen.push(far);
-        for (c, r) in closest.iter_mut().zip(x.outer_iter()) {
-            *c = c.min(euclid(r, x.row(far)));
-        }
-    }
+    let chosen: Vec<usize> = (0..n_clusters).map(|c| c * x.nrows() / n_clusters).collect();
     let mut centres = x.select(Axis(0), &chosen);
     let mut labels = assign(x, centres.view());
     for _ in 0..CLUSTER_ITERS {
