@@ -39,6 +39,14 @@ pub enum FeatureError {
         /// The largest allowed value.
         max: usize,
     },
+    /// A setting that must be a positive normal number is not.
+    #[error("setting `{name}` = {value:e} must be a positive normal float")]
+    NotPositive {
+        /// The setting's name (`floor`, `epsilon`).
+        name: &'static str,
+        /// The value given.
+        value: f64,
+    },
     /// A frequency setting lies outside `[0, Nyquist]` (or, for filter edges, outside `(0, Nyquist)`).
     #[error("setting `{name}` = {hz} Hz is outside the allowed range 0..{nyquist} Hz (Nyquist)")]
     FrequencyOutOfRange {

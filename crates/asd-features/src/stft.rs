@@ -2,7 +2,7 @@
 
 use crate::error::{FeatureError, Result};
 use crate::{Frontend, check_wave};
-use ndarray::Array2;
+use ndarray::{Array2, Axis};
 use rayon::prelude::*;
 use realfft::{RealFftPlanner, RealToComplex};
 use serde::{Deserialize, Serialize};
@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 /// Frames handed to one rayon task: large enough to amortise the per-task buffers, small enough to split a
 /// 313-frame clip over the cores (our choice, measured with `benches/features.rs`).
-const FRAMES_PER_TASK: usize = 64;
+const FRAMES_PER_TASK: usize = 32;
 
 /// Largest FFT length accepted from a configuration (2²⁴ samples, over 17 minutes at 16 kHz): a guard against
 /// typos that would allocate gigabytes, not a limit of the method.
@@ -112,12 +112,14 @@ impl Stft {
         &self.config
     }
 
-    /// Runs the STFT of `wave` and hands each frame's one-sided power spectrum `|X|²` (`n_fft / 2 + 1` bins) to
-    /// `per_frame`, which writes `row_len` values; returns them frame-major, `[frames, row_len]` flattened. Frames are
-    /// processed in parallel on rayon.
-    pub(crate) fn map_frames<F>(&self, wave: &[f32], row_len: usize, per_frame: F) -> Result<Vec<f32>>
+    /// Runs the STFT of `wave`: each frame's one-sided power spectrum `|X|²` (`n_fft / 2 + 1` bins) goes to
+    /// `per_frame`, which writes `row_len` values into a row; `post` then maps that row in place (a separate,
+    /// vectorisable pass); the row becomes column `t` of the result `[row_len, frames]`. Frames are processed in
+    /// parallel on rayon, each task with its own buffers.
+    pub(crate) fn map_frames<F, P>(&self, wave: &[f32], row_len: usize, per_frame: F, post: P) -> Result<Array2<f32>>
     where
         F: Fn(&[f32], &mut [f32]) + Sync,
+        P: Fn(&mut [f32]) + Sync,
     {
         let half = self.config.n_fft / 2;
         if self.config.pad == PadMode::Reflect && wave.len() <= half {
@@ -127,25 +129,28 @@ impl Stft {
                 got: wave.len(),
             });
         }
-        let n_frames = self.config.n_frames(wave.len());
-        let mut rows = vec![0.0f32; n_frames * row_len];
-        rows.par_chunks_mut(FRAMES_PER_TASK * row_len)
+        let mut out = Array2::zeros((row_len, self.config.n_frames(wave.len())));
+        out.axis_chunks_iter_mut(Axis(1), FRAMES_PER_TASK)
+            .into_par_iter()
             .enumerate()
-            .try_for_each(|(task, chunk)| {
+            .try_for_each(|(task, mut block)| {
                 let mut frame = self.fft.make_input_vec();
                 let mut spectrum = self.fft.make_output_vec();
                 let mut scratch = self.fft.make_scratch_vec();
                 let mut power = vec![0.0f32; spectrum.len()];
-                for (i, row) in chunk.chunks_mut(row_len).enumerate() {
+                let mut row = vec![0.0f32; row_len];
+                for (i, mut column) in block.axis_iter_mut(Axis(1)).enumerate() {
                     let t = task * FRAMES_PER_TASK + i;
                     self.fill_frame(wave, t * self.config.hop, &mut frame);
                     self.fft.process_with_scratch(&mut frame, &mut spectrum, &mut scratch)?;
                     power.iter_mut().zip(&spectrum).for_each(|(p, c)| *p = c.norm_sqr());
-                    per_frame(&power, row);
+                    per_frame(&power, &mut row);
+                    post(&mut row);
+                    column.iter_mut().zip(&row).for_each(|(c, &r)| *c = r);
                 }
                 Ok::<_, FeatureError>(())
             })?;
-        Ok(rows)
+        Ok(out)
     }
 
     /// Writes the windowed frame centred on sample `centre` into `frame`, padding outside `wave`.
@@ -225,13 +230,16 @@ impl Frontend for Spectrogram {
         check_wave(wave)?;
         let n_bins = self.stft.config.n_bins();
         let value = self.value;
-        let rows = self.stft.map_frames(wave, n_bins, |power, row| {
-            row.copy_from_slice(power);
-            if value == SpectrumValue::Magnitude {
-                row.iter_mut().for_each(|v| *v = v.sqrt());
-            }
-        })?;
-        Ok(transpose(&rows, n_bins))
+        self.stft.map_frames(
+            wave,
+            n_bins,
+            |power, row| row.copy_from_slice(power),
+            |row| {
+                if value == SpectrumValue::Magnitude {
+                    row.iter_mut().for_each(|v| *v = v.sqrt());
+                }
+            },
+        )
     }
 
     fn output_shape(&self, n_samples: usize) -> (usize, usize) {
@@ -241,10 +249,4 @@ impl Frontend for Spectrogram {
     fn cache_key(&self) -> String {
         format!("stft:{},value={:?}", self.stft.config.key(), self.value)
     }
-}
-
-/// `[frames, row_len]` (flattened, frame-major) → `[row_len, frames]`.
-pub(crate) fn transpose(rows: &[f32], row_len: usize) -> Array2<f32> {
-    let n_frames = rows.len() / row_len;
-    Array2::from_shape_fn((row_len, n_frames), |(r, t)| rows[t * row_len + r])
 }
