@@ -198,6 +198,29 @@ impl Dataset {
             .get(&(clip.machine_type.clone(), clip.file_name.clone()))
             .map(Vec::as_slice)
     }
+
+    /// Clips whose name attributes differ from the `name_value_…` join of their CSV pairs (a cross-check
+    /// for `asd index`; names are authoritative, `dcase_protocols.md` §2.3). Clips without attributes in
+    /// their name, or without a CSV row, are not compared.
+    pub fn attribute_mismatches(&self) -> Vec<Problem> {
+        self.clips
+            .iter()
+            .filter(|clip| clip.has_attributes())
+            .filter_map(|clip| {
+                let pairs = self.csv_attributes(clip)?;
+                let joined: Vec<&str> = pairs.iter().flat_map(|(k, v)| [k.as_str(), v.as_str()]).collect();
+                let joined = joined.join("_");
+                (joined != clip.attributes).then(|| Problem {
+                    path: clip.path.clone(),
+                    reason: format!(
+                        "{}: attributes {:?} in the name, {joined:?} in the attribute CSV",
+                        clip.path.display(),
+                        clip.attributes
+                    ),
+                })
+            })
+            .collect()
+    }
 }
 
 /// Collects problems (lenient) or stops at the first (strict).

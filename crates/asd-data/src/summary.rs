@@ -63,6 +63,9 @@ pub struct Summary {
     pub rows: Vec<SummaryRow>,
     /// Files and folders that were skipped (from [`Dataset::scan`]; empty after [`Dataset::open`]).
     pub problems: Vec<Problem>,
+    /// Clips whose name attributes differ from their `attributes_XX.csv` row ([`Dataset::attribute_mismatches`]).
+    #[serde(default)]
+    pub attribute_mismatches: Vec<Problem>,
 }
 
 impl Summary {
@@ -97,6 +100,7 @@ impl Summary {
             n_clips: dataset.len(),
             rows,
             problems,
+            attribute_mismatches: dataset.attribute_mismatches(),
         }
     }
 }
@@ -168,6 +172,16 @@ impl fmt::Display for Summary {
         if !self.problems.is_empty() {
             writeln!(f, "{} problem(s):", self.problems.len())?;
             for p in &self.problems {
+                writeln!(f, "  {}", p.reason)?;
+            }
+        }
+        if !self.attribute_mismatches.is_empty() {
+            writeln!(
+                f,
+                "{} attribute mismatch(es) between names and attribute CSVs:",
+                self.attribute_mismatches.len()
+            )?;
+            for p in &self.attribute_mismatches {
                 writeln!(f, "  {}", p.reason)?;
             }
         }

@@ -132,6 +132,7 @@ fn dcase2023_tree_with_attribute_csv() {
     assert_eq!(pairs(&bearing[0]), None, "test clips are not in the CSV");
     assert_eq!(data.select(&Selection::new().with_domain(Domain::Target)).len(), 2);
 
+    assert!(data.attribute_mismatches().is_empty());
     let map = data.class_map(ClassScheme::TypeGroupDomainAttribute).expect("classes");
     assert_eq!(
         map.names(),
@@ -323,6 +324,37 @@ fn misplaced_clips() {
         "fan/source_test/section_00_target_test_normal_0000.wav",
     ]);
     assert!(matches!(open_err(dir.path()), Error::Misplaced { reason, .. } if reason.contains("source_test")));
+}
+
+#[test]
+fn attribute_csv_cross_check() {
+    let dir = tree(&[
+        "fan/train/section_00_source_train_normal_0000_m-n_W.wav",
+        "fan/train/section_00_source_train_normal_0001_m-n_W.wav",
+        "fan/test/section_00_source_test_normal_0000_m-n_W.wav",
+    ]);
+    fs::write(
+        dir.path().join("fan/attributes_00.csv"),
+        "file_name,d1p,d1v\n\
+         fan/train/section_00_source_train_normal_0000_m-n_W.wav,m-n,W\n\
+         fan/train/section_00_source_train_normal_0001_m-n_W.wav,m-n,X\n",
+    )
+    .expect("csv");
+    let data = Dataset::open(dir.path()).expect("valid tree");
+    let mismatches = data.attribute_mismatches();
+    assert_eq!(mismatches.len(), 1);
+    assert!(
+        mismatches[0]
+            .path
+            .ends_with("section_00_source_train_normal_0001_m-n_W.wav")
+    );
+    assert!(
+        mismatches[0].reason.contains("\"m-n_X\" in the attribute CSV"),
+        "{}",
+        mismatches[0].reason
+    );
+    let text = Summary::new(&data, Vec::new()).to_string();
+    assert!(text.contains("1 attribute mismatch(es)"), "{text}");
 }
 
 #[test]
