@@ -110,7 +110,7 @@ fn find_group_key(stem: &str) -> Option<(usize, usize)> {
         ["_id_", "_section_"].iter().find_map(|key| {
             let digits = i + key.len();
             let end = digits + 2;
-            let ok = stem[i..].starts_with(key)
+            let ok = bytes[i..].starts_with(key.as_bytes())
                 && end <= bytes.len()
                 && bytes[digits..end].iter().all(u8::is_ascii_digit)
                 && (end == bytes.len() || bytes[end] == b'_');
@@ -178,11 +178,11 @@ fn read_rows<T>(path: &Path, parse: impl Fn(&str) -> std::result::Result<T, Stri
         if record.len() != 2 {
             return Err(bad(format!("expected 2 fields (file,value), found {}", record.len())));
         }
-        let file = record[0].trim().to_string();
+        let file = record[0].trim().to_string(); // ok: two fields checked above
         if file.is_empty() {
             return Err(bad("empty file name".into()));
         }
-        let value = parse(record[1].trim()).map_err(bad)?;
+        let value = parse(record[1].trim()).map_err(bad)?; // ok: two fields checked above
         rows.push(Row { file, value, line });
     }
     Ok(rows)
@@ -376,6 +376,9 @@ mod tests {
         assert!(matches!(p("anomaly_score_fan.csv"), Err(Error::FileName { .. })));
         assert!(matches!(p("anomaly_score_fan_id_1.csv"), Err(Error::FileName { .. })));
         assert!(matches!(p("scores_fan_id_01.csv"), Err(Error::FileName { .. })));
+        let g = p("anomaly_score_Lüfter_section_01_test.csv").unwrap(); // non-ASCII type name
+        assert_eq!((g.machine_type.as_str(), g.group.as_str()), ("Lüfter", "section_01"));
+        assert!(matches!(p("anomaly_score_ü_id_ü.csv"), Err(Error::FileName { .. })));
         assert_eq!(score_file_name("fan", "id_00"), "anomaly_score_fan_id_00.csv");
         assert_eq!(
             decision_file_name("fan", "section_00"),
