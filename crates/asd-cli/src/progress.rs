@@ -39,6 +39,11 @@ impl Progress {
         self.bar.set_position(done);
     }
 
+    /// Changes the label in front of the bar (e.g. the stage of a multi-stage job).
+    pub fn set_message(&self, message: &'static str) {
+        self.bar.set_message(message);
+    }
+
     /// Clears the bar and prints one summary line to stderr.
     pub fn finish(self, summary: &str) {
         self.bar.finish_and_clear();

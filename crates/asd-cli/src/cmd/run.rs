@@ -82,15 +82,16 @@ pub fn run(args: Args) -> Result<()> {
         }
     };
 
-    let train = Progress::new("train");
-    let test = Progress::new("test");
-    let output = asd::run(&config, &data, &args.out, &|stage, done, total| match stage {
-        Stage::TrainFeatures => train.update(done as u64, total as u64),
-        Stage::TestFeatures => test.update(done as u64, total as u64),
+    let features = Progress::new("features");
+    let output = asd::run(&config, &data, &args.out, &|stage, done, total| {
+        features.set_message(match stage {
+            Stage::TrainFeatures => "train",
+            Stage::TestFeatures => "test",
+        });
+        features.update(done as u64, total as u64);
     })
     .map_err(CliError::from)?;
-    train.finish("features of the training clips");
-    test.finish("features of the test clips");
+    features.finish("train and test clips decoded and summarised (or read from the cache)");
     print!("{}", output.report.to_table());
     eprintln!(
         "run: scores in {}, metrics in {}, table in {}",
