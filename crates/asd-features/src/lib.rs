@@ -109,10 +109,12 @@ pub(crate) fn check_wave(wave: &[f32]) -> Result<()> {
     if wave.is_empty() {
         return Err(FeatureError::Empty);
     }
-    match wave.iter().position(|v| !v.is_finite()) {
-        Some(index) => Err(FeatureError::NonFinite { index }),
-        None => Ok(()),
+    // a branch-free scan first (vectorises), the position only when something is wrong
+    if wave.iter().fold(false, |bad, v| bad | !v.is_finite()) {
+        let index = wave.iter().position(|v| !v.is_finite()).unwrap_or(0);
+        return Err(FeatureError::NonFinite { index });
     }
+    Ok(())
 }
 
 #[cfg(test)]
