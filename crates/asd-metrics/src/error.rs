@@ -61,7 +61,7 @@ pub enum Error {
     /// Group keys of both conventions (`id_XX` and `section_XX`), or a key of neither, in one evaluation.
     #[error("cannot tell the DCASE year convention: {0}")]
     MixedYears(String),
-    /// The same (machine type, group) given twice to [`crate::evaluate`].
+    /// The same (machine type, group) given twice to [`crate::evaluate()`].
     #[error("{machine_type} {group} is given twice")]
     DuplicateGroup {
         /// Machine type.

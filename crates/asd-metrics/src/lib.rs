@@ -56,7 +56,7 @@
 //! # Modules
 //! - [`roc`]: one scoring → [`Roc`] → AUC, pAUC, ROC points;
 //! - [`aggregate`]: harmonic / arithmetic means, mAUC, precision / recall / F1;
-//! - [`jackknife`]: the evaluator's confidence line and the Student-t quantile;
+//! - [`jackknife`](mod@jackknife): the evaluator's confidence line and the Student-t quantile;
 //! - [`files`]: score / decision CSVs, evaluator ground-truth folders;
 //! - [`evaluate`](mod@evaluate): per-group tables and [`evaluate_dir`], the entry point of `asd evaluate`;
 //! - [`report`]: [`Report`] and its JSON, Markdown and evaluator-CSV renderings;

@@ -359,7 +359,7 @@ impl Report {
                 pct(o.hmean_auc_source),
                 pct(o.hmean_auc_target),
                 pct(o.hmean_pauc),
-                opt(o.ci95),
+                o.ci95.map_or_else(|| "–".to_string(), |c| format!("±{:.4}", 100.0 * c)),
                 opt(o.dcase2021_score)
             );
         }
