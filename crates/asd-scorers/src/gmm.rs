@@ -208,7 +208,7 @@ impl GmmParams {
                 if let Some((component, _)) = diag
                     .indexed_iter()
                     .map(|((c, _), v)| (c, v))
-                    .find(|(_, v)| !(**v > 0.0))
+                    .find(|(_, v)| v.is_nan() || **v <= 0.0)
                 {
                     return Err(Error::IllConditioned { component });
                 }
@@ -248,7 +248,7 @@ impl GmmParams {
     /// Weights, means and precision factors from responsibilities `resp` (`[n, k]`).
     fn m_step(&self, x: ArrayView2<'_, f64>, resp: ArrayView2<'_, f64>) -> Result<Gmm> {
         let nk = resp.sum_axis(Axis(0)) + NK_FLOOR;
-        let means = par_t_dot(resp, x) / &nk.view().insert_axis(Axis(1));
+        let means = par_t_dot(resp, x) / nk.view().insert_axis(Axis(1));
         let prec_chol = match self.covariance {
             Covariance::Full => PrecChol::Full(
                 (0..self.n_components)
@@ -264,9 +264,9 @@ impl GmmParams {
             ),
             Covariance::Diagonal => {
                 // scikit-learn's form: E_r[x²] − μ² + reg.
-                let avg_x2 = par_t_dot(resp, x.mapv(|v| v * v).view()) / &nk.view().insert_axis(Axis(1));
+                let avg_x2 = par_t_dot(resp, x.mapv(|v| v * v).view()) / nk.view().insert_axis(Axis(1));
                 let cov = avg_x2 - means.mapv(|v| v * v) + self.reg_covar;
-                if let Some(((component, _), _)) = cov.indexed_iter().find(|(_, v)| !(**v > 0.0)) {
+                if let Some(((component, _), _)) = cov.indexed_iter().find(|(_, v)| v.is_nan() || **v <= 0.0) {
                     return Err(Error::IllConditioned { component });
                 }
                 PrecChol::Diagonal(cov.mapv(|v| 1.0 / v.sqrt()))

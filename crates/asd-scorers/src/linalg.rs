@@ -100,7 +100,7 @@ pub(crate) fn cholesky(a: ArrayView2<'_, f64>) -> Option<Array2<f64>> {
     for j in 0..n {
         let row_j = l.slice(s![j, ..j]).to_owned();
         let d = a[[j, j]] - row_j.dot(&row_j);
-        if !(d > 0.0) {
+        if d.is_nan() || d <= 0.0 {
             return None;
         }
         let djj = d.sqrt();

@@ -44,6 +44,9 @@ pub(crate) struct Index {
     radius: Vec<f64>,
 }
 
+/// A query row and its neighbours: `(row, [(distance, training row)])`, nearest first.
+type RowNeighbours = (usize, Vec<(f64, usize)>);
+
 /// The `k` nearest training rows of each query row, nearest first (ties by lower index).
 pub(crate) struct Neighbours {
     /// `[n_query, k]` training-row indices.
@@ -143,7 +146,7 @@ impl Index {
             .collect();
         let mut qorder: Vec<usize> = (0..nq).collect();
         qorder.sort_by_key(|&q| nearest[q]);
-        let blocks: Vec<Vec<(usize, Vec<(f64, usize)>)>> = qorder
+        let blocks: Vec<Vec<RowNeighbours>> = qorder
             .par_chunks(QUERY_BLOCK)
             .map(|rows| self.query_block(query.view(), rows, &to_centre, k, exclude_self))
             .collect();
@@ -166,7 +169,7 @@ impl Index {
         to_centre: &Array2<f64>,
         k: usize,
         exclude_self: bool,
-    ) -> Vec<(usize, Vec<(f64, usize)>)> {
+    ) -> Vec<RowNeighbours> {
         let q = query.select(Axis(0), rows);
         let qn = row_norms(q.view()).mapv(|v| v * v);
         let max_tn = self.sq_norms.iter().copied().fold(0.0, f64::max);
