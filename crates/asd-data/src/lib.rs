@@ -42,8 +42,12 @@
 //!
 //! The grammars and the canonical class index are those of `shared/spec/dcase_protocols.md` §1–§2.
 //!
+//! # Feature flags
+//! None.
+//!
 //! # Errors
-//! One enum, [`Error`]; every variant that comes from a file or folder names it.
+//! One enum, [`Error`]; every variant that comes from a file or folder names it ([`Error::path`]).
+//! Decoding errors are `asd_audio`'s, wrapped in [`Error::Audio`]; they name the file too.
 #![deny(unsafe_code)]
 
 mod cache;

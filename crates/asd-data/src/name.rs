@@ -1,12 +1,4 @@
-//! The file-name grammars of DCASE Task 2, 2020–2025 (`dcase_protocols.md` §1.2, §2.2).
-//!
-//! | form | example | layout |
-//! |---|---|---|
-//! | [`NameForm::Dcase2020`] | `normal_id_00_00000000.wav`, `anomaly_id_02_00000123.wav` | 2020 train / dev test |
-//! | [`NameForm::Dcase2020EvalTest`] | `id_01_00000042.wav` | 2020 evaluation test |
-//! | [`NameForm::Dcase2021Plus`] | `section_00_source_train_normal_0000_m-n_W.wav`, `section_00_source_test_normal_0000.wav` (2021, no attributes) | 2021–25 train / dev test |
-//! | [`NameForm::Dcase2021EvalTest`] | `section_03_target_test_0007.wav` | 2021 evaluation test |
-//! | [`NameForm::Dcase2022EvalTest`] | `section_00_0012.wav` (2022–25), `section_00_test_0012.wav` (the baseline README's spelling) | 2022–25 evaluation test |
+//! The file-name grammars of DCASE Task 2, 2020–2025 (`dcase_protocols.md` §1.2, §2.2); see [`parse_file_name`].
 
 use crate::clip::{Condition, Domain, Layout, Split};
 use crate::error::{Error, Result};
@@ -82,7 +74,15 @@ const INDEX_DIGITS_2021: usize = 4;
 
 /// Parses the base name of a DCASE clip (any folder part of `name` is ignored).
 ///
-/// Accepts every grammar of the table in the [module docs](self); the extension must be `.wav`.
+/// Accepts every grammar below; the extension must be `.wav`.
+///
+/// | form | example | layout |
+/// |---|---|---|
+/// | [`NameForm::Dcase2020`] | `normal_id_00_00000000.wav`, `anomaly_id_02_00000123.wav` | 2020 train / dev test |
+/// | [`NameForm::Dcase2020EvalTest`] | `id_01_00000042.wav` | 2020 evaluation test |
+/// | [`NameForm::Dcase2021Plus`] | `section_00_source_train_normal_0000_m-n_W.wav`, `section_00_source_test_normal_0000.wav` (2021, no attributes) | 2021–25 train / dev test |
+/// | [`NameForm::Dcase2021EvalTest`] | `section_03_target_test_0007.wav` | 2021 evaluation test |
+/// | [`NameForm::Dcase2022EvalTest`] | `section_00_0012.wav` (2022–25), `section_00_test_0012.wav` (the baseline README's spelling) | 2022–25 evaluation test |
 ///
 /// # Errors
 /// [`Error::BadName`] naming `name` and saying which field does not match.
