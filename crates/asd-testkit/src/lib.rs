@@ -63,8 +63,7 @@ pub fn npy_i64(path: impl Into<PathBuf>) -> ArrayD<i64> {
 /// When the file is missing or not valid JSON.
 pub fn json(path: impl Into<PathBuf>) -> serde_json::Value {
     let path = path.into();
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
 }
 
@@ -76,7 +75,10 @@ pub fn max_abs_diff(actual: ArrayViewD<'_, f64>, expected: ArrayViewD<'_, f64>) 
         .zip(expected.iter())
         .map(|(a, e)| (a - e).abs())
         .enumerate()
-        .fold((0.0, 0), |(m, mi), (i, d)| if d > m || d.is_nan() { (d, i) } else { (m, mi) })
+        .fold(
+            (0.0, 0),
+            |(m, mi), (i, d)| if d > m || d.is_nan() { (d, i) } else { (m, mi) },
+        )
 }
 
 /// Asserts `|actual − expected| ≤ atol + rtol·|expected|` element-wise (NaN never passes),
@@ -94,7 +96,7 @@ where
     for (i, (&a, &e)) in actual.iter().zip(expected.iter()).enumerate() {
         let (a, e): (f64, f64) = (a.into(), e.into());
         let excess = (a - e).abs() - (atol + rtol * e.abs());
-        if !(excess <= 0.0) && worst.is_none_or(|w| excess > w.3 || excess.is_nan()) {
+        if (excess.is_nan() || excess > 0.0) && worst.is_none_or(|w| excess > w.3 || excess.is_nan()) {
             worst = Some((i, a, e, excess));
         }
     }
