@@ -6,7 +6,7 @@
 //! the machine's own generator (the per-ID offsets) and the clip's generator (per-clip variation); an anomaly
 //! edits the voice before rendering.
 
-use super::dsp::{Biquad, Phasor, brown, normalise_rms, pink, rms, uniform, white};
+use super::dsp::{Biquad, PhasorBank, brown, normalise_rms, pink, rms, uniform, white};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use std::f64::consts::PI;
@@ -236,11 +236,7 @@ impl MachineType {
     }
 
     /// Draws the attribute values of one clip of `domain` and the operating condition they mean.
-    pub(crate) fn draw_attributes(
-        self,
-        target: bool,
-        rng: &mut impl Rng,
-    ) -> (Attributes, Operating) {
+    pub(crate) fn draw_attributes(self, target: bool, rng: &mut impl Rng) -> (Attributes, Operating) {
         let mut op = Operating::neutral();
         let attrs = self
             .schemes()
@@ -431,11 +427,7 @@ impl MachineType {
                     f0,
                     jitter: 0.004,
                     partials,
-                    bands: bands(
-                        id,
-                        &[(700.0, 0.7, 1.2), (2400.0, 1.2, 0.5), (350.0, 6.0, 0.3)],
-                        false,
-                    ),
+                    bands: bands(id, &[(700.0, 0.7, 1.2), (2400.0, 1.2, 0.5), (350.0, 6.0, 0.3)], false),
                     reference: 0.8,
                     mesh: vary(id, 3000.0, ID_SPREAD_FINE),
                     ..base
@@ -457,15 +449,8 @@ impl MachineType {
                 Voice {
                     f0,
                     partials,
-                    modulations: vec![(
-                        vary(id, 2.2, ID_SPREAD_COARSE),
-                        vary(id, 0.25, ID_SPREAD_COARSE),
-                    )],
-                    bands: bands(
-                        id,
-                        &[(550.0, 1.5, 1.0), (1600.0, 2.5, 0.5), (4500.0, 1.0, 0.2)],
-                        false,
-                    ),
+                    modulations: vec![(vary(id, 2.2, ID_SPREAD_COARSE), vary(id, 0.25, ID_SPREAD_COARSE))],
+                    bands: bands(id, &[(550.0, 1.5, 1.0), (1600.0, 2.5, 0.5), (4500.0, 1.0, 0.2)], false),
                     reference: 0.6,
                     mesh: vary(id, 2500.0, ID_SPREAD_FINE),
                     ..base
@@ -481,11 +466,7 @@ impl MachineType {
                         timing: Timing::GateEdges,
                         amp: 3.0 * (1.0 + op.load),
                         burst: 0.0,
-                        resonances: resonances(
-                            id,
-                            &[(650.0, 15.0), (1900.0, 20.0), (3600.0, 25.0)],
-                            0.0,
-                        ),
+                        resonances: resonances(id, &[(650.0, 15.0), (1900.0, 20.0), (3600.0, 25.0)], 0.0),
                     }],
                     gate: Some(Gate {
                         period: vary(id, 1.4, ID_SPREAD_FINE) / op.speed,
@@ -510,11 +491,7 @@ impl MachineType {
                         timing: Timing::GateEdges,
                         amp: 1.0,
                         burst: 0.0,
-                        resonances: resonances(
-                            id,
-                            &[(1400.0, 25.0), (2900.0, 30.0), (5200.0, 35.0)],
-                            0.0,
-                        ),
+                        resonances: resonances(id, &[(1400.0, 25.0), (2900.0, 30.0), (5200.0, 35.0)], 0.0),
                     }],
                     gate: Some(Gate {
                         period: vary(id, PERIODS[p], ID_SPREAD_FINE),
@@ -531,10 +508,7 @@ impl MachineType {
                 let f0 = vary(id, 210.0, ID_SPREAD_FINE) * speed;
                 let teeth = 10.0 * (1.0 + op.model);
                 let mut partials = harmonics(id, 8, 0.5, 0.7, false);
-                partials.extend(mesh(
-                    teeth,
-                    vary(id, 0.5, ID_SPREAD_COARSE) * (1.0 + op.load),
-                ));
+                partials.extend(mesh(teeth, vary(id, 0.5, ID_SPREAD_COARSE) * (1.0 + op.load)));
                 Voice {
                     f0,
                     jitter: 0.006,
@@ -571,10 +545,7 @@ impl MachineType {
                 let f0 = vary(id, 22.0, ID_SPREAD_FINE) * speed;
                 let teeth = 27.0;
                 let mut partials = harmonics(id, 4, 0.4, 1.0, false);
-                partials.extend(mesh(
-                    teeth,
-                    vary(id, 0.8, ID_SPREAD_COARSE) * (1.0 + op.load),
-                ));
+                partials.extend(mesh(teeth, vary(id, 0.8, ID_SPREAD_COARSE) * (1.0 + op.load)));
                 Voice {
                     f0,
                     partials,
@@ -590,7 +561,7 @@ impl MachineType {
                     f0,
                     partials: harmonics(id, 3, 0.3, 1.0, false),
                     bands: bands(id, &[(3500.0, 0.9, 1.0), (1200.0, 1.5, 0.4)], false),
-                    reference: 0.5,
+                    reference: 1.0,
                     mesh: vary(id, 3500.0, ID_SPREAD_FINE),
                     ..base
                 }
@@ -631,21 +602,21 @@ impl MachineType {
     /// `docs/synthetic.md` lands between AUC 0.6 and 0.9).
     fn severity_scale(self) -> f64 {
         match self {
-            Self::Fan => 1.0,
-            Self::Pump => 1.0,
-            Self::Slider => 1.0,
-            Self::Valve => 1.0,
-            Self::ToyCar => 1.0,
-            Self::ToyConveyor => 1.0,
+            Self::Fan => 0.8,
+            Self::Pump => 0.55,
+            Self::Slider => 0.8,
+            Self::Valve => 0.35,
+            Self::ToyCar => 0.45,
+            Self::ToyConveyor => 1.5,
             Self::Gearbox => 1.0,
-            Self::Bearing => 1.0,
+            Self::Bearing => 0.7,
             Self::ToyTrain => 1.0,
         }
     }
 }
 
 /// Range of the anomaly severity before the per-type scale: weak to clear faults.
-const SEVERITY_RANGE: (f64, f64) = (0.15, 1.0);
+const SEVERITY_RANGE: (f64, f64) = (0.05, 1.0);
 
 impl Voice {
     /// Varies the clip: shaft rate and component amplitudes.
@@ -678,7 +649,7 @@ impl Voice {
                 self.modulations.push((self.f0, 0.3 * s.min(1.0)));
             }
             AnomalyKind::Looseness => {
-                for (mult, rel) in [(0.5, 0.8), (1.5, 0.6), (2.5, 0.4), (3.5, 0.25)] {
+                for (mult, rel) in [(0.5, 1.6), (1.5, 1.2), (2.5, 0.8), (3.5, 0.5)] {
                     self.partials.push(Partial {
                         mult,
                         amp: rel * s * a,
@@ -696,41 +667,35 @@ impl Voice {
                         skip: 0.0,
                         bounce: 0.0,
                     },
-                    amp: 2.0 * s * a,
+                    amp: 6.0 * s * a,
                     burst: 0.0,
-                    resonances: vec![(uniform(rng, 2500.0, 4500.0), 10.0)],
+                    resonances: vec![(uniform(rng, 3000.0, 6000.0), 10.0)],
                 });
             }
             AnomalyKind::Rubbing => self.trains.push(Train {
                 timing: Timing::Periodic {
                     rate: self.f0,
                     jitter: 0.05,
-                    skip: 0.6,
+                    skip: 0.4,
                     bounce: 0.0,
                 },
-                amp: 1.5 * s * a,
-                burst: 0.006,
-                resonances: vec![(uniform(rng, 4500.0, 6500.0), 2.0)],
+                amp: 5.0 * s * a,
+                burst: 0.015,
+                resonances: vec![(uniform(rng, 5500.0, 7500.0), 2.0)],
             }),
             AnomalyKind::Clogging => {
                 for b in &mut self.bands {
                     b.fc *= 1.0 - 0.3 * s.min(1.0);
                 }
                 for t in &mut self.trains {
-                    t.resonances
-                        .iter_mut()
-                        .for_each(|r| r.0 *= 1.0 - 0.2 * s.min(1.0));
+                    t.resonances.iter_mut().for_each(|r| r.0 *= 1.0 - 0.2 * s.min(1.0));
                 }
-                self.modulations
-                    .push((uniform(rng, 1.0, 3.0), 0.4 * s.min(1.0)));
+                self.modulations.push((uniform(rng, 1.0, 3.0), 0.4 * s.min(1.0)));
             }
             AnomalyKind::IrregularTiming => {
                 for t in &mut self.trains {
                     if let Timing::Periodic {
-                        jitter,
-                        skip,
-                        bounce,
-                        ..
+                        jitter, skip, bounce, ..
                     } = &mut t.timing
                     {
                         *jitter += 0.3 * s;
@@ -743,7 +708,7 @@ impl Voice {
                     // Sticking: the open/travel phase lasts longer.
                     g.duty = (g.duty * (1.0 + 0.4 * s)).min(0.9);
                     self.trains.push(Train {
-                        timing: Timing::Poisson { rate: 1.5 * s },
+                        timing: Timing::Poisson { rate: 10.0 * s },
                         amp: self.trains.first().map_or(a, |t| 0.7 * t.amp),
                         burst: 0.0,
                         resonances: self
@@ -756,7 +721,7 @@ impl Voice {
             AnomalyKind::Leak => self.bands.push(Band {
                 fc: uniform(rng, 4500.0, 6500.0),
                 q: 2.0,
-                amp: 0.6 * s * a,
+                amp: 1.0 * s * a,
                 gated: false,
             }),
             AnomalyKind::Friction => {
@@ -766,10 +731,10 @@ impl Voice {
                 }
             }
             AnomalyKind::ExtraImpacts => self.trains.push(Train {
-                timing: Timing::Poisson { rate: 3.0 },
-                amp: 2.0 * s * a,
+                timing: Timing::Poisson { rate: 8.0 },
+                amp: 8.0 * s * a,
                 burst: 0.0,
-                resonances: vec![(uniform(rng, 1000.0, 3000.0), 15.0)],
+                resonances: vec![(uniform(rng, 2500.0, 5000.0), 40.0)],
             }),
             AnomalyKind::GearTooth => self.trains.push(Train {
                 timing: Timing::Periodic {
@@ -778,9 +743,9 @@ impl Voice {
                     skip: 0.0,
                     bounce: 0.0,
                 },
-                amp: 1.5 * s * a,
+                amp: 5.0 * s * a,
                 burst: 0.0,
-                resonances: vec![(self.mesh, 8.0)],
+                resonances: vec![(self.mesh, 5.0)],
             }),
         }
     }
@@ -797,11 +762,7 @@ impl Voice {
         while cycle < duration {
             let start = cycle + uniform(rng, 0.0, g.jitter * g.period);
             let stop = start + g.duty * g.period;
-            edges.extend(
-                [start, stop]
-                    .into_iter()
-                    .filter(|t| (0.0..duration).contains(t)),
-            );
+            edges.extend([start, stop].into_iter().filter(|t| (0.0..duration).contains(t)));
             let from = (start.max(0.0) * SAMPLE_RATE) as usize;
             let to = ((stop.min(duration)) * SAMPLE_RATE).max(0.0) as usize;
             for (i, e) in env.iter_mut().enumerate().take(to.min(n)).skip(from) {
@@ -819,12 +780,7 @@ impl Voice {
     }
 
     /// Event times (s) of one train.
-    fn event_times(
-        timing: &Timing,
-        duration: f64,
-        edges: &[f64],
-        rng: &mut impl Rng,
-    ) -> Vec<(f64, f64)> {
+    fn event_times(timing: &Timing, duration: f64, edges: &[f64], rng: &mut impl Rng) -> Vec<(f64, f64)> {
         match *timing {
             Timing::Periodic {
                 rate,
@@ -843,7 +799,7 @@ impl Voice {
                     if keep {
                         out.push((at, 1.0));
                         if bounced {
-                            out.push((at + delay, 0.5));
+                            out.push((at + delay, 0.8));
                         }
                     }
                     t += period;
@@ -869,60 +825,53 @@ impl Voice {
     /// Renders `n` samples of the machine sound.
     fn render(&self, n: usize, rng: &mut impl Rng) -> Vec<f64> {
         let duration = n as f64 / SAMPLE_RATE;
-        let (gate, edges) = self.gate_envelope(n, rng);
-        let gain_at = |gated: bool, i: usize| match (&gate, gated) {
-            (Some(g), true) => g[i],
-            _ => 1.0,
-        };
 
-        // Amplitude modulation shared by partials and bands.
-        let mut envelope = vec![1.0; n];
-        for &(rate, depth) in &self.modulations {
-            let phase = uniform(rng, 0.0, 2.0 * PI);
-            for (i, e) in envelope.iter_mut().enumerate() {
-                *e *= 1.0 + depth * (2.0 * PI * rate * i as f64 / SAMPLE_RATE + phase).sin();
-            }
-        }
-
-        // Partials following the wandering shaft rate (held per block of 10 ms).
-        let mut out = vec![0.0; n];
-        let mut phasors: Vec<Phasor> = self
-            .partials
-            .iter()
-            .map(|_| Phasor::at(uniform(rng, 0.0, 2.0 * PI)))
-            .collect();
+        // Partials following the wandering shaft rate (held per block of 10 ms) and noise bands; gated
+        // components are summed apart and switched by the gate at the end.
+        let (mut free, mut gated) = (vec![0.0; n], vec![0.0; n]);
+        let mut bank = PhasorBank::new(self.partials.iter().map(|_| uniform(rng, 0.0, 2.0 * PI)));
         let memory = 0.5 * SAMPLE_RATE / BLOCK as f64; // blocks
         let keep = (-1.0 / memory).exp();
         let drive = self.jitter * (1.0 - keep * keep).sqrt();
         let mut wander = self.jitter * uniform(rng, -1.0, 1.0);
-        for (b, block) in out.chunks_mut(BLOCK).enumerate() {
+        let (mut w_free, mut w_gated) = (vec![0.0; self.partials.len()], vec![0.0; self.partials.len()]);
+        for (fb, gb) in free.chunks_mut(BLOCK).zip(gated.chunks_mut(BLOCK)) {
             wander = keep * wander + drive * uniform(rng, -3f64.sqrt(), 3f64.sqrt());
-            let f = self.f0 * (1.0 + wander);
-            for (p, ph) in self.partials.iter().zip(&mut phasors) {
-                let freq = p.mult * f;
-                if freq >= 0.5 * SAMPLE_RATE {
-                    continue;
-                }
-                let step = Phasor::at(2.0 * PI * freq / SAMPLE_RATE);
-                for (j, o) in block.iter_mut().enumerate() {
-                    let i = b * BLOCK + j;
-                    *o += p.amp * gain_at(p.gated, i) * ph.advance(step);
-                }
-                ph.renormalise();
+            let f = self.f0 * (1.0 + wander) / SAMPLE_RATE;
+            bank.retune(self.partials.iter().map(|p| p.mult * f));
+            for (k, p) in self.partials.iter().enumerate() {
+                // A partial above the Nyquist frequency is left out (it would alias).
+                let amp = if p.mult * f < 0.5 { p.amp } else { 0.0 };
+                (w_free[k], w_gated[k]) = if p.gated { (0.0, amp) } else { (amp, 0.0) };
+            }
+            for (fo, go) in fb.iter_mut().zip(gb.iter_mut()) {
+                (*fo, *go) = bank.tick(&w_free, &w_gated);
             }
         }
-
-        // Noise bands.
         for band in &self.bands {
             let mut noise = white(rng, n);
             Biquad::bandpass(band.fc, band.q, SAMPLE_RATE).run(&mut noise);
             normalise_rms(&mut noise);
-            for (i, (o, v)) in out.iter_mut().zip(&noise).enumerate() {
-                *o += band.amp * gain_at(band.gated, i) * v;
+            let target = if band.gated { &mut gated } else { &mut free };
+            for (o, v) in target.iter_mut().zip(&noise) {
+                *o += band.amp * v;
             }
         }
-        for (o, e) in out.iter_mut().zip(&envelope) {
-            *o *= e;
+        let (gate, edges) = self.gate_envelope(n, rng);
+        let mut out = free;
+        for (i, (o, v)) in out.iter_mut().zip(&gated).enumerate() {
+            *o += gate.as_ref().map_or(1.0, |g| g[i]) * v;
+        }
+
+        // Amplitude modulation 1 + Σ d_k sin(2π r_k t + φ_k) of partials and bands.
+        if !self.modulations.is_empty() {
+            let mut bank = PhasorBank::new(self.modulations.iter().map(|_| uniform(rng, 0.0, 2.0 * PI)));
+            bank.retune(self.modulations.iter().map(|&(rate, _)| rate / SAMPLE_RATE));
+            let depths: Vec<f64> = self.modulations.iter().map(|&(_, d)| d).collect();
+            let none = vec![0.0; depths.len()];
+            for o in out.iter_mut() {
+                *o *= (1.0 + bank.tick(&depths, &none).0).max(0.0);
+            }
         }
 
         // Event trains ringing their resonances.
@@ -1011,11 +960,13 @@ const LEVEL_DBFS: (f64, f64) = (-30.0, -22.0);
 /// Largest peak magnitude allowed after gain (keeps 16-bit PCM away from clipping).
 pub(crate) const PEAK_LIMIT: f64 = 0.95;
 
-/// Renders one clip's samples: machine (with `anomaly`, if any), background, gain.
+/// Renders one clip's samples: machine (with `anomaly`, if any, at `severity` ∈ [0, 1] of the range or a
+/// drawn one), background, gain.
 pub(crate) fn render_samples(
     machine: MachineType,
     op: &Operating,
     anomaly: Option<AnomalyKind>,
+    severity: Option<f64>,
     n: usize,
     id_rng: &mut impl Rng,
     clip_rng: &mut impl Rng,
@@ -1023,7 +974,10 @@ pub(crate) fn render_samples(
     let mut voice = machine.voice(op, id_rng);
     voice.vary_clip(clip_rng);
     if let Some(kind) = anomaly {
-        let s = uniform(clip_rng, SEVERITY_RANGE.0, SEVERITY_RANGE.1) * machine.severity_scale();
+        // The draw is made even when `severity` fixes the value, so that every later draw stays the same.
+        let drawn = uniform(clip_rng, 0.0, 1.0);
+        let position = severity.unwrap_or(drawn).clamp(0.0, 1.0);
+        let s = (SEVERITY_RANGE.0 + position * (SEVERITY_RANGE.1 - SEVERITY_RANGE.0)) * machine.severity_scale();
         voice.apply(kind, s, clip_rng);
     }
     let mut mix = voice.render(n, clip_rng);

@@ -38,6 +38,7 @@
 //!     split: Split::Test,
 //!     domain: Domain::Source,
 //!     anomaly: None,
+//!     severity: None,
 //!     index: 3,
 //!     seconds: 1.0,
 //!     seed: 42,
@@ -182,27 +183,18 @@ impl SynthConfig {
         if !(1..=max_ids).contains(&self.ids) {
             return bad(
                 "ids",
-                format!(
-                    "1..={max_ids} IDs/sections for these types, got {}",
-                    self.ids
-                ),
+                format!("1..={max_ids} IDs/sections for these types, got {}", self.ids),
             );
         }
         if self.train == 0 {
             return bad("train", "at least 1 training clip per ID/section".into());
         }
         if self.test == 0 {
-            return bad(
-                "test",
-                "at least 1 test clip per ID/section and condition".into(),
-            );
+            return bad("test", "at least 1 test clip per ID/section and condition".into());
         }
         if !(SECONDS_RANGE.0..=SECONDS_RANGE.1).contains(&self.seconds) {
             let (lo, hi) = SECONDS_RANGE;
-            return bad(
-                "seconds",
-                format!("clip length {lo}..={hi} s, got {}", self.seconds),
-            );
+            return bad("seconds", format!("clip length {lo}..={hi} s, got {}", self.seconds));
         }
         Ok(())
     }
@@ -239,6 +231,7 @@ impl SynthConfig {
                     split: Split::Train,
                     domain: Domain::Source,
                     anomaly: None,
+                    severity: None,
                     index: 0,
                     seconds: self.seconds,
                     seed: self.seed,
@@ -249,11 +242,7 @@ impl SynthConfig {
                     } else {
                         self.target_train()
                     };
-                    out.extend((0..n).map(|index| ClipSpec {
-                        domain,
-                        index,
-                        ..base
-                    }));
+                    out.extend((0..n).map(|index| ClipSpec { domain, index, ..base }));
                 }
                 for &domain in domains {
                     let test = ClipSpec {
@@ -308,6 +297,9 @@ pub struct ClipSpec {
     pub domain: Domain,
     /// `None` for a normal clip, else the kind of anomaly.
     pub anomaly: Option<AnomalyKind>,
+    /// Anomaly severity as a position in the type's severity range (0 = weakest, 1 = strongest); `None`
+    /// draws it uniformly per clip, as [`generate`] does. Ignored for normal clips.
+    pub severity: Option<f32>,
     /// 0-based running index within (type, group, split, domain, condition).
     pub index: usize,
     /// Length in seconds.
@@ -329,9 +321,7 @@ impl ClipSpec {
     /// 01, 03, 05; ToyADMOS types 01, 02, …) or the section (2023).
     pub fn group_label(&self) -> usize {
         match (self.layout, self.machine) {
-            (SynthLayout::Dcase2020, MachineType::ToyCar | MachineType::ToyConveyor) => {
-                self.group + 1
-            }
+            (SynthLayout::Dcase2020, MachineType::ToyCar | MachineType::ToyConveyor) => self.group + 1,
             (SynthLayout::Dcase2020, _) => {
                 const MIMII_IDS: [usize; 7] = [0, 2, 4, 6, 1, 3, 5]; // dev IDs, then additional-training IDs
                 MIMII_IDS.get(self.group).copied().unwrap_or(self.group)
@@ -365,8 +355,7 @@ impl ClipSpec {
             SynthLayout::Dcase2020 => (Vec::new(), Operating::neutral()),
             SynthLayout::Dcase2023 => {
                 let mut rng = ChaCha8Rng::seed_from_u64(self.key(Stream::Attributes));
-                self.machine
-                    .draw_attributes(self.domain == Domain::Target, &mut rng)
+                self.machine.draw_attributes(self.domain == Domain::Target, &mut rng)
             }
         }
     }
@@ -379,11 +368,7 @@ impl ClipSpec {
     /// The file's base name, exactly per the DCASE grammar of the layout, e.g.
     /// `anomaly_id_02_00000007.wav` or `section_00_target_test_normal_0003_vel_10_loc_C.wav`.
     pub fn file_name(&self) -> String {
-        let cond = if self.anomaly.is_some() {
-            "anomaly"
-        } else {
-            "normal"
-        };
+        let cond = if self.anomaly.is_some() { "anomaly" } else { "normal" };
         match self.layout {
             SynthLayout::Dcase2020 => {
                 format!("{cond}_id_{:02}_{:08}.wav", self.group_label(), self.index)
@@ -416,9 +401,7 @@ impl ClipSpec {
             Split::Train => "train",
             Split::Test => "test",
         };
-        Path::new(self.machine.name())
-            .join(split)
-            .join(self.file_name())
+        Path::new(self.machine.name()).join(split).join(self.file_name())
     }
 }
 
@@ -436,6 +419,7 @@ pub fn render_clip(spec: &ClipSpec) -> Waveform {
         spec.machine,
         &op,
         spec.anomaly,
+        spec.severity.map(f64::from),
         spec.n_samples(),
         &mut id_rng,
         &mut clip_rng,
@@ -470,11 +454,7 @@ const PROGRESS_CHUNK: usize = 32;
 /// # Errors
 /// [`AudioError::SynthConfig`] for a bad config (checked before anything is written); [`AudioError::Io`]
 /// naming the file or folder that could not be written.
-pub fn generate(
-    config: &SynthConfig,
-    out_dir: &Path,
-    progress: &mut dyn FnMut(u64, u64),
-) -> Result<SynthSummary> {
+pub fn generate(config: &SynthConfig, out_dir: &Path, progress: &mut dyn FnMut(u64, u64)) -> Result<SynthSummary> {
     config.check()?;
     let clips = config.clips();
     let io = |path: &Path| {
@@ -496,18 +476,15 @@ pub fn generate(
     progress(0, total);
     let mut done = 0;
     for batch in clips.chunks(PROGRESS_CHUNK) {
-        batch.par_iter().try_for_each(|spec| {
-            write_wav_pcm16(&out_dir.join(spec.relative_path()), &render_clip(spec))
-        })?;
+        batch
+            .par_iter()
+            .try_for_each(|spec| write_wav_pcm16(&out_dir.join(spec.relative_path()), &render_clip(spec)))?;
         done += batch.len() as u64;
         progress(done, total);
     }
     Ok(SynthSummary {
         n_clips: clips.len(),
-        seconds_of_audio: clips
-            .iter()
-            .map(|c| c.n_samples() as f64 / SAMPLE_RATE)
-            .sum(),
+        seconds_of_audio: clips.iter().map(|c| c.n_samples() as f64 / SAMPLE_RATE).sum(),
         machine_types: config.machine_types().to_vec(),
         manifest,
     })
@@ -523,10 +500,7 @@ fn write_attribute_tables(config: &SynthConfig, clips: &[ClipSpec], out_dir: &Pa
                 let _ = write!(text, ",d{d}p,d{d}v"); // ok: writing to a String cannot fail
             }
             text.push('\n');
-            for clip in clips
-                .iter()
-                .filter(|c| c.machine == machine && c.group == group)
-            {
+            for clip in clips.iter().filter(|c| c.machine == machine && c.group == group) {
                 let rel = clip.relative_path();
                 text.push_str(&rel.to_string_lossy().replace('\\', "/"));
                 for (k, v) in clip.attributes() {
@@ -534,9 +508,7 @@ fn write_attribute_tables(config: &SynthConfig, clips: &[ClipSpec], out_dir: &Pa
                 }
                 text.push('\n');
             }
-            let path = out_dir
-                .join(machine.name())
-                .join(format!("attributes_{group:02}.csv"));
+            let path = out_dir.join(machine.name()).join(format!("attributes_{group:02}.csv"));
             std::fs::write(&path, text).map_err(|source| AudioError::Io { path, source })?;
         }
     }
