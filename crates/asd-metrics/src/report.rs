@@ -323,33 +323,44 @@ impl Report {
             }
         }
         out.push('\n');
-        out.push_str("| type | AUC | pAUC | pAUC-raw | mAUC | h-mean | pooled AUC | pooled pAUC |\n");
-        out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|\n");
+        // The summary: h-mean only where DCASE defines it (2021+), pooled columns only when asked for.
+        let pooled = self.pool == Pool::Type;
+        let mut headers = vec!["type", "AUC", "pAUC", "pAUC-raw", "mAUC"];
+        if !dcase2020 {
+            headers.push("h-mean");
+        }
+        if pooled {
+            headers.extend(["pooled AUC", "pooled pAUC"]);
+        }
+        let row = |out: &mut String, mut cells: Vec<String>, hmean: Option<f64>, pool: [Option<f64>; 2]| {
+            if !dcase2020 {
+                cells.push(opt(hmean));
+            }
+            if pooled {
+                cells.extend(pool.map(opt));
+            }
+            let _ = writeln!(out, "| {} |", cells.join(" | "));
+        };
+        let _ = writeln!(out, "| {} |", headers.join(" | "));
+        let _ = writeln!(out, "|---|{}", "---:|".repeat(headers.len() - 1));
         for (name, ty) in &self.types {
-            let _ = writeln!(
-                out,
-                "| {name} | {} | {} | {} | {} | {} | {} | {} |",
-                pct(ty.auc),
-                pct(ty.pauc),
-                opt(ty.pauc_raw),
-                pct(ty.mauc),
-                opt(ty.hmean),
-                opt(ty.pooled.map(|p| p.auc)),
-                opt(ty.pooled.map(|p| p.pauc))
+            let cells = vec![name.clone(), pct(ty.auc), pct(ty.pauc), opt(ty.pauc_raw), pct(ty.mauc)];
+            row(
+                &mut out,
+                cells,
+                ty.hmean,
+                [ty.pooled.map(|p| p.auc), ty.pooled.map(|p| p.pauc)],
             );
         }
         let a = &self.average;
-        let _ = writeln!(
-            out,
-            "| **average** | {} | {} | {} | {} | {} | {} | {} |",
+        let cells = vec![
+            "**average**".to_string(),
             pct(a.auc),
             pct(a.pauc),
             opt(a.pauc_raw),
             pct(a.mauc),
-            opt(self.hmean),
-            opt(a.pooled_auc),
-            opt(a.pooled_pauc)
-        );
+        ];
+        row(&mut out, cells, self.hmean, [a.pooled_auc, a.pooled_pauc]);
         if let Some(o) = &self.official {
             let _ = writeln!(
                 out,
