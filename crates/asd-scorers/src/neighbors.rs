@@ -23,7 +23,7 @@ const CLUSTER_SIZE: usize = 256;
 /// At most this many pruning clusters.
 const MAX_CLUSTERS: usize = 64;
 /// Lloyd iterations that shape the pruning clusters (any partition is exact; this only tunes speed).
-const CLUSTER_ITERS: usize = 3;
+const CLUSTER_ITERS: usize = 2;
 /// Relative slack on the pruning test, far above the rounding of the product-form distances.
 const PRUNE_SLACK: f64 = 1e-8;
 
@@ -144,10 +144,14 @@ impl Index {
                     .0
             })
             .collect();
-        let mut qorder: Vec<usize> = (0..nq).collect();
-        qorder.sort_by_key(|&q| nearest[q]);
-        let blocks: Vec<Vec<RowNeighbours>> = qorder
-            .par_chunks(QUERY_BLOCK)
+        // Blocks never mix nearest clusters, so each block visits only what its own rows need.
+        let mut by_cluster: Vec<Vec<usize>> = vec![Vec::new(); self.centres.nrows()];
+        for (q, &c) in nearest.iter().enumerate() {
+            by_cluster[c].push(q);
+        }
+        let row_blocks: Vec<&[usize]> = by_cluster.iter().flat_map(|rows| rows.chunks(QUERY_BLOCK)).collect();
+        let blocks: Vec<Vec<RowNeighbours>> = row_blocks
+            .into_par_iter()
             .map(|rows| self.query_block(query.view(), rows, &to_centre, k, exclude_self))
             .collect();
         let mut index = Array2::<usize>::zeros((nq, k));
