@@ -41,8 +41,8 @@ impl DbScale {
 
     /// Converts Mel powers to decibels in place.
     ///
-    /// The logarithm is evaluated by [`log10`] (vectorisable, within 2e-5 dB of the exact value in the clip
-    /// range); the references' float32 `log10` is itself rounded to about 1e-5 dB at −100 dB.
+    /// The logarithm is evaluated by [`log10`] (vectorisable, within 5e-5 dB of the exact value); the
+    /// references' float32 `log10` is itself rounded to about 1e-5 dB at −100 dB.
     pub fn to_db(self, values: &mut [f32]) {
         match self {
             Self::Clamp { floor } => values.iter_mut().for_each(|v| *v = 10.0 * log10(v.max(floor))),
@@ -56,19 +56,25 @@ const SQRT_HALF_BITS: u32 = 0x3f35_04f3;
 /// Mantissa field of an IEEE-754 single.
 const MANTISSA_MASK: u32 = 0x007f_ffff;
 
-/// `log10(x)` for positive `x`, branch-free so loops over it vectorise: `x = 2^e · m`, `m ∈ [√½, √2)`,
-/// `ln m = 2·atanh(s)`, `s = (m − 1)/(m + 1)`, by its odd series to `s⁹` (|s| ≤ 0.172: truncation below 1e-9),
-/// combined in `f64`. Inputs are clamped to the normal range first (0 → log10 of the smallest normal).
+/// `ln 2` split for exact products with small integers (Cody–Waite): the high part has 16 significant bits.
+const LN_2_HI: f32 = 0.693_145_75;
+/// The rest of `ln 2` (`ln 2 − LN_2_HI`).
+const LN_2_LO: f32 = 1.428_606_8e-6;
+
+/// `log10(x)` for positive `x`, branch-free `f32` arithmetic so loops over it vectorise: `x = 2^e · m`,
+/// `m ∈ [√½, √2)`, `ln m = 2·atanh(s)`, `s = (m − 1)/(m + 1)`, by its odd series to `s⁹` (|s| ≤ 0.172:
+/// truncation below 1e-9). Within 5e-5 dB (as `10·log10`) of the exact value over all normal floats; inputs are
+/// clamped to the normal range first (0 → log10 of the smallest normal).
 pub fn log10(x: f32) -> f32 {
     let x = x.clamp(f32::MIN_POSITIVE, f32::MAX);
     let t = x.to_bits().wrapping_sub(SQRT_HALF_BITS);
-    let exponent = (t as i32) >> 23; // arithmetic shift: floor division by 2²³
-    let m = f64::from(f32::from_bits((t & MANTISSA_MASK) + SQRT_HALF_BITS));
+    let exponent = ((t as i32) >> 23) as f32; // arithmetic shift: floor division by 2²³
+    let m = f32::from_bits((t & MANTISSA_MASK) + SQRT_HALF_BITS);
     let s = (m - 1.0) / (m + 1.0);
     let z = s * s;
     let series = 1.0 + z * (1.0 / 3.0 + z * (1.0 / 5.0 + z * (1.0 / 7.0 + z * (1.0 / 9.0))));
-    let ln = f64::from(exponent) * std::f64::consts::LN_2 + 2.0 * s * series;
-    (ln * std::f64::consts::LOG10_E) as f32
+    let ln = exponent * LN_2_HI + (exponent * LN_2_LO + 2.0 * s * series);
+    ln * std::f32::consts::LOG10_E
 }
 
 /// A causal Butterworth high-pass applied to the waveform before the STFT (seed 003).
@@ -167,8 +173,16 @@ impl LogMel {
         });
         let wave = filtered.as_deref().unwrap_or(wave);
         let n_mels = self.bank.n_mels();
-        self.stft
-            .map_frames(wave, n_mels, |power, row| self.bank.apply(power, row), post)
+        self.stft.map_blocks(wave, n_mels, |power, mut out| {
+            self.bank.apply(power, out.view_mut());
+            out.rows_mut().into_iter().for_each(|mut row| {
+                if let Some(row) = row.as_slice_mut() {
+                    post(row);
+                } else {
+                    row.map_inplace(|v| post(std::slice::from_mut(v)));
+                }
+            });
+        })
     }
 }
 
@@ -193,7 +207,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn fast_log10_is_within_2e_5_db() {
+    fn fast_log10_is_within_5e_5_db() {
         // every 997th float from the smallest normal up to f32::MAX, against the f64 logarithm
         let mut worst = 0.0f64;
         for bits in (f32::MIN_POSITIVE.to_bits()..f32::MAX.to_bits()).step_by(997) {
@@ -201,7 +215,7 @@ mod tests {
             let err = (10.0 * f64::from(log10(x)) - 10.0 * f64::from(x).log10()).abs();
             worst = worst.max(err);
         }
-        assert!(worst <= 2e-5, "worst error {worst:e} dB");
+        assert!(worst <= 5e-5, "worst error {worst:e} dB");
         assert_eq!(log10(0.0), log10(f32::MIN_POSITIVE));
         assert_eq!(log10(1.0), 0.0);
     }

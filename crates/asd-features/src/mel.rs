@@ -6,7 +6,7 @@
 //! computed in `f64` and stored as `f32`.
 
 use crate::error::{FeatureError, Result};
-use ndarray::Array2;
+use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 use serde::{Deserialize, Serialize};
 
 /// HTK scale: `m = 2595 · log10(1 + f / 700)` (HTK book; torchaudio `mel_scale="htk"`, librosa `htk=True`).
@@ -133,9 +133,6 @@ pub(crate) fn check_band(low: f64, high: f64, sample_rate: u32) -> Result<()> {
     Ok(())
 }
 
-/// Partial sums per band in [`MelBank::apply`] (one AVX register of `f32`).
-const LANES: usize = 8;
-
 /// One band's nonzero weights: bins `start .. start + weights.len()`.
 #[derive(Clone, Debug)]
 struct Band {
@@ -205,27 +202,16 @@ impl MelBank {
         self.n_bins
     }
 
-    /// Mel energies of one spectrum: `out[m] = Σ_k fb[m, k] · spectrum[k]`.
+    /// Mel energies of a block of spectra: `out[m, t] = Σ_k fb[m, k] · spectra[k, t]`.
     ///
-    /// `spectrum` has [`MelBank::n_bins`] values and `out` [`MelBank::n_mels`] values.
-    pub fn apply(&self, spectrum: &[f32], out: &mut [f32]) {
-        for (o, band) in out.iter_mut().zip(&self.bands) {
-            let bins = &spectrum[band.start..band.start + band.weights.len()];
-            // eight independent partial sums: breaks the add chain and lets the loop vectorise
-            let mut lanes = [0.0f32; LANES];
-            let (weights, values) = (band.weights.chunks_exact(LANES), bins.chunks_exact(LANES));
-            let tail: f32 = weights
-                .remainder()
-                .iter()
-                .zip(values.remainder())
-                .map(|(w, p)| w * p)
-                .sum();
-            for (w, v) in weights.zip(values) {
-                for ((lane, w), v) in lanes.iter_mut().zip(w).zip(v) {
-                    *lane += w * v;
-                }
+    /// `spectra` is `[n_bins, frames]` and `out` `[n_mels, frames]`; with contiguous rows the inner loop runs
+    /// over frames and vectorises.
+    pub fn apply(&self, spectra: ArrayView2<'_, f32>, mut out: ArrayViewMut2<'_, f32>) {
+        for (mut row, band) in out.outer_iter_mut().zip(&self.bands) {
+            row.fill(0.0);
+            for (k, &w) in band.weights.iter().enumerate() {
+                row.scaled_add(w, &spectra.row(band.start + k));
             }
-            *o = lanes.iter().sum::<f32>() + tail;
         }
     }
 

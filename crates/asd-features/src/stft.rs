@@ -2,7 +2,7 @@
 
 use crate::error::{FeatureError, Result};
 use crate::{Frontend, check_wave};
-use ndarray::{Array2, Axis};
+use ndarray::{Array2, ArrayView2, ArrayViewMut2, Axis};
 use rayon::prelude::*;
 use realfft::{RealFftPlanner, RealToComplex};
 use serde::{Deserialize, Serialize};
@@ -112,14 +112,13 @@ impl Stft {
         &self.config
     }
 
-    /// Runs the STFT of `wave`: each frame's one-sided power spectrum `|X|²` (`n_fft / 2 + 1` bins) goes to
-    /// `per_frame`, which writes `row_len` values into a row; `post` then maps that row in place (a separate,
-    /// vectorisable pass); the row becomes column `t` of the result `[row_len, frames]`. Frames are processed in
-    /// parallel on rayon, each task with its own buffers.
-    pub(crate) fn map_frames<F, P>(&self, wave: &[f32], row_len: usize, per_frame: F, post: P) -> Result<Array2<f32>>
+    /// Runs the STFT of `wave` in blocks of consecutive frames: each block's one-sided power spectra `|X|²` are
+    /// gathered as `[n_fft / 2 + 1, block]` (bin-major, so per-bin rows are contiguous) and handed to
+    /// `per_block` with the matching columns `[row_len, block]` of the result `[row_len, frames]`. Blocks run in
+    /// parallel on rayon, each with its own buffers.
+    pub(crate) fn map_blocks<F>(&self, wave: &[f32], row_len: usize, per_block: F) -> Result<Array2<f32>>
     where
-        F: Fn(&[f32], &mut [f32]) + Sync,
-        P: Fn(&mut [f32]) + Sync,
+        F: Fn(ArrayView2<'_, f32>, ArrayViewMut2<'_, f32>) + Sync,
     {
         let half = self.config.n_fft / 2;
         if self.config.pad == PadMode::Reflect && wave.len() <= half {
@@ -129,25 +128,24 @@ impl Stft {
                 got: wave.len(),
             });
         }
+        let n_bins = self.config.n_bins();
         let mut out = Array2::zeros((row_len, self.config.n_frames(wave.len())));
         out.axis_chunks_iter_mut(Axis(1), FRAMES_PER_TASK)
             .into_par_iter()
             .enumerate()
-            .try_for_each(|(task, mut block)| {
+            .try_for_each(|(task, block)| {
                 let mut frame = self.fft.make_input_vec();
                 let mut spectrum = self.fft.make_output_vec();
                 let mut scratch = self.fft.make_scratch_vec();
-                let mut power = vec![0.0f32; spectrum.len()];
-                let mut row = vec![0.0f32; row_len];
-                for (i, mut column) in block.axis_iter_mut(Axis(1)).enumerate() {
+                let width = block.ncols();
+                let mut power = Array2::zeros((n_bins, width));
+                for (i, mut column) in power.axis_iter_mut(Axis(1)).enumerate() {
                     let t = task * FRAMES_PER_TASK + i;
                     self.fill_frame(wave, t * self.config.hop, &mut frame);
                     self.fft.process_with_scratch(&mut frame, &mut spectrum, &mut scratch)?;
-                    power.iter_mut().zip(&spectrum).for_each(|(p, c)| *p = c.norm_sqr());
-                    per_frame(&power, &mut row);
-                    post(&mut row);
-                    column.iter_mut().zip(&row).for_each(|(c, &r)| *c = r);
+                    column.iter_mut().zip(&spectrum).for_each(|(p, c)| *p = c.norm_sqr());
                 }
+                per_block(power.view(), block);
                 Ok::<_, FeatureError>(())
             })?;
         Ok(out)
@@ -230,16 +228,12 @@ impl Frontend for Spectrogram {
         check_wave(wave)?;
         let n_bins = self.stft.config.n_bins();
         let value = self.value;
-        self.stft.map_frames(
-            wave,
-            n_bins,
-            |power, row| row.copy_from_slice(power),
-            |row| {
-                if value == SpectrumValue::Magnitude {
-                    row.iter_mut().for_each(|v| *v = v.sqrt());
-                }
-            },
-        )
+        self.stft.map_blocks(wave, n_bins, |power, mut out| {
+            out.assign(&power);
+            if value == SpectrumValue::Magnitude {
+                out.mapv_inplace(f32::sqrt);
+            }
+        })
     }
 
     fn output_shape(&self, n_samples: usize) -> (usize, usize) {
