@@ -606,8 +606,8 @@ impl MachineType {
             Self::Pump => 0.55,
             Self::Slider => 0.8,
             Self::Valve => 0.35,
-            Self::ToyCar => 0.45,
-            Self::ToyConveyor => 1.5,
+            Self::ToyCar => 0.36,
+            Self::ToyConveyor => 1.2,
             Self::Gearbox => 1.0,
             Self::Bearing => 0.7,
             Self::ToyTrain => 1.0,
@@ -679,7 +679,7 @@ impl Voice {
                     skip: 0.4,
                     bounce: 0.0,
                 },
-                amp: 5.0 * s * a,
+                amp: 8.0 * s * a,
                 burst: 0.015,
                 resonances: vec![(uniform(rng, 5500.0, 7500.0), 2.0)],
             }),
@@ -975,7 +975,8 @@ pub(crate) fn render_samples(
     voice.vary_clip(clip_rng);
     if let Some(kind) = anomaly {
         // The draw is made even when `severity` fixes the value, so that every later draw stays the same.
-        let drawn = uniform(clip_rng, 0.0, 1.0);
+        // Squared uniform: most anomalies are weak, a few are strong (median position 0.25).
+        let drawn = uniform(clip_rng, 0.0, 1.0).powi(2);
         let position = severity.unwrap_or(drawn).clamp(0.0, 1.0);
         let s = (SEVERITY_RANGE.0 + position * (SEVERITY_RANGE.1 - SEVERITY_RANGE.0)) * machine.severity_scale();
         voice.apply(kind, s, clip_rng);
