@@ -809,12 +809,14 @@ impl Voice {
             Timing::Poisson { rate } => {
                 let mut out = Vec::new();
                 let mut t = 0.0;
-                while rate > 0.0 {
-                    t += -uniform(rng, 1e-12, 1.0).ln() / rate;
-                    if t >= duration {
-                        break;
+                if rate > 0.0 {
+                    loop {
+                        t += -uniform(rng, 1e-12, 1.0).ln() / rate;
+                        if t >= duration {
+                            break;
+                        }
+                        out.push((t, 1.0));
                     }
-                    out.push((t, 1.0));
                 }
                 out
             }
