@@ -23,15 +23,22 @@ fn features(c: &mut Criterion) {
     let mut rng = ChaCha8Rng::seed_from_u64(0);
     let clips: Vec<Vec<f32>> = (0..BATCH).map(|_| noise(CLIP_SAMPLES, &mut rng)).collect();
     let clip_refs: Vec<&[f32]> = clips.iter().map(Vec::as_slice).collect();
-    let stgram = FeatureSpec::new(FeatureKind::LogMel).with_preset(FrontendPreset::StgramMfn).build().unwrap();
-    c.bench_function("stgram_logmel_1_clip", |b| b.iter(|| stgram.extract(black_box(&clips[0])).unwrap()));
+    let stgram = FeatureSpec::new(FeatureKind::LogMel)
+        .with_preset(FrontendPreset::StgramMfn)
+        .build()
+        .unwrap();
+    c.bench_function("stgram_logmel_1_clip", |b| {
+        b.iter(|| stgram.extract(black_box(&clips[0])).unwrap())
+    });
     c.bench_function("stgram_logmel_64_clips", |b| {
         b.iter(|| extract_batch(stgram.as_ref(), black_box(&clip_refs)).unwrap())
     });
 
     let long = noise(BATCH * SEGMENT_SAMPLES, &mut rng);
     let spectrum = FeatureSpec::new(FeatureKind::Spectrum).build().unwrap();
-    c.bench_function("spectrum_64_segments_2s", |b| b.iter(|| spectrum.extract(black_box(&long)).unwrap()));
+    c.bench_function("spectrum_64_segments_2s", |b| {
+        b.iter(|| spectrum.extract(black_box(&long)).unwrap())
+    });
 }
 
 criterion_group!(benches, features);
