@@ -36,7 +36,7 @@ pub fn real(rel: &str) -> PathBuf {
 /// When the file is missing or not a float32 `.npy` (a test failure naming the file).
 pub fn npy(path: impl Into<PathBuf>) -> ArrayD<f32> {
     let path = path.into();
-    ndarray_npy::read_npy(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+    ndarray_npy::read_npy(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display())) // ok: test-only helper, a panic is a test failure
 }
 
 /// Reads a float64 `.npy` file of any shape.
@@ -45,7 +45,7 @@ pub fn npy(path: impl Into<PathBuf>) -> ArrayD<f32> {
 /// When the file is missing or not a float64 `.npy`.
 pub fn npy_f64(path: impl Into<PathBuf>) -> ArrayD<f64> {
     let path = path.into();
-    ndarray_npy::read_npy(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+    ndarray_npy::read_npy(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display())) // ok: test-only helper, a panic is a test failure
 }
 
 /// Reads an int64 `.npy` file of any shape.
@@ -54,7 +54,7 @@ pub fn npy_f64(path: impl Into<PathBuf>) -> ArrayD<f64> {
 /// When the file is missing or not an int64 `.npy`.
 pub fn npy_i64(path: impl Into<PathBuf>) -> ArrayD<i64> {
     let path = path.into();
-    ndarray_npy::read_npy(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+    ndarray_npy::read_npy(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display())) // ok: test-only helper, a panic is a test failure
 }
 
 /// Reads and parses a JSON file.
@@ -63,8 +63,8 @@ pub fn npy_i64(path: impl Into<PathBuf>) -> ArrayD<i64> {
 /// When the file is missing or not valid JSON.
 pub fn json(path: impl Into<PathBuf>) -> serde_json::Value {
     let path = path.into();
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display())); // ok: test-only helper, a panic is a test failure
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display())) // ok: test-only helper, a panic is a test failure
 }
 
 /// Largest absolute difference and the flat index where it occurs.
@@ -102,6 +102,8 @@ where
     }
     if let Some((i, a, e, _)) = worst {
         panic!(
+            // ok: test-only helper, a panic is a test failure
+            // ok: test-only helper, a panic is a test failure
             "{what}: element {i} (shape {:?}) is {a}, expected {e} (|diff| {:.3e}, atol {atol:e}, rtol {rtol:e})",
             actual.shape(),
             (a - e).abs()
