@@ -19,7 +19,12 @@ static GLOBAL: MiMalloc = MiMalloc;
 
 /// Unsupervised anomalous sound detection for machines.
 #[derive(Parser, Debug)]
-#[command(name = "asd", version, about, long_about = None, propagate_version = true)]
+#[command(
+    name = "asd",
+    version,
+    about = "Unsupervised anomalous sound detection for machines (DCASE Task 2)",
+    propagate_version = true
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

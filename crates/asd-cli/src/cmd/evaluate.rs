@@ -4,7 +4,9 @@ use crate::error::Result;
 use asd::metrics::{EvalOptions, Pool, Truth};
 use std::path::PathBuf;
 
-/// Read DCASE score CSVs (`anomaly_score_<type>_<id_XX|section_XX>.csv`) and print AUC, pAUC (p = 0.1),
+/// Score DCASE score CSVs against the ground truth.
+///
+/// Reads `anomaly_score_<type>_<id_XX|section_XX>.csv` files and prints AUC, pAUC (p = 0.1),
 /// pAUC-raw and mAUC per machine type and ID or section (and per domain for DCASE 2021+), the averages or
 /// harmonic means, and the official score of the DCASE year.
 ///

@@ -5,7 +5,9 @@ use crate::error::{CliError, Result};
 use asd::features::{FeatureKind, FeatureSpec, FrontendPreset, MelNorm, MelScale, PadMode};
 use std::path::PathBuf;
 
-/// Compute one file's features and write them as a float32 `.npy`: `[n_mels, frames]` for log-Mel,
+/// Compute one audio file's features as a float32 `.npy`.
+///
+/// Shapes: `[n_mels, frames]` for log-Mel,
 /// `[segments, bins]` for spectrum, `[bins, frames]` for STFT, `[bins]` for envelope.
 ///
 /// The audio is decoded, mixed to mono and resampled to 16 kHz first.

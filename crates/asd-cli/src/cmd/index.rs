@@ -4,8 +4,10 @@ use crate::error::{CliError, Result};
 use asd::data::{Dataset, Summary};
 use std::path::PathBuf;
 
-/// Detect the layout of a dataset folder and print a table of machine types, IDs or sections, domains,
-/// attributes and clip counts per split and condition; names every file it cannot parse.
+/// Detect a dataset's layout and print what it holds.
+///
+/// Prints a table of machine types, IDs or sections, domains, attributes and clip counts per split and
+/// condition, and names every file it cannot parse.
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:\n  asd index data/synth2020\n  asd index ~/dcase2020/dev_data --json index.json")]
 pub struct Args {

@@ -9,7 +9,9 @@ use asd::scorers::{ScorerConfig, ScorerKind};
 use asd::{RunConfig, System};
 use std::path::PathBuf;
 
-/// Run a system end to end and print the results table: features, embeddings, a scorer fitted per machine
+/// Run a system end to end and print the results table.
+///
+/// Features, embeddings, a scorer fitted per machine
 /// type × ID / section on the normal training clips, DCASE score CSVs, metrics, ROC curves.
 ///
 /// With no `--data`, the built-in synthetic benchmark (`asd synth` defaults) is written to `RUN/data` first,

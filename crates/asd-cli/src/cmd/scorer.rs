@@ -6,7 +6,9 @@ use crate::npy;
 use asd::scorers::{Covariance, Metric, ScorerConfig, ScorerKind};
 use std::path::PathBuf;
 
-/// Fit a scorer per group on `[n, d]` float train embeddings (groups: one integer per row) and write one
+/// Fit a scorer per group on your own embeddings and score test rows.
+///
+/// Fits on `[n, d]` float train embeddings (groups: one integer per row) and writes one
 /// anomaly score per test row (higher = more anomalous) as a float64 `.npy`.
 ///
 /// For `prob`, `--train` / `--test` hold class logits and the groups are the class indices of the rows.
