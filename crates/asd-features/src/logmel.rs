@@ -41,7 +41,7 @@ impl DbScale {
 
     /// Converts Mel powers to decibels in place.
     ///
-    /// The logarithm is evaluated by [`log10`] (vectorisable, within 5e-5 dB of the exact value); the
+    /// The logarithm is evaluated by a vectorisable polynomial, within 5e-5 dB of the exact value); the
     /// references' float32 `log10` is itself rounded to about 1e-5 dB at −100 dB.
     pub fn to_db(self, values: &mut [f32]) {
         match self {
@@ -65,7 +65,7 @@ const LN_2_LO: f32 = 1.428_606_8e-6;
 /// `m ∈ [√½, √2)`, `ln m = 2·atanh(s)`, `s = (m − 1)/(m + 1)`, by its odd series to `s⁹` (|s| ≤ 0.172:
 /// truncation below 1e-9). Within 5e-5 dB (as `10·log10`) of the exact value over all normal floats; inputs are
 /// clamped to the normal range first (0 → log10 of the smallest normal).
-pub fn log10(x: f32) -> f32 {
+pub(crate) fn log10(x: f32) -> f32 {
     let x = x.clamp(f32::MIN_POSITIVE, f32::MAX);
     let t = x.to_bits().wrapping_sub(SQRT_HALF_BITS);
     let exponent = ((t as i32) >> 23) as f32; // arithmetic shift: floor division by 2²³
@@ -86,7 +86,7 @@ pub struct HighPass {
     pub cutoff_hz: f64,
 }
 
-/// Every setting of a log-Mel front end. The `FrontendPreset` constructors in [`crate::config`] give each
+/// Every setting of a log-Mel front end. [`crate::FrontendPreset::log_mel_config`] gives each
 /// reference's values.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct LogMelConfig {
