@@ -22,7 +22,7 @@ pub use asd_features as features;
 pub use asd_metrics as metrics;
 pub use asd_scorers as scorers;
 pub use error::{Error, Result};
-pub use pipeline::{RunConfig, RunOutput, System, run};
+pub use pipeline::{Pooling, RunConfig, RunOutput, System, run};
 
 /// The ground truth of a development-set clip read from its DCASE file name (the data crate's grammar),
 /// in the metrics crate's terms: anomalous or not, and the domain for DCASE 2021+ names. `None` when the

@@ -11,8 +11,9 @@
 //! | `results.md` | the results table (per type and ID / section: AUC, pAUC, pAUC-raw, mAUC; averages) |
 //! | `roc/roc_<type>.png` | ROC curves |
 //!
-//! The embedder today is the training-free [`System::RawLogMel`]: each clip's log-Mel frames summarised by
-//! their mean and standard deviation over time (`[2 · n_mels]`), the "raw feature" front end of ASD toolkits.
+//! The embedder today is the training-free [`System::RawLogMel`]: each clip's log-Mel frames summarised over
+//! time ([`Pooling`]: mean and standard deviation, `[2 · n_mels]`, or the mean alone, `[n_mels]`), the "raw
+//! feature" front end of ASD toolkits.
 //! Trained systems plug in at the same place: anything that turns a clip into a fixed-size embedding.
 
 use crate::{Error, Result};
@@ -47,6 +48,17 @@ impl System {
     }
 }
 
+/// How a clip's feature frames `[rows, frames]` become one embedding.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Pooling {
+    /// Mean and (population) standard deviation over frames: `[2 · rows]`.
+    #[default]
+    MeanStd,
+    /// Mean over frames: `[rows]` (the baseline of `spec/synthetic.md`).
+    Mean,
+}
+
 /// Everything a run needs besides the data; saved as `RUN/config.toml`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -55,6 +67,8 @@ pub struct RunConfig {
     pub system: System,
     /// The front end (default: the STgram-MFN / torchaudio log-Mel).
     pub features: FeatureSpec,
+    /// How feature frames are summarised into an embedding.
+    pub pooling: Pooling,
     /// Clip length, seconds: longer clips are cropped to their start, shorter ones repeat-padded
     /// (decisions.md §11).
     pub clip_seconds: f32,
@@ -69,6 +83,7 @@ impl Default for RunConfig {
         Self {
             system: System::default(),
             features: FeatureSpec::new(FeatureKind::LogMel),
+            pooling: Pooling::default(),
             clip_seconds: DEFAULT_CLIP_SECONDS,
             scorer: ScorerConfig::new(ScorerKind::Knn),
             seed: 0,
@@ -179,7 +194,7 @@ pub fn run(
         let cache = FeatureCache::open_or_build(&cache_dir, clips, frontend.as_ref(), &policy, &|d, t| {
             progress(stage, d, t)
         })?;
-        Ok(mean_std_embeddings(&cache))
+        Ok(pooled_embeddings(&cache, config.pooling))
     };
     let train_embeddings = embed(&train, Stage::TrainFeatures)?;
     let test_embeddings = embed(&test, Stage::TestFeatures)?;
@@ -267,17 +282,22 @@ pub fn run(
     })
 }
 
-/// Mean and standard deviation over time of each feature row: `[n_clips, rows, cols]` → `[n_clips, 2 · rows]`
-/// (f64; population standard deviation).
-fn mean_std_embeddings(cache: &FeatureCache) -> Array2<f64> {
+/// Each clip's feature rows summarised over time: `[n_clips, rows, cols]` → `[n_clips, rows]` (mean) or
+/// `[n_clips, 2 · rows]` (mean, then population standard deviation), in f64.
+fn pooled_embeddings(cache: &FeatureCache, pooling: Pooling) -> Array2<f64> {
     let (rows, _) = cache.feature_shape();
-    let mut out = Array2::zeros((cache.len(), 2 * rows));
+    let width = match pooling {
+        Pooling::Mean => rows,
+        Pooling::MeanStd => 2 * rows,
+    };
+    let mut out = Array2::zeros((cache.len(), width));
     for (i, mut e) in out.axis_iter_mut(Axis(0)).enumerate() {
         let f = cache.get(i).mapv(f64::from);
         let mean = f.mean_axis(Axis(1)).unwrap_or_else(|| ndarray::Array1::zeros(rows)); // ok: cols ≥ 1
-        let std = f.std_axis(Axis(1), 0.0);
         e.slice_mut(ndarray::s![..rows]).assign(&mean);
-        e.slice_mut(ndarray::s![rows..]).assign(&std);
+        if pooling == Pooling::MeanStd {
+            e.slice_mut(ndarray::s![rows..]).assign(&f.std_axis(Axis(1), 0.0));
+        }
     }
     out
 }
