@@ -50,6 +50,32 @@ pub(crate) fn row_norms(x: ArrayView2<'_, f64>) -> Array1<f64> {
     x.map_axis(Axis(1), |r| r.dot(&r).sqrt())
 }
 
+/// Independent partial sums in [`dot`] and [`sq_euclid`], so that the compiler can keep them in SIMD lanes.
+const LANES: usize = 4;
+
+/// Σ f(aᵢ, bᵢ) over two equal-length slices, accumulated in [`LANES`] partial sums.
+fn lane_sum(a: &[f64], b: &[f64], f: impl Fn(f64, f64) -> f64) -> f64 {
+    let mut acc = [0.0; LANES];
+    let (ac, bc) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let tail: f64 = ac.remainder().iter().zip(bc.remainder()).map(|(&x, &y)| f(x, y)).sum();
+    for (x, y) in ac.zip(bc) {
+        for l in 0..LANES {
+            acc[l] += f(x[l], y[l]);
+        }
+    }
+    acc.iter().sum::<f64>() + tail
+}
+
+/// a · b of two equal-length slices.
+pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
+    lane_sum(a, b, |x, y| x * y)
+}
+
+/// ‖a − b‖² of two equal-length slices.
+pub(crate) fn sq_euclid(a: &[f64], b: &[f64]) -> f64 {
+    lane_sum(a, b, |x, y| (x - y) * (x - y))
+}
+
 /// Index of the first all-zero row, if any.
 pub(crate) fn first_zero_row(x: ArrayView2<'_, f64>) -> Option<usize> {
     x.outer_iter().position(|r| r.iter().all(|&v| v == 0.0))

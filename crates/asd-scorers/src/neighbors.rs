@@ -2,30 +2,39 @@
 //!
 //! linfa-nn's indices (linear scan, k-d tree, ball tree) compute one pair at a time, and in 64–256
 //! dimensions its trees prune little, so the search here is our own. For Euclidean and cosine distances the
-//! training rows are split into compact clusters (a few Lloyd iterations), distances come from matrix
-//! products (`‖q‖² + ‖t‖² − 2 q·t`) between a block of query rows and one cluster, and a cluster is
-//! skipped when the triangle inequality proves none of its rows can enter any block row's k nearest
-//! (`‖q − t‖ ≥ ‖q − c‖ − radius`). The selected neighbours' distances are then recomputed directly, so the
-//! result is the exact brute-force answer. The other four metrics scan all pairs.
+//! training rows are split into compact clusters (a few Lloyd iterations), and a cluster is skipped when the
+//! triangle inequality proves none of its rows can enter any block row's k nearest
+//! (`‖q − t‖ ≥ ‖q − c‖ − radius`). Within the clusters that remain, candidates come from float32 matrix
+//! products (`‖q‖² + ‖t‖² − 2 q·t` on rows centred on the training mean, about twice the speed of float64):
+//! every training row whose float32 value lies within a proven rounding bound of the k-th smallest is kept,
+//! the kept rows' distances are recomputed directly in float64, and the k smallest of those (ties by lower
+//! index) are the answer, so the result is the exact float64 brute-force answer. The other four metrics scan
+//! all pairs in float64.
 
-use linfa_nn::distance::Distance;
-use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis, s};
+use ndarray::linalg::general_mat_mul;
+use ndarray::{Array1, Array2, ArrayView2, Axis, s};
 use rayon::prelude::*;
 
 use crate::kmeans::{assign, update_centres};
-use crate::linalg::{par_dot, row_norms, standard, unit_rows};
+use crate::linalg::{dot, par_dot, row_norms, sq_euclid, standard, unit_rows};
 use crate::metric::Metric;
 
 /// Query rows per parallel task.
-const QUERY_BLOCK: usize = 64;
+const QUERY_BLOCK: usize = 128;
 /// Target training rows per pruning cluster.
 const CLUSTER_SIZE: usize = 256;
 /// At most this many pruning clusters.
 const MAX_CLUSTERS: usize = 64;
 /// Lloyd iterations that shape the pruning clusters (any partition is exact; this only tunes speed).
 const CLUSTER_ITERS: usize = 2;
-/// Relative slack on the pruning test, far above the rounding of the product-form distances.
+/// Relative slack on the pruning test, far above the rounding of the float64 centre distances.
 const PRUNE_SLACK: f64 = 1e-8;
+/// Unit roundoff of float32 (2⁻²⁴).
+const F32_UNIT: f64 = f32::EPSILON as f64 / 2.0;
+/// Rows per pass-over test in the float32 scan.
+const SCAN_CHUNK: usize = 16;
+/// A row's candidate list is compacted once it holds this many more entries than k.
+const COMPACT_EXTRA: usize = 64;
 
 /// Training points prepared for a metric, reordered so that each pruning cluster is contiguous.
 #[derive(Clone, Debug)]
@@ -35,8 +44,19 @@ pub(crate) struct Index {
     data: Array2<f64>,
     /// Original row index of each row of `data`.
     order: Vec<usize>,
-    /// Squared norms of `data` (Euclidean and cosine).
-    sq_norms: Array1<f64>,
+    /// Largest squared norm of a row of `data`.
+    max_sq_norm: f64,
+    /// Euclidean and cosine: the mean of the rows of `data`, subtracted before rounding to float32.
+    shift: Array1<f64>,
+    /// Euclidean and cosine: `data − shift` rounded to float32 (`[n, dim]`); `[0, dim]` otherwise.
+    data32: Array2<f32>,
+    /// Squared norms of the rows of `data32`, summed in float64.
+    sq_norms32: Vec<f64>,
+    /// Largest of `sq_norms32` (0 without float32 rows).
+    max_sq_norm32: f64,
+    /// Bound on |float32 ranking value − exact squared distance| relative to `‖q‖² + ‖t‖²` of the centred
+    /// float32 rows ([`f32_margin`]); 0 for the metrics computed directly in float64.
+    margin: f64,
     /// Row ranges of the clusters in `data`: cluster `c` is `bounds[c]..bounds[c + 1]`.
     bounds: Vec<usize>,
     /// Cluster centres `[n_clusters, dim]` and radii (largest Euclidean member distance; ∞: never prune).
@@ -55,15 +75,108 @@ pub(crate) struct Neighbours {
     pub dist: Array2<f64>,
 }
 
+/// Bound `m` with |v − ‖q − t‖²| ≤ m (‖q̃‖² + ‖t̃‖²) for the ranking value `v = ‖q̃‖² + ‖t̃‖² − 2 q̃·t̃`
+/// of rows rounded to float32 (`q̃`, `t̃`; norms summed in float64, dot product in float32 over `dim`
+/// terms): the dot product errs by at most γ_dim ‖q̃‖‖t̃‖ (γ_n = n u / (1 − n u), u = 2⁻²⁴, any summation
+/// order), the rounding of the inputs moves ‖q − t‖² by at most about 4u (‖q‖² + ‖t‖²), and the float64
+/// arithmetic adds far less; the sum is doubled for safety. ∞ when `dim · u` is not small.
+fn f32_margin(dim: usize) -> f64 {
+    let nu = dim as f64 * F32_UNIT;
+    if nu >= 0.5 {
+        return f64::INFINITY;
+    }
+    2.0 * (nu / (1.0 - nu) + 5.0 * F32_UNIT)
+}
+
+/// `x − shift` rounded to float32, and the squared norms of the rounded rows summed in float64.
+fn centred_f32(x: ArrayView2<'_, f64>, shift: &Array1<f64>) -> (Array2<f32>, Array1<f64>) {
+    let mut out = Array2::<f32>::zeros(x.raw_dim());
+    let mut norms = Array1::<f64>::zeros(x.nrows());
+    for ((mut o, r), n) in out.outer_iter_mut().zip(x.outer_iter()).zip(&mut norms) {
+        *n = o.iter_mut().zip(r).zip(shift).fold(0.0, |acc, ((o, &v), &m)| {
+            *o = (v - m) as f32;
+            let w = f64::from(*o);
+            acc + w * w
+        });
+    }
+    (out, norms)
+}
+
+/// One query row's candidates: the k smallest ranking values so far, and every training row whose value is
+/// within twice the rounding bound of the k-th of them.
+struct Candidates {
+    k: usize,
+    /// Bound on |ranking value − exact ranking distance| for this row (0 when values are exact).
+    err: f64,
+    /// The k smallest values offered so far, ascending.
+    best: Vec<f64>,
+    /// `(value, row of data)` of every offered row that may still be among the exact k nearest.
+    list: Vec<(f64, usize)>,
+    /// Values above this cannot be among the exact k nearest: k-th smallest + 2 err (∞ before k offers).
+    limit: f64,
+    /// The list is compacted when it grows past this length.
+    cap: usize,
+}
+
+impl Candidates {
+    fn new(k: usize, err: f64) -> Self {
+        Self {
+            k,
+            err,
+            best: Vec::with_capacity(k + 1),
+            list: Vec::with_capacity(2 * k + COMPACT_EXTRA),
+            limit: f64::INFINITY,
+            cap: 2 * k + COMPACT_EXTRA,
+        }
+    }
+
+    /// Offers training row `j` (of `data`) with ranking value `v`; callers skip values above `limit`.
+    fn offer(&mut self, v: f64, j: usize) {
+        self.list.push((v, j));
+        if self.best.len() < self.k || v < self.best[self.k - 1] {
+            let at = self.best.partition_point(|&b| b <= v);
+            self.best.insert(at, v);
+            self.best.truncate(self.k);
+            if self.best.len() == self.k {
+                self.limit = self.best[self.k - 1] + 2.0 * self.err;
+            }
+        }
+        if self.list.len() > self.cap {
+            let limit = self.limit;
+            self.list.retain(|e| e.0 <= limit);
+            // Many rows tied within the bound: grow instead of compacting on every offer.
+            self.cap = self.cap.max(2 * self.list.len());
+        }
+    }
+
+    /// An upper bound on the exact k-th smallest ranking distance (∞ before k offers).
+    fn kth_bound(&self) -> f64 {
+        match self.best.get(self.k - 1) {
+            Some(&b) => b + self.err,
+            None => f64::INFINITY,
+        }
+    }
+
+    /// The rows left after the last offer, as `(value, row of data)`.
+    fn into_rows(self) -> impl Iterator<Item = (f64, usize)> {
+        let limit = self.limit;
+        self.list.into_iter().filter(move |e| e.0 <= limit)
+    }
+}
+
+/// Row `j` of a standard-layout matrix as a slice.
+fn row_slice<T>(x: &Array2<T>, j: usize) -> &[T] {
+    let d = x.ncols();
+    &x.as_slice().expect("standard layout")[j * d..(j + 1) * d] // ok: every caller's matrix is built standard
+}
+
 impl Index {
     /// Prepares `train` (`[n, dim]`, finite; non-zero rows for cosine) for queries under `metric`.
     pub(crate) fn new(train: ArrayView2<'_, f64>, metric: Metric) -> Self {
-        let prepared = match metric {
-            Metric::Cosine => unit_rows(train).into(),
-            _ => standard(train),
-        };
-        let n = prepared.nrows();
-        let n_clusters = if metric_uses_products(metric) {
+        let prepared = prepare(train, metric);
+        let (n, dim) = prepared.dim();
+        let products = metric_uses_products(metric);
+        let n_clusters = if products {
             (n / CLUSTER_SIZE).clamp(1, MAX_CLUSTERS)
         } else {
             1
@@ -81,22 +194,33 @@ impl Index {
         }
         let radius = (0..n_clusters)
             .map(|c| {
-                if !metric_uses_products(metric) {
+                if !products {
                     return f64::INFINITY;
                 }
-                let members = data.slice(s![bounds[c]..bounds[c + 1], ..]);
-                members
-                    .outer_iter()
-                    .map(|r| euclid(r, centres.row(c)))
+                (bounds[c]..bounds[c + 1])
+                    .map(|j| sq_euclid(row_slice(&data, j), row_slice(&centres, c)).sqrt())
                     .fold(0.0, f64::max)
             })
             .collect();
-        let sq_norms = row_norms(data.view()).mapv(|v| v * v);
+        let max_sq_norm = row_norms(data.view()).iter().fold(0.0_f64, |m, &v| m.max(v * v));
+        let (shift, data32, sq_norms32, margin) = if products {
+            let shift = data.mean_axis(Axis(0)).unwrap_or_else(|| Array1::zeros(dim));
+            let (data32, sq_norms32) = centred_f32(data.view(), &shift);
+            (shift, data32, sq_norms32.to_vec(), f32_margin(dim))
+        } else {
+            (Array1::zeros(dim), Array2::zeros((0, dim)), Vec::new(), 0.0)
+        };
+        let max_sq_norm32 = sq_norms32.iter().copied().fold(0.0, f64::max);
         Self {
             metric,
             data,
             order,
-            sq_norms,
+            max_sq_norm,
+            shift,
+            data32,
+            sq_norms32,
+            max_sq_norm32,
+            margin,
             bounds,
             centres,
             radius,
@@ -122,10 +246,7 @@ impl Index {
     /// With `exclude_self`, query row `i` is training row `i` and is skipped (scikit-learn's
     /// `kneighbors()` without an argument).
     pub(crate) fn query(&self, query: ArrayView2<'_, f64>, k: usize, exclude_self: bool) -> Neighbours {
-        let query = match self.metric {
-            Metric::Cosine => unit_rows(query).into(),
-            _ => standard(query),
-        };
+        let query = prepare(query, self.metric);
         let nq = query.nrows();
         // Distance from every query row to every cluster centre; queries are processed grouped by their
         // nearest centre so that a block's rows share their pruning.
@@ -152,7 +273,7 @@ impl Index {
         let row_blocks: Vec<&[usize]> = by_cluster.iter().flat_map(|rows| rows.chunks(QUERY_BLOCK)).collect();
         let blocks: Vec<Vec<RowNeighbours>> = row_blocks
             .into_par_iter()
-            .map(|rows| self.query_block(query.view(), rows, &to_centre, k, exclude_self))
+            .map(|rows| self.query_block(&query, rows, &to_centre, k, exclude_self))
             .collect();
         let mut index = Array2::<usize>::zeros((nq, k));
         let mut dist = Array2::<f64>::zeros((nq, k));
@@ -165,10 +286,11 @@ impl Index {
         Neighbours { index, dist }
     }
 
-    /// Neighbours of the query rows `rows` (indices into `query`): `(row, [(distance, train index)])`.
+    /// Neighbours of the query rows `rows` (indices into the prepared `query`): `(row, [(distance, train
+    /// index)])`.
     fn query_block(
         &self,
-        query: ArrayView2<'_, f64>,
+        query: &Array2<f64>,
         rows: &[usize],
         to_centre: &Array2<f64>,
         k: usize,
@@ -176,9 +298,18 @@ impl Index {
     ) -> Vec<RowNeighbours> {
         let q = query.select(Axis(0), rows);
         let qn = row_norms(q.view()).mapv(|v| v * v);
-        let max_tn = self.sq_norms.iter().copied().fold(0.0, f64::max);
-        // Per row: current best (rdist, row of `data`), sorted.
-        let mut best: Vec<Vec<(f64, usize)>> = vec![Vec::with_capacity(k + 1); rows.len()];
+        let products = metric_uses_products(self.metric);
+        let (q32, qn32) = if products {
+            centred_f32(q.view(), &self.shift)
+        } else {
+            (Array2::zeros((0, self.dim())), Array1::zeros(rows.len()))
+        };
+        let mut cands: Vec<Candidates> = qn32
+            .iter()
+            .map(|&qq| Candidates::new(k, self.margin * (qq + self.max_sq_norm32)))
+            .collect();
+        let widest = self.bounds.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(0);
+        let mut g = Array2::<f32>::zeros((if products { rows.len() } else { 0 }, widest));
         let mut clusters: Vec<usize> = (0..self.centres.nrows()).collect();
         let closeness = |c: usize| rows.iter().map(|&r| to_centre[[r, c]]).fold(f64::INFINITY, f64::min);
         clusters.sort_by(|&a, &b| closeness(a).total_cmp(&closeness(b)));
@@ -187,78 +318,100 @@ impl Index {
             if lo == hi {
                 continue;
             }
-            let needed = rows.iter().zip(&best).zip(&qn).any(|((&r, b), &qq)| {
-                if b.len() < k {
-                    return true;
-                }
+            let needed = rows.iter().zip(&cands).zip(&qn).any(|((&r, cand), &qq)| {
+                let kth = cand.kth_bound();
                 let lb = to_centre[[r, c]] - self.radius[c];
-                let kth = b[k - 1].0;
-                !(lb > 0.0 && lb * lb > kth + PRUNE_SLACK * (kth + qq + max_tn))
+                !(lb > 0.0 && lb * lb > kth + PRUNE_SLACK * (kth + qq + self.max_sq_norm))
             });
             if !needed {
                 continue;
             }
-            let block = self.block_rdist(q.view(), &qn, lo, hi);
-            for ((&r, b), vals) in rows.iter().zip(&mut best).zip(block.outer_iter()) {
-                let skip = if exclude_self { Some(r) } else { None };
-                for (j, &v) in (lo..hi).zip(vals) {
-                    if (b.len() == k && v >= b[k - 1].0) || Some(self.order[j]) == skip {
-                        continue;
+            if products {
+                let width = hi - lo;
+                general_mat_mul(
+                    1.0,
+                    &q32,
+                    &self.data32.slice(s![lo..hi, ..]).t(),
+                    0.0,
+                    &mut g.slice_mut(s![.., ..width]),
+                );
+                for (i, ((&r, cand), &qq)) in rows.iter().zip(&mut cands).zip(&qn32).enumerate() {
+                    let skip = exclude_self.then_some(r);
+                    self.scan_products(cand, qq, &row_slice(&g, i)[..width], lo, skip);
+                }
+            } else {
+                for (i, (&r, cand)) in rows.iter().zip(&mut cands).enumerate() {
+                    let qrow = row_slice(&q, i);
+                    for j in lo..hi {
+                        let v = self.metric.eval(qrow, row_slice(&self.data, j));
+                        if v <= cand.limit && !(exclude_self && self.order[j] == r) {
+                            cand.offer(v, j);
+                        }
                     }
-                    let at = b.partition_point(|e| e.0 <= v);
-                    b.insert(at, (v, j));
-                    b.truncate(k);
                 }
             }
         }
         rows.iter()
-            .zip(best)
-            .zip(q.outer_iter())
-            .map(|((&r, b), qrow)| {
-                let mut out: Vec<(f64, usize)> = b
-                    .into_iter()
-                    .map(|(v, j)| (self.final_distance(qrow, j, v), self.order[j]))
+            .zip(cands)
+            .enumerate()
+            .map(|(i, (&r, cand))| {
+                let qrow = row_slice(&q, i);
+                let mut out: Vec<(f64, usize)> = cand
+                    .into_rows()
+                    .map(|(v, j)| (self.exact_distance(qrow, j, v), self.order[j]))
                     .collect();
                 out.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+                out.truncate(k);
                 (r, out)
             })
             .collect()
     }
 
-    /// `[n_rows(q), hi − lo]` ranking distances from the rows of `q` to training rows `lo..hi` of `data`:
-    /// squared Euclidean distances between prepared rows (Euclidean, cosine), the distance itself otherwise.
-    fn block_rdist(&self, q: ArrayView2<'_, f64>, qn: &Array1<f64>, lo: usize, hi: usize) -> Array2<f64> {
-        let t = self.data.slice(s![lo..hi, ..]);
-        if metric_uses_products(self.metric) {
-            let mut g = q.dot(&t.t());
-            let tn = self.sq_norms.slice(s![lo..hi]);
-            for (mut row, &qq) in g.outer_iter_mut().zip(qn) {
-                row.zip_mut_with(&tn, |v, &tt| *v = (qq + tt - 2.0 * *v).max(0.0));
+    /// Offers training rows `lo..lo + g.len()` to `cand` (except original row `skip`), given their float32
+    /// products `g` with a query row whose centred float32 squared norm is `qq`. Runs of [`SCAN_CHUNK`] rows
+    /// whose smallest value is above the limit are passed over in one (vectorisable) test.
+    fn scan_products(&self, cand: &mut Candidates, qq: f64, g: &[f32], lo: usize, skip: Option<usize>) {
+        let tn = &self.sq_norms32[lo..lo + g.len()];
+        let value = |g: f32, t: f64| qq + t - 2.0 * f64::from(g);
+        for (c, (gc, tc)) in g.chunks(SCAN_CHUNK).zip(tn.chunks(SCAN_CHUNK)).enumerate() {
+            let least = gc.iter().zip(tc).fold(f64::INFINITY, |m, (&g, &t)| {
+                let v = value(g, t);
+                if v < m { v } else { m }
+            });
+            if least > cand.limit {
+                continue;
             }
-            g
-        } else {
-            Array2::from_shape_fn((q.nrows(), hi - lo), |(i, j)| self.metric.distance(q.row(i), t.row(j)))
+            for (i, (&g, &t)) in gc.iter().zip(tc).enumerate() {
+                let (v, j) = (value(g, t), lo + c * SCAN_CHUNK + i);
+                if v <= cand.limit && skip != Some(self.order[j]) {
+                    cand.offer(v, j);
+                }
+            }
         }
     }
 
-    /// The exact distance from `qrow` (prepared) to row `j` of `data`, whose ranking distance was `rdist`.
-    fn final_distance(&self, qrow: ArrayView1<'_, f64>, j: usize, rdist: f64) -> f64 {
+    /// The distance from the prepared query row `qrow` to row `j` of `data`, whose ranking value was `v`:
+    /// recomputed directly in float64 for Euclidean and cosine, `v` itself (already exact) otherwise.
+    fn exact_distance(&self, qrow: &[f64], j: usize, v: f64) -> f64 {
         match self.metric {
-            Metric::Euclidean => euclid(qrow, self.data.row(j)),
-            Metric::Cosine => 1.0 - qrow.dot(&self.data.row(j)),
-            _ => rdist,
+            Metric::Euclidean => sq_euclid(qrow, row_slice(&self.data, j)).sqrt(),
+            Metric::Cosine => 1.0 - dot(qrow, row_slice(&self.data, j)),
+            _ => v,
         }
+    }
+}
+
+/// `x` prepared for `metric` in standard layout: unit rows for cosine, the rows themselves otherwise.
+fn prepare(x: ArrayView2<'_, f64>, metric: Metric) -> Array2<f64> {
+    match metric {
+        Metric::Cosine => unit_rows(x),
+        _ => standard(x).into_owned(),
     }
 }
 
 /// Whether the metric's neighbour search runs on matrix products and can prune (Euclidean, cosine).
 fn metric_uses_products(metric: Metric) -> bool {
     matches!(metric, Metric::Euclidean | Metric::Cosine)
-}
-
-/// ‖a − b‖₂.
-fn euclid(a: ArrayView1<'_, f64>, b: ArrayView1<'_, f64>) -> f64 {
-    a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum::<f64>().sqrt()
 }
 
 /// Labels and centres of `n_clusters` compact clusters of `x`: evenly spaced rows as initial centres,
