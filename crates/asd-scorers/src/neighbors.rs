@@ -103,18 +103,21 @@ fn centred_f32(x: ArrayView2<'_, f64>, shift: &Array1<f64>) -> (Array2<f32>, Arr
 }
 
 /// One query row's candidates: the k smallest ranking values so far, and every training row whose value is
-/// within twice the rounding bound of the k-th of them.
+/// within twice the rounding bound of the k-th of them. Rows are pushed in batches and folded in by
+/// [`Candidates::update`] (a selection, not a sorted insertion per row).
 struct Candidates {
     k: usize,
     /// Bound on |ranking value − exact ranking distance| for this row (0 when values are exact).
     err: f64,
-    /// The k smallest values offered so far, ascending.
+    /// The k smallest values folded in so far; after an update, `best[k − 1]` is the k-th smallest.
     best: Vec<f64>,
-    /// `(value, row of data)` of every offered row that may still be among the exact k nearest.
+    /// `(value, row of data)` of every pushed row that may still be among the exact k nearest.
     list: Vec<(f64, usize)>,
-    /// Values above this cannot be among the exact k nearest: k-th smallest + 2 err (∞ before k offers).
+    /// Entries of `list` from here on are not yet folded into `best`.
+    pending: usize,
+    /// Values above this cannot be among the exact k nearest: k-th smallest + 2 err (∞ before k rows).
     limit: f64,
-    /// The list is compacted when it grows past this length.
+    /// `list` is compacted when it grows past this length.
     cap: usize,
 }
 
@@ -123,33 +126,43 @@ impl Candidates {
         Self {
             k,
             err,
-            best: Vec::with_capacity(k + 1),
+            best: Vec::with_capacity(k + COMPACT_EXTRA),
             list: Vec::with_capacity(2 * k + COMPACT_EXTRA),
+            pending: 0,
             limit: f64::INFINITY,
             cap: 2 * k + COMPACT_EXTRA,
         }
     }
 
-    /// Offers training row `j` (of `data`) with ranking value `v`; callers skip values above `limit`.
-    fn offer(&mut self, v: f64, j: usize) {
+    /// Pushes training row `j` (of `data`) with ranking value `v`; callers skip values above `limit`.
+    fn push(&mut self, v: f64, j: usize) {
         self.list.push((v, j));
-        if self.best.len() < self.k || v < self.best[self.k - 1] {
-            let at = self.best.partition_point(|&b| b <= v);
-            self.best.insert(at, v);
-            self.best.truncate(self.k);
-            if self.best.len() == self.k {
-                self.limit = self.best[self.k - 1] + 2.0 * self.err;
-            }
-        }
-        if self.list.len() > self.cap {
-            let limit = self.limit;
-            self.list.retain(|e| e.0 <= limit);
-            // Many rows tied within the bound: grow instead of compacting on every offer.
-            self.cap = self.cap.max(2 * self.list.len());
+        if self.list.len() - self.pending >= self.k + COMPACT_EXTRA {
+            self.update();
         }
     }
 
-    /// An upper bound on the exact k-th smallest ranking distance (∞ before k offers).
+    /// Folds the pushed rows into the k smallest values, lowers the limit, and drops rows above it.
+    fn update(&mut self) {
+        if self.pending == self.list.len() {
+            return;
+        }
+        self.best.extend(self.list[self.pending..].iter().map(|e| e.0));
+        if self.best.len() >= self.k {
+            self.best.select_nth_unstable_by(self.k - 1, f64::total_cmp);
+            self.best.truncate(self.k);
+            self.limit = self.best[self.k - 1] + 2.0 * self.err;
+            if self.list.len() > self.cap {
+                let limit = self.limit;
+                self.list.retain(|e| e.0 <= limit);
+                // Many rows tied within the bound: grow instead of compacting on every update.
+                self.cap = self.cap.max(2 * self.list.len());
+            }
+        }
+        self.pending = self.list.len();
+    }
+
+    /// An upper bound on the exact k-th smallest ranking distance (∞ before k rows); call after `update`.
     fn kth_bound(&self) -> f64 {
         match self.best.get(self.k - 1) {
             Some(&b) => b + self.err,
@@ -157,8 +170,9 @@ impl Candidates {
         }
     }
 
-    /// The rows left after the last offer, as `(value, row of data)`.
-    fn into_rows(self) -> impl Iterator<Item = (f64, usize)> {
+    /// The rows that may be among the exact k nearest, as `(value, row of data)`.
+    fn into_rows(mut self) -> impl Iterator<Item = (f64, usize)> {
+        self.update();
         let limit = self.limit;
         self.list.into_iter().filter(move |e| e.0 <= limit)
     }
@@ -338,6 +352,7 @@ impl Index {
                 for (i, ((&r, cand), &qq)) in rows.iter().zip(&mut cands).zip(&qn32).enumerate() {
                     let skip = exclude_self.then_some(r);
                     self.scan_products(cand, qq, &row_slice(&g, i)[..width], lo, skip);
+                    cand.update();
                 }
             } else {
                 for (i, (&r, cand)) in rows.iter().zip(&mut cands).enumerate() {
@@ -345,9 +360,10 @@ impl Index {
                     for j in lo..hi {
                         let v = self.metric.eval(qrow, row_slice(&self.data, j));
                         if v <= cand.limit && !(exclude_self && self.order[j] == r) {
-                            cand.offer(v, j);
+                            cand.push(v, j);
                         }
                     }
+                    cand.update();
                 }
             }
         }
@@ -384,7 +400,7 @@ impl Index {
             for (i, (&g, &t)) in gc.iter().zip(tc).enumerate() {
                 let (v, j) = (value(g, t), lo + c * SCAN_CHUNK + i);
                 if v <= cand.limit && skip != Some(self.order[j]) {
-                    cand.offer(v, j);
+                    cand.push(v, j);
                 }
             }
         }
