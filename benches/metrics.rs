@@ -19,7 +19,9 @@ fn metrics(c: &mut Criterion) {
         .iter()
         .map(|&l| rng.sample::<f64, _>(StandardNormal) + if l { SHIFT } else { 0.0 })
         .collect();
-    c.bench_function("auc_100k", |b| b.iter(|| roc_auc(black_box(&scores), black_box(&labels)).unwrap()));
+    c.bench_function("auc_100k", |b| {
+        b.iter(|| roc_auc(black_box(&scores), black_box(&labels)).unwrap())
+    });
     c.bench_function("auc_and_mcclish_pauc_100k", |b| {
         b.iter(|| {
             let roc = Roc::new(black_box(&scores), black_box(&labels)).unwrap();
