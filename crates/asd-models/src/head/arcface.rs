@@ -1,0 +1,122 @@
+//! ArcFace (additive angular margin) head, as coded in STgram-MFN's `ArcMarginProduct` with `easy_margin = False`
+//! (asdnet_specmfn.md §4.1).
+
+use crate::init;
+use burn::config::Config;
+use burn::module::{Module, Param};
+use burn::tensor::{Device, Int, Tensor, assert_shape};
+
+/// ArcFace scale s (asdnet_specmfn.md §4.1; decisions.md §10: s 30 for ASDNet and SpecMFN).
+pub const ARCFACE_SCALE: f64 = 30.0;
+/// ArcFace margin m in radians (ASDNet paper §2.3.1: m = 0.5; the reference code's default is 0.7).
+pub const ARCFACE_MARGIN: f64 = 0.5;
+/// Lower bound of a vector norm when normalising (PyTorch `F.normalize` default `eps=1e-12`).
+pub const NORMALIZE_EPS: f64 = 1e-12;
+
+/// Configuration of an [`ArcFace`] head.
+#[derive(Config, Debug)]
+pub struct ArcFaceConfig {
+    /// Width of the embeddings fed to the head.
+    pub embedding_dim: usize,
+    /// Number of classes (41 for DCASE 2020).
+    pub n_classes: usize,
+    /// Scale s applied to the cosines.
+    #[config(default = "ARCFACE_SCALE")]
+    pub scale: f64,
+    /// Angular margin m (radians) added to the target class's angle.
+    #[config(default = "ARCFACE_MARGIN")]
+    pub margin: f64,
+}
+
+impl ArcFaceConfig {
+    /// Builds the head; class weights ~ Xavier-uniform, U(±√(6/(dim + n_classes))) (asdnet_specmfn.md §2.2).
+    pub fn init(&self, device: &Device) -> ArcFace {
+        let weight = init::xavier_uniform().init_with(
+            [self.n_classes, self.embedding_dim],
+            Some(self.embedding_dim),
+            Some(self.n_classes),
+            device,
+        );
+        ArcFace {
+            weight,
+            scale: self.scale,
+            margin: self.margin,
+        }
+    }
+}
+
+/// ArcFace head: class weights W `[n_classes, embedding_dim]`, stored as `weight` (PyTorch layout).
+#[derive(Module, Debug)]
+pub struct ArcFace {
+    /// Class weight vectors, one row per class.
+    pub weight: Param<Tensor<2>>,
+    /// Scale s.
+    pub scale: f64,
+    /// Margin m (radians).
+    pub margin: f64,
+}
+
+/// Rows divided by their L2 norm, the norm bounded below by [`NORMALIZE_EPS`] (PyTorch `F.normalize`).
+fn l2_normalise(x: Tensor<2>) -> Tensor<2> {
+    let norm = x.clone().powf_scalar(2.0).sum_dim(1).sqrt().clamp_min(NORMALIZE_EPS);
+    x.div(norm)
+}
+
+impl ArcFace {
+    /// Number of classes.
+    pub fn n_classes(&self) -> usize {
+        self.weight.shape().dims::<2>()[0]
+    }
+
+    /// Cosine between each embedding and each class weight vector.
+    ///
+    /// # Shapes
+    /// - `embedding`: `[batch, embedding_dim]`; output `[batch, n_classes]`
+    ///
+    /// # Panics
+    /// If the embedding width differs from the head's.
+    pub fn cosine(&self, embedding: Tensor<2>) -> Tensor<2> {
+        let [_, dim] = self.weight.shape().dims();
+        assert_shape!(embedding, [_, dim]);
+        l2_normalise(embedding).matmul(l2_normalise(self.weight.val()).transpose())
+    }
+
+    /// Logits without margin, s·cos(z, W_j): what the model reports in
+    /// [`ModelOutput::logits`](crate::ModelOutput).
+    ///
+    /// # Shapes
+    /// - `embedding`: `[batch, embedding_dim]`; output `[batch, n_classes]`
+    ///
+    /// # Panics
+    /// As [`cosine`](Self::cosine).
+    pub fn forward(&self, embedding: Tensor<2>) -> Tensor<2> {
+        self.cosine(embedding).mul_scalar(self.scale)
+    }
+
+    /// Puts the angular margin on each row's target class: from logits s·cos_j (the output of
+    /// [`forward`](Self::forward)) to ArcFace logits, s·φ for j = label and s·cos_j otherwise, with
+    /// φ = cos·cos m − sin·sin m when cos > cos(π − m), else cos − m·sin(π − m) (the reference's fallback), and
+    /// sin = √max(1 − cos², 0) (decisions.md §8).
+    ///
+    /// # Shapes
+    /// - `logits`: `[batch, n_classes]`, `labels`: `[batch]` class indices; output `[batch, n_classes]`
+    ///
+    /// # Panics
+    /// If the shapes disagree or a label is not below `n_classes`.
+    pub fn apply_margin(&self, logits: Tensor<2>, labels: Tensor<1, Int>) -> Tensor<2> {
+        let [batch] = labels.dims();
+        assert_shape!(logits, [batch, self.n_classes()]);
+        let cos = logits.div_scalar(self.scale);
+        let sin = cos.clone().powf_scalar(2.0).neg().add_scalar(1.0).clamp_min(0.0).sqrt();
+        let (cos_m, sin_m) = (self.margin.cos(), self.margin.sin());
+        let threshold = (std::f64::consts::PI - self.margin).cos();
+        let fallback_shift = (std::f64::consts::PI - self.margin).sin() * self.margin;
+        let rotated = cos.clone().mul_scalar(cos_m).sub(sin.mul_scalar(sin_m));
+        let phi = cos
+            .clone()
+            .sub_scalar(fallback_shift)
+            .mask_where(cos.clone().greater_elem(threshold), rotated);
+        let target = labels.one_hot::<2>(self.n_classes()).equal_elem(1);
+        cos.mask_where(target, phi).mul_scalar(self.scale)
+    }
+}

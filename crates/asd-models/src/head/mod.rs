@@ -1,0 +1,3 @@
+//! Classification heads used during training (and by the PROB scorer).
+
+pub mod arcface;

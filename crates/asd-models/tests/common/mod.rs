@@ -1,0 +1,139 @@
+//! Helpers shared by the golden tests: reading tensors from the fixtures' safetensors files and comparing.
+
+use asd_models::burn::store::{ModuleStore, SafetensorsStore, bridge};
+use asd_models::burn::tensor::activation::log_softmax;
+use asd_models::burn::tensor::{Device, Int, Tensor, TensorData};
+use asd_models::head::arcface::ArcFace;
+use asd_models::{Embedder, ModelOutput};
+use ndarray::{ArrayD, IxDyn};
+use std::path::PathBuf;
+
+/// A safetensors fixture file, read tensor by tensor.
+pub struct Fixture {
+    path: PathBuf,
+    store: SafetensorsStore,
+}
+
+impl Fixture {
+    /// Opens `golden/<rel>`.
+    pub fn open(rel: &str) -> Self {
+        let path = asd_testkit::golden(rel);
+        Self {
+            store: SafetensorsStore::from_file(&path),
+            path,
+        }
+    }
+
+    /// The raw data of tensor `key`.
+    pub fn data(&mut self, key: &str) -> TensorData {
+        let path = self.path.display().to_string();
+        let tensor = self
+            .store
+            .get_tensor(key)
+            .unwrap_or_else(|e| panic!("{path}: {e}"))
+            .unwrap_or_else(|| panic!("{path}: no tensor `{key}`"));
+        bridge::to_data(tensor).unwrap_or_else(|e| panic!("{path}: `{key}`: {e:?}"))
+    }
+
+    /// Tensor `key` as an f32 array.
+    pub fn array(&mut self, key: &str) -> ArrayD<f32> {
+        to_array(self.data(key))
+    }
+
+    /// Tensor `key` as a float tensor on `device`.
+    pub fn tensor<const D: usize>(&mut self, key: &str, device: &Device) -> Tensor<D> {
+        Tensor::from_data(self.data(key), device)
+    }
+
+    /// Tensor `key` (i64 in the file) as an Int tensor on `device`.
+    pub fn int_tensor<const D: usize>(&mut self, key: &str, device: &Device) -> Tensor<D, Int> {
+        Tensor::from_data(self.data(key), device)
+    }
+}
+
+/// A tensor's values as an f32 array of its shape.
+pub fn to_array(data: TensorData) -> ArrayD<f32> {
+    let shape = data.shape().to_vec();
+    let values = data.try_to_vec_as::<f32>().expect("numeric data");
+    ArrayD::from_shape_vec(IxDyn(&shape), values).expect("shape matches data")
+}
+
+/// Criterion |actual − expected| ≤ atol + rtol·|expected| element-wise; prints the largest |Δ| and the largest
+/// |Δ| / (atol + rtol·|expected|) so the measured margin shows in `--nocapture` runs.
+pub fn assert_close<const D: usize>(actual: Tensor<D>, expected: &ArrayD<f32>, atol: f64, rtol: f64, what: &str) {
+    let actual = to_array(actual.into_data());
+    let (mut max_abs, mut max_ratio) = (0.0_f64, 0.0_f64);
+    for (&a, &e) in actual.iter().zip(expected.iter()) {
+        let diff = (f64::from(a) - f64::from(e)).abs();
+        max_abs = max_abs.max(diff);
+        max_ratio = max_ratio.max(diff / (atol + rtol * f64::from(e).abs()));
+    }
+    println!("{what}: max |Δ| = {max_abs:.3e}, max |Δ|/tol = {max_ratio:.3}");
+    asd_testkit::assert_allclose(&actual, expected, atol, rtol, what);
+}
+
+/// README §5: `cosine` ≤ 1e-5 absolute.
+pub const COSINE_ATOL: f64 = 1e-5;
+/// README §5: `arcface_logits`, `logits_scaled` ≤ 5e-4 absolute.
+pub const LOGITS_ATOL: f64 = 5e-4;
+/// README §5: `prob_score_*` ≤ 1e-4 relative.
+pub const SCORE_RTOL: f64 = 1e-4;
+
+/// Checks a model's output for `inputs.safetensors:spectrum` against `io`: `embedding` (within `atol` + `rtol`·|ref|),
+/// `cosine`, `logits_scaled`, `arcface_logits` (margin on `labels`) and the PROB scores −log softmax(ℓ)[label] with
+/// and without the margin (asdnet_specmfn.md §7.1), each within README §5's tolerance.
+pub fn check_embedding_and_head<E: Embedder>(
+    model: &E,
+    arcface: &ArcFace,
+    out: ModelOutput,
+    inputs: &mut Fixture,
+    io: &mut Fixture,
+    atol: f64,
+    rtol: f64,
+) {
+    let device = out.embedding.device();
+    assert_close(out.embedding.clone(), &io.array("embedding"), atol, rtol, "embedding");
+    assert_close(
+        arcface.cosine(out.embedding),
+        &io.array("cosine"),
+        COSINE_ATOL,
+        0.0,
+        "cosine",
+    );
+    assert_close(
+        out.logits.clone(),
+        &io.array("logits_scaled"),
+        LOGITS_ATOL,
+        0.0,
+        "logits_scaled",
+    );
+    let labels = inputs.int_tensor::<1>("labels", &device);
+    let arc = model.margin_logits(out.logits.clone(), labels.clone());
+    assert_close(
+        arc.clone(),
+        &io.array("arcface_logits"),
+        LOGITS_ATOL,
+        0.0,
+        "arcface_logits",
+    );
+    let target = |logits: Tensor<2>| -> Tensor<1> {
+        log_softmax(logits, 1)
+            .gather(1, labels.clone().unsqueeze_dim(1))
+            .neg()
+            .squeeze_dim(1)
+    };
+    assert_close(
+        target(arc),
+        &io.array("prob_score_margin"),
+        0.0,
+        SCORE_RTOL,
+        "prob_score_margin",
+    );
+    assert_close(
+        target(out.logits),
+        &io.array("prob_score_nomargin"),
+        0.0,
+        SCORE_RTOL,
+        "prob_score_nomargin",
+    );
+}
