@@ -31,8 +31,6 @@ const CLUSTER_ITERS: usize = 2;
 const PRUNE_SLACK: f64 = 1e-8;
 /// Unit roundoff of float32 (2⁻²⁴).
 const F32_UNIT: f64 = f32::EPSILON as f64 / 2.0;
-/// Rows per pass-over test in the float32 scan.
-const SCAN_CHUNK: usize = 16;
 /// A row's candidate list is compacted once it holds this many more entries than k.
 const COMPACT_EXTRA: usize = 64;
 
@@ -324,6 +322,7 @@ impl Index {
             .collect();
         let widest = self.bounds.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(0);
         let mut g = Array2::<f32>::zeros((if products { rows.len() } else { 0 }, widest));
+        let mut scratch = vec![(0.0, 0); if products { widest } else { 0 }];
         let mut clusters: Vec<usize> = (0..self.centres.nrows()).collect();
         let closeness = |c: usize| rows.iter().map(|&r| to_centre[[r, c]]).fold(f64::INFINITY, f64::min);
         clusters.sort_by(|&a, &b| closeness(a).total_cmp(&closeness(b)));
@@ -351,7 +350,7 @@ impl Index {
                 );
                 for (i, ((&r, cand), &qq)) in rows.iter().zip(&mut cands).zip(&qn32).enumerate() {
                     let skip = exclude_self.then_some(r);
-                    self.scan_products(cand, qq, &row_slice(&g, i)[..width], lo, skip);
+                    self.scan_products(cand, qq, &row_slice(&g, i)[..width], lo, skip, &mut scratch);
                     cand.update();
                 }
             } else {
@@ -383,25 +382,29 @@ impl Index {
             .collect()
     }
 
-    /// Offers training rows `lo..lo + g.len()` to `cand` (except original row `skip`), given their float32
-    /// products `g` with a query row whose centred float32 squared norm is `qq`. Runs of [`SCAN_CHUNK`] rows
-    /// whose smallest value is above the limit are passed over in one (vectorisable) test.
-    fn scan_products(&self, cand: &mut Candidates, qq: f64, g: &[f32], lo: usize, skip: Option<usize>) {
+    /// Pushes to `cand` the training rows `lo..lo + g.len()` (except original row `skip`) whose value is
+    /// within its limit, given their float32 products `g` with a query row whose centred float32 squared
+    /// norm is `qq`. The values are compacted into `scratch` (at least `g.len()` long) without branches.
+    fn scan_products(
+        &self,
+        cand: &mut Candidates,
+        qq: f64,
+        g: &[f32],
+        lo: usize,
+        skip: Option<usize>,
+        scratch: &mut [(f64, usize)],
+    ) {
         let tn = &self.sq_norms32[lo..lo + g.len()];
-        let value = |g: f32, t: f64| qq + t - 2.0 * f64::from(g);
-        for (c, (gc, tc)) in g.chunks(SCAN_CHUNK).zip(tn.chunks(SCAN_CHUNK)).enumerate() {
-            let least = gc.iter().zip(tc).fold(f64::INFINITY, |m, (&g, &t)| {
-                let v = value(g, t);
-                if v < m { v } else { m }
-            });
-            if least > cand.limit {
-                continue;
-            }
-            for (i, (&g, &t)) in gc.iter().zip(tc).enumerate() {
-                let (v, j) = (value(g, t), lo + c * SCAN_CHUNK + i);
-                if v <= cand.limit && skip != Some(self.order[j]) {
-                    cand.push(v, j);
-                }
+        let limit = cand.limit;
+        let mut n = 0;
+        for (i, (&g, &t)) in g.iter().zip(tn).enumerate() {
+            let v = qq + t - 2.0 * f64::from(g);
+            scratch[n] = (v, lo + i);
+            n += usize::from(v <= limit);
+        }
+        for &(v, j) in &scratch[..n] {
+            if skip != Some(self.order[j]) {
+                cand.push(v, j);
             }
         }
     }
