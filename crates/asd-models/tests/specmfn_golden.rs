@@ -80,3 +80,21 @@ fn counts_match_the_spec() {
     assert_eq!(count.macs, 184_037_376);
     assert_eq!(model.num_params(), count.params + 13_824);
 }
+
+/// README §5: `embedding_trainmode_bn` (every BatchNorm on batch statistics, biased variance) ≤ 5e-3 absolute.
+/// On an autodiff device Burn's BatchNorm takes its training path, as PyTorch's `train()` mode does.
+#[test]
+fn train_mode_batch_norm_embedding_matches_the_reference() {
+    let device = Device::flex().autodiff();
+    let model = golden_model(&device);
+    let spectrum = Fixture::open("asdnet/inputs.safetensors").tensor::<2>("spectrum", &device);
+    let mut io = Fixture::open("asdnet/specmfn/io.safetensors");
+    let out = model.forward(spectrum);
+    assert_close(
+        out.embedding,
+        &io.array("embedding_trainmode_bn"),
+        5e-3,
+        0.0,
+        "embedding_trainmode_bn",
+    );
+}

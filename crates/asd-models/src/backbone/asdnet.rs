@@ -223,3 +223,54 @@ impl Embedder for AsdNet {
         self.arcface.apply_margin(logits, labels)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Criterion: each rule of `check` is a typed error naming its setting; the heads give their documented widths
+    /// (flatten: C₈·L₈ = 128·2 = 256 on 16 001 bins).
+    #[test]
+    fn check_names_the_bad_setting_and_gives_the_embedding_width() {
+        let field_of = |config: AsdNetConfig| match config.check() {
+            Err(Error::Config { field, .. }) => field,
+            other => panic!("expected a config error, got {other:?}"),
+        };
+        assert_eq!(field_of(AsdNetConfig::new().with_n_classes(0)), "asdnet.n_classes");
+        assert_eq!(
+            field_of(AsdNetConfig::new().with_arcface_scale(f64::NAN)),
+            "asdnet.arcface_scale"
+        );
+        assert_eq!(
+            field_of(AsdNetConfig::new().with_arcface_margin(2.0)),
+            "asdnet.arcface_margin"
+        );
+        assert_eq!(
+            field_of(AsdNetConfig::new().with_embedding_dim(0)),
+            "asdnet.embedding_dim"
+        );
+        assert!(matches!(
+            AsdNetConfig::new().with_input_bins(50).check(),
+            Err(Error::InputTooShort { .. })
+        ));
+        assert_eq!(AsdNetConfig::new().check().ok(), Some(128));
+        assert_eq!(
+            AsdNetConfig::new().with_head(AsdNetHead::Flatten).check().ok(),
+            Some(256)
+        );
+    }
+
+    /// Criterion: the global-average-pooling head (design D3) gives `[batch, embedding_dim]` and the parameter count
+    /// of asdnet_specmfn.md §2.3 (D3, pad 0, 128 channels: 0.494 M network = 477 312 conv (Table 1 column sum) + 16 512 Linear).
+    #[test]
+    fn gap_head_has_the_spec_parameter_count() {
+        let device = Device::flex();
+        let model = AsdNetConfig::new()
+            .with_head(AsdNetHead::GapLinear)
+            .init(&device)
+            .expect("valid");
+        assert_eq!(model.count().params_paper, 477_312 + 16_512);
+        let out = model.forward(Tensor::<2>::zeros([3, SPECTRUM_BINS], &device));
+        assert_eq!(out.embedding.dims(), [3, 128]);
+    }
+}

@@ -120,3 +120,46 @@ impl ArcFace {
         cos.mask_where(target, phi).mul_scalar(self.scale)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::TensorData;
+
+    /// Criterion: asdnet_specmfn.md §4.1 worked by hand with its constants for m = 0.5 (cos m = 0.8775825619,
+    /// sin m = 0.4794255386, cos(π − m) = −0.8775825619, m·sin(π − m) = 0.2397127693), s = 30:
+    /// target cos 0.6 → 30·(0.6·cos m − 0.8·sin m) = 4.2902732; target cos −0.95 (below cos(π − m), the fallback)
+    /// → 30·(−0.95 − 0.2397127693) = −35.6913831; non-target logits unchanged; all within 1e-4.
+    #[test]
+    fn margin_uses_rotation_above_threshold_and_fallback_below() {
+        let device = Device::flex();
+        let head = ArcFaceConfig::new(2, 3).init(&device);
+        let logits = Tensor::<2>::from_data(TensorData::from([[18.0, 3.0, -28.5], [3.0, -28.5, 6.0]]), &device);
+        let labels = Tensor::<1, Int>::from_data(TensorData::from([0_i64, 1]), &device);
+        let out = head
+            .apply_margin(logits, labels)
+            .into_data()
+            .try_to_vec::<f32>()
+            .expect("f32"); // ok: test
+        let expected = [4.290_273_2, 3.0, -28.5, 3.0, -35.691_383, 6.0];
+        for (got, want) in out.iter().zip(expected) {
+            assert!((f64::from(*got) - want).abs() < 1e-4, "{out:?} vs {expected:?}");
+        }
+    }
+
+    /// Criterion: 1 − cos² is clamped at 0 (decisions.md §8): |cos| slightly above 1 from rounding gives a finite
+    /// logit, not NaN.
+    #[test]
+    fn margin_is_finite_for_cosines_beyond_one() {
+        let device = Device::flex();
+        let head = ArcFaceConfig::new(2, 2).init(&device);
+        let logits = Tensor::<2>::from_data(TensorData::from([[30.0001_f32, -30.0001]]), &device);
+        let labels = Tensor::<1, Int>::from_data(TensorData::from([0_i64]), &device);
+        let out = head
+            .apply_margin(logits, labels)
+            .into_data()
+            .try_to_vec::<f32>()
+            .expect("f32"); // ok: test
+        assert!(out.iter().all(|v| v.is_finite()), "{out:?}");
+    }
+}
