@@ -4,12 +4,14 @@ use crate::error::{FeatureError, Result};
 use crate::{Frontend, check_wave};
 use ndarray::{Array2, ArrayView2, ArrayViewMut2, Axis};
 use rayon::prelude::*;
-use realfft::{RealFftPlanner, RealToComplex};
+use rustfft::num_complex::Complex32;
+use rustfft::{Fft, FftPlanner};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 /// Frames handed to one rayon task: large enough to amortise the per-task buffers, small enough to split a
-/// 313-frame clip over the cores (our choice, measured with `benches/features.rs`).
+/// 313-frame clip over the cores (our choice, measured with `benches/features.rs`). Even, so that every
+/// task but a clip's last one fills all its frame pairs.
 const FRAMES_PER_TASK: usize = 32;
 
 /// Largest FFT length accepted from a configuration (2²⁴ samples, over 17 minutes at 16 kHz): a guard against
@@ -79,12 +81,15 @@ impl StftConfig {
     }
 }
 
-/// A planned STFT: the window and the real-FFT plan are built once; each call uses its own scratch buffers.
+/// A planned STFT: the window and the FFT plan are built once; each call uses its own scratch buffers.
+///
+/// Two consecutive real frames `x`, `y` share one complex `n_fft`-point FFT of `z = x + i·y`; their spectra
+/// are separated by conjugate symmetry, `X[k] = (Z[k] + Z*[n−k]) / 2` and `Y[k] = (Z[k] − Z*[n−k]) / 2i`.
 #[derive(Clone)]
 pub struct Stft {
     config: StftConfig,
     window: Vec<f32>,
-    fft: Arc<dyn RealToComplex<f32>>,
+    fft: Arc<dyn Fft<f32>>,
 }
 
 impl std::fmt::Debug for Stft {
@@ -103,7 +108,7 @@ impl Stft {
         let window = (0..n)
             .map(|i| (0.5 - 0.5 * (2.0 * std::f64::consts::PI * i as f64 / n as f64).cos()) as f32)
             .collect();
-        let fft = RealFftPlanner::<f32>::new().plan_fft_forward(n);
+        let fft = FftPlanner::<f32>::new().plan_fft_forward(n);
         Ok(Self { config, window, fft })
     }
 
@@ -128,26 +133,50 @@ impl Stft {
                 got: wave.len(),
             });
         }
+        let n = self.config.n_fft;
         let n_bins = self.config.n_bins();
+        let hop = self.config.hop;
         let mut out = Array2::zeros((row_len, self.config.n_frames(wave.len())));
         out.axis_chunks_iter_mut(Axis(1), FRAMES_PER_TASK)
             .into_par_iter()
             .enumerate()
-            .try_for_each(|(task, block)| {
-                let mut frame = self.fft.make_input_vec();
-                let mut spectrum = self.fft.make_output_vec();
-                let mut scratch = self.fft.make_scratch_vec();
+            .for_each(|(task, block)| {
                 let width = block.ncols();
+                let first = task * FRAMES_PER_TASK;
+                // frame first + 2p in the real part of pair p, frame first + 2p + 1 (or zeros) in the imaginary part
+                let mut frames = vec![0.0; 2 * n];
+                let mut packed = vec![Complex32::default(); width.div_ceil(2) * n];
+                for (pair, z) in packed.chunks_exact_mut(n).enumerate() {
+                    let (even, odd) = frames.split_at_mut(n);
+                    let t = first + 2 * pair;
+                    self.fill_frame(wave, t * hop, even);
+                    if 2 * pair + 1 < width {
+                        self.fill_frame(wave, (t + 1) * hop, odd);
+                    } else {
+                        odd.fill(0.0);
+                    }
+                    for (z, (&x, &y)) in z.iter_mut().zip(even.iter().zip(odd.iter())) {
+                        *z = Complex32::new(x, y);
+                    }
+                }
+                let mut scratch = vec![Complex32::default(); self.fft.get_inplace_scratch_len()];
+                // every pair in one call: the length is a multiple of n by construction
+                self.fft.process_with_scratch(&mut packed, &mut scratch);
                 let mut power = Array2::zeros((n_bins, width));
-                for (i, mut column) in power.axis_iter_mut(Axis(1)).enumerate() {
-                    let t = task * FRAMES_PER_TASK + i;
-                    self.fill_frame(wave, t * self.config.hop, &mut frame);
-                    self.fft.process_with_scratch(&mut frame, &mut spectrum, &mut scratch)?;
-                    column.iter_mut().zip(&spectrum).for_each(|(p, c)| *p = c.norm_sqr());
+                let cells = power.as_slice_mut().expect("contiguous"); // ok: a new array is in standard layout
+                for (k, row) in cells.chunks_exact_mut(width).enumerate() {
+                    let mirror = if k == 0 { 0 } else { n - k };
+                    for (columns, z) in row.chunks_mut(2).zip(packed.chunks_exact(n)) {
+                        let (a, b) = (z[k], z[mirror].conj());
+                        // |2X[k]|² and |2Y[k]|², see the type's documentation
+                        columns[0] = (a + b).norm_sqr() * 0.25;
+                        if let Some(odd) = columns.get_mut(1) {
+                            *odd = (a - b).norm_sqr() * 0.25;
+                        }
+                    }
                 }
                 per_block(power.view(), block);
-                Ok::<_, FeatureError>(())
-            })?;
+            });
         Ok(out)
     }
 
