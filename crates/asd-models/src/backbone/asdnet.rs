@@ -3,7 +3,6 @@
 
 use crate::blocks::conv1d_stack::{Conv1dStack, Conv1dStackConfig, StackPadding};
 use crate::count::{self, Count, ModelCount};
-use crate::error::Error;
 use crate::head::arcface::{ARCFACE_MARGIN, ARCFACE_SCALE, ArcFace, ArcFaceConfig};
 use crate::{Embedder, ModelOutput, weights};
 use burn::config::Config;
@@ -83,31 +82,23 @@ impl AsdNetConfig {
     /// Checks every setting; returns the embedding width.
     ///
     /// # Errors
-    /// [`Error::Config`] for a zero width, class count or layer setting, a non-positive or non-finite ArcFace scale
-    /// or a margin outside [0, π/2); [`Error::InputTooShort`] when `input_bins` does not survive the layers.
+    /// [`Error::Config`](crate::Error::Config) for a zero width, class count or layer setting, a non-positive or non-finite ArcFace scale
+    /// or a margin outside [0, π/2); [`Error::InputTooShort`](crate::Error::InputTooShort) when `input_bins` does not survive the layers.
     pub fn check(&self) -> crate::Result<usize> {
-        let invalid = |field: &str, reason: &str| Error::Config {
-            field: field.into(),
-            reason: reason.into(),
-        };
         let stack = self.stack();
         let len = stack.check("asdnet", self.input_bins)?;
-        if self.n_classes == 0 {
-            return Err(invalid("asdnet.n_classes", "must be at least 1"));
-        }
-        if !(self.arcface_scale.is_finite() && self.arcface_scale > 0.0) {
-            return Err(invalid("asdnet.arcface_scale", "must be finite and positive"));
-        }
-        if !(0.0..std::f64::consts::FRAC_PI_2).contains(&self.arcface_margin) {
-            return Err(invalid("asdnet.arcface_margin", "must lie in [0, π/2) radians"));
-        }
-        match self.head {
-            AsdNetHead::Flatten => Ok(stack.out_channels() * len),
-            AsdNetHead::FlattenLinear | AsdNetHead::GapLinear if self.embedding_dim == 0 => {
-                Err(invalid("asdnet.embedding_dim", "must be at least 1"))
-            }
-            AsdNetHead::FlattenLinear | AsdNetHead::GapLinear => Ok(self.embedding_dim),
-        }
+        let embedding_dim = match self.head {
+            AsdNetHead::Flatten => stack.out_channels() * len,
+            AsdNetHead::FlattenLinear | AsdNetHead::GapLinear => self.embedding_dim,
+        };
+        self.arcface(embedding_dim).check("asdnet")?;
+        Ok(embedding_dim)
+    }
+
+    fn arcface(&self, embedding_dim: usize) -> ArcFaceConfig {
+        ArcFaceConfig::new(embedding_dim, self.n_classes)
+            .with_scale(self.arcface_scale)
+            .with_margin(self.arcface_margin)
     }
 
     /// Checks the configuration and builds the network with PyTorch-default weights (decisions.md §7) and a
@@ -133,10 +124,7 @@ impl AsdNetConfig {
         Ok(AsdNet {
             stack: stack.init(device),
             fc,
-            arcface: ArcFaceConfig::new(embedding_dim, self.n_classes)
-                .with_scale(self.arcface_scale)
-                .with_margin(self.arcface_margin)
-                .init(device),
+            arcface: self.arcface(embedding_dim).init(device),
             head: self.head,
             input_bins: self.input_bins,
         })
@@ -187,7 +175,7 @@ impl AsdNet {
     /// `arcface.weight`, as in `golden/asdnet/asdnet/model.safetensors`); Linear weights are transposed.
     ///
     /// # Errors
-    /// [`Error::WeightFile`] if the file cannot be read, [`Error::WeightMismatch`] if a tensor is missing, unused or
+    /// [`Error::WeightFile`](crate::Error::WeightFile) if the file cannot be read, [`Error::WeightMismatch`](crate::Error::WeightMismatch) if a tensor is missing, unused or
     /// of the wrong shape.
     pub fn load_torch_safetensors(self, path: &Path) -> crate::Result<Self> {
         weights::load_torch_safetensors(self, path, &TORCH_KEY_MAP, &[])
@@ -227,6 +215,7 @@ impl Embedder for AsdNet {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Error;
 
     /// Criterion: each rule of `check` is a typed error naming its setting; the heads give their documented widths
     /// (flatten: C₈·L₈ = 128·2 = 256 on 16 001 bins).

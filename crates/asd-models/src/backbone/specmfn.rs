@@ -6,7 +6,6 @@ use crate::backbone::asdnet::{DCASE2020_CLASSES, SPECTRUM_BINS};
 use crate::backbone::mobilefacenet::{MobileFaceNet, MobileFaceNetConfig};
 use crate::blocks::conv1d_stack::{Conv1dStack, Conv1dStackConfig, StackPadding};
 use crate::count::{self, ModelCount};
-use crate::error::Error;
 use crate::head::arcface::{ARCFACE_MARGIN, ARCFACE_SCALE, ArcFace, ArcFaceConfig};
 use crate::{Embedder, ModelOutput, weights};
 use burn::config::Config;
@@ -61,24 +60,18 @@ impl SpecMfnConfig {
     /// Checks every setting.
     ///
     /// # Errors
-    /// [`Error::Config`] / [`Error::InputTooShort`] for SpecNet or MobileFaceNet settings, a zero class count, a
+    /// [`Error::Config`](crate::Error::Config) / [`Error::InputTooShort`](crate::Error::InputTooShort) for SpecNet or MobileFaceNet settings, a zero class count, a
     /// non-positive ArcFace scale or a margin outside [0, π/2).
     pub fn check(&self) -> crate::Result<()> {
-        let invalid = |field: &str, reason: &str| Error::Config {
-            field: field.into(),
-            reason: reason.into(),
-        };
-        self.mfn()?.check()?;
-        if self.n_classes == 0 {
-            return Err(invalid("specmfn.n_classes", "must be at least 1"));
-        }
-        if !(self.arcface_scale.is_finite() && self.arcface_scale > 0.0) {
-            return Err(invalid("specmfn.arcface_scale", "must be finite and positive"));
-        }
-        if !(0.0..std::f64::consts::FRAC_PI_2).contains(&self.arcface_margin) {
-            return Err(invalid("specmfn.arcface_margin", "must lie in [0, π/2) radians"));
-        }
-        Ok(())
+        let mfn = self.mfn()?;
+        mfn.check()?;
+        self.arcface(mfn.embedding_dim).check("specmfn")
+    }
+
+    fn arcface(&self, embedding_dim: usize) -> ArcFaceConfig {
+        ArcFaceConfig::new(embedding_dim, self.n_classes)
+            .with_scale(self.arcface_scale)
+            .with_margin(self.arcface_margin)
     }
 
     /// Checks the configuration and builds the network: SpecNet with PyTorch-default weights, MobileFaceNet with the
@@ -88,15 +81,11 @@ impl SpecMfnConfig {
     /// As [`check`](Self::check).
     pub fn init(&self, device: &Device) -> crate::Result<SpecMfn> {
         self.check()?;
-        let mfn = self.mfn()?.init(device)?;
-        let embedding_dim = mfn.linear1.bn.gamma.shape().num_elements();
+        let mfn = self.mfn()?;
         Ok(SpecMfn {
             specnet: self.specnet().init(device),
-            mfn,
-            arcface: ArcFaceConfig::new(embedding_dim, self.n_classes)
-                .with_scale(self.arcface_scale)
-                .with_margin(self.arcface_margin)
-                .init(device),
+            arcface: self.arcface(mfn.embedding_dim).init(device),
+            mfn: mfn.init(device)?,
             input_bins: self.input_bins,
         })
     }
@@ -150,7 +139,7 @@ impl SpecMfn {
     /// BatchNorm running statistics included; `fc_out` is skipped).
     ///
     /// # Errors
-    /// [`Error::WeightFile`] if the file cannot be read, [`Error::WeightMismatch`] if a tensor is missing, unused or
+    /// [`Error::WeightFile`](crate::Error::WeightFile) if the file cannot be read, [`Error::WeightMismatch`](crate::Error::WeightMismatch) if a tensor is missing, unused or
     /// of the wrong shape.
     pub fn load_torch_safetensors(self, path: &Path) -> crate::Result<Self> {
         weights::load_torch_safetensors(self, path, &TORCH_KEY_MAP, &TORCH_UNUSED)

@@ -1,6 +1,7 @@
 //! ArcFace (additive angular margin) head, as coded in STgram-MFN's `ArcMarginProduct` with `easy_margin = False`
 //! (asdnet_specmfn.md §4.1).
 
+use crate::error::Error;
 use crate::init;
 use burn::config::Config;
 use burn::module::{Module, Param};
@@ -29,6 +30,31 @@ pub struct ArcFaceConfig {
 }
 
 impl ArcFaceConfig {
+    /// Checks the head's settings; `what` prefixes the field names in errors (e.g. `"asdnet"`).
+    ///
+    /// # Errors
+    /// [`Error::Config`] for a zero width or class count, a non-positive or non-finite scale, or a margin outside
+    /// [0, π/2) radians.
+    pub fn check(&self, what: &str) -> crate::Result<()> {
+        let invalid = |field: &str, reason: &str| Error::Config {
+            field: format!("{what}.{field}"),
+            reason: reason.into(),
+        };
+        if self.embedding_dim == 0 {
+            return Err(invalid("embedding_dim", "must be at least 1"));
+        }
+        if self.n_classes == 0 {
+            return Err(invalid("n_classes", "must be at least 1"));
+        }
+        if !(self.scale.is_finite() && self.scale > 0.0) {
+            return Err(invalid("arcface_scale", "must be finite and positive"));
+        }
+        if !(0.0..std::f64::consts::FRAC_PI_2).contains(&self.margin) {
+            return Err(invalid("arcface_margin", "must lie in [0, π/2) radians"));
+        }
+        Ok(())
+    }
+
     /// Builds the head; class weights ~ Xavier-uniform, U(±√(6/(dim + n_classes))) (asdnet_specmfn.md §2.2).
     pub fn init(&self, device: &Device) -> ArcFace {
         let weight = init::xavier_uniform().init_with(
