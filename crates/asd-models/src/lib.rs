@@ -5,8 +5,10 @@
 //! an `XConfig` (paper values by default, `check()` for typed errors) → `init(&Device)` → a `#[derive(Module)]`
 //! struct → `forward`. Every model implements [`Embedder`] and returns a [`ModelOutput`].
 //!
-//! - [`backbone`]: whole networks: [`backbone::asdnet::AsdNet`] (Kong et al. 2025, reconstructed).
-//! - [`blocks`]: layers shared by backbones ([`blocks::conv1d_stack::Conv1dStack`]).
+//! - [`backbone`]: whole networks: [`backbone::asdnet::AsdNet`] and [`backbone::specmfn::SpecMfn`] (Kong et al.
+//!   2025, reconstructed in `asdnet_specmfn.md`), [`backbone::mobilefacenet::MobileFaceNet`] (variant B).
+//! - [`blocks`]: layers shared by backbones ([`blocks::conv1d_stack::Conv1dStack`],
+//!   [`blocks::conv_block::ConvBlock`], [`blocks::bottleneck::Bottleneck`]).
 //! - [`head`]: classification heads ([`head::arcface::ArcFace`]).
 //! - [`count`]: parameter and MAC counts as the papers count them.
 //! - [`init`]: PyTorch's default initialisation as Burn initialisers.
@@ -34,6 +36,10 @@
 //! assert_eq!(model.count().params, 40 + 84 + 328 + 24);
 //! # Ok::<(), asd_models::Error>(())
 //! ```
+//!
+//! Evaluation (embedding extraction) runs on a plain device such as `Device::flex()`, where BatchNorm uses its
+//! running statistics; on an autodiff device (`Device::flex().autodiff()`) BatchNorm normalises with batch
+//! statistics, as PyTorch's training mode does.
 //!
 //! # Feature flags
 //! - `cuda` (off by default): NVIDIA GPUs through Burn's CUDA backend (`Device::cuda(0)`). The default build runs on
