@@ -82,8 +82,9 @@ impl AsdNetConfig {
     /// Checks every setting; returns the embedding width.
     ///
     /// # Errors
-    /// [`Error::Config`](crate::Error::Config) for a zero width, class count or layer setting, a non-positive or non-finite ArcFace scale
-    /// or a margin outside [0, π/2); [`Error::InputTooShort`](crate::Error::InputTooShort) when `input_bins` does not survive the layers.
+    /// [`Error::Config`](crate::Error::Config) for a zero width, class count or layer setting, a non-positive or
+    /// non-finite ArcFace scale or a margin outside [0, π/2); [`Error::InputTooShort`](crate::Error::InputTooShort)
+    /// when `input_bins` does not survive the layers.
     pub fn check(&self) -> crate::Result<usize> {
         let stack = self.stack();
         let len = stack.check("asdnet", self.input_bins)?;
@@ -175,7 +176,8 @@ impl AsdNet {
     /// `arcface.weight`, as in `golden/asdnet/asdnet/model.safetensors`); Linear weights are transposed.
     ///
     /// # Errors
-    /// [`Error::WeightFile`](crate::Error::WeightFile) if the file cannot be read, [`Error::WeightMismatch`](crate::Error::WeightMismatch) if a tensor is missing, unused or
+    /// [`Error::WeightFile`](crate::Error::WeightFile) if the file cannot be read,
+    /// [`Error::WeightMismatch`](crate::Error::WeightMismatch) if a tensor is missing, unused or
     /// of the wrong shape.
     pub fn load_torch_safetensors(self, path: &Path) -> crate::Result<Self> {
         weights::load_torch_safetensors(self, path, &TORCH_KEY_MAP, &[])
@@ -250,7 +252,8 @@ mod tests {
     }
 
     /// Criterion: the global-average-pooling head (design D3) gives `[batch, embedding_dim]` and the parameter count
-    /// of asdnet_specmfn.md §2.3 (D3, pad 0, 128 channels: 0.494 M network = 477 312 conv (Table 1 column sum) + 16 512 Linear).
+    /// of asdnet_specmfn.md §2.3 (D3, pad 0, 128 channels: 0.494 M network = 477 312 conv, the Table 1 column sum,
+    /// + 16 512 Linear).
     #[test]
     fn gap_head_has_the_spec_parameter_count() {
         let device = Device::flex();

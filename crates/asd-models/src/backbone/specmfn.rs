@@ -60,8 +60,8 @@ impl SpecMfnConfig {
     /// Checks every setting.
     ///
     /// # Errors
-    /// [`Error::Config`](crate::Error::Config) / [`Error::InputTooShort`](crate::Error::InputTooShort) for SpecNet or MobileFaceNet settings, a zero class count, a
-    /// non-positive ArcFace scale or a margin outside [0, π/2).
+    /// [`Error::Config`](crate::Error::Config) / [`Error::InputTooShort`](crate::Error::InputTooShort) for SpecNet
+    /// or MobileFaceNet settings, a zero class count, a non-positive ArcFace scale or a margin outside [0, π/2).
     pub fn check(&self) -> crate::Result<()> {
         let mfn = self.mfn()?;
         mfn.check()?;
@@ -139,7 +139,8 @@ impl SpecMfn {
     /// BatchNorm running statistics included; `fc_out` is skipped).
     ///
     /// # Errors
-    /// [`Error::WeightFile`](crate::Error::WeightFile) if the file cannot be read, [`Error::WeightMismatch`](crate::Error::WeightMismatch) if a tensor is missing, unused or
+    /// [`Error::WeightFile`](crate::Error::WeightFile) if the file cannot be read,
+    /// [`Error::WeightMismatch`](crate::Error::WeightMismatch) if a tensor is missing, unused or
     /// of the wrong shape.
     pub fn load_torch_safetensors(self, path: &Path) -> crate::Result<Self> {
         weights::load_torch_safetensors(self, path, &TORCH_KEY_MAP, &TORCH_UNUSED)
