@@ -6,13 +6,13 @@
 //! squared centre shift is at most `tol × mean feature variance`; the iteration counts and hence the
 //! centres differ. Our assignment step also runs as a matrix product over row blocks in parallel.
 
-use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis, Zip};
+use ndarray::{Array1, Array2, ArrayView2, Axis, Zip};
 use rand::{Rng, RngExt};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::cos::neg_log_max_abs_cos;
-use crate::linalg::{ROW_BLOCK, check_matrix, par_dot, row_norms, standard};
+use crate::linalg::{ROW_BLOCK, check_matrix, dot, row_norms, standard};
 use crate::{Error, Fit, Result, Score};
 
 /// k = 4 clusters per class: the only k shown in seed 000 (Fig. 3; asdnet_specmfn.md §7.3).
@@ -146,36 +146,28 @@ impl KMeansParams {
     }
 
     /// Lloyd's algorithm as scikit-learn 1.x runs it (see the module docs); empty clusters keep their previous
-    /// centre (seed 000 Algorithm 1).
+    /// centre (seed 000 Algorithm 1). Each iteration is one pass over `x` (assignment and sums together).
     fn lloyd(&self, x: ArrayView2<'_, f64>, mut centres: Array2<f64>) -> KMeans {
-        let var_mean = x.var_axis(Axis(0), 0.0).mean().unwrap_or(0.0);
-        let tol_abs = self.tol * var_mean;
+        let tol_abs = self.tol * mean_variance(x);
         let mut labels = vec![usize::MAX; x.nrows()];
-        let mut strict = false;
         let mut n_iter = 0;
         for _ in 0..self.max_iter {
             n_iter += 1;
-            let new_labels = assign(x, centres.view());
-            let new_centres = update_centres(x, &new_labels, &centres);
+            let a = assign_sum(x, centres.view());
+            let new_centres = a.centres(&centres);
             let shift: f64 = (&new_centres - &centres).mapv(|v| v * v).sum();
             centres = new_centres;
-            if new_labels == labels {
-                strict = true;
+            if a.labels == labels {
                 break;
             }
-            labels = new_labels;
+            labels = a.labels;
             if shift <= tol_abs {
                 break;
             }
         }
-        if !strict {
-            labels = assign(x, centres.view());
-        }
-        let inertia = x
-            .outer_iter()
-            .zip(&labels)
-            .map(|(r, &l)| sq_dist(r, centres.row(l)))
-            .sum();
+        // The final labels are the nearest centres of the final centres (after a repeat of the labels the
+        // centres did not move, so these are those labels), and the inertia is measured against them.
+        let inertia = assign_sum(x, centres.view()).inertia;
         KMeans {
             centres,
             inertia,
@@ -234,59 +226,139 @@ impl KMeansParams {
 /// matrix-product form (as scikit-learn's k-means++ computes them); `x_sq` are the squared row norms.
 fn sq_dists_to(x: ArrayView2<'_, f64>, x_sq: &Array1<f64>, rows: &[usize]) -> Array2<f64> {
     let c = x.select(Axis(0), rows);
-    let mut d = par_dot(x, c.t());
-    for (mut row, &xx) in d.outer_iter_mut().zip(x_sq) {
-        for (v, &r) in row.iter_mut().zip(rows) {
-            *v = (xx + x_sq[r] - 2.0 * *v).max(0.0);
-        }
-    }
+    let mut d = Array2::zeros((x.nrows(), rows.len()));
+    d.axis_chunks_iter_mut(Axis(0), ROW_BLOCK)
+        .into_par_iter()
+        .zip(x.axis_chunks_iter(Axis(0), ROW_BLOCK))
+        .zip(x_sq.axis_chunks_iter(Axis(0), ROW_BLOCK))
+        .for_each(|((mut d, xb), xs)| {
+            d.assign(&block_products(xb, c.view()));
+            for (mut row, &xx) in d.outer_iter_mut().zip(&xs) {
+                for (v, &r) in row.iter_mut().zip(rows) {
+                    *v = (xx + x_sq[r] - 2.0 * *v).max(0.0);
+                }
+            }
+        });
     d
 }
 
-/// ‖a − b‖².
-fn sq_dist(a: ArrayView1<'_, f64>, b: ArrayView1<'_, f64>) -> f64 {
-    a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
-}
-
-/// Index of the nearest centre (squared Euclidean, ties to the lower index) of every row.
-pub(crate) fn assign(x: ArrayView2<'_, f64>, centres: ArrayView2<'_, f64>) -> Vec<usize> {
-    let cn = row_norms(centres).mapv(|n| n * n);
-    let mut labels = vec![0; x.nrows()];
-    labels
-        .par_chunks_mut(ROW_BLOCK)
-        .zip(x.axis_chunks_iter(Axis(0), ROW_BLOCK))
-        .for_each(|(l, xb)| {
-            let g = xb.dot(&centres.t());
-            for (lab, row) in l.iter_mut().zip(g.outer_iter()) {
-                let d = row.iter().zip(&cn).map(|(&g, &c)| c - 2.0 * g);
-                *lab = d
-                    .enumerate()
-                    .fold((0, f64::INFINITY), |b, (j, v)| if v < b.1 { (j, v) } else { b })
-                    .0;
-            }
-        });
-    labels
-}
-
-/// Mean of each cluster's rows; an empty cluster keeps its old centre.
-pub(crate) fn update_centres(x: ArrayView2<'_, f64>, labels: &[usize], old: &Array2<f64>) -> Array2<f64> {
-    let mut sums = Array2::<f64>::zeros(old.raw_dim());
-    let mut counts = vec![0usize; old.nrows()];
-    for (row, &l) in x.outer_iter().zip(labels) {
-        sums.row_mut(l).zip_mut_with(&row, |s, &v| *s += v);
-        counts[l] += 1;
+/// Mean over the columns of `x` of their population variance (scikit-learn's tolerance scale), two-pass.
+fn mean_variance(x: ArrayView2<'_, f64>) -> f64 {
+    let n = x.nrows() as f64;
+    let Some(mean) = x.mean_axis(Axis(0)) else {
+        return 0.0;
+    };
+    let mut sq = Array1::<f64>::zeros(x.ncols());
+    for row in x.outer_iter() {
+        Zip::from(&mut sq)
+            .and(&row)
+            .and(&mean)
+            .for_each(|s, &v, &m| *s += (v - m) * (v - m));
     }
-    Zip::from(sums.rows_mut())
-        .and(old.rows())
-        .and(&Array1::from(counts))
-        .for_each(|mut s, o, &c| {
-            if c == 0 {
-                s.assign(&o);
-            } else {
-                s /= c as f64;
+    sq.sum() / n / x.ncols() as f64
+}
+
+/// Centres above this many are compared with rows through a matrix product; fewer, row by row (a matrix
+/// product would spend most of its time packing the rows).
+const DIRECT_MAX_CENTRES: usize = 8;
+
+/// `[rows(x), rows(c)]` products `x · cᵀ`.
+pub(crate) fn block_products(x: ArrayView2<'_, f64>, c: ArrayView2<'_, f64>) -> Array2<f64> {
+    let d = x.ncols();
+    match (x.as_slice(), c.as_slice()) {
+        (Some(xs), Some(cs)) if c.nrows() <= DIRECT_MAX_CENTRES && d > 0 => {
+            let mut out = Array2::zeros((x.nrows(), c.nrows()));
+            for (mut o, xr) in out.outer_iter_mut().zip(xs.chunks_exact(d)) {
+                for (o, cr) in o.iter_mut().zip(cs.chunks_exact(d)) {
+                    *o = dot(xr, cr);
+                }
             }
-        });
-    sums
+            out
+        }
+        _ => x.dot(&c.t()),
+    }
+}
+
+/// One assignment pass: the nearest centre of every row (squared Euclidean, ties to the lower index), the
+/// sum and count of each centre's rows, and Σ ‖x − nearest centre‖².
+pub(crate) struct Assignment {
+    /// Nearest centre per row.
+    pub labels: Vec<usize>,
+    sums: Array2<f64>,
+    counts: Vec<usize>,
+    /// Sum of the squared distances to the nearest centres.
+    pub inertia: f64,
+}
+
+impl Assignment {
+    /// The mean of each centre's rows; a centre without rows keeps its row of `old`.
+    pub(crate) fn centres(&self, old: &Array2<f64>) -> Array2<f64> {
+        let mut out = self.sums.clone();
+        Zip::from(out.rows_mut())
+            .and(old.rows())
+            .and(&Array1::from(self.counts.clone()))
+            .for_each(|mut s, o, &c| {
+                if c == 0 {
+                    s.assign(&o);
+                } else {
+                    s /= c as f64;
+                }
+            });
+        out
+    }
+}
+
+/// [`Assignment`] of the rows of `x` to `centres`, over row blocks in parallel.
+pub(crate) fn assign_sum(x: ArrayView2<'_, f64>, centres: ArrayView2<'_, f64>) -> Assignment {
+    let x = standard(x);
+    let c = standard(centres);
+    let cn = row_norms(c.view()).mapv(|n| n * n);
+    let (k, d) = c.dim();
+    let parts: Vec<Assignment> = x
+        .axis_chunks_iter(Axis(0), ROW_BLOCK)
+        .into_par_iter()
+        .map(|xb| {
+            let g = block_products(xb, c.view());
+            let mut part = Assignment {
+                labels: Vec::with_capacity(xb.nrows()),
+                sums: Array2::zeros((k, d)),
+                counts: vec![0; k],
+                inertia: 0.0,
+            };
+            for (row, grow) in xb.outer_iter().zip(g.outer_iter()) {
+                let (l, _) = grow
+                    .iter()
+                    .zip(&cn)
+                    .map(|(&g, &cc)| cc - 2.0 * g)
+                    .enumerate()
+                    .fold((0, f64::INFINITY), |b, (j, v)| if v < b.1 { (j, v) } else { b });
+                let mut sum = part.sums.row_mut(l);
+                part.inertia += Zip::from(&mut sum)
+                    .and(&row)
+                    .and(&c.row(l))
+                    .fold(0.0, |acc, s, &v, &m| {
+                        *s += v;
+                        acc + (v - m) * (v - m)
+                    });
+                part.counts[l] += 1;
+                part.labels.push(l);
+            }
+            part
+        })
+        .collect();
+    let mut all = Assignment {
+        labels: Vec::with_capacity(x.nrows()),
+        sums: Array2::zeros((k, d)),
+        counts: vec![0; k],
+        inertia: 0.0,
+    };
+    for p in parts {
+        all.labels.extend(p.labels);
+        all.sums += &p.sums;
+        all.counts.iter_mut().zip(&p.counts).for_each(|(a, b)| *a += b);
+        all.inertia += p.inertia;
+    }
+    all
 }
 
 /// Fitted K-Means scorer: centres μ_j; score(z) = −ln max(max_j |cos(z, μ_j)|, 1e-12).
@@ -312,7 +384,7 @@ impl KMeans {
     }
     /// Index of the nearest centre of each row of `x` (`[n, dim]`, finite).
     pub(crate) fn labels(&self, x: ArrayView2<'_, f64>) -> Array1<usize> {
-        Array1::from(assign(x, self.centres.view()))
+        Array1::from(assign_sum(x, self.centres.view()).labels)
     }
 }
 

@@ -15,7 +15,7 @@ use ndarray::linalg::general_mat_mul;
 use ndarray::{Array1, Array2, ArrayView2, Axis, s};
 use rayon::prelude::*;
 
-use crate::kmeans::{assign, update_centres};
+use crate::kmeans::assign_sum;
 use crate::linalg::{dot, par_dot, row_norms, sq_euclid, standard, unit_rows};
 use crate::metric::Metric;
 
@@ -442,12 +442,12 @@ fn partition(x: ArrayView2<'_, f64>, n_clusters: usize) -> (Vec<usize>, Array2<f
     }
     let chosen: Vec<usize> = (0..n_clusters).map(|c| c * x.nrows() / n_clusters).collect();
     let mut centres = x.select(Axis(0), &chosen);
-    let mut labels = assign(x, centres.view());
+    let mut a = assign_sum(x, centres.view());
     for _ in 0..CLUSTER_ITERS {
-        centres = update_centres(x, &labels, &centres);
-        labels = assign(x, centres.view());
+        centres = a.centres(&centres);
+        a = assign_sum(x, centres.view());
     }
-    (labels, centres)
+    (a.labels, centres)
 }
 
 #[cfg(test)]
