@@ -16,7 +16,7 @@
 
 use std::f64::consts::PI;
 
-use ndarray::{Array1, Array2, Array3, ArrayView2, Axis, Zip};
+use ndarray::{Array1, Array2, Array3, ArrayView2, Axis, Zip, s};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
@@ -253,8 +253,11 @@ impl GmmParams {
             Covariance::Full => PrecChol::Full(
                 (0..self.n_components)
                     .map(|c| {
-                        let diff = &x - &means.row(c);
-                        let weighted = &diff * &resp.column(c).insert_axis(Axis(1));
+                        // Rows with a responsibility of exactly 0 add nothing: leave them out of the product.
+                        let rows: Vec<usize> = (0..x.nrows()).filter(|&i| resp[[i, c]] != 0.0).collect();
+                        let diff = x.select(Axis(0), &rows) - &means.row(c);
+                        let weights = resp.column(c).select(Axis(0), &rows);
+                        let weighted = &diff * &weights.insert_axis(Axis(1));
                         let mut cov = par_t_dot(weighted.view(), diff.view()) / nk[c];
                         cov.diag_mut().mapv_inplace(|v| v + self.reg_covar);
                         let l = cholesky(cov.view()).ok_or(Error::IllConditioned { component: c })?;
@@ -338,19 +341,32 @@ impl Gmm {
         let (k, d) = self.means.dim();
         let mut out = Array2::zeros((x.nrows(), k));
         let constant = -0.5 * d as f64 * (2.0 * PI).ln();
-        for c in 0..k {
-            let diff = &x - &self.means.row(c);
-            let (maha, log_det) = match &self.prec_chol {
-                PrecChol::Full(p) => {
-                    let y = par_dot(diff.view(), p[c].view());
-                    (y.map_axis(Axis(1), |r| r.dot(&r)), p[c].diag().mapv(f64::ln).sum())
+        match &self.prec_chol {
+            PrecChol::Full(p) => {
+                // scikit-learn's form y = x P − μ P, with every component's P side by side in one product.
+                let mut wide = Array2::<f64>::zeros((d, k * d));
+                for (c, p) in p.iter().enumerate() {
+                    wide.slice_mut(s![.., c * d..(c + 1) * d]).assign(p);
                 }
-                PrecChol::Diagonal(p) => {
-                    let y = &diff * &p.row(c);
-                    (y.map_axis(Axis(1), |r| r.dot(&r)), p.row(c).mapv(f64::ln).sum())
+                let xp = par_dot(x, wide.view());
+                let mp: Vec<Array1<f64>> = p.iter().zip(self.means.outer_iter()).map(|(p, m)| m.dot(p)).collect();
+                let log_det: Vec<f64> = p.iter().map(|p| p.diag().mapv(f64::ln).sum()).collect();
+                Zip::from(out.rows_mut()).and(xp.rows()).par_for_each(|mut o, r| {
+                    for (c, o) in o.iter_mut().enumerate() {
+                        let y = r.slice(s![c * d..(c + 1) * d]);
+                        let maha: f64 = y.iter().zip(&mp[c]).map(|(a, b)| (a - b) * (a - b)).sum();
+                        *o = constant - 0.5 * maha + log_det[c];
+                    }
+                });
+            }
+            PrecChol::Diagonal(p) => {
+                for c in 0..k {
+                    let y = (&x - &self.means.row(c)) * &p.row(c);
+                    let log_det = p.row(c).mapv(f64::ln).sum();
+                    let maha = y.map_axis(Axis(1), |r| r.dot(&r));
+                    out.column_mut(c).assign(&maha.mapv(|m| constant - 0.5 * m + log_det));
                 }
-            };
-            out.column_mut(c).assign(&(maha.mapv(|m| constant - 0.5 * m + log_det)));
+            }
         }
         out
     }
