@@ -454,7 +454,7 @@ fn partition(x: ArrayView2<'_, f64>, n_clusters: usize) -> (Vec<usize>, Array2<f
 mod tests {
     use super::*;
     use linfa_nn::{LinearSearch, NearestNeighbour};
-    use ndarray::Array2;
+    use ndarray::{Array1, Array2};
 
     /// Four offset groups of rows, so that the search forms several clusters and prunes.
     fn data(n: usize, seed: usize) -> Array2<f64> {
@@ -486,6 +486,61 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Near-ties below float32 resolution: training rows at distances 1 + i·1e-10 (and angles growing as
+    /// finely) from a query, perpendicular to it, plus an exact duplicate and far rows. The float32
+    /// candidate search must still return the float64 brute-force order, ties to the lower index.
+    #[test]
+    fn float32_candidates_rerank_near_ties_exactly() {
+        let dim = 6;
+        let p0 = Array1::from(vec![50.0, -20.0, 30.0, 10.0, 0.0, 5.0]);
+        let unit = |v: Array1<f64>| {
+            let v = &v - &(&p0 * (v.dot(&p0) / p0.dot(&p0)));
+            &v / v.dot(&v).sqrt()
+        };
+        let mut train = Array2::<f64>::zeros((600, dim));
+        for (i, mut row) in train.outer_iter_mut().enumerate() {
+            let dir = unit(Array1::from_shape_fn(dim, |j| ((i * 7 + j * 13) as f64 * 0.61).sin()));
+            row.assign(&if i < 300 {
+                &p0 + &(dir * (1.0 + i as f64 * 1e-10))
+            } else {
+                &p0 * 0.3 + &(dir * 40.0)
+            });
+        }
+        let dup = train.row(4).to_owned();
+        train.row_mut(2).assign(&dup); // rows 2 and 4 tie exactly
+        let queries = ndarray::stack![Axis(0), p0.view(), train.row(310), (&p0 * 1.5).view()];
+        let k = 5;
+        for metric in [Metric::Euclidean, Metric::Cosine] {
+            let ours = Index::new(train.view(), metric).query(queries.view(), k, false);
+            for (r, q) in queries.outer_iter().enumerate() {
+                let q = q.to_vec();
+                let mut brute: Vec<(f64, usize)> = train
+                    .outer_iter()
+                    .enumerate()
+                    .map(|(i, t)| (metric.eval(&q, &t.to_vec()), i))
+                    .collect();
+                brute.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+                for (j, &(d, i)) in brute.iter().take(k).enumerate() {
+                    assert_eq!(ours.index[[r, j]], i, "{metric:?} query {r} rank {j}");
+                    assert!(
+                        (ours.dist[[r, j]] - d).abs() <= 1e-12 * d.max(1.0),
+                        "{metric:?} query {r}"
+                    );
+                }
+            }
+            // Rows 0, 1, 3 lie at 1, 1 + 1e-10, 1 + 3e-10 from the first query, then the duplicates 2 and 4.
+            assert_eq!(ours.index.row(0).to_vec(), [0, 1, 3, 2, 4], "{metric:?}");
+        }
+    }
+
+    #[test]
+    fn f32_margin_covers_the_dot_product_bound() {
+        // 128-d: γ_128 ≈ 7.6e-6, doubled with the input rounding term.
+        let m = f32_margin(128);
+        assert!(m > 2.0 * 128.0 * F32_UNIT && m < 2e-5, "{m}");
+        assert_eq!(f32_margin(1 << 23), f64::INFINITY);
     }
 
     #[test]
