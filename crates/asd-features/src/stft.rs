@@ -162,17 +162,25 @@ impl Stft {
                 let mut scratch = vec![Complex32::default(); self.fft.get_inplace_scratch_len()];
                 // every pair in one call: the length is a multiple of n by construction
                 self.fft.process_with_scratch(&mut packed, &mut scratch);
+                // (|X[k]|², |Y[k]|²) from a = Z[k] and b = Z[n − k], see the type's documentation
+                let separate = |a: Complex32, b: Complex32| {
+                    let b = b.conj();
+                    ((a + b).norm_sqr() * 0.25, (a - b).norm_sqr() * 0.25)
+                };
                 let mut power = Array2::zeros((n_bins, width));
                 let cells = power.as_slice_mut().expect("contiguous"); // ok: a new array is in standard layout
-                for (k, row) in cells.chunks_exact_mut(width).enumerate() {
-                    let mirror = if k == 0 { 0 } else { n - k };
-                    for (columns, z) in row.chunks_mut(2).zip(packed.chunks_exact(n)) {
-                        let (a, b) = (z[k], z[mirror].conj());
-                        // |2X[k]|² and |2Y[k]|², see the type's documentation
-                        columns[0] = (a + b).norm_sqr() * 0.25;
-                        if let Some(odd) = columns.get_mut(1) {
-                            *odd = (a - b).norm_sqr() * 0.25;
-                        }
+                let mut spectra = vec![0.0; 2 * n_bins];
+                for (pair, z) in packed.chunks_exact(n).enumerate() {
+                    let (even, odd) = spectra.split_at_mut(n_bins);
+                    (even[0], odd[0]) = separate(z[0], z[0]);
+                    let mirrored = z[n + 1 - n_bins..].iter().rev(); // Z[n − k] for k = 1 .. n_bins − 1
+                    for (((e, o), &a), &b) in even[1..].iter_mut().zip(&mut odd[1..]).zip(&z[1..n_bins]).zip(mirrored) {
+                        (*e, *o) = separate(a, b);
+                    }
+                    // into columns 2·pair and 2·pair + 1 (a lone last frame has no odd column)
+                    for (t, spectrum) in spectra.chunks_exact(n_bins).enumerate().take(width - 2 * pair) {
+                        let column = cells[2 * pair + t..].iter_mut().step_by(width);
+                        column.zip(spectrum).for_each(|(cell, &p)| *cell = p);
                     }
                 }
                 per_block(power.view(), block);
