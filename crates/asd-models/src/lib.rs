@@ -43,7 +43,8 @@
 //!
 //! # Feature flags
 //! - `cuda` (off by default): NVIDIA GPUs through Burn's CUDA backend (`Device::cuda(0)`). The default build runs on
-//!   the CPU with Burn's Flex backend (`Device::flex()`, x86-v4 kernels).
+//!   the CPU with Burn's Flex backend (`Device::flex()`, x86-v4 kernels). Building with `cuda` needs network
+//!   access (a build script of cubecl-cuda's LLVM dependency downloads LLVM).
 //!
 //! # Errors
 //! One enum, [`Error`]: invalid configurations (with the setting's name), inputs too short for a layer stack, and
