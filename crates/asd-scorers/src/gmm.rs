@@ -255,7 +255,7 @@ impl GmmParams {
                     .map(|c| {
                         // Rows with a responsibility of exactly 0 add nothing: leave them out of the product.
                         let rows: Vec<usize> = (0..x.nrows()).filter(|&i| resp[[i, c]] != 0.0).collect();
-                        let diff = x.select(Axis(0), &rows) - &means.row(c);
+                        let diff = x.select(Axis(0), &rows) - means.row(c);
                         let weights = resp.column(c).select(Axis(0), &rows);
                         let weighted = &diff * &weights.insert_axis(Axis(1));
                         let mut cov = par_t_dot(weighted.view(), diff.view()) / nk[c];
@@ -361,7 +361,7 @@ impl Gmm {
             }
             PrecChol::Diagonal(p) => {
                 for c in 0..k {
-                    let y = (&x - &self.means.row(c)) * &p.row(c);
+                    let y = (&x - &self.means.row(c)) * p.row(c);
                     let log_det = p.row(c).mapv(f64::ln).sum();
                     let maha = y.map_axis(Axis(1), |r| r.dot(&r));
                     out.column_mut(c).assign(&maha.mapv(|m| constant - 0.5 * m + log_det));
