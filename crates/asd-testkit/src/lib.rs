@@ -101,12 +101,11 @@ where
         }
     }
     if let Some((i, a, e, _)) = worst {
-        panic!(
-            // ok: test-only helper, a panic is a test failure
-            // ok: test-only helper, a panic is a test failure
-            "{what}: element {i} (shape {:?}) is {a}, expected {e} (|diff| {:.3e}, atol {atol:e}, rtol {rtol:e})",
-            actual.shape(),
-            (a - e).abs()
+        let shape = actual.shape();
+        let diff = (a - e).abs();
+        let message = format!(
+            "{what}: element {i} (shape {shape:?}) is {a}, expected {e} (|diff| {diff:.3e}, atol {atol:e}, rtol {rtol:e})"
         );
+        panic!("{message}"); // ok: test-only helper, a panic is a test failure
     }
 }
