@@ -1,7 +1,7 @@
 //! One model per group (machine ID, section or domain), the CLI's scorer configuration, and the grouped
 //! entry point `score_grouped`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use ndarray::{Array1, ArrayView2, Axis};
 use rand::SeedableRng;
@@ -219,15 +219,9 @@ pub fn score_grouped(
         test_groups: &[i64],
         seed: u64,
     ) -> Result<Array1<f64>> {
-        if train_groups.len() != train.nrows() {
-            return Err(Error::LengthMismatch {
-                what: "train_groups",
-                expected: train.nrows(),
-                found: train_groups.len(),
-            });
-        }
-        let have: BTreeSet<i64> = train_groups.iter().copied().collect();
-        if let Some(&group) = test_groups.iter().find(|g| !have.contains(g)) {
+        // The same length check `Grouped::fit` makes, done first so a missing group is found before any fit.
+        let have = rows_by_group(train_groups, train.nrows(), "train_groups")?;
+        if let Some(&group) = test_groups.iter().find(|g| !have.contains_key(g)) {
             return Err(Error::MissingGroup { group });
         }
         Grouped::fit(p, train, train_groups, seed)?.score(test, test_groups)
