@@ -43,9 +43,16 @@ pub fn truth_from_name(file_name: &str) -> Option<metrics::ClipTruth> {
         data::Condition::Anomaly => true,
         data::Condition::Unknown => return None,
     };
-    let domain = parsed.domain.map(|d| match d {
+    Some(metrics::ClipTruth {
+        anomaly,
+        domain: parsed.domain.map(metrics_domain),
+    })
+}
+
+/// The data crate's domain in the metrics crate's terms (the two crates do not depend on each other).
+pub(crate) fn metrics_domain(domain: data::Domain) -> metrics::Domain {
+    match domain {
         data::Domain::Source => metrics::Domain::Source,
         data::Domain::Target => metrics::Domain::Target,
-    });
-    Some(metrics::ClipTruth { anomaly, domain })
+    }
 }

@@ -224,10 +224,7 @@ pub fn run(
     for (clip, &score) in test.iter().zip(scores.iter()) {
         let truth = ClipTruth {
             anomaly: clip.condition == Condition::Anomaly,
-            domain: clip.domain.map(|d| match d {
-                asd_data::Domain::Source => asd_metrics::Domain::Source,
-                asd_data::Domain::Target => asd_metrics::Domain::Target,
-            }),
+            domain: clip.domain.map(crate::metrics_domain),
         };
         groups
             .entry((clip.machine_type.clone(), clip.group.clone()))
