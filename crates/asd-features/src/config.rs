@@ -8,6 +8,7 @@ use crate::logmel::{DbScale, HighPass, LogMel, LogMelConfig};
 use crate::mel::{MelConfig, MelNorm, MelScale, check_band};
 use crate::spectrum::SegmentSpectrum;
 use crate::stft::{MAX_FFT_LEN, PadMode, Spectrogram, SpectrumValue, StftConfig};
+use crate::waveform::RawWaveform;
 use serde::{Deserialize, Serialize};
 
 /// Sample rate every preset expects, Hz (DCASE audio; `asd_audio::TARGET_SAMPLE_RATE`).
@@ -53,6 +54,9 @@ pub enum FeatureKind {
     /// The Hilbert envelope spectrum after a zero-phase Butterworth filter, `[1, bins]` (seed 003 analysis).
     #[serde(rename = "envelope")]
     Envelope,
+    /// The samples themselves, `[1, samples]`: the input of a learnable front end (TgramNet).
+    #[serde(rename = "waveform")]
+    Waveform,
 }
 
 impl FeatureKind {
@@ -64,6 +68,7 @@ impl FeatureKind {
             Self::HpfLogMel => "hpf-logmel",
             Self::Stft => "stft",
             Self::Envelope => "envelope",
+            Self::Waveform => "waveform",
         }
     }
 }
@@ -160,7 +165,7 @@ impl FrontendPreset {
     pub fn default_for(kind: FeatureKind) -> Self {
         match kind {
             FeatureKind::HpfLogMel | FeatureKind::Envelope => Self::Firstshot2025,
-            FeatureKind::Spectrum | FeatureKind::LogMel | FeatureKind::Stft => Self::StgramMfn,
+            FeatureKind::Spectrum | FeatureKind::LogMel | FeatureKind::Stft | FeatureKind::Waveform => Self::StgramMfn,
         }
     }
 }
@@ -177,6 +182,7 @@ impl FrontendPreset {
 /// | `logmel`, `hpf-logmel` | `n_fft`, `hop`, `n_mels`, `f_min`, `f_max`, `mel_scale`, `mel_norm`, `pad` | `[n_mels, frames]` |
 /// | `stft` | `n_fft`, `hop`, `pad`, `value` (default power) | `[n_fft/2 + 1, frames]` |
 /// | `envelope` | `f_min` (default 200), `f_max` (default Nyquist = high-pass; below Nyquist = band-pass) | `[1, len/2 + 1]` |
+/// | `waveform` | none | `[1, len]` |
 ///
 /// Any other override is an [`FeatureError::UnusedOverride`]. The preset only matters to `logmel`,
 /// `hpf-logmel` and `stft`.
@@ -278,6 +284,7 @@ impl FeatureSpec {
             ],
             FeatureKind::Stft => &["n_fft", "hop", "pad", "value"],
             FeatureKind::Envelope => &["f_min", "f_max"],
+            FeatureKind::Waveform => &[],
         };
         match given.iter().find(|(name, set)| *set && !used.contains(name)) {
             Some(&(name, _)) => Err(FeatureError::UnusedOverride {
@@ -358,6 +365,7 @@ impl FeatureSpec {
                 };
                 Box::new(EnvelopeSpectrum::new(BUTTERWORTH_ORDER, band, SAMPLE_RATE_HZ)?)
             }
+            FeatureKind::Waveform => Box::new(RawWaveform),
         })
     }
 }
@@ -391,6 +399,7 @@ mod tests {
             (FeatureKind::HpfLogMel, "hpf-logmel"),
             (FeatureKind::Stft, "stft"),
             (FeatureKind::Envelope, "envelope"),
+            (FeatureKind::Waveform, "waveform"),
         ] {
             assert_eq!(serde_json::to_string(&kind).unwrap(), format!("\"{name}\""));
             assert_eq!(kind.name(), name);

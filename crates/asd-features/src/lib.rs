@@ -10,6 +10,7 @@
 //! | [`Spectrogram`] | `[bins, frames]` | centred STFT, periodic Hann, `|X|` or `|X|²` |
 //! | [`LogMel`] | `[n_mels, frames]` | STFT power → sparse Mel bank ([`MelBank`]) → dB, optional causal high-pass |
 //! | [`EnvelopeSpectrum`] | `[1, bins]` | zero-phase Butterworth → Hilbert envelope → `|rfft(e − mean)| / N` (seed 003) |
+//! | [`RawWaveform`] | `[1, samples]` | the samples unchanged: the input of a learnable front end (TgramNet) |
 //!
 //! The log-Mel presets ([`FrontendPreset`], selected through [`FeatureSpec`]); all at 16 kHz, hop 512, 128 Mel
 //! bands, Mel bank up to 8000 Hz, power spectrum:
@@ -51,6 +52,7 @@ mod logmel;
 mod mel;
 mod spectrum;
 mod stft;
+mod waveform;
 
 pub use config::{FeatureKind, FeatureSpec, FrontendPreset, SAMPLE_RATE_HZ};
 pub use envelope::EnvelopeSpectrum;
@@ -60,6 +62,7 @@ pub use logmel::{DbScale, HighPass, LogMel, LogMelConfig};
 pub use mel::{MelBank, MelConfig, MelNorm, MelScale};
 pub use spectrum::SegmentSpectrum;
 pub use stft::{MAX_FFT_LEN, PadMode, Spectrogram, SpectrumValue, Stft, StftConfig};
+pub use waveform::RawWaveform;
 
 use ndarray::{Array2, Array3, Axis};
 use rayon::prelude::*;

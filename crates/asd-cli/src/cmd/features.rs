@@ -19,7 +19,7 @@ asd features --kind spectrum --segment-seconds 2 --in clip.flac --out spec.npy\n
 asd features --kind hpf-logmel --frontend firstshot2025 --in clip.wav --out hp.npy"
 )]
 pub struct Args {
-    /// What to compute: spectrum | logmel | hpf-logmel | stft | envelope.
+    /// What to compute: spectrum | logmel | hpf-logmel | stft | envelope | waveform.
     #[arg(long, value_parser = serde_name::<FeatureKind>)]
     kind: FeatureKind,
     /// Input audio file (WAV, FLAC, Ogg Vorbis, MP3).
