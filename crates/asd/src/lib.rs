@@ -15,6 +15,7 @@
 
 mod error;
 pub mod pipeline;
+pub mod scoring;
 
 pub use asd_audio as audio;
 pub use asd_data as data;

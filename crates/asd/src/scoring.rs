@@ -1,0 +1,523 @@
+//! From example-level model outputs to clip scores, reports and run-folder files, for several scorers in one go.
+//!
+//! A model sees *examples* (a 2-s segment for ASDNet, a whole clip for STgram-MFN); the metrics see *clips*.
+//! [`score_clips`] fits every scorer of a [`ScoringConfig`] per group (machine type × ID / section) on the
+//! normal training examples, scores the test examples, pools them per clip ([`ClipPooling`]) and adds the
+//! [`Ensemble`] of the scorers when asked. [`write_reports`] turns the clip scores into DCASE score CSVs, a
+//! metrics report per scorer and the Markdown results table (seed 000 Table 4 is one such run: five scorers on one
+//! set of embeddings).
+
+use crate::{Error, Result};
+use asd_data::{Clip, Condition};
+use asd_metrics::{ClipTruth, EvalOptions, GroupScores, Report, ScoredClip};
+use asd_scorers::{ScorerConfig, ScorerKind};
+use ndarray::{Array1, Array2, ArrayView2, Axis};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// How the outputs of a clip's examples (segments) become one clip score.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClipPooling {
+    /// Score every example, then average the scores of a clip (asdnet_specmfn.md §6, the default).
+    #[default]
+    MeanSegmentScore,
+    /// Average the embeddings (and logits) of a clip's examples, then score the mean once; the scorers are fitted
+    /// on clip-mean training embeddings as well.
+    MeanSegmentEmbedding,
+}
+
+/// How several scorers' clip scores are combined into one more score (seed 000 §5 suggests combining
+/// scorers where false alarms are costly).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Ensemble {
+    /// Within each group, each scorer's test scores are replaced by their ranks (ties share the mean rank),
+    /// divided by the number of test clips; the ensemble score is the mean of these over the scorers. Ranking
+    /// removes the scorers' different scales. It needs the group's test clips together (batch evaluation).
+    RankAverage,
+}
+
+impl Ensemble {
+    /// The name under which the ensemble's scores and report are written.
+    pub fn name(self) -> &'static str {
+        match self {
+            Ensemble::RankAverage => "rank-average",
+        }
+    }
+}
+
+/// The scorers of a run and how their scores are pooled and combined.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ScoringConfig {
+    /// Scorers, each fitted per group on the normal training embeddings; the first is the run's headline
+    /// (`metrics.json`, the printed table). PROB scores the model's class logits instead of embeddings.
+    pub scorers: Vec<ScorerConfig>,
+    /// Segment-to-clip pooling.
+    pub clip_pooling: ClipPooling,
+    /// An ensemble of all the scorers, reported beside them (needs at least two scorers).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ensemble: Option<Ensemble>,
+}
+
+impl Default for ScoringConfig {
+    fn default() -> Self {
+        Self::single(ScorerConfig::new(ScorerKind::Knn))
+    }
+}
+
+impl ScoringConfig {
+    /// One scorer, mean segment scores, no ensemble.
+    pub fn single(scorer: ScorerConfig) -> Self {
+        Self::many(vec![scorer])
+    }
+
+    /// Several scorers, mean segment scores, no ensemble.
+    pub fn many(scorers: Vec<ScorerConfig>) -> Self {
+        Self {
+            scorers,
+            clip_pooling: ClipPooling::default(),
+            ensemble: None,
+        }
+    }
+
+    /// Checks every scorer; `has_logits` says whether the system produces class logits (PROB needs them).
+    ///
+    /// # Errors
+    /// [`Error::Config`] for no scorer, PROB without logits, or an ensemble of fewer than two scorers;
+    /// [`Error::Scorers`] for a scorer's bad parameters.
+    pub fn check(&self, has_logits: bool, system: &str) -> Result<()> {
+        if self.scorers.is_empty() {
+            return Err(Error::Config("scoring.scorers needs at least one scorer".into()));
+        }
+        for scorer in &self.scorers {
+            scorer.check()?;
+            if scorer.kind() == ScorerKind::Prob && !has_logits {
+                return Err(Error::Config(format!(
+                    "scorer prob needs class logits, which system {system} does not produce"
+                )));
+            }
+        }
+        if self.ensemble.is_some() && self.scorers.len() < 2 {
+            return Err(Error::Config("scoring.ensemble needs at least two scorers".into()));
+        }
+        Ok(())
+    }
+
+    /// One distinct name per scorer (`gmm`, then `gmm-2` for a second GMM, …), then the ensemble's: the names of
+    /// the score folders and reports, in the order [`score_clips`] returns them.
+    pub fn names(&self) -> Vec<String> {
+        let mut seen: std::collections::HashMap<ScorerKind, usize> = std::collections::HashMap::new();
+        let mut names: Vec<String> = self
+            .scorers
+            .iter()
+            .map(|s| {
+                let kind = s.kind();
+                let n = seen.entry(kind).or_insert(0);
+                *n += 1;
+                let base = serde_name(kind);
+                if *n == 1 { base } else { format!("{base}-{n}") }
+            })
+            .collect();
+        names.extend(self.ensemble.map(|e| e.name().to_string()));
+        names
+    }
+}
+
+/// The kebab-case name serde gives a unit enum variant.
+fn serde_name<T: Serialize>(value: T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// A model's outputs for a list of examples, and the clip each example belongs to.
+#[derive(Clone, Debug)]
+pub struct ExampleOutputs {
+    /// Embeddings `[n_examples, dim]`.
+    pub embeddings: Array2<f64>,
+    /// Class logits `[n_examples, n_classes]` with the head's margin at the clip's own class (what PROB scores:
+    /// −log softmax at that class), when the system has a classifier.
+    pub logits: Option<Array2<f64>>,
+    /// Clip index of each example (ascending, every clip present).
+    pub clip: Vec<usize>,
+}
+
+impl ExampleOutputs {
+    /// One example per clip (a training-free embedding or a whole-clip model).
+    pub fn per_clip(embeddings: Array2<f64>, logits: Option<Array2<f64>>) -> Self {
+        let clip = (0..embeddings.nrows()).collect();
+        Self {
+            embeddings,
+            logits,
+            clip,
+        }
+    }
+
+    /// Number of clips.
+    pub fn n_clips(&self) -> usize {
+        self.clip.last().map_or(0, |&c| c + 1)
+    }
+
+    fn check(&self, what: &str) -> Result<()> {
+        let n = self.embeddings.nrows();
+        let logits_ok = self.logits.as_ref().is_none_or(|l| l.nrows() == n);
+        let ordered = self.clip.windows(2).all(|w| w[1] == w[0] || w[1] == w[0] + 1) && self.clip.first() == Some(&0);
+        if self.clip.len() != n || !logits_ok || !ordered {
+            return Err(Error::Config(format!(
+                "{what} outputs: {n} embeddings, {} clip indices and {:?} logit rows do not line up",
+                self.clip.len(),
+                self.logits.as_ref().map(|l| l.nrows())
+            )));
+        }
+        Ok(())
+    }
+
+    /// The examples' rows averaged per clip.
+    fn clip_means(&self) -> Self {
+        let mean = |x: &Array2<f64>| {
+            let mut out = Array2::<f64>::zeros((self.n_clips(), x.ncols()));
+            let mut counts = vec![0.0; self.n_clips()];
+            for (row, &c) in x.axis_iter(Axis(0)).zip(&self.clip) {
+                let mut target = out.row_mut(c);
+                target += &row;
+                counts[c] += 1.0;
+            }
+            for (mut row, n) in out.axis_iter_mut(Axis(0)).zip(counts) {
+                row /= n;
+            }
+            out
+        };
+        Self::per_clip(mean(&self.embeddings), self.logits.as_ref().map(mean))
+    }
+}
+
+/// Per-clip facts the scorers need: the scorer group (machine type × ID / section) and, for PROB, the class.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClipKey {
+    /// Scorer group id (one model per group).
+    pub group: i64,
+    /// Class index of the clip (PROB's column), when known.
+    pub class: Option<usize>,
+}
+
+/// Clip scores of every scorer of `config`, then of its ensemble, in the order of [`ScoringConfig::names`]; each
+/// `[n_test_clips]`, higher = more anomalous.
+///
+/// `train` holds the normal training examples, `test` the test examples; `*_keys` one [`ClipKey`] per clip.
+///
+/// # Errors
+/// Outputs whose lengths disagree, PROB without logits or class indices, a test group without training clips,
+/// or any scorer error (with its group).
+pub fn score_clips(
+    config: &ScoringConfig,
+    train: &ExampleOutputs,
+    train_keys: &[ClipKey],
+    test: &ExampleOutputs,
+    test_keys: &[ClipKey],
+    seed: u64,
+) -> Result<Vec<Array1<f64>>> {
+    train.check("training")?;
+    test.check("test")?;
+    if train.n_clips() != train_keys.len() || test.n_clips() != test_keys.len() {
+        return Err(Error::Config(format!(
+            "{} training / {} test clips but {} / {} clip keys",
+            train.n_clips(),
+            test.n_clips(),
+            train_keys.len(),
+            test_keys.len()
+        )));
+    }
+    let pooled;
+    let (train, test) = match config.clip_pooling {
+        ClipPooling::MeanSegmentScore => (train, test),
+        ClipPooling::MeanSegmentEmbedding => {
+            pooled = (train.clip_means(), test.clip_means());
+            (&pooled.0, &pooled.1)
+        }
+    };
+    let per_example = |keys: &[ClipKey], outputs: &ExampleOutputs| -> Vec<ClipKey> {
+        outputs.clip.iter().map(|&c| keys[c]).collect()
+    };
+    let (train_ex, test_ex) = (per_example(train_keys, train), per_example(test_keys, test));
+    let mut scores = Vec::with_capacity(config.scorers.len() + 1);
+    for scorer in &config.scorers {
+        let example_scores = if scorer.kind() == ScorerKind::Prob {
+            let classes = |keys: &[ClipKey]| -> Result<Vec<i64>> {
+                keys.iter()
+                    .map(|k| {
+                        k.class
+                            .map(|c| c as i64)
+                            .ok_or_else(|| Error::Config("scorer prob needs the class of every clip".into()))
+                    })
+                    .collect()
+            };
+            fn logits(o: &ExampleOutputs) -> Result<ArrayView2<'_, f64>> {
+                o.logits
+                    .as_ref()
+                    .map(|l| l.view())
+                    .ok_or_else(|| Error::Config("scorer prob needs class logits".into()))
+            }
+            asd_scorers::score_grouped(
+                scorer,
+                logits(train)?,
+                &classes(&train_ex)?,
+                logits(test)?,
+                &classes(&test_ex)?,
+                seed,
+            )?
+        } else {
+            let groups = |keys: &[ClipKey]| keys.iter().map(|k| k.group).collect::<Vec<_>>();
+            asd_scorers::score_grouped(
+                scorer,
+                train.embeddings.view(),
+                &groups(&train_ex),
+                test.embeddings.view(),
+                &groups(&test_ex),
+                seed,
+            )?
+        };
+        scores.push(mean_per_clip(&example_scores, &test.clip, test.n_clips()));
+    }
+    if let Some(Ensemble::RankAverage) = config.ensemble {
+        let groups: Vec<i64> = test_keys.iter().map(|k| k.group).collect();
+        let ranked: Vec<Array1<f64>> = scores.iter().map(|s| group_ranks(s, &groups)).collect();
+        let n = ranked.len() as f64;
+        let mean = ranked
+            .iter()
+            .fold(Array1::zeros(groups.len()), |acc: Array1<f64>, r| acc + r)
+            / n;
+        scores.push(mean);
+    }
+    Ok(scores)
+}
+
+/// Mean of the example scores of each clip.
+fn mean_per_clip(example_scores: &Array1<f64>, clip: &[usize], n_clips: usize) -> Array1<f64> {
+    let mut sum = Array1::<f64>::zeros(n_clips);
+    let mut count = vec![0.0; n_clips];
+    for (&s, &c) in example_scores.iter().zip(clip) {
+        sum[c] += s;
+        count[c] += 1.0;
+    }
+    sum.iter_mut().zip(count).for_each(|(s, n)| *s /= n);
+    sum
+}
+
+/// Within each group, the rank of each score (1 = lowest; ties share their mean rank) divided by the group's size.
+fn group_ranks(scores: &Array1<f64>, groups: &[i64]) -> Array1<f64> {
+    let mut members: BTreeMap<i64, Vec<usize>> = BTreeMap::new();
+    for (i, &g) in groups.iter().enumerate() {
+        members.entry(g).or_default().push(i);
+    }
+    let mut out = Array1::zeros(scores.len());
+    for rows in members.values() {
+        let mut order = rows.clone();
+        order.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
+        let n = order.len() as f64;
+        let mut start = 0;
+        while start < order.len() {
+            let mut end = start + 1;
+            while end < order.len() && scores[order[end]] == scores[order[start]] {
+                end += 1;
+            }
+            // Ranks start+1 ..= end share their mean.
+            let rank = (start + 1 + end) as f64 / 2.0;
+            order[start..end].iter().for_each(|&i| out[i] = rank / n);
+            start = end;
+        }
+    }
+    out
+}
+
+/// The files and report of one scorer (or the ensemble).
+#[derive(Debug)]
+pub struct ScorerReport {
+    /// The scorer's name ([`ScoringConfig::names`]).
+    pub name: String,
+    /// Its evaluation.
+    pub report: Report,
+    /// `scores/<name>/`: DCASE score CSVs.
+    pub scores_dir: PathBuf,
+}
+
+/// Writes, for each named clip-score vector, `out/scores/<name>/anomaly_score_<type>_<group>.csv`,
+/// `out/metrics/<name>.json` and `out/roc/<name>/`, and evaluates it on the labelled `test` clips.
+///
+/// # Errors
+/// A test clip without a normal / anomaly label, a score vector of the wrong length, or a file that cannot
+/// be written (named).
+pub fn write_reports(out: &Path, test: &[Clip], named_scores: &[(String, Array1<f64>)]) -> Result<Vec<ScorerReport>> {
+    named_scores
+        .iter()
+        .map(|(name, scores)| {
+            if scores.len() != test.len() {
+                return Err(Error::Config(format!(
+                    "{name}: {} scores for {} test clips",
+                    scores.len(),
+                    test.len()
+                )));
+            }
+            let mut groups: BTreeMap<(String, String), Vec<ScoredClip>> = BTreeMap::new();
+            for (clip, &score) in test.iter().zip(scores) {
+                let anomaly = match clip.condition {
+                    Condition::Normal => false,
+                    Condition::Anomaly => true,
+                    Condition::Unknown => {
+                        return Err(Error::Config(format!(
+                            "{}: a test clip without a normal / anomaly label cannot be evaluated",
+                            clip.path.display()
+                        )));
+                    }
+                };
+                groups
+                    .entry((clip.machine_type.clone(), clip.group.clone()))
+                    .or_default()
+                    .push(ScoredClip {
+                        file: clip.file_name.clone(),
+                        score,
+                        truth: ClipTruth {
+                            anomaly,
+                            domain: clip.domain.map(crate::metrics_domain),
+                        },
+                        decision: None,
+                    });
+            }
+            let scores_dir = out.join("scores").join(name);
+            create_dir(&scores_dir)?;
+            let mut group_scores = Vec::with_capacity(groups.len());
+            for ((machine_type, group), clips) in groups {
+                let rows: Vec<(&str, f64)> = clips.iter().map(|c| (c.file.as_str(), c.score)).collect();
+                asd_metrics::write_scores(
+                    &scores_dir.join(asd_metrics::score_file_name(&machine_type, &group)),
+                    &rows,
+                )?;
+                group_scores.push(GroupScores {
+                    machine_type,
+                    group,
+                    clips,
+                });
+            }
+            let report = asd_metrics::evaluate(&group_scores, &EvalOptions::default())?;
+            let metrics_dir = out.join("metrics");
+            create_dir(&metrics_dir)?;
+            report.write_json(&metrics_dir.join(format!("{name}.json")))?;
+            asd_metrics::write_roc_pngs(&report, &out.join("roc").join(name))?;
+            Ok(ScorerReport {
+                name: name.clone(),
+                report,
+                scores_dir,
+            })
+        })
+        .collect()
+}
+
+/// A Markdown table with one row per scorer: AUC / pAUC (percent) per machine type and on average.
+pub fn summary_table(reports: &[ScorerReport]) -> String {
+    let Some(first) = reports.first() else {
+        return String::new();
+    };
+    let types: Vec<&String> = first.report.types.keys().collect();
+    let mut table = String::from("| scorer |");
+    types.iter().for_each(|t| table.push_str(&format!(" {t} |")));
+    table.push_str(" average |\n|---|");
+    table.push_str(&"---|".repeat(types.len() + 1));
+    table.push('\n');
+    let pct = |auc: f64, pauc: f64| format!(" {:.2} / {:.2} |", 100.0 * auc, 100.0 * pauc);
+    for r in reports {
+        table.push_str(&format!("| {} |", r.name));
+        for t in &types {
+            match r.report.types.get(*t) {
+                Some(tr) => table.push_str(&pct(tr.auc, tr.pauc)),
+                None => table.push_str(" – |"),
+            }
+        }
+        table.push_str(&pct(r.report.average.auc, r.report.average.pauc));
+        table.push('\n');
+    }
+    table
+}
+
+/// Creates a folder (and its parents), naming it on failure.
+pub(crate) fn create_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+        path: dir.into(),
+        source,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    #[test]
+    fn ranks_are_per_group_with_shared_ties() {
+        let scores = array![3.0, 1.0, 2.0, 2.0, 10.0, -5.0];
+        let groups = [0, 0, 0, 0, 1, 1];
+        // group 0: 1.0 → 1, 2.0 twice → 2.5, 3.0 → 4, over 4 clips; group 1: −5 → 1, 10 → 2, over 2 clips.
+        let r = group_ranks(&scores, &groups);
+        assert_eq!(r, array![1.0, 0.25, 0.625, 0.625, 1.0, 0.5]);
+    }
+
+    #[test]
+    fn segment_scores_average_per_clip_and_embeddings_can_be_pooled_first() {
+        let outputs = ExampleOutputs {
+            embeddings: array![[1.0, 0.0], [3.0, 2.0], [5.0, 5.0]],
+            logits: None,
+            clip: vec![0, 0, 1],
+        };
+        assert_eq!(
+            mean_per_clip(&array![1.0, 2.0, 7.0], &outputs.clip, 2),
+            array![1.5, 7.0]
+        );
+        assert_eq!(outputs.clip_means().embeddings, array![[2.0, 1.0], [5.0, 5.0]]);
+        assert_eq!(outputs.n_clips(), 2);
+    }
+
+    #[test]
+    fn names_are_distinct_and_the_ensemble_comes_last() {
+        let mut config = ScoringConfig::many(vec![
+            ScorerConfig::new(ScorerKind::Gmm),
+            ScorerConfig::new(ScorerKind::Kmeans),
+            ScorerConfig::new(ScorerKind::Gmm),
+        ]);
+        config.ensemble = Some(Ensemble::RankAverage);
+        assert_eq!(config.names(), ["gmm", "kmeans", "gmm-2", "rank-average"]);
+        assert!(config.check(false, "x").is_ok());
+        config.scorers.push(ScorerConfig::new(ScorerKind::Prob));
+        assert!(matches!(config.check(false, "x"), Err(Error::Config(_))));
+        assert!(config.check(true, "x").is_ok());
+        let lonely = ScoringConfig {
+            ensemble: Some(Ensemble::RankAverage),
+            ..ScoringConfig::default()
+        };
+        assert!(matches!(lonely.check(true, "x"), Err(Error::Config(_))));
+    }
+
+    /// Criterion: with two groups whose test clips are ordered by hand, COS on one-hot embeddings and the
+    /// rank-average of two identical scorers keep the order (the ensemble of equal rankings is that ranking).
+    #[test]
+    fn scorers_fit_per_group_and_the_ensemble_preserves_agreed_order() {
+        let train = ExampleOutputs::per_clip(array![[1.0, 0.0], [1.0, 0.1], [0.0, 1.0], [0.1, 1.0]], None);
+        let train_keys: Vec<ClipKey> = [0, 0, 1, 1]
+            .iter()
+            .map(|&group| ClipKey { group, class: None })
+            .collect();
+        // Group 0 is normal along x: the second test clip points away from it.
+        let test = ExampleOutputs::per_clip(array![[1.0, 0.05], [0.3, 1.0], [0.05, 1.0], [1.0, 0.2]], None);
+        let test_keys = train_keys.clone();
+        let mut config = ScoringConfig::many(vec![
+            ScorerConfig::new(ScorerKind::Cos),
+            ScorerConfig::new(ScorerKind::Cos),
+        ]);
+        config.ensemble = Some(Ensemble::RankAverage);
+        let scores = score_clips(&config, &train, &train_keys, &test, &test_keys, 0).unwrap();
+        assert_eq!(scores.len(), 3);
+        assert!(scores[0][1] > scores[0][0] && scores[0][3] > scores[0][2]);
+        assert_eq!(scores[2], array![0.5, 1.0, 0.5, 1.0]);
+    }
+}
