@@ -34,16 +34,89 @@ impl AddAssign for Count {
     }
 }
 
-/// The counts reported for a whole model (`asd info`, decisions.md §9).
+/// The counts reported for a whole model (`asd info`, decisions.md §9), summed from its layer table by
+/// [`ModelCount::from_layers`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ModelCount {
-    /// Every parameter the model trains: backbone, embedding head and classification head (ArcFace W).
+    /// Every parameter the model trains: front end, backbone, embedding head and classification head (ArcFace W or
+    /// Linear); nothing the reference builds without using it.
     pub params: usize,
-    /// The parameter count as the paper counted it (for ASDNet: the network without the ArcFace weights).
+    /// The parameter count as the paper counted it: the network and the reference-only layers
+    /// ([`LayerRole::ReferenceOnly`], e.g. an unused `fc_out`), plus the classification head where the paper
+    /// counts it.
     pub params_paper: usize,
-    /// MACs of one forward pass of one input example up to the embedding (conv + linear; the training-only
-    /// classification head is excluded, as in the paper's Table 3).
+    /// MACs of one forward pass of one input example as the paper counts them (conv + linear): the network, plus
+    /// the classification head where the paper counts it (ASDNet and SpecMFN: not counted, Table 3 of their
+    /// paper; LogMel-MFN and STgram-MFN: counted, stgram_mfn.md §8.2).
     pub macs: u64,
+}
+
+/// What a row of a layer table is to the model; decides which totals of [`ModelCount`] include the row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LayerRole {
+    /// A layer on the path from the input to the embedding: counted in every total.
+    Network,
+    /// The classification head (ArcFace W or a Linear layer) on top of the embedding: trained, so counted in
+    /// `params`; counted in `params_paper` and `macs` only where the paper counts it.
+    Head,
+    /// A layer the reference module builds but this model does not (the unused `fc_out` beside ArcFace): only in
+    /// `params_paper`.
+    ReferenceOnly,
+}
+
+/// One row of a model's layer table (`asd info`): a layer or block in forward order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LayerRow {
+    /// The layer's field path in the module (as in saved weights), e.g. `"classifier.mfn.blocks.3"`.
+    pub name: String,
+    /// Output shape of one input example, without the batch axis: `[channels, height, width]` for 2-D maps,
+    /// `[channels, length]` for 1-D ones, `[width]` for vectors.
+    pub output_shape: Vec<usize>,
+    /// Parameters (weights, biases, normalisation γ/β, PReLU slopes; not BatchNorm running statistics) and MACs
+    /// (conv + linear) of the layer for one input example.
+    pub count: Count,
+    /// What the layer is to the model.
+    pub role: LayerRole,
+}
+
+impl LayerRow {
+    /// A row.
+    pub fn new(name: impl Into<String>, output_shape: Vec<usize>, count: Count, role: LayerRole) -> Self {
+        Self {
+            name: name.into(),
+            output_shape,
+            count,
+            role,
+        }
+    }
+}
+
+/// Sum of the counts of `rows`, whatever their roles.
+pub fn total<'a>(rows: impl IntoIterator<Item = &'a LayerRow>) -> Count {
+    rows.into_iter().fold(Count::default(), |sum, row| sum + row.count)
+}
+
+impl ModelCount {
+    /// The totals of a layer table. `paper_counts_head` says whether the model's paper counts the classification
+    /// head in its parameter and MAC figures (see the fields).
+    pub fn from_layers(rows: &[LayerRow], paper_counts_head: bool) -> Self {
+        let sum = |keep: &dyn Fn(LayerRole) -> bool| total(rows.iter().filter(|row| keep(row.role)));
+        let trained = sum(&|role| role != LayerRole::ReferenceOnly);
+        let paper = sum(&|role| match role {
+            LayerRole::Network | LayerRole::ReferenceOnly => true,
+            LayerRole::Head => paper_counts_head,
+        });
+        let macs = sum(&|role| match role {
+            LayerRole::Network => true,
+            LayerRole::Head => paper_counts_head,
+            LayerRole::ReferenceOnly => false,
+        });
+        Self {
+            params: trained.params,
+            params_paper: paper.params,
+            macs: macs.macs,
+        }
+    }
 }
 
 /// Output length of a 1-D convolution: ⌊(L_in + padding − dilation·(k − 1) − 1)/stride⌋ + 1, or `None` when the

@@ -2,7 +2,7 @@
 //! segment, then an embedding head, as reconstructed in asdnet_specmfn.md §2 (decisions.md §6).
 
 use crate::blocks::conv1d_stack::{Conv1dStack, Conv1dStackConfig, StackPadding};
-use crate::count::{self, Count, ModelCount};
+use crate::count::{self, LayerRole, LayerRow, ModelCount};
 use crate::head::arcface::{ARCFACE_MARGIN, ARCFACE_SCALE, ArcFace, ArcFaceConfig};
 use crate::{Embedder, ModelOutput, weights};
 use burn::config::Config;
@@ -183,18 +183,22 @@ impl AsdNet {
         weights::load_torch_safetensors(self, path, &TORCH_KEY_MAP, &[])
     }
 
-    /// Parameters and MACs (decisions.md §9): `params` includes the ArcFace weights, `params_paper` and `macs` do
-    /// not.
-    pub fn count(&self) -> ModelCount {
-        let (convs, _) = self.stack.count(self.input_bins);
-        let head = self.fc.as_ref().map_or(Count::default(), count::linear);
-        let network = convs + head;
-        let arcface = self.arcface.weight.shape().num_elements();
-        ModelCount {
-            params: network.params + arcface,
-            params_paper: network.params,
-            macs: network.macs,
+    /// The layer table (`asd info`), in forward order: the conv layers `stack.convs.{i}` (`[channels, length]`),
+    /// the embedding Linear `fc` (`[embedding_dim]`, absent for the flatten head) and the ArcFace head `arcface`.
+    pub fn layers(&self) -> Vec<LayerRow> {
+        let mut rows = self.stack.layers("stack.convs", self.input_bins);
+        if let Some(fc) = &self.fc {
+            let width = fc.weight.shape().dims::<2>()[1];
+            rows.push(LayerRow::new("fc", vec![width], count::linear(fc), LayerRole::Network));
         }
+        rows.push(self.arcface.layer("arcface"));
+        rows
+    }
+
+    /// Parameters and MACs (decisions.md §9), from [`layers`](Self::layers): `params` includes the ArcFace
+    /// weights, `params_paper` and `macs` do not (the paper counts the network only).
+    pub fn count(&self) -> ModelCount {
+        ModelCount::from_layers(&self.layers(), false)
     }
 }
 

@@ -1,17 +1,49 @@
-//! MobileFaceNet as used by STgram-MFN and SpecMFN: variant B of stgram_mfn.md §4, the 2022 bottleneck setting
-//! (asdnet_specmfn.md §3.3, decisions.md §5). Input: a one-channel image `[batch, 1, F, T]`; output: a 128-d
-//! embedding.
+//! MobileFaceNet as used by STgram-MFN, LogMel-MFN and SpecMFN (stgram_mfn.md §4): both bottleneck settings,
+//! variant A (the original MobileFaceNet table, 15 bottlenecks, behind the STgram-MFN paper's results) and variant B
+//! (the 2023 setting, 6 bottlenecks), chosen by [`MfnVariant`] (decisions.md §5). Input: an image
+//! `[batch, channels, freq, time]` with 1, 2 or 3 channels; output: a 128-d embedding. The global depthwise layer
+//! (linear7, "GDC") gets a kernel equal to the final feature map, so any input size works.
 
 use crate::blocks::bottleneck::{Bottleneck, BottleneckConfig};
 use crate::blocks::conv_block::{ConvBlock, ConvBlockConfig};
-use crate::count::Count;
+use crate::count::{self, Count, LayerRole, LayerRow};
 use crate::error::Error;
 use burn::config::Config;
 use burn::module::Module;
 use burn::tensor::{Device, Tensor, assert_shape};
 
+/// Bottleneck setting (t, c, n, s) of variant A: the original MobileFaceNet table, `Mobilefacenet_bottleneck_setting`
+/// of STgram-MFN `model.py` (2021–2022, the paper's results; stgram_mfn.md §4.3).
+pub const MFN_A_SETTING: [[usize; 4]; 5] = [
+    [2, 64, 5, 2],
+    [4, 128, 1, 2],
+    [2, 128, 6, 1],
+    [4, 128, 1, 2],
+    [2, 128, 2, 1],
+];
 /// Bottleneck setting (t, c, n, s) of variant B: STgram-MFN `net.py` at d6c8865 ("refer to DCASE2022 Task2 Top-1").
 pub const MFN_B_SETTING: [[usize; 4]; 3] = [[2, 128, 2, 2], [4, 128, 2, 2], [4, 128, 2, 2]];
+
+/// Which MobileFaceNet bottleneck setting to build (stgram_mfn.md §4.3, decisions.md §5). Serialises as `"A"` /
+/// `"B"`.
+#[derive(Config, Debug, Copy, PartialEq, Eq)]
+pub enum MfnVariant {
+    /// [`MFN_A_SETTING`]: 15 bottlenecks (STgram-MFN paper, presets `stgram-mfn` and `logmel-mfn`).
+    A,
+    /// [`MFN_B_SETTING`]: 6 bottlenecks (STgram-MFN 2023 code, SpecMFN, the attention net, OS-SCL).
+    B,
+}
+
+impl MfnVariant {
+    /// The bottleneck setting, one `[t, c, n, s]` per group (expansion, output channels, repeats, first stride).
+    pub fn setting(self) -> Vec<[usize; 4]> {
+        match self {
+            MfnVariant::A => MFN_A_SETTING.to_vec(),
+            MfnVariant::B => MFN_B_SETTING.to_vec(),
+        }
+    }
+}
+
 /// Channels of the stem convolutions conv1 and dw_conv1 (STgram-MFN `net.py`).
 pub const MFN_STEM_CHANNELS: usize = 64;
 /// Channels of conv2 and of the global depthwise linear7 (STgram-MFN `net.py`).
@@ -19,15 +51,30 @@ pub const MFN_CONV2_CHANNELS: usize = 512;
 /// Embedding width of linear1 (STgram-MFN `net.py`).
 pub const MFN_EMBEDDING_DIM: usize = 128;
 
+/// Key renames from the reference PyTorch MobileFaceNet to [`MobileFaceNet`]'s field paths, whatever the prefix:
+/// bottleneck `conv.0`–`conv.7` (an `nn.Sequential`) to named blocks, and PReLU `weight` to Burn's `alpha`.
+pub(crate) const MFN_TORCH_KEY_MAP: [(&str, &str); 9] = [
+    (r"\.conv\.0\.", ".expand.conv."),
+    (r"\.conv\.1\.", ".expand.bn."),
+    (r"\.conv\.2\.weight$", ".expand.prelu.weight"),
+    (r"\.conv\.3\.", ".depthwise.conv."),
+    (r"\.conv\.4\.", ".depthwise.bn."),
+    (r"\.conv\.5\.weight$", ".depthwise.prelu.weight"),
+    (r"\.conv\.6\.", ".project.conv."),
+    (r"\.conv\.7\.", ".project.bn."),
+    (r"\.prelu\.weight$", ".prelu.alpha"),
+];
+
 /// Configuration of a [`MobileFaceNet`].
 #[derive(Config, Debug)]
 pub struct MobileFaceNetConfig {
     /// Input image size `[F, T]`; fixes the kernel of the global depthwise layer linear7.
     pub input_size: [usize; 2],
-    /// Input channels (1 for a spectrogram-like image).
+    /// Input channels (1 for a spectrogram-like image, 2 for STgram-MFN's log-Mel + Tgram, 3 for OS-SCL's TF-STgram).
     #[config(default = 1)]
     pub in_channels: usize,
-    /// Bottleneck setting, one `[t, c, n, s]` per group: expansion, output channels, repeats, first stride.
+    /// Bottleneck setting, one `[t, c, n, s]` per group: expansion, output channels, repeats, first stride; usually
+    /// [`MfnVariant::setting`]. Default: variant B.
     #[config(default = "MFN_B_SETTING.to_vec()")]
     pub setting: Vec<[usize; 4]>,
     /// Channels of conv1 and dw_conv1.
@@ -122,7 +169,8 @@ impl MobileFaceNetConfig {
     }
 }
 
-/// MobileFaceNet (variant B) without the unused `fc_out` of the reference.
+/// MobileFaceNet (either variant) without the reference's `fc_out`, whose role the classification heads of
+/// [`crate::head`] take.
 #[derive(Module, Debug)]
 pub struct MobileFaceNet {
     /// 3×3 stride-2 conv → BN → PReLU.
@@ -155,23 +203,36 @@ impl Stage<'_> {
         }
     }
 
-    fn count(&self, size: [usize; 2]) -> (Count, [usize; 2]) {
-        match self {
+    /// Count and output size for an input of `size`, and the output channels.
+    fn count(&self, size: [usize; 2]) -> (Count, [usize; 2], usize) {
+        let (count, out) = match self {
             Stage::Conv(block) => block.count(size),
             Stage::Block(block) => block.count(size),
-        }
+        };
+        let last = match self {
+            Stage::Conv(block) => block,
+            Stage::Block(block) => &block.project,
+        };
+        (count, out, last.conv.weight.shape().dims::<4>()[0])
     }
 }
 
 impl MobileFaceNet {
-    fn stages(&self) -> impl Iterator<Item = Stage<'_>> {
-        [Stage::Conv(&self.conv1), Stage::Conv(&self.dw_conv1)]
+    /// The stages with their field paths, in forward order.
+    fn stages(&self) -> impl Iterator<Item = (String, Stage<'_>)> {
+        let conv = |name: &str, block| (name.to_string(), Stage::Conv(block));
+        [conv("conv1", &self.conv1), conv("dw_conv1", &self.dw_conv1)]
             .into_iter()
-            .chain(self.blocks.iter().map(Stage::Block))
+            .chain(
+                self.blocks
+                    .iter()
+                    .enumerate()
+                    .map(|(i, block)| (format!("blocks.{i}"), Stage::Block(block))),
+            )
             .chain([
-                Stage::Conv(&self.conv2),
-                Stage::Conv(&self.linear7),
-                Stage::Conv(&self.linear1),
+                conv("conv2", &self.conv2),
+                conv("linear7", &self.linear7),
+                conv("linear1", &self.linear1),
             ])
     }
 
@@ -185,10 +246,13 @@ impl MobileFaceNet {
     pub fn forward(&self, image: Tensor<4>) -> Tensor<2> {
         let [f, t] = self.input_size;
         assert_shape!(image, [_, _, f, t]);
-        self.stages().fold(image, |x, stage| stage.forward(x)).flatten(1, 3)
+        self.stages()
+            .fold(image, |x, (_, stage)| stage.forward(x))
+            .flatten(1, 3)
     }
 
-    /// Every stage's output in forward order: conv1, dw_conv1, each bottleneck, conv2, linear7, linear1.
+    /// Every stage's output in forward order: conv1, dw_conv1, each bottleneck, conv2, linear7, linear1 (the names
+    /// of [`layers`](Self::layers)).
     ///
     /// # Shapes
     /// As [`forward`](Self::forward); each output is `[batch, channels, height, width]`.
@@ -200,21 +264,35 @@ impl MobileFaceNet {
         assert_shape!(image, [_, _, f, t]);
         let mut x = image;
         self.stages()
-            .map(|stage| {
+            .map(|(_, stage)| {
                 x = stage.forward(x.clone());
                 x.clone()
             })
             .collect()
     }
 
-    /// Parameters (conv weights, BN γ/β, PReLU) and MACs of one image of `input_size`.
-    pub fn count(&self) -> Count {
+    /// The layer table of one image of `input_size`: one [`Network`](LayerRole::Network) row per stage (named
+    /// `{prefix}.conv1`, …, `{prefix}.blocks.{i}`, …, `{prefix}.linear1`, output `[channels, height, width]`).
+    pub fn layers(&self, prefix: &str) -> Vec<LayerRow> {
+        let mut size = self.input_size;
         self.stages()
-            .fold((Count::default(), self.input_size), |(total, size), stage| {
-                let (count, out) = stage.count(size);
-                (total + count, out)
+            .map(|(name, stage)| {
+                let (count, out, channels) = stage.count(size);
+                size = out;
+                LayerRow::new(
+                    format!("{prefix}.{name}"),
+                    vec![channels, out[0], out[1]],
+                    count,
+                    LayerRole::Network,
+                )
             })
-            .0
+            .collect()
+    }
+
+    /// Parameters (conv weights, BN γ/β, PReLU) and MACs of one image of `input_size`: the sum of
+    /// [`layers`](Self::layers).
+    pub fn count(&self) -> Count {
+        count::total(&self.layers("mfn"))
     }
 }
 
@@ -234,5 +312,71 @@ mod tests {
         let count = mfn.count();
         assert_eq!(count.params, 800_128);
         assert_eq!(count.macs, 82_526_208);
+    }
+
+    /// Criterion: variant A follows stgram_mfn.md §4.3: 15 bottlenecks with residual connections exactly on
+    /// b1–b4, b6–b11, b13–b14, and the spec's block widths (b0 64→64 h128, b5 64→128 h256, b12 128→128 h512).
+    #[test]
+    fn variant_a_has_the_spec_blocks() {
+        let device = Device::flex();
+        let mfn = MobileFaceNetConfig::new([128, 313])
+            .with_setting(MfnVariant::A.setting())
+            .init(&device)
+            .expect("valid");
+        assert_eq!(mfn.blocks.len(), 15);
+        let residual: Vec<usize> = (0..15).filter(|&i| mfn.blocks[i].residual).collect();
+        assert_eq!(residual, [1, 2, 3, 4, 6, 7, 8, 9, 10, 11, 13, 14]);
+        let widths = |i: usize| {
+            let [hidden, inp, _, _] = mfn.blocks[i].expand.conv.weight.shape().dims();
+            let [out, ..] = mfn.blocks[i].project.conv.weight.shape().dims::<4>();
+            (inp, hidden, out)
+        };
+        assert_eq!(widths(0), (64, 128, 64));
+        assert_eq!(widths(5), (64, 256, 128));
+        assert_eq!(widths(12), (128, 512, 128));
+    }
+
+    /// Criterion: the initialisation of stgram_mfn.md §4.5 — conv weights N(0, σ²) with σ = √(2/(kh·kw·C_out)),
+    /// depthwise and GDC included: sample standard deviation within 5 % of σ (standard error ≤ 1.1 % for the
+    /// ≥ 4 608 draws used) and |mean| below 5 standard errors; every BatchNorm γ = 1, β = 0, running mean 0 and
+    /// variance 1; every PReLU slope 0.25.
+    #[test]
+    fn init_follows_the_reference() {
+        let device = Device::flex();
+        device.seed(5);
+        let mfn = MobileFaceNetConfig::new([128, 313])
+            .with_in_channels(2)
+            .with_setting(MfnVariant::A.setting())
+            .init(&device)
+            .expect("valid");
+        let values = |t: Tensor<1>| t.into_data().try_to_vec::<f32>().expect("f32"); // ok: test
+        let convs = [
+            (&mfn.conv2, 0.0625),
+            (&mfn.linear7, (2.0 / (8.0 * 20.0 * 512.0_f64)).sqrt()),
+            (&mfn.blocks[12].depthwise, (2.0 / (9.0 * 512.0_f64)).sqrt()),
+            (&mfn.linear1, 0.125),
+        ];
+        for (i, (block, sigma)) in convs.into_iter().enumerate() {
+            let w = values(block.conv.weight.val().flatten(0, 3));
+            let n = w.len() as f64;
+            let mean = w.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
+            let std = (w.iter().map(|&v| (f64::from(v) - mean).powi(2)).sum::<f64>() / n).sqrt();
+            assert!((std / sigma - 1.0).abs() < 0.05, "conv {i}: std {std} vs {sigma}");
+            assert!(mean.abs() < 5.0 * sigma / n.sqrt(), "conv {i}: mean {mean}");
+        }
+        let blocks = mfn.blocks.iter().flat_map(|b| [&b.expand, &b.depthwise, &b.project]);
+        let all = [&mfn.conv1, &mfn.dw_conv1, &mfn.conv2, &mfn.linear7, &mfn.linear1]
+            .into_iter()
+            .chain(blocks);
+        for block in all {
+            let bn = &block.bn;
+            assert!(values(bn.gamma.val()).iter().all(|&g| g == 1.0));
+            assert!(values(bn.beta.val()).iter().all(|&b| b == 0.0));
+            assert!(values(bn.running_mean.value()).iter().all(|&m| m == 0.0));
+            assert!(values(bn.running_var.value()).iter().all(|&v| v == 1.0));
+            if let Some(prelu) = &block.prelu {
+                assert!(values(prelu.alpha.val()).iter().all(|&a| a == 0.25));
+            }
+        }
     }
 }

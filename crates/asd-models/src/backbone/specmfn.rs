@@ -3,9 +3,9 @@
 //! asdnet_specmfn.md §3.4 (decisions.md §5–6).
 
 use crate::backbone::asdnet::{DCASE2020_CLASSES, SPECTRUM_BINS};
-use crate::backbone::mobilefacenet::{MobileFaceNet, MobileFaceNetConfig};
+use crate::backbone::mobilefacenet::{MFN_TORCH_KEY_MAP, MobileFaceNet, MobileFaceNetConfig};
 use crate::blocks::conv1d_stack::{Conv1dStack, Conv1dStackConfig, StackPadding};
-use crate::count::{self, ModelCount};
+use crate::count::{self, LayerRole, LayerRow, ModelCount};
 use crate::head::arcface::{ARCFACE_MARGIN, ARCFACE_SCALE, ArcFace, ArcFaceConfig};
 use crate::{Embedder, ModelOutput, weights};
 use burn::config::Config;
@@ -106,19 +106,6 @@ pub struct SpecMfn {
     pub input_bins: usize,
 }
 
-/// Key renames from the reference PyTorch module to [`SpecMfn`]'s field paths: bottleneck `conv.0`–`conv.7`
-/// (an `nn.Sequential`) to named blocks, and PReLU `weight` to Burn's `alpha`.
-const TORCH_KEY_MAP: [(&str, &str); 9] = [
-    (r"\.conv\.0\.", ".expand.conv."),
-    (r"\.conv\.1\.", ".expand.bn."),
-    (r"\.conv\.2\.weight$", ".expand.prelu.weight"),
-    (r"\.conv\.3\.", ".depthwise.conv."),
-    (r"\.conv\.4\.", ".depthwise.bn."),
-    (r"\.conv\.5\.weight$", ".depthwise.prelu.weight"),
-    (r"\.conv\.6\.", ".project.conv."),
-    (r"\.conv\.7\.", ".project.bn."),
-    (r"\.prelu\.weight$", ".prelu.alpha"),
-];
 /// Tensors of the reference file that [`SpecMfn`] does not have: the unused `fc_out` (decisions.md §9).
 const TORCH_UNUSED: [&str; 2] = ["mfn.fc_out.weight", "mfn.fc_out.bias"];
 
@@ -143,22 +130,31 @@ impl SpecMfn {
     /// [`Error::WeightMismatch`](crate::Error::WeightMismatch) if a tensor is missing, unused or
     /// of the wrong shape.
     pub fn load_torch_safetensors(self, path: &Path) -> crate::Result<Self> {
-        weights::load_torch_safetensors(self, path, &TORCH_KEY_MAP, &TORCH_UNUSED)
+        weights::load_torch_safetensors(self, path, &MFN_TORCH_KEY_MAP, &TORCH_UNUSED)
     }
 
-    /// Parameters and MACs (decisions.md §9): `params` = SpecNet + MobileFaceNet + ArcFace W; `params_paper` adds
-    /// the reference's unused `fc_out` (128 → n_classes, with bias) instead of ArcFace W; `macs` = SpecNet +
+    /// The layer table (`asd info`), in forward order: SpecNet `specnet.convs.{i}` (`[channels, length]`),
+    /// MobileFaceNet `mfn.*` (`[channels, height, width]`), the ArcFace head `arcface`, and the reference's unused
+    /// `mfn.fc_out` (128 → n_classes with bias) as [`ReferenceOnly`](LayerRole::ReferenceOnly).
+    pub fn layers(&self) -> Vec<LayerRow> {
+        let mut rows = self.specnet.layers("specnet.convs", self.input_bins);
+        rows.extend(self.mfn.layers("mfn"));
+        rows.push(self.arcface.layer("arcface"));
+        let [n_classes, dim] = self.arcface.weight.shape().dims();
+        rows.push(LayerRow::new(
+            "mfn.fc_out",
+            vec![n_classes],
+            count::dense(dim, n_classes, true),
+            LayerRole::ReferenceOnly,
+        ));
+        rows
+    }
+
+    /// Parameters and MACs (decisions.md §9), from [`layers`](Self::layers): `params` = SpecNet + MobileFaceNet +
+    /// ArcFace W; `params_paper` adds the reference's unused `fc_out` instead of ArcFace W; `macs` = SpecNet +
     /// MobileFaceNet up to the embedding.
     pub fn count(&self) -> ModelCount {
-        let (specnet, _) = self.specnet.count(self.input_bins);
-        let network = specnet + self.mfn.count();
-        let [n_classes, dim] = self.arcface.weight.shape().dims();
-        let fc_out = count::dense(dim, n_classes, true);
-        ModelCount {
-            params: network.params + n_classes * dim,
-            params_paper: network.params + fc_out.params,
-            macs: network.macs,
-        }
+        ModelCount::from_layers(&self.layers(), false)
     }
 }
 

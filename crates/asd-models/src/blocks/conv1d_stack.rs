@@ -1,6 +1,6 @@
 //! A stack of Conv1d + ReLU layers: the body of ASDNet (asdnet_specmfn.md §2.1) and of SpecNet (§3.4).
 
-use crate::count::{self, Count};
+use crate::count::{self, Count, LayerRole, LayerRow};
 use crate::error::Error;
 use crate::init;
 use burn::config::Config;
@@ -154,12 +154,30 @@ impl Conv1dStack {
 
     /// Parameters and MACs for an input of `len_in` samples; also returns the output length.
     pub fn count(&self, len_in: usize) -> (Count, usize) {
+        let rows = self.layers("convs", len_in);
+        let len_out = rows.last().map_or(len_in, |row| row.output_shape[1]);
+        (count::total(&rows), len_out)
+    }
+
+    /// One [`Network`](LayerRole::Network) row per layer, named `{prefix}.{i}`, with output shape
+    /// `[channels, length]` for an input of `len_in` samples.
+    pub fn layers(&self, prefix: &str, len_in: usize) -> Vec<LayerRow> {
+        let mut len = len_in;
         self.convs
             .iter()
-            .fold((Count::default(), len_in), |(total, len), conv| {
+            .enumerate()
+            .map(|(i, conv)| {
                 let (layer, len_out) = count::conv1d(conv, len);
-                (total + layer, len_out)
+                len = len_out;
+                let channels = conv.weight.shape().dims::<3>()[0];
+                LayerRow::new(
+                    format!("{prefix}.{i}"),
+                    vec![channels, len_out],
+                    layer,
+                    LayerRole::Network,
+                )
             })
+            .collect()
     }
 }
 

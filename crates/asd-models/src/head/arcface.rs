@@ -1,6 +1,7 @@
 //! ArcFace (additive angular margin) head, as coded in STgram-MFN's `ArcMarginProduct` with `easy_margin = False`
 //! (asdnet_specmfn.md §4.1).
 
+use crate::count::{self, LayerRole, LayerRow};
 use crate::error::Error;
 use crate::init;
 use burn::config::Config;
@@ -92,6 +93,18 @@ impl ArcFace {
     /// Number of classes.
     pub fn n_classes(&self) -> usize {
         self.weight.shape().dims::<2>()[0]
+    }
+
+    /// The head's row of a layer table, named `name`, role [`Head`](LayerRole::Head), output `[n_classes]`:
+    /// n_classes·embedding_dim weights and as many MACs (the cosine product).
+    pub fn layer(&self, name: &str) -> LayerRow {
+        let [n_classes, dim] = self.weight.shape().dims();
+        LayerRow::new(
+            name,
+            vec![n_classes],
+            count::dense(dim, n_classes, false),
+            LayerRole::Head,
+        )
     }
 
     /// Cosine between each embedding and each class weight vector.
