@@ -1,0 +1,83 @@
+//! Extraction: embeddings, logits and anomaly scores of every example, in evaluation mode and in batches.
+
+use crate::error::{Error, Result};
+use crate::examples::Examples;
+use crate::train::{host, label_tensor};
+use asd_models::Embedder;
+use asd_models::burn::module::Module;
+use asd_models::burn::tensor::{Device, Tensor};
+use ndarray::{Array1, Array2};
+
+/// What [`embed`] returns, one row per example in the source's order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Extracted {
+    /// Embeddings `[examples, embedding_dim]`: what the scorers fit on.
+    pub embeddings: Array2<f32>,
+    /// Logits without margin `[examples, n_classes]` (for ArcFace: s·cos).
+    pub logits: Array2<f32>,
+    /// Anomaly scores `[examples]` in nats, [`asd_losses::anomaly_score`]: −log softmax of the margin logits at
+    /// the example's label (larger = more anomalous); `None` unless asked for.
+    pub scores: Option<Array1<f32>>,
+}
+
+/// Rows of a `[batch, width]` tensor appended to `out` (row-major); returns the width.
+fn append_rows(tensor: Tensor<2>, out: &mut Vec<f32>) -> Result<usize> {
+    let [_, width] = tensor.dims();
+    out.extend(host::<2, _, f32>(tensor)?);
+    Ok(width)
+}
+
+/// Embeds every example of `examples` with `model` in evaluation mode (no autodiff, BatchNorm on running
+/// statistics, no mixup), `batch_size` examples at a time on `device` (its autodiff setting is ignored).
+///
+/// With `scores`, also computes each example's anomaly score at its label ([`asd_losses::anomaly_score`],
+/// losses_arcmix.md §8). `progress(done, total)` is called after each batch with counts of examples.
+///
+/// # Errors
+/// [`Error::Config`] (`batch_size`) for a batch size of 0; [`Error::LabelOutOfRange`] when `scores` is asked for
+/// and a label is not below the model's number of classes; [`Error::Tensor`] if reading results back fails.
+///
+/// # Panics
+/// If the inputs do not have the shape the model was configured for (a programming error, as in Burn).
+pub fn embed<M, E>(
+    model: &M,
+    examples: &E,
+    batch_size: usize,
+    device: &Device,
+    scores: bool,
+    progress: &dyn Fn(usize, usize),
+) -> Result<Extracted>
+where
+    M: Embedder + Module,
+    E: Examples<Input = M::Input> + ?Sized,
+{
+    if batch_size == 0 {
+        return Err(Error::config("batch_size", "must be ≥ 1"));
+    }
+    let device = device.clone().without_autodiff();
+    let model = model.valid().to_device(&device);
+    let n = examples.len();
+    let (mut embeddings, mut logits, mut score_values) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut dim, mut classes) = (0, 0);
+    let indices: Vec<usize> = (0..n).collect();
+    for chunk in indices.chunks(batch_size) {
+        let out = model.forward(examples.batch(chunk, &device)?);
+        if scores {
+            let [_, n_classes] = out.logits.dims();
+            let (_, labels) = label_tensor(examples, chunk, n_classes, &device)?;
+            let batch_scores = asd_losses::anomaly_score(&model, out.logits.clone(), labels);
+            score_values.extend(host::<1, _, f32>(batch_scores)?);
+        }
+        dim = append_rows(out.embedding, &mut embeddings)?;
+        classes = append_rows(out.logits, &mut logits)?;
+        progress(chunk.last().map_or(0, |&i| i + 1), n);
+    }
+    let shaped = |values: Vec<f32>, width: usize| {
+        Array2::from_shape_vec((n, width), values).map_err(|e| Error::Tensor(format!("readback shape: {e}")))
+    };
+    Ok(Extracted {
+        embeddings: shaped(embeddings, dim)?,
+        logits: shaped(logits, classes)?,
+        scores: scores.then(|| Array1::from_vec(score_values)),
+    })
+}
