@@ -1,0 +1,126 @@
+//! The loss settings of a training run: mixup strength and how a mixed batch is scored.
+
+use crate::error::{Error, Result};
+use crate::mixup::Mix;
+use serde::{Deserialize, Serialize};
+
+/// Mixup α of the Noisy-ArcMix code (losses_arcmix.md §3, [NA-cfg] `alpha: 0.5`) and of ASDNet / SpecMFN
+/// (asdnet_specmfn.md §4.2, decisions.md §10).
+pub const MIXUP_ALPHA_NOISY_ARCMIX: f64 = 0.5;
+/// Mixup α of Neri & Carli (losses_arcmix.md §3, [N-model] `mixup_data` default).
+pub const MIXUP_ALPHA_NERI: f64 = 0.2;
+
+/// How the loss of a mixed batch is formed from the logits of the mixed inputs (losses_arcmix.md §5–6,
+/// asdnet_specmfn.md §4.2). Without mixup all three reduce to the plain ArcFace loss.
+///
+/// TOML / JSON names: `arc-mix`, `noisy-arc-mix`, `soft-target` (the specs' spellings `arcmix`, `noisy_arcmix`,
+/// `noisy-arcmix` and `soft_target` are accepted too).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum MixupLoss {
+    /// ArcMix (losses_arcmix.md §5): the margin goes on y in the first term and on y[perm] in the second, two
+    /// logit sets: λ·CE(z(y), y) + (1 − λ)·CE(z(y[perm]), y[perm]). The default (asdnet_specmfn.md §4.2).
+    #[default]
+    #[serde(alias = "arcmix")]
+    ArcMix,
+    /// Noisy-ArcMix (losses_arcmix.md §6): one logit set with the margin on y only:
+    /// λ·CE(z(y), y) + (1 − λ)·CE(z(y), y[perm]). Also what Neri & Carli's code computes.
+    #[serde(alias = "noisy_arcmix", alias = "noisy-arcmix")]
+    NoisyArcMix,
+    /// Cross-entropy of the logits with the margin on y against the soft target λ·e_y + (1 − λ)·e_y[perm]
+    /// (asdnet_specmfn.md §4.2). Equal in value and gradient to [`NoisyArcMix`](Self::NoisyArcMix) (losses_arcmix.md
+    /// §6), computed through the soft-target form.
+    #[serde(alias = "soft_target")]
+    SoftTarget,
+}
+
+/// Loss settings of a training run.
+///
+/// `Default` is no mixup (`mixup_alpha = 0`) and [`MixupLoss::ArcMix`]: a plain ArcFace (or cross-entropy) loss.
+/// The papers' values are [`MIXUP_ALPHA_NOISY_ARCMIX`] (ASDNet, SpecMFN, Noisy-ArcMix) and [`MIXUP_ALPHA_NERI`].
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LossConfig {
+    /// Mixup strength α: each batch draws λ ~ Beta(α, α) (losses_arcmix.md §3). `0` switches mixup off.
+    pub mixup_alpha: f64,
+    /// How a mixed batch is scored; ignored without mixup.
+    pub mixup_loss: MixupLoss,
+}
+
+impl Default for LossConfig {
+    fn default() -> Self {
+        Self {
+            mixup_alpha: 0.0,
+            mixup_loss: MixupLoss::default(),
+        }
+    }
+}
+
+impl LossConfig {
+    /// Mixup with strength `alpha` scored by `loss`.
+    pub fn mixup(alpha: f64, loss: MixupLoss) -> Self {
+        Self {
+            mixup_alpha: alpha,
+            mixup_loss: loss,
+        }
+    }
+
+    /// Checks the settings.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming `mixup_alpha` when α is negative, NaN or infinite (0 switches mixup off).
+    pub fn check(&self) -> Result<()> {
+        if !(self.mixup_alpha.is_finite() && self.mixup_alpha >= 0.0) {
+            return Err(Error::Config {
+                field: "mixup_alpha",
+                reason: format!(
+                    "must be finite and ≥ 0 (0 switches mixup off), got {}",
+                    self.mixup_alpha
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// Whether batches are mixed (α > 0).
+    pub fn uses_mixup(&self) -> bool {
+        self.mixup_alpha > 0.0
+    }
+
+    /// One batch's mixup draw, or `None` without mixup (α ≤ 0 or NaN), in which case nothing is drawn from `rng`.
+    /// See [`Mix::draw`].
+    pub fn draw_mix<R: rand::Rng + ?Sized>(&self, batch: usize, rng: &mut R) -> Option<Mix> {
+        self.uses_mixup().then(|| Mix::draw(self.mixup_alpha, batch, rng))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Criterion: the default checks out and means no mixup (brief: "Default: no mixup").
+    #[test]
+    fn default_is_valid_and_without_mixup() {
+        let config = LossConfig::default();
+        assert!(config.check().is_ok());
+        assert!(!config.uses_mixup());
+        assert_eq!(config.mixup_loss, MixupLoss::ArcMix);
+    }
+
+    /// Criterion: negative, NaN and infinite α are each rejected with the field named; 0 and the papers' values
+    /// pass.
+    #[test]
+    fn alpha_out_of_range_names_the_field() {
+        for alpha in [-0.5, f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            let error = LossConfig::mixup(alpha, MixupLoss::ArcMix)
+                .check()
+                .expect_err("invalid alpha accepted"); // ok: test
+            let Error::Config { field, .. } = &error;
+            assert_eq!(*field, "mixup_alpha");
+            assert!(error.to_string().contains("mixup_alpha"), "{error}");
+        }
+        for alpha in [0.0, MIXUP_ALPHA_NERI, MIXUP_ALPHA_NOISY_ARCMIX] {
+            assert!(LossConfig::mixup(alpha, MixupLoss::NoisyArcMix).check().is_ok());
+        }
+    }
+}

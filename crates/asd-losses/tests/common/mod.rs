@@ -1,0 +1,123 @@
+//! Helpers shared by the golden tests: fixture tensors, a head-only model, and tolerance checks that print the
+//! measured margin (`--nocapture`).
+#![allow(dead_code)] // each test binary uses a different subset
+
+pub mod neri;
+
+use asd_models::burn::module::Param;
+use asd_models::burn::store::{ModuleStore, SafetensorsStore, bridge};
+use asd_models::burn::tensor::{Device, Int, Tensor, TensorData};
+use asd_models::head::arcface::ArcFace;
+use asd_models::{Embedder, ModelOutput};
+use ndarray::{ArrayD, IxDyn};
+use std::path::PathBuf;
+
+/// One safetensors fixture, read tensor by tensor.
+pub struct Fixture {
+    path: PathBuf,
+    store: SafetensorsStore,
+}
+
+impl Fixture {
+    /// Opens `golden/<rel>`; a missing file fails the test with its path.
+    pub fn open(rel: &str) -> Self {
+        let path = asd_testkit::golden(rel);
+        assert!(path.exists(), "golden fixture missing: {}", path.display());
+        Self {
+            store: SafetensorsStore::from_file(&path),
+            path,
+        }
+    }
+
+    /// Raw contents of tensor `key`, in the file's dtype.
+    pub fn data(&mut self, key: &str) -> TensorData {
+        let path = self.path.display().to_string();
+        let snapshot = self
+            .store
+            .get_tensor(key)
+            .unwrap_or_else(|e| panic!("{path}: {e}"))
+            .unwrap_or_else(|| panic!("{path}: no tensor `{key}`"));
+        bridge::to_data(snapshot).unwrap_or_else(|e| panic!("{path}: `{key}`: {e:?}"))
+    }
+
+    /// Tensor `key` as an f64 array of its shape (exact for f64 and f32 files).
+    pub fn array(&mut self, key: &str) -> ArrayD<f64> {
+        to_array(self.data(key))
+    }
+
+    /// Float tensor `key` on `device` (in the device's float dtype).
+    pub fn tensor<const D: usize>(&mut self, key: &str, device: &Device) -> Tensor<D> {
+        Tensor::from_data(self.data(key), device)
+    }
+
+    /// Integer tensor `key` (i64 in the files) on `device`.
+    pub fn int_tensor(&mut self, key: &str, device: &Device) -> Tensor<1, Int> {
+        Tensor::from_data(self.data(key), device)
+    }
+
+    /// Integer tensor `key` as `usize` values.
+    pub fn indices(&mut self, key: &str) -> Vec<usize> {
+        let values = self.data(key).try_to_vec_as::<i64>().expect("integer tensor");
+        values
+            .into_iter()
+            .map(|v| usize::try_from(v).expect("non-negative index"))
+            .collect()
+    }
+}
+
+/// A tensor's values as an f64 array of its shape.
+pub fn to_array(data: TensorData) -> ArrayD<f64> {
+    let shape = data.shape().to_vec();
+    let values = data.try_to_vec_as::<f64>().expect("numeric data");
+    ArrayD::from_shape_vec(IxDyn(&shape), values).expect("shape matches data")
+}
+
+/// An ArcFace head with the given class weights `[n_classes, dim]`, scale and margin: the real head code.
+pub fn arcface(weight: Tensor<2>, scale: f64, margin: f64) -> ArcFace {
+    ArcFace {
+        weight: Param::from_tensor(weight),
+        scale,
+        margin,
+    }
+}
+
+/// The smallest model: its input is the embedding, its head an ArcFace. Lets the tests call the public
+/// `training_loss` / `anomaly_score` exactly as the trainer does.
+pub struct HeadOnly(pub ArcFace);
+
+impl Embedder for HeadOnly {
+    type Input = Tensor<2>;
+
+    fn forward(&self, embedding: Tensor<2>) -> ModelOutput {
+        let logits = self.0.forward(embedding.clone());
+        ModelOutput::new(embedding, logits)
+    }
+
+    fn margin_logits(&self, logits: Tensor<2>, labels: Tensor<1, Int>) -> Tensor<2> {
+        self.0.apply_margin(logits, labels)
+    }
+}
+
+/// Criterion |actual − expected| ≤ atol + rtol·|expected| element-wise (NaN fails). Prints the largest |Δ|, the
+/// largest relative |Δ| / |expected| and the largest |Δ| / tolerance, so the margin shows in `--nocapture` runs;
+/// returns the largest |Δ| / tolerance.
+pub fn assert_close(actual: &ArrayD<f64>, expected: &ArrayD<f64>, atol: f64, rtol: f64, what: &str) -> f64 {
+    assert_eq!(actual.shape(), expected.shape(), "{what}: shape");
+    let (mut max_abs, mut max_rel, mut max_ratio) = (0.0_f64, 0.0_f64, 0.0_f64);
+    for (&a, &e) in actual.iter().zip(expected.iter()) {
+        let diff = (a - e).abs();
+        max_abs = max_abs.max(diff);
+        if e != 0.0 {
+            max_rel = max_rel.max(diff / e.abs());
+        }
+        max_ratio = max_ratio.max(diff / (atol + rtol * e.abs()));
+    }
+    println!("{what}: max |Δ| = {max_abs:.3e}, max |Δ|/|ref| = {max_rel:.3e}, max |Δ|/tol = {max_ratio:.3}");
+    asd_testkit::assert_allclose(actual, expected, atol, rtol, what);
+    max_ratio
+}
+
+/// Largest magnitude of an array (for absolute floors relative to a tensor's scale).
+pub fn max_abs(values: &ArrayD<f64>) -> f64 {
+    values.iter().fold(0.0_f64, |m, v| m.max(v.abs()))
+}
