@@ -5,12 +5,21 @@
 //! an `XConfig` (paper values by default, `check()` for typed errors) → `init(&Device)` → a `#[derive(Module)]`
 //! struct → `forward`. Every model implements [`Embedder`] and returns a [`ModelOutput`].
 //!
-//! - [`backbone`]: whole networks: [`backbone::asdnet::AsdNet`] and [`backbone::specmfn::SpecMfn`] (Kong et al.
-//!   2025, reconstructed in `asdnet_specmfn.md`), [`backbone::mobilefacenet::MobileFaceNet`] (variant B).
+//! - [`backbone`]: whole networks:
+//!   - [`backbone::asdnet::AsdNet`] and [`backbone::specmfn::SpecMfn`] (Kong et al. 2025, reconstructed in
+//!     `asdnet_specmfn.md`), on magnitude spectra `[batch, bins]`;
+//!   - [`backbone::logmel_mfn::LogMelMfn`] (log-Mel `[batch, n_mels, frames]`, Linear head) and
+//!     [`backbone::stgram_mfn::StgramMfn`] (waveform + log-Mel in a [`backbone::stgram_mfn::StgramInput`],
+//!     ArcFace head) of Liu et al. 2022 (`stgram_mfn.md`), sharing [`backbone::mfn_classifier::MfnClassifier`];
+//!   - [`backbone::mobilefacenet::MobileFaceNet`], variant A or B ([`backbone::mobilefacenet::MfnVariant`]).
+//! - [`frontend`]: learnable front ends on the waveform ([`frontend::tgramnet::TgramNet`]).
 //! - [`blocks`]: layers shared by backbones ([`blocks::conv1d_stack::Conv1dStack`],
 //!   [`blocks::conv_block::ConvBlock`], [`blocks::bottleneck::Bottleneck`]).
-//! - [`head`]: classification heads ([`head::arcface::ArcFace`]).
-//! - [`count`]: parameter and MAC counts as the papers count them.
+//! - [`head`]: classification heads ([`head::arcface::ArcFace`], a Linear layer), chosen by
+//!   [`head::HeadConfig`].
+//! - [`count`]: parameter and MAC counts as the papers count them, and the layer table behind them: every whole
+//!   model has `layers()` (rows name, output shape, params, MACs, in forward order) and `count()` (totals
+//!   `params`, `params_paper`, `macs` summed from those rows).
 //! - [`init`]: PyTorch's default initialisation as Burn initialisers.
 //! - [`weights`]: loading PyTorch `state_dict`s saved as safetensors.
 //!
@@ -57,6 +66,7 @@ pub mod backbone;
 pub mod blocks;
 pub mod count;
 mod error;
+pub mod frontend;
 pub mod head;
 pub mod init;
 pub mod weights;

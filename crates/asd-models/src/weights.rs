@@ -2,7 +2,7 @@
 
 use crate::error::{Error, Result};
 use burn::module::Module;
-use burn::store::{ModuleSnapshot, PyTorchToBurnAdapter, SafetensorsStore};
+use burn::store::{ApplyResult, ModuleSnapshot, PyTorchToBurnAdapter, SafetensorsStore};
 use std::path::Path;
 
 /// Loads a PyTorch `state_dict` saved as safetensors into `module`.
@@ -10,7 +10,8 @@ use std::path::Path;
 /// Keys are renamed by `key_map` (regex → replacement, applied in order) before matching the module's field paths;
 /// Burn's PyTorch adapter transposes Linear weights (`[out, in]` → `[in, out]`) and maps BatchNorm
 /// `weight`/`bias` to `gamma`/`beta`. Every module tensor must be found with its shape, and every file tensor used
-/// except those named (after renaming) in `unused`.
+/// except those named (after renaming) in `unused` and BatchNorm's `num_batches_tracked` counters (unused with a
+/// fixed momentum).
 ///
 /// # Errors
 /// [`Error::WeightFile`] if the file cannot be read or parsed; [`Error::WeightMismatch`] listing missing, unused
@@ -34,6 +35,16 @@ pub fn load_torch_safetensors<M: Module>(
         path: path.to_path_buf(),
         message: e.to_string(),
     })?;
+    check_applied(module, &result, path, unused)
+}
+
+/// Suffix of PyTorch BatchNorm's batch counter, a `state_dict` entry with no Burn counterpart: it only matters with
+/// `momentum=None` (cumulative averaging), and every BatchNorm here has momentum 0.1.
+const TORCH_BN_COUNTER: &str = ".num_batches_tracked";
+
+/// `module` if every tensor was applied: no errors, nothing missing, nothing unused except the names in `unused`
+/// and PyTorch's BatchNorm counters.
+fn check_applied<M>(module: M, result: &ApplyResult, path: &Path, unused: &[&str]) -> Result<M> {
     let mut problems: Vec<String> = result.errors.iter().map(ToString::to_string).collect();
     problems.extend(result.missing.iter().map(|(name, _)| format!("missing `{name}`")));
     problems.extend(
@@ -41,6 +52,7 @@ pub fn load_torch_safetensors<M: Module>(
             .unused
             .iter()
             .filter(|name| !unused.contains(&name.as_str()))
+            .filter(|name| !name.ends_with(TORCH_BN_COUNTER))
             .map(|name| format!("unused `{name}`")),
     );
     if problems.is_empty() {

@@ -1,5 +1,9 @@
-//! Backbones: networks from an input feature to an embedding, with their classification head.
+//! Backbones: whole networks from an input feature to an embedding, with their classification head, and the
+//! MobileFaceNet trunk they share.
 
 pub mod asdnet;
+pub mod logmel_mfn;
+pub mod mfn_classifier;
 pub mod mobilefacenet;
 pub mod specmfn;
+pub mod stgram_mfn;

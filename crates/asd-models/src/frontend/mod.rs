@@ -1,0 +1,4 @@
+//! Learnable front ends: networks on the raw waveform whose output joins a fixed spectrogram as an extra image
+//! channel.
+
+pub mod tgramnet;
