@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 /// Everything that can go wrong in `asd-models`: a configuration that cannot build a network, or a weight file that
-/// cannot be read or does not fit the network.
+/// cannot be read or written or does not fit the network.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A configuration value is out of range; `field` names the setting, `reason` says what is required.
@@ -32,6 +32,14 @@ pub enum Error {
         /// The weight file.
         path: PathBuf,
         /// The reader's message.
+        message: String,
+    },
+    /// A weight file could not be written.
+    #[error("cannot write weights to {}: {message}", path.display())]
+    WeightWrite {
+        /// The weight file.
+        path: PathBuf,
+        /// The writer's message.
         message: String,
     },
     /// A weight file was read but does not fit the network (missing tensors, unknown tensors, wrong shapes).

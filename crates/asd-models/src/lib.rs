@@ -21,7 +21,8 @@
 //!   model has `layers()` (rows name, output shape, params, MACs, in forward order) and `count()` (totals
 //!   `params`, `params_paper`, `macs` summed from those rows).
 //! - [`init`]: PyTorch's default initialisation as Burn initialisers.
-//! - [`weights`]: loading PyTorch `state_dict`s saved as safetensors.
+//! - [`weights`]: loading PyTorch `state_dict`s saved as safetensors; saving and loading any module in Burn's
+//!   burnpack format.
 //!
 //! ```
 //! use asd_models::backbone::asdnet::AsdNetConfig;
