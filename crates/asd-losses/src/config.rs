@@ -18,16 +18,16 @@ pub const MIXUP_ALPHA_NERI: f64 = 0.2;
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum MixupLoss {
-    /// ArcMix (losses_arcmix.md §5): the margin goes on y in the first term and on y[perm] in the second, two
-    /// logit sets: λ·CE(z(y), y) + (1 − λ)·CE(z(y[perm]), y[perm]). The default (asdnet_specmfn.md §4.2).
+    /// ArcMix (losses_arcmix.md §5): the margin goes on y in the first term and on y\[perm\] in the second, two
+    /// logit sets: λ·CE(z(y), y) + (1 − λ)·CE(z(y\[perm\]), y\[perm\]). The default (asdnet_specmfn.md §4.2).
     #[default]
     #[serde(alias = "arcmix")]
     ArcMix,
     /// Noisy-ArcMix (losses_arcmix.md §6): one logit set with the margin on y only:
-    /// λ·CE(z(y), y) + (1 − λ)·CE(z(y), y[perm]). Also what Neri & Carli's code computes.
+    /// λ·CE(z(y), y) + (1 − λ)·CE(z(y), y\[perm\]). Also what Neri & Carli's code computes.
     #[serde(alias = "noisy_arcmix", alias = "noisy-arcmix")]
     NoisyArcMix,
-    /// Cross-entropy of the logits with the margin on y against the soft target λ·e_y + (1 − λ)·e_y[perm]
+    /// Cross-entropy of the logits with the margin on y against the soft target λ·e_y + (1 − λ)·e_y\[perm\]
     /// (asdnet_specmfn.md §4.2). Equal in value and gradient to [`NoisyArcMix`](Self::NoisyArcMix) (losses_arcmix.md
     /// §6), computed through the soft-target form.
     #[serde(alias = "soft_target")]

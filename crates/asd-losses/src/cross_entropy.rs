@@ -4,7 +4,7 @@
 use asd_models::burn::tensor::activation::log_softmax;
 use asd_models::burn::tensor::{Int, Tensor, assert_shape};
 
-/// −log softmax(z_i)[y_i] for each row: the per-example cross-entropy (`reduction="none"`).
+/// −log softmax(z_i)\[y_i\] for each row: the per-example cross-entropy (`reduction="none"`).
 ///
 /// # Shapes
 /// - `logits`: `[batch, n_classes]`, `labels`: `[batch]` class indices; output `[batch]` (nats)

@@ -5,10 +5,10 @@ use asd_models::burn::tensor::{Int, Tensor, TensorData};
 use rand_distr::{Beta, Distribution};
 
 /// α above which λ is set to 1/2 instead of drawn: Beta(α, α) has standard deviation 1/(2√(2α + 1)) < 4·10⁻⁷
-/// there, and `rand_distr`'s Beta sampler overflows for α near 10¹⁵⁴ [D].
+/// there, and `rand_distr`'s Beta sampler overflows for α near 10¹⁵⁴ \[D\].
 pub const ALPHA_POINT_MASS: f64 = 1e12;
 
-/// One batch's mixup draw: inputs become x̃ = λ·x + (1 − λ)·x[perm] and partner labels y[perm]
+/// One batch's mixup draw: inputs become x̃ = λ·x + (1 − λ)·x\[perm\] and partner labels y\[perm\]
 /// (losses_arcmix.md §3).
 ///
 /// Built by [`Mix::draw`], or directly from fixed values (as the golden tests do). Every tensor of a batch is
@@ -76,7 +76,7 @@ impl Mix {
         Tensor::from_data(TensorData::new(indices, [self.perm.len()]), device)
     }
 
-    /// The partner labels y_b = y[perm] (losses_arcmix.md §3).
+    /// The partner labels y_b = y\[perm\] (losses_arcmix.md §3).
     ///
     /// # Shapes
     /// - `labels`: `[batch]` class indices; output `[batch]`
@@ -110,10 +110,11 @@ pub trait Mixable: Sized {
     /// Number of examples (the first axis).
     fn batch_size(&self) -> usize;
 
-    /// λ·x + (1 − λ)·x[perm] along the first axis; the input itself when λ = 1.
+    /// λ·x + (1 − λ)·x\[perm\] along the first axis; the input itself when λ = 1.
     ///
     /// # Panics
-    /// If the batch size differs from `mix.perm.len()`.
+    /// If the batch size differs from `mix.perm.len()`. An entry of `perm` ≥ the batch size is a programming
+    /// error: the CPU backend panics on it, other backends may not check it.
     fn mix(self, mix: &Mix) -> Self;
 }
 
@@ -142,5 +143,21 @@ impl<A: Mixable, B: Mixable> Mixable for (A, B) {
 
     fn mix(self, mix: &Mix) -> Self {
         (self.0.mix(mix), self.1.mix(mix))
+    }
+}
+
+impl Mixable for asd_models::backbone::stgram_mfn::StgramInput {
+    /// The waveform's batch size (the log-Mel's must agree).
+    fn batch_size(&self) -> usize {
+        self.wave.batch_size()
+    }
+
+    /// Waveform and log-Mel mixed with the same λ and permutation (losses_arcmix.md §3: the log-Mel in the dB
+    /// domain, not recomputed from the mixed waveform).
+    fn mix(self, mix: &Mix) -> Self {
+        Self {
+            wave: self.wave.mix(mix),
+            mel: self.mel.mix(mix),
+        }
     }
 }

@@ -11,11 +11,11 @@ use asd_models::burn::tensor::{Int, Tensor, assert_shape};
 ///
 /// Without a mix (or with λ = 1) this is the ArcFace loss CE(margin_logits(logits, y), y), mean over the batch
 /// (losses_arcmix.md §4; plain cross-entropy for a head without margin). With a mix, `logits` must come from the
-/// mixed inputs and `kind` says how the two targets y and y[perm] are combined (losses_arcmix.md §5–6,
+/// mixed inputs and `kind` says how the two targets y and y\[perm\] are combined (losses_arcmix.md §5–6,
 /// asdnet_specmfn.md §4.2):
-/// - [`MixupLoss::ArcMix`]: λ·CE(m(y), y) + (1 − λ)·CE(m(y[perm]), y[perm]), two margin logit sets;
-/// - [`MixupLoss::NoisyArcMix`]: λ·CE(m(y), y) + (1 − λ)·CE(m(y), y[perm]), one set with the margin on y;
-/// - [`MixupLoss::SoftTarget`]: CE(m(y), λ·e_y + (1 − λ)·e_y[perm]) (equal to Noisy-ArcMix),
+/// - [`MixupLoss::ArcMix`]: λ·CE(m(y), y) + (1 − λ)·CE(m(y\[perm\]), y\[perm\]), two margin logit sets;
+/// - [`MixupLoss::NoisyArcMix`]: λ·CE(m(y), y) + (1 − λ)·CE(m(y), y\[perm\]), one set with the margin on y;
+/// - [`MixupLoss::SoftTarget`]: CE(m(y), λ·e_y + (1 − λ)·e_y\[perm\]) (equal to Noisy-ArcMix),
 ///
 /// where m(t) = `model.margin_logits(logits, t)`. Gradients flow through `logits` (and the head weights used by
 /// `margin_logits`) when they are tracked.

@@ -166,6 +166,20 @@ fn mixing_a_wrong_batch_panics() {
     let _ = x.mix(&Mix::identity(4));
 }
 
+/// Criterion: a loss given a draw for another batch size panics at the boundary instead of mixing wrong labels.
+#[test]
+#[should_panic(expected = "mixup draw for batch 3")]
+fn loss_with_a_wrong_batch_draw_panics() {
+    let device = Device::flex();
+    let logits = Tensor::<2>::zeros([2, 4], &device);
+    let labels = Tensor::<1, Int>::from_data(TensorData::from([0_i64, 1]), &device);
+    let mix = Mix {
+        lambda: 0.5,
+        perm: vec![2, 0, 1],
+    };
+    let _ = training_loss_with(MixupLoss::ArcMix, |z, _| z, logits, labels, Some(&mix));
+}
+
 /// Criterion: with a head without margin (identity `margin`), the three loss forms equal their definitions built
 /// from `cross_entropy` by hand (losses_arcmix.md §5–6): ArcMix and Noisy-ArcMix both λ·CE(z, y) + (1 − λ)·CE(z,
 /// y[perm]), soft target the same, all within 1e-6; no mix and λ = 1 give CE(z, y).
