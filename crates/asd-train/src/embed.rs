@@ -28,7 +28,8 @@ fn append_rows(tensor: Tensor<2>, out: &mut Vec<f32>) -> Result<usize> {
 }
 
 /// Embeds every example of `examples` with `model` in evaluation mode (no autodiff, BatchNorm on running
-/// statistics, no mixup), `batch_size` examples at a time on `device` (its autodiff setting is ignored).
+/// statistics, no mixup), `batch_size` examples at a time on `device` (its autodiff setting is ignored). Each
+/// batch of the source is converted into the model's input (`Into<M::Input>`, the identity for the same type).
 ///
 /// With `scores`, also computes each example's anomaly score at its label ([`asd_losses::anomaly_score`],
 /// losses_arcmix.md §8). `progress(done, total)` is called after each batch with counts of examples.
@@ -49,7 +50,8 @@ pub fn embed<M, E>(
 ) -> Result<Extracted>
 where
     M: Embedder + Module,
-    E: Examples<Input = M::Input> + ?Sized,
+    E: Examples + ?Sized,
+    E::Input: Into<M::Input>,
 {
     if batch_size == 0 {
         return Err(Error::config("batch_size", "must be ≥ 1"));
@@ -61,7 +63,7 @@ where
     let (mut dim, mut classes) = (0, 0);
     let indices: Vec<usize> = (0..n).collect();
     for chunk in indices.chunks(batch_size) {
-        let out = model.forward(examples.batch(chunk, &device)?);
+        let out = model.forward(examples.batch(chunk, &device)?.into());
         if scores {
             let [_, n_classes] = out.logits.dims();
             let (_, labels) = label_tensor(examples, chunk, n_classes, &device)?;

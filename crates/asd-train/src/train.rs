@@ -161,7 +161,9 @@ pub(crate) fn label_tensor<E: Examples + ?Sized>(
 /// be the same.
 ///
 /// `model` holds the initial weights (any device, evaluation or training mode); when resuming, it only supplies
-/// the architecture and its weights are replaced by the checkpoint's.
+/// the architecture and its weights are replaced by the checkpoint's. The source's batches are mixed as they come
+/// (`E::Input: Mixable`, e.g. a tensor or a pair of tensors mixed with one draw) and then converted into the
+/// model's input (`Into<M::Input>`; the identity when both are the same type).
 ///
 /// # Errors
 /// - [`Error::Config`] for an invalid `config`; [`Error::NoBatches`] when there is no batch to train on;
@@ -185,8 +187,8 @@ pub fn train<M, E>(
 ) -> Result<Trained<M>>
 where
     M: Embedder + Module,
-    M::Input: Mixable,
-    E: Examples<Input = M::Input> + ?Sized,
+    E: Examples + ?Sized,
+    E::Input: Mixable + Into<M::Input>,
 {
     config.check()?;
     let n = examples.len();
@@ -272,7 +274,7 @@ where
                 Some(mix) => input.mix(mix),
                 None => input,
             };
-            let out = model.forward(input);
+            let out = model.forward(input.into());
             let [_, n_classes] = out.logits.dims();
             let (labels, label_tensor) = label_tensor(examples, indices, n_classes, &train_device)?;
             let predicted: Vec<i64> = host(out.logits.clone().argmax(1))?;
