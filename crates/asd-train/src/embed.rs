@@ -36,7 +36,7 @@ fn append_rows(tensor: Tensor<2>, out: &mut Vec<f32>) -> Result<usize> {
 ///
 /// # Errors
 /// [`Error::Config`] (`batch_size`) for a batch size of 0; [`Error::LabelOutOfRange`] when `scores` is asked for
-/// and a label is not below the model's number of classes; [`Error::Tensor`] if reading results back fails.
+/// and a label is not below the model's number of classes; [`Error::Burn`] if reading results back fails.
 ///
 /// # Panics
 /// If the inputs do not have the shape the model was configured for (a programming error, as in Burn).
@@ -75,7 +75,7 @@ where
         progress(chunk.last().map_or(0, |&i| i + 1), n);
     }
     let shaped = |values: Vec<f32>, width: usize| {
-        Array2::from_shape_vec((n, width), values).map_err(|e| Error::Tensor(format!("readback shape: {e}")))
+        Array2::from_shape_vec((n, width), values).map_err(|e| Error::Burn(format!("readback shape: {e}")))
     };
     Ok(Extracted {
         embeddings: shaped(embeddings, dim)?,

@@ -95,9 +95,9 @@ pub enum Error {
         /// The I/O error.
         source: std::io::Error,
     },
-    /// Reading a tensor back from the device failed.
-    #[error("tensor readback failed: {0}")]
-    Tensor(String),
+    /// Burn failed: reading a tensor back from the device, or encoding the model or optimiser state.
+    #[error("Burn: {0}")]
+    Burn(String),
 }
 
 impl Error {

@@ -118,8 +118,8 @@ fn epoch_rng(seed: u64, epoch: usize) -> ChaCha8Rng {
 pub(crate) fn host<const D: usize, K: asd_models::burn::tensor::kind::Basic, T: asd_models::burn::tensor::Element>(
     tensor: Tensor<D, K>,
 ) -> Result<Vec<T>> {
-    let data = tensor.try_into_data().map_err(|e| Error::Tensor(format!("{e:?}")))?;
-    data.try_into_vec_as::<T>().map_err(|e| Error::Tensor(format!("{e:?}")))
+    let data = tensor.try_into_data().map_err(|e| Error::Burn(format!("{e:?}")))?;
+    data.try_into_vec_as::<T>().map_err(|e| Error::Burn(format!("{e:?}")))
 }
 
 /// The labels of `indices` as an index tensor `[batch]`, after checking each against `n_classes`.
@@ -172,7 +172,8 @@ pub(crate) fn label_tensor<E: Examples + ?Sized>(
 /// - [`Error::NonFiniteLoss`] when the loss becomes NaN or infinite;
 /// - [`Error::NoCheckpoint`] when resuming without a run directory or checkpoint, [`Error::CorruptCheckpoint`] for
 ///   a damaged one, [`Error::CheckpointMismatch`] for one of another model, data size or settings;
-/// - [`Error::Io`] naming a file or folder that cannot be written.
+/// - [`Error::Io`] naming a file or folder that cannot be written; [`Error::Burn`] if Burn cannot read a result
+///   back or encode the model or optimiser state.
 ///
 /// # Panics
 /// If the inputs do not have the shape the model was configured for (a programming error, as in Burn).
@@ -323,10 +324,10 @@ where
                 .valid()
                 .into_record()
                 .into_bytes()
-                .map_err(|e| Error::Tensor(format!("model record: {e}")))?;
+                .map_err(|e| Error::Burn(format!("model record: {e}")))?;
             let optimizer_bytes = optimizer
                 .into_bytes()
-                .map_err(|e| Error::Tensor(format!("optimiser record: {e}")))?;
+                .map_err(|e| Error::Burn(format!("optimiser record: {e}")))?;
             let last = epoch + 1 == config.epochs;
             let names: &[&str] = if last {
                 &[LATEST_CHECKPOINT, FINAL_CHECKPOINT]
