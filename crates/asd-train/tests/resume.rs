@@ -70,6 +70,16 @@ fn resumed_run_reaches_the_weights_of_an_uninterrupted_run() {
     )
     .unwrap();
     assert_ne!(tensors(&full.model), initial, "training changed nothing");
+    // BatchNorm ran in training mode: only its training path updates the running mean (initially 0).
+    let running_mean = full
+        .model
+        .bn
+        .running_mean
+        .value()
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap();
+    assert!(running_mean.iter().any(|m| m.abs() > 1e-3), "{running_mean:?}");
 
     let first = train(
         model(3, &device),
