@@ -37,6 +37,9 @@ enum Command {
     Features(cmd::features::Args),
     Evaluate(cmd::evaluate::Args),
     Scorer(cmd::scorer::Args),
+    Info(cmd::info::Args),
+    Train(cmd::train::Args),
+    Score(cmd::score::Args),
     Run(cmd::run::Args),
 }
 
@@ -56,6 +59,9 @@ fn main() -> ExitCode {
         Command::Features(args) => cmd::features::run(args),
         Command::Evaluate(args) => cmd::evaluate::run(args),
         Command::Scorer(args) => cmd::scorer::run(args),
+        Command::Info(args) => cmd::info::run(args),
+        Command::Train(args) => cmd::train::run(args),
+        Command::Score(args) => cmd::score::run(args),
         Command::Run(args) => cmd::run::run(args),
     };
     match result {

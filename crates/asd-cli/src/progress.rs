@@ -40,8 +40,17 @@ impl Progress {
     }
 
     /// Changes the label in front of the bar (e.g. the stage of a multi-stage job).
-    pub fn set_message(&self, message: &'static str) {
+    pub fn set_message(&self, message: impl Into<std::borrow::Cow<'static, str>>) {
         self.bar.set_message(message);
+    }
+
+    /// Prints a line above the bar (or alone when the bar is hidden).
+    pub fn println(&self, line: &str) {
+        if self.bar.is_hidden() {
+            eprintln!("{line}");
+        } else {
+            self.bar.println(line);
+        }
     }
 
     /// Clears the bar and prints one summary line to stderr.
@@ -52,5 +61,58 @@ impl Progress {
             self.what,
             self.started.elapsed().as_secs_f64()
         );
+    }
+}
+
+/// The progress of the pipeline (`asd train`, `asd score`, `asd run`): one bar that follows the stages, and one
+/// line per training epoch.
+pub struct PipelineProgress {
+    bar: Progress,
+}
+
+impl PipelineProgress {
+    /// A bar labelled `what` in its summary line.
+    pub fn new(what: &'static str) -> Self {
+        Self {
+            bar: Progress::new(what),
+        }
+    }
+
+    /// The callback the pipeline calls.
+    pub fn update(&self, event: asd::pipeline::Event) {
+        use asd::pipeline::Event;
+        use asd::trainer::TrainEvent;
+        if let Some(line) = event.epoch_summary() {
+            self.bar.println(&line);
+            return;
+        }
+        let split = |s: asd::data::Split| s.as_str();
+        match event {
+            Event::Features { split: s, done, total } => {
+                self.bar.set_message(format!("{} features", split(s)));
+                self.bar.update(done as u64, total as u64);
+            }
+            Event::Train(TrainEvent::Resumed { epochs_done }) => {
+                self.bar.println(&format!("train: resuming after epoch {epochs_done}"));
+            }
+            Event::Train(TrainEvent::EpochStart {
+                epoch, epochs, steps, ..
+            }) => {
+                self.bar.set_message(format!("epoch {}/{epochs}", epoch + 1));
+                self.bar.update(0, steps as u64);
+            }
+            Event::Train(TrainEvent::Step { step, steps, .. }) => self.bar.update(step as u64, steps as u64),
+            Event::Train(_) => {}
+            Event::Embed { split: s, done, total } => {
+                self.bar.set_message(format!("embed {}", split(s)));
+                self.bar.update(done as u64, total as u64);
+            }
+            Event::Scoring => self.bar.set_message("scoring"),
+        }
+    }
+
+    /// Clears the bar and prints one summary line.
+    pub fn finish(self, summary: &str) {
+        self.bar.finish(summary);
     }
 }

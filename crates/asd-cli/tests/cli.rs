@@ -342,3 +342,32 @@ fn errors_name_the_file_and_set_the_exit_code() {
     ]);
     assert_eq!(lof_k.status.code(), Some(2), "--k does not apply to lof");
 }
+
+/// Criterion: decisions.md §9 — `asd info --json` gives the decided params / params_paper / MACs of each preset
+/// (exact integers), and a training-free system is a usage error.
+#[test]
+fn info_reports_the_decided_counts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let expected = [
+        ("asdnet", 515_456, 510_208, 85_695_744),
+        ("specmfn", 1_052_288, 1_052_329, 184_037_376),
+        ("logmel-mfn", 1_064_105, 1_064_105, 704_717_952),
+        ("stgram-mfn", 1_345_046, 1_350_335, 797_684_864),
+    ];
+    for (system, params, params_paper, macs) in expected {
+        let path = dir.path().join(format!("{system}.json"));
+        let table = ok(&["info", "--system", system, "--json", p(&path)]);
+        assert!(table.contains("params"), "{table}");
+        let info: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).expect("json written")).expect("valid json");
+        assert_eq!(info["params"], params, "{system}");
+        assert_eq!(info["params_paper"], params_paper, "{system}");
+        assert_eq!(info["macs"], macs, "{system}");
+        assert!(
+            info["layers"].as_array().is_some_and(|l| l.len() > 3),
+            "{system}: a layer table"
+        );
+    }
+    assert_eq!(asd(&["info", "--system", "raw-logmel"]).status.code(), Some(2));
+    assert_eq!(asd(&["info", "--system", "nonsense"]).status.code(), Some(2));
+}

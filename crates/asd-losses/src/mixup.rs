@@ -145,19 +145,3 @@ impl<A: Mixable, B: Mixable> Mixable for (A, B) {
         (self.0.mix(mix), self.1.mix(mix))
     }
 }
-
-impl Mixable for asd_models::backbone::stgram_mfn::StgramInput {
-    /// The waveform's batch size (the log-Mel's must agree).
-    fn batch_size(&self) -> usize {
-        self.wave.batch_size()
-    }
-
-    /// Waveform and log-Mel mixed with the same λ and permutation (losses_arcmix.md §3: the log-Mel in the dB
-    /// domain, not recomputed from the mixed waveform).
-    fn mix(self, mix: &Mix) -> Self {
-        Self {
-            wave: self.wave.mix(mix),
-            mel: self.mel.mix(mix),
-        }
-    }
-}

@@ -34,11 +34,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         None => ScorerKind::Knn,
     };
     let config = asd::RunConfig {
-        scorer: ScorerConfig::new(scorer),
-        ..Default::default()
+        scoring: asd::scoring::ScoringConfig::single(ScorerConfig::new(scorer)),
+        ..asd::RunConfig::preset(asd::System::RawLogmel)
     };
-    let result = asd::run(&config, &data, &out.join("run"), &|_, _, _| {})?;
-    println!("{}", result.report.to_table());
+    let result = asd::run(&config, &data, &out.join("run"), &asd::RunOptions::default(), &|_| {})?;
+    if let Some(report) = result.report() {
+        println!("{}", report.to_table());
+    }
     println!("run folder: {}", out.join("run").display());
     Ok(())
 }

@@ -15,6 +15,12 @@ pub enum Error {
     /// Scorers fitted on embeddings.
     #[error(transparent)]
     Scorers(#[from] asd_scorers::Error),
+    /// Networks: configurations and weight files.
+    #[error(transparent)]
+    Models(#[from] asd_models::Error),
+    /// Training: settings, data that does not fit, checkpoints.
+    #[error(transparent)]
+    Train(#[from] asd_train::Error),
     /// Metrics, score files and reports.
     #[error(transparent)]
     Metrics(#[from] asd_metrics::Error),

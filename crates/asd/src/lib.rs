@@ -7,6 +7,8 @@
 //! | audio file → mono 16 kHz [`audio::Waveform`]; the synthetic benchmark | [`audio`] | `asd-audio` |
 //! | dataset layouts, names, class maps, loader, feature cache | [`data`] | `asd-data` |
 //! | spectrum, STFT, log-Mel (each reference's), envelope | [`features`] | `asd-features` |
+//! | networks (Burn): ASDNet, SpecMFN, LogMel-MFN, STgram-MFN; parameter and MAC counts | [`models`] | `asd-models` |
+//! | losses (ArcFace, ArcMix, mixup) and the training loop | [`losses`], [`trainer`] | `asd-losses`, `asd-train` |
 //! | scorers fitted on normal embeddings | [`scorers`] | `asd-scorers` |
 //! | AUC, pAUC, DCASE tables and files | [`metrics`] | `asd-metrics` |
 //!
@@ -14,16 +16,22 @@
 #![deny(unsafe_code)]
 
 mod error;
+pub mod paper;
 pub mod pipeline;
 pub mod scoring;
+pub mod system;
 
 pub use asd_audio as audio;
 pub use asd_data as data;
 pub use asd_features as features;
+pub use asd_losses as losses;
 pub use asd_metrics as metrics;
+pub use asd_models as models;
 pub use asd_scorers as scorers;
+pub use asd_train as trainer;
 pub use error::{Error, Result};
-pub use pipeline::{Pooling, RunConfig, RunOutput, System, run};
+pub use pipeline::{Pooling, RunConfig, RunOptions, RunOutput, run, score, train};
+pub use system::{ModelConfig, Network, System, SystemInfo, info};
 
 /// The ground truth of a development-set clip read from its DCASE file name (the data crate's grammar),
 /// in the metrics crate's terms: anomalous or not, and the domain for DCASE 2021+ names. `None` when the

@@ -11,7 +11,7 @@ use crate::{Error, Result};
 use asd_data::{Clip, Condition};
 use asd_metrics::{ClipTruth, EvalOptions, GroupScores, Report, ScoredClip};
 use asd_scorers::{ScorerConfig, ScorerKind};
-use ndarray::{Array1, Array2, ArrayView2, Axis};
+use ndarray::{Array1, Array2, Axis};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -139,20 +139,21 @@ fn serde_name<T: Serialize>(value: T) -> String {
 pub struct ExampleOutputs {
     /// Embeddings `[n_examples, dim]`.
     pub embeddings: Array2<f64>,
-    /// Class logits `[n_examples, n_classes]` with the head's margin at the clip's own class (what PROB scores:
-    /// −log softmax at that class), when the system has a classifier.
-    pub logits: Option<Array2<f64>>,
+    /// PROB's score of each example `[n_examples]`: −log softmax of the classifier's logits at the clip's own
+    /// class, with the head's margin at that class (asdnet_specmfn.md §7.1, stgram_mfn.md §7.1), when the
+    /// system has a classifier.
+    pub class_scores: Option<Array1<f64>>,
     /// Clip index of each example (ascending, every clip present).
     pub clip: Vec<usize>,
 }
 
 impl ExampleOutputs {
     /// One example per clip (a training-free embedding or a whole-clip model).
-    pub fn per_clip(embeddings: Array2<f64>, logits: Option<Array2<f64>>) -> Self {
+    pub fn per_clip(embeddings: Array2<f64>, class_scores: Option<Array1<f64>>) -> Self {
         let clip = (0..embeddings.nrows()).collect();
         Self {
             embeddings,
-            logits,
+            class_scores,
             clip,
         }
     }
@@ -164,50 +165,43 @@ impl ExampleOutputs {
 
     fn check(&self, what: &str) -> Result<()> {
         let n = self.embeddings.nrows();
-        let logits_ok = self.logits.as_ref().is_none_or(|l| l.nrows() == n);
+        let scores_ok = self.class_scores.as_ref().is_none_or(|l| l.len() == n);
         let ordered = self.clip.windows(2).all(|w| w[1] == w[0] || w[1] == w[0] + 1) && self.clip.first() == Some(&0);
-        if self.clip.len() != n || !logits_ok || !ordered {
+        if self.clip.len() != n || !scores_ok || !ordered {
             return Err(Error::Config(format!(
-                "{what} outputs: {n} embeddings, {} clip indices and {:?} logit rows do not line up",
+                "{what} outputs: {n} embeddings, {} clip indices and {:?} class scores do not line up",
                 self.clip.len(),
-                self.logits.as_ref().map(|l| l.nrows())
+                self.class_scores.as_ref().map(|l| l.len())
             )));
         }
         Ok(())
     }
 
-    /// The examples' rows averaged per clip.
+    /// The examples' embeddings (and class scores) averaged per clip.
     fn clip_means(&self) -> Self {
-        let mean = |x: &Array2<f64>| {
-            let mut out = Array2::<f64>::zeros((self.n_clips(), x.ncols()));
-            let mut counts = vec![0.0; self.n_clips()];
-            for (row, &c) in x.axis_iter(Axis(0)).zip(&self.clip) {
-                let mut target = out.row_mut(c);
-                target += &row;
-                counts[c] += 1.0;
-            }
-            for (mut row, n) in out.axis_iter_mut(Axis(0)).zip(counts) {
-                row /= n;
-            }
-            out
-        };
-        Self::per_clip(mean(&self.embeddings), self.logits.as_ref().map(mean))
+        let mut out = Array2::<f64>::zeros((self.n_clips(), self.embeddings.ncols()));
+        let mut counts = vec![0.0; self.n_clips()];
+        for (row, &c) in self.embeddings.axis_iter(Axis(0)).zip(&self.clip) {
+            let mut target = out.row_mut(c);
+            target += &row;
+            counts[c] += 1.0;
+        }
+        for (mut row, n) in out.axis_iter_mut(Axis(0)).zip(counts) {
+            row /= n;
+        }
+        let scores = self
+            .class_scores
+            .as_ref()
+            .map(|s| mean_per_clip(s, &self.clip, self.n_clips()));
+        Self::per_clip(out, scores)
     }
-}
-
-/// Per-clip facts the scorers need: the scorer group (machine type × ID / section) and, for PROB, the class.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ClipKey {
-    /// Scorer group id (one model per group).
-    pub group: i64,
-    /// Class index of the clip (PROB's column), when known.
-    pub class: Option<usize>,
 }
 
 /// Clip scores of every scorer of `config`, then of its ensemble, in the order of [`ScoringConfig::names`]; each
 /// `[n_test_clips]`, higher = more anomalous.
 ///
-/// `train` holds the normal training examples, `test` the test examples; `*_keys` one [`ClipKey`] per clip.
+/// `train` holds the normal training examples, `test` the test examples; `*_groups` the scorer group of each
+/// clip (machine type × ID / section: one fitted model per group).
 ///
 /// # Errors
 /// Outputs whose lengths disagree, PROB without logits or class indices, a test group without training clips,
@@ -215,20 +209,20 @@ pub struct ClipKey {
 pub fn score_clips(
     config: &ScoringConfig,
     train: &ExampleOutputs,
-    train_keys: &[ClipKey],
+    train_groups: &[i64],
     test: &ExampleOutputs,
-    test_keys: &[ClipKey],
+    test_groups: &[i64],
     seed: u64,
 ) -> Result<Vec<Array1<f64>>> {
     train.check("training")?;
     test.check("test")?;
-    if train.n_clips() != train_keys.len() || test.n_clips() != test_keys.len() {
+    if train.n_clips() != train_groups.len() || test.n_clips() != test_groups.len() {
         return Err(Error::Config(format!(
-            "{} training / {} test clips but {} / {} clip keys",
+            "{} training / {} test clips but {} / {} group ids",
             train.n_clips(),
             test.n_clips(),
-            train_keys.len(),
-            test_keys.len()
+            train_groups.len(),
+            test_groups.len()
         )));
     }
     let pooled;
@@ -239,56 +233,34 @@ pub fn score_clips(
             (&pooled.0, &pooled.1)
         }
     };
-    let per_example = |keys: &[ClipKey], outputs: &ExampleOutputs| -> Vec<ClipKey> {
-        outputs.clip.iter().map(|&c| keys[c]).collect()
-    };
-    let (train_ex, test_ex) = (per_example(train_keys, train), per_example(test_keys, test));
+    let per_example =
+        |groups: &[i64], outputs: &ExampleOutputs| -> Vec<i64> { outputs.clip.iter().map(|&c| groups[c]).collect() };
     let mut scores = Vec::with_capacity(config.scorers.len() + 1);
     for scorer in &config.scorers {
         let example_scores = if scorer.kind() == ScorerKind::Prob {
-            let classes = |keys: &[ClipKey]| -> Result<Vec<i64>> {
-                keys.iter()
-                    .map(|k| {
-                        k.class
-                            .map(|c| c as i64)
-                            .ok_or_else(|| Error::Config("scorer prob needs the class of every clip".into()))
-                    })
-                    .collect()
-            };
-            fn logits(o: &ExampleOutputs) -> Result<ArrayView2<'_, f64>> {
-                o.logits
-                    .as_ref()
-                    .map(|l| l.view())
-                    .ok_or_else(|| Error::Config("scorer prob needs class logits".into()))
-            }
-            asd_scorers::score_grouped(
-                scorer,
-                logits(train)?,
-                &classes(&train_ex)?,
-                logits(test)?,
-                &classes(&test_ex)?,
-                seed,
-            )?
+            // The classifier's own score: nothing to fit (the PROB scorer of `asd scorer` computes the same
+            // −log softmax from logits).
+            test.class_scores
+                .clone()
+                .ok_or_else(|| Error::Config("scorer prob needs the class score of every test clip".into()))?
         } else {
-            let groups = |keys: &[ClipKey]| keys.iter().map(|k| k.group).collect::<Vec<_>>();
             asd_scorers::score_grouped(
                 scorer,
                 train.embeddings.view(),
-                &groups(&train_ex),
+                &per_example(train_groups, train),
                 test.embeddings.view(),
-                &groups(&test_ex),
+                &per_example(test_groups, test),
                 seed,
             )?
         };
         scores.push(mean_per_clip(&example_scores, &test.clip, test.n_clips()));
     }
     if let Some(Ensemble::RankAverage) = config.ensemble {
-        let groups: Vec<i64> = test_keys.iter().map(|k| k.group).collect();
-        let ranked: Vec<Array1<f64>> = scores.iter().map(|s| group_ranks(s, &groups)).collect();
+        let ranked: Vec<Array1<f64>> = scores.iter().map(|s| group_ranks(s, test_groups)).collect();
         let n = ranked.len() as f64;
         let mean = ranked
             .iter()
-            .fold(Array1::zeros(groups.len()), |acc: Array1<f64>, r| acc + r)
+            .fold(Array1::zeros(test_groups.len()), |acc: Array1<f64>, r| acc + r)
             / n;
         scores.push(mean);
     }
@@ -467,7 +439,7 @@ mod tests {
     fn segment_scores_average_per_clip_and_embeddings_can_be_pooled_first() {
         let outputs = ExampleOutputs {
             embeddings: array![[1.0, 0.0], [3.0, 2.0], [5.0, 5.0]],
-            logits: None,
+            class_scores: None,
             clip: vec![0, 0, 1],
         };
         assert_eq!(
@@ -503,19 +475,16 @@ mod tests {
     #[test]
     fn scorers_fit_per_group_and_the_ensemble_preserves_agreed_order() {
         let train = ExampleOutputs::per_clip(array![[1.0, 0.0], [1.0, 0.1], [0.0, 1.0], [0.1, 1.0]], None);
-        let train_keys: Vec<ClipKey> = [0, 0, 1, 1]
-            .iter()
-            .map(|&group| ClipKey { group, class: None })
-            .collect();
+        let train_groups = [0, 0, 1, 1];
         // Group 0 is normal along x: the second test clip points away from it.
         let test = ExampleOutputs::per_clip(array![[1.0, 0.05], [0.3, 1.0], [0.05, 1.0], [1.0, 0.2]], None);
-        let test_keys = train_keys.clone();
+        let test_groups = train_groups;
         let mut config = ScoringConfig::many(vec![
             ScorerConfig::new(ScorerKind::Cos),
             ScorerConfig::new(ScorerKind::Cos),
         ]);
         config.ensemble = Some(Ensemble::RankAverage);
-        let scores = score_clips(&config, &train, &train_keys, &test, &test_keys, 0).unwrap();
+        let scores = score_clips(&config, &train, &train_groups, &test, &test_groups, 0).unwrap();
         assert_eq!(scores.len(), 3);
         assert!(scores[0][1] > scores[0][0] && scores[0][3] > scores[0][2]);
         assert_eq!(scores[2], array![0.5, 1.0, 0.5, 1.0]);

@@ -11,7 +11,8 @@
 
 use asd::audio::synth::{SynthConfig, generate};
 use asd::scorers::{Covariance, GmmParams, ScorerConfig};
-use asd::{Pooling, RunConfig, run};
+use asd::scoring::ScoringConfig;
+use asd::{Pooling, RunConfig, RunOptions, System, run};
 
 /// Ridge added to the covariance diagonal, dB²: small against the across-clip variance of a log-Mel band
 /// (tens of dB² on the benchmark), large enough to make 100 clips in 128 dimensions well conditioned.
@@ -31,13 +32,13 @@ fn default_benchmark_baseline_auc_is_between_0_6_and_0_9_per_type() {
     };
     let config = RunConfig {
         pooling: Pooling::Mean,
-        scorer: ScorerConfig::Gmm(scorer),
-        ..RunConfig::default()
+        scoring: ScoringConfig::single(ScorerConfig::Gmm(scorer)),
+        ..RunConfig::preset(System::RawLogmel)
     };
-    let result = run(&config, &data, &dir.path().join("run"), &|_, _, _| {}).expect("run");
-    eprintln!("{}", result.report.to_table());
-    let out_of_range: Vec<String> = result
-        .report
+    let result = run(&config, &data, &dir.path().join("run"), &RunOptions::default(), &|_| {}).expect("run");
+    let report = result.report().expect("a report");
+    eprintln!("{}", report.to_table());
+    let out_of_range: Vec<String> = report
         .types
         .iter()
         .filter(|(_, t)| !(0.6..=0.9).contains(&t.auc))

@@ -3,12 +3,117 @@
 pub mod evaluate;
 pub mod features;
 pub mod index;
+pub mod info;
 pub mod run;
+pub mod score;
 pub mod scorer;
 pub mod synth;
+pub mod train;
 
 /// Parses a command-line value through the type's serde name (the names of `spec/cli.md`), so the CLI
 /// and TOML configs accept exactly the same spellings.
 pub(crate) fn serde_name<T: serde::de::DeserializeOwned>(s: &str) -> std::result::Result<T, String> {
     T::deserialize(serde::de::value::StrDeserializer::<serde::de::value::Error>::new(s)).map_err(|e| e.to_string())
+}
+
+/// Options shared by `asd train` and `asd run`: which system, a configuration file, and overrides.
+#[derive(clap::Args, Debug)]
+pub struct ConfigArgs {
+    /// System: asdnet | specmfn | logmel-mfn | stgram-mfn | raw-logmel (training-free).
+    #[arg(long, value_parser = serde_name::<asd::System>)]
+    pub system: Option<asd::System>,
+    /// A TOML run configuration (the format of `RUN/config.toml`); flags override it.
+    #[arg(long)]
+    pub config: Option<std::path::PathBuf>,
+    /// Training epochs (the cosine schedule's period follows when it spanned the preset's epochs).
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Seed of every random draw (initial weights, shuffling, mixup, scorers).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Device: cpu, or cuda / cuda:<index> in a build with `--features cuda`.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+}
+
+impl ConfigArgs {
+    /// The configuration (file, else the system's preset) with the flags applied, checked; and the device.
+    pub fn resolve(&self) -> crate::error::Result<(asd::RunConfig, asd::RunOptions)> {
+        use crate::error::CliError;
+        let mut config = match &self.config {
+            Some(path) => asd::RunConfig::load(path).map_err(|e| CliError::Usage(e.to_string()))?,
+            None => asd::RunConfig::preset(self.system.unwrap_or_default()),
+        };
+        if let Some(system) = self.system
+            && system != config.system
+        {
+            if self.config.is_some() {
+                return Err(CliError::Usage(format!(
+                    "--system {system} disagrees with the configuration file's system {}",
+                    config.system
+                )));
+            }
+            config = asd::RunConfig::preset(system);
+        }
+        if let Some(epochs) = self.epochs {
+            config = config.with_epochs(epochs);
+        }
+        if let Some(seed) = self.seed {
+            config.seed = seed;
+            config.train.seed = seed;
+        }
+        config.check().map_err(|e| CliError::Usage(e.to_string()))?;
+        let device = asd::pipeline::parse_device(&self.device).map_err(|e| CliError::Usage(e.to_string()))?;
+        Ok((config, asd::RunOptions { device, resume: false }))
+    }
+}
+
+/// `--scorer` (repeatable) and `--ensemble`: the scorers to evaluate, with their papers' defaults.
+#[derive(clap::Args, Debug)]
+pub struct ScorerArgs {
+    /// Scorer with its paper defaults: prob | cos | kmeans | gmm | lof | knn; repeat for several (the first
+    /// is the headline). Default: the system's.
+    #[arg(long = "scorer", value_parser = serde_name::<asd::scorers::ScorerKind>)]
+    pub scorers: Vec<asd::scorers::ScorerKind>,
+    /// Also report an ensemble of the scorers: rank-average.
+    #[arg(long, value_parser = serde_name::<asd::scoring::Ensemble>)]
+    pub ensemble: Option<asd::scoring::Ensemble>,
+}
+
+impl ScorerArgs {
+    /// The scoring settings `base` with the flags applied, or `None` when no flag is given.
+    pub fn apply(&self, base: &asd::scoring::ScoringConfig) -> Option<asd::scoring::ScoringConfig> {
+        if self.scorers.is_empty() && self.ensemble.is_none() {
+            return None;
+        }
+        let mut scoring = base.clone();
+        if !self.scorers.is_empty() {
+            scoring.scorers = self
+                .scorers
+                .iter()
+                .map(|&k| asd::scorers::ScorerConfig::new(k))
+                .collect();
+        }
+        if self.ensemble.is_some() {
+            scoring.ensemble = self.ensemble;
+        }
+        Some(scoring)
+    }
+}
+
+/// Prints the results of a scoring run: the side-by-side table of all scorers, then the headline table.
+pub fn print_results(output: &asd::pipeline::ScoreOutput) {
+    println!("{}", asd::scoring::summary_table(&output.reports));
+    if let Some(first) = output.reports.first() {
+        println!("{} (headline scorer):\n{}", first.name, first.report.to_table());
+    }
+    eprintln!(
+        "scores in {}, metrics in {}, tables in {}",
+        output
+            .reports
+            .first()
+            .map_or_else(String::new, |r| r.scores_dir.display().to_string()),
+        output.metrics_json.display(),
+        output.results_md.display()
+    );
 }

@@ -127,6 +127,13 @@ pub struct StgramInput {
     pub mel: Tensor<3>,
 }
 
+impl From<(Tensor<2>, Tensor<3>)> for StgramInput {
+    /// `(wave [batch, samples], mel [batch, n_mels, frames])`, e.g. a batch of a paired data source.
+    fn from((wave, mel): (Tensor<2>, Tensor<3>)) -> Self {
+        Self { wave, mel }
+    }
+}
+
 /// STgram-MFN: waveform → TgramNet → Tgram `[batch, n_mels, frames]`; stacked with the log-Mel as the image
 /// `[batch, 2, n_mels, frames]` (channel 0 log-Mel, channel 1 Tgram) → MobileFaceNet → embedding `[batch, 128]`
 /// → head logits `[batch, n_classes]`. On a non-autodiff device BatchNorm uses its running statistics (eval mode).
