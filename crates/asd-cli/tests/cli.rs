@@ -371,3 +371,109 @@ fn info_reports_the_decided_counts() {
     assert_eq!(asd(&["info", "--system", "raw-logmel"]).status.code(), Some(2));
     assert_eq!(asd(&["info", "--system", "nonsense"]).status.code(), Some(2));
 }
+
+/// Criterion: `asd run` trains ASDNet (one epoch) and scores on a synthetic DCASE 2020 tree and on a DCASE 2023
+/// tree, writing the run folder; `asd score` then rescores the run with other scorers and an ensemble, and
+/// `asd train --resume` continues it. (Whether the networks learn is tested in crates/asd/tests/presets.rs.)
+#[test]
+fn run_then_score_on_both_layouts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for layout in ["dcase2020", "dcase2023"] {
+        let data = dir.path().join(layout);
+        let run = dir.path().join(format!("run-{layout}"));
+        ok(&[
+            "synth",
+            "--out",
+            p(&data),
+            "--layout",
+            layout,
+            "--types",
+            "2",
+            "--ids",
+            "1",
+            "--train",
+            "8",
+            "--test",
+            "4",
+            "--seconds",
+            "2",
+        ]);
+        let table = ok(&[
+            "run",
+            "--system",
+            "asdnet",
+            "--data",
+            p(&data),
+            "--out",
+            p(&run),
+            "--epochs",
+            "1",
+        ]);
+        assert!(table.contains("kmeans") && table.contains("average"), "{table}");
+        for f in [
+            "config.toml",
+            "classes.json",
+            "model.bpk",
+            "train_log.csv",
+            "checkpoints/final.ckpt",
+            "embeddings/test.npy",
+            "metrics.json",
+            "metrics/lof.json",
+            "results.md",
+        ] {
+            assert!(run.join(f).is_file(), "{layout}: {f}");
+        }
+        let more = run.join("more");
+        ok(&[
+            "score",
+            "--run",
+            p(&run),
+            "--data",
+            p(&data),
+            "--scorer",
+            "gmm",
+            "--scorer",
+            "cos",
+            "--ensemble",
+            "rank-average",
+            "--out",
+            p(&more),
+        ]);
+        assert!(
+            more.join("metrics/rank-average.json").is_file(),
+            "{layout}: ensemble report"
+        );
+    }
+    // Resuming continues an interrupted run with the same settings; only the epoch count may grow (a constant
+    // schedule here, so the cosine period does not change with it).
+    let data = dir.path().join("dcase2020");
+    let run = dir.path().join("resumed");
+    let config = dir.path().join("constant.toml");
+    std::fs::write(&config, "system = \"asdnet\"\n[train.schedule]\nkind = \"constant\"\n").expect("config");
+    for (epochs, resume) in [("1", false), ("2", true)] {
+        let mut args = vec![
+            "train",
+            "--config",
+            p(&config),
+            "--data",
+            p(&data),
+            "--out",
+            p(&run),
+            "--epochs",
+            epochs,
+        ];
+        if resume {
+            args.push("--resume");
+        }
+        ok(&args);
+    }
+    let log = std::fs::read_to_string(run.join("train_log.csv")).expect("log");
+    assert_eq!(log.lines().count(), 3, "header + 2 epochs after resuming: {log}");
+    assert_eq!(
+        asd(&["train", "--system", "raw-logmel", "--data", p(&data), "--out", p(&run)])
+            .status
+            .code(),
+        Some(2),
+        "nothing to train"
+    );
+}
