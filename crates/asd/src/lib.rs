@@ -13,6 +13,33 @@
 //! | AUC, pAUC, DCASE tables and files | [`metrics`] | `asd-metrics` |
 //!
 //! Errors of every stage convert into [`Error`].
+//!
+//! On top of them: [`System`] names each paper's system and [`RunConfig::preset`] gives its recipe (front end,
+//! network, loss, optimiser, schedule, scorers); [`train`], [`score`] and [`run`] drive the pipeline
+//! (module [`pipeline`]) and write a run folder; [`scoring`] evaluates several scorers and their ensemble on one
+//! set of embeddings; [`info`] counts a network's parameters and MACs; [`paper`] holds the papers' tables.
+//!
+//! ```
+//! use asd::{RunConfig, RunOptions, System};
+//!
+//! # fn main() -> asd::Result<()> {
+//! let dir = tempfile::tempdir().map_err(|e| asd::Error::Config(e.to_string()))?;
+//! // A tiny synthetic DCASE 2020 tree: 2 machine types × 1 ID, 2-s clips.
+//! let synth = asd::audio::synth::SynthConfig { types: 2, ids: 1, train: 4, test: 2, seconds: 2.0, ..Default::default() };
+//! asd::audio::synth::generate(&synth, &dir.path().join("data"), &mut |_, _| {})?;
+//!
+//! // ASDNet with the paper's network and loss, one epoch, 2-s clips (one 2-s segment each).
+//! let mut config = RunConfig::preset(System::Asdnet).with_epochs(1);
+//! config.clip_seconds = 2.0;
+//! let out = asd::run(&config, &dir.path().join("data"), &dir.path().join("run"), &RunOptions::default(), &|_| {})?;
+//! assert_eq!(out.history.len(), 1);
+//! // One report per scorer of the preset: K-Means (the headline), PROB, COS, GMM, LOF.
+//! let names: Vec<&str> = out.scores.reports.iter().map(|r| r.name.as_str()).collect();
+//! assert_eq!(names, ["kmeans", "prob", "cos", "gmm", "lof"]);
+//! println!("{}", asd::scoring::summary_table(&out.scores.reports));
+//! # Ok(())
+//! # }
+//! ```
 #![deny(unsafe_code)]
 
 mod error;
