@@ -1,0 +1,101 @@
+//! Networks on the CPU (Flex backend), the workloads of shared/anchors.md "Models" (PyTorch CPU, 2 threads,
+//! tuned malloc): ASDNet forward batch 64 75.5 ms and batch 1 1.6 ms; ASDNet training step batch 64 (ArcFace
+//! s 30 m 0.5, Adam, no mixup) 264.5 ms; MobileFaceNet B 1-channel forward batch 16 on [16, 1, 128, 313]
+//! 229.7 ms; STgram-MFN (variant B) training step batch 16 from waveforms (log-Mel on the CPU, ArcFace s 30
+//! m 0.7, AdamW) 1166 ms.
+//!
+//! A training step is one `asd_train::train` epoch over exactly one batch (so it includes moving the model to
+//! the autodiff device and back, a few milliseconds). The bench binary uses mimalloc, as the `asd` binary does.
+
+use asd_features::{FeatureKind, FeatureSpec, FrontendPreset, extract_batch};
+use asd_models::Embedder;
+use asd_models::backbone::asdnet::AsdNetConfig;
+use asd_models::backbone::mobilefacenet::{MfnVariant, MobileFaceNetConfig};
+use asd_models::backbone::stgram_mfn::StgramMfnConfig;
+use asd_models::burn::tensor::{Device, Distribution, Tensor};
+use asd_train::{Clips, OptimizerConfig, Paired, Rows, Schedule, TrainConfig, train};
+use criterion::{Criterion, criterion_group, criterion_main};
+use ndarray::Array3;
+use std::hint::black_box;
+use std::time::Duration;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// One epoch of one batch: a single optimiser step, no mixup.
+fn one_step(batch: usize, optimizer: OptimizerConfig) -> TrainConfig {
+    TrainConfig {
+        epochs: 1,
+        batch_size: batch,
+        optimizer,
+        schedule: Schedule::Constant,
+        loss: asd_losses::LossConfig::default(),
+        ..TrainConfig::default()
+    }
+}
+
+fn models(c: &mut Criterion) {
+    let device = Device::flex();
+    device.seed(0);
+    let mut group = c.benchmark_group("models");
+    group.sample_size(10).measurement_time(Duration::from_secs(20));
+
+    let asdnet = AsdNetConfig::new().init(&device).expect("paper config");
+    for batch in [64, 1] {
+        let x = Tensor::<2>::random([batch, 16_001], Distribution::Uniform(0.0, 1.0), &device);
+        group.bench_function(format!("asdnet_forward_b{batch}"), |b| {
+            b.iter(|| black_box(asdnet.forward(x.clone()).embedding.into_data()))
+        });
+    }
+    let spectra = Array3::from_shape_fn((64, 1, 16_001), |(i, _, k)| ((i * 31 + k) % 97) as f32 / 97.0);
+    let labels: Vec<usize> = (0..64).map(|i| i % 41).collect();
+    let rows = Rows::new(&spectra, &labels).expect("labels");
+    let adam = one_step(64, OptimizerConfig::adam(1e-4));
+    group.bench_function("asdnet_train_step_b64", |b| {
+        b.iter(|| black_box(train(asdnet.clone(), &rows, &adam, &device, None, false, &|_| {}).expect("step")))
+    });
+
+    let mfn = MobileFaceNetConfig::new([128, 313])
+        .with_setting(MfnVariant::B.setting())
+        .init(&device)
+        .expect("variant B");
+    let image = Tensor::<4>::random([16, 1, 128, 313], Distribution::Uniform(-80.0, 20.0), &device);
+    group.bench_function("mfn_b_forward_b16", |b| {
+        b.iter(|| black_box(mfn.forward(image.clone()).into_data()))
+    });
+
+    let stgram = StgramMfnConfig::new()
+        .with_variant(MfnVariant::B)
+        .init(&device)
+        .expect("variant B");
+    let waves: Vec<Vec<f32>> = (0..16)
+        .map(|c| {
+            (0..160_000)
+                .map(|n| (0.001 * (n * (c + 1)) as f32).sin() * 0.1)
+                .collect()
+        })
+        .collect();
+    let logmel = FeatureSpec::new(FeatureKind::LogMel)
+        .with_preset(FrontendPreset::StgramMfn)
+        .build()
+        .expect("front end");
+    let labels16: Vec<usize> = (0..16).collect();
+    let adamw = one_step(16, OptimizerConfig::adamw(1e-4));
+    group.bench_function("stgram_mfn_b_train_step_b16_from_waveforms", |b| {
+        b.iter(|| {
+            let slices: Vec<&[f32]> = waves.iter().map(Vec::as_slice).collect();
+            let mel = extract_batch(logmel.as_ref(), &slices).expect("log-Mel");
+            let wave = Array3::from_shape_fn((16, 1, 160_000), |(i, _, n)| waves[i][n]);
+            let examples = Paired::new(
+                Rows::new(&wave, &labels16).expect("labels"),
+                Clips::new(&mel, &labels16).expect("labels"),
+            )
+            .expect("pair");
+            black_box(train(stgram.clone(), &examples, &adamw, &device, None, false, &|_| {}).expect("step"))
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, models);
+criterion_main!(benches);
