@@ -62,16 +62,16 @@ fn cosine_logits_loss_and_score_match_for_each_margin_and_scale() {
     let w = fixture.tensor::<2>("W", &device);
     let labels = fixture.int_tensor("labels", &device);
     let label_indices = fixture.indices("labels");
-    let cosine_ref = fixture.array("cosine");
+    let cosine_ref = fixture.array::<f64>("cosine");
     for (margin, scale, suffix) in SETTINGS {
         let head = HeadOnly(arcface(w.clone(), scale, margin));
-        let cosine = to_array(head.0.cosine(x.clone()).into_data());
+        let cosine = to_array::<f64>(head.0.cosine(x.clone()).into_data());
         assert_close(&cosine, &cosine_ref, COSINE_ATOL, 0.0, &format!("cosine ({suffix})"));
 
         let key = format!("logits_{suffix}");
-        let expected = fixture.array(&key);
+        let expected = fixture.array::<f64>(&key);
         let oracle_logits = fixture.tensor::<2>("cosine", &device).mul_scalar(scale);
-        let on_oracle_cosine = to_array(head.margin_logits(oracle_logits, labels.clone()).into_data());
+        let on_oracle_cosine = to_array::<f64>(head.margin_logits(oracle_logits, labels.clone()).into_data());
         assert_close(
             &on_oracle_cosine,
             &expected,
@@ -81,7 +81,7 @@ fn cosine_logits_loss_and_score_match_for_each_margin_and_scale() {
         );
 
         let logits: Tensor<2> = head.forward(x.clone()).logits;
-        let margin_logits = to_array(head.margin_logits(logits.clone(), labels.clone()).into_data());
+        let margin_logits = to_array::<f64>(head.margin_logits(logits.clone(), labels.clone()).into_data());
         let slopes = logit_slopes(&cosine_ref, &label_indices, margin, scale);
         let (mut worst, mut worst_at) = (0.0_f64, 0);
         for (i, ((got, want), slope)) in margin_logits.iter().zip(expected.iter()).zip(slopes.iter()).enumerate() {
@@ -98,10 +98,22 @@ fn cosine_logits_loss_and_score_match_for_each_margin_and_scale() {
 
         let loss = training_loss(MixupLoss::ArcMix, &head, logits.clone(), labels.clone(), None);
         let key = format!("loss_{suffix}");
-        assert_close(&to_array(loss.into_data()), &fixture.array(&key), LOSS_ATOL, 0.0, &key);
+        assert_close(
+            &to_array(loss.into_data()),
+            &fixture.array::<f64>(&key),
+            LOSS_ATOL,
+            0.0,
+            &key,
+        );
 
         let score = anomaly_score(&head, logits, labels.clone());
         let key = format!("score_{suffix}");
-        assert_close(&to_array(score.into_data()), &fixture.array(&key), LOSS_ATOL, 0.0, &key);
+        assert_close(
+            &to_array(score.into_data()),
+            &fixture.array::<f64>(&key),
+            LOSS_ATOL,
+            0.0,
+            &key,
+        );
     }
 }

@@ -7,6 +7,8 @@
 //! Tests may panic freely; this crate is never reachable from user input.
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "burn")]
+pub mod fixture;
 use ndarray::{ArrayD, ArrayViewD};
 use std::path::PathBuf;
 

@@ -5,72 +5,12 @@
 pub mod neri;
 
 use asd_models::burn::module::Param;
-use asd_models::burn::store::{ModuleStore, SafetensorsStore, bridge};
-use asd_models::burn::tensor::{Device, Int, Tensor, TensorData};
+use asd_models::burn::tensor::{Int, Tensor};
 use asd_models::head::arcface::ArcFace;
 use asd_models::{Embedder, ModelOutput};
-use ndarray::{ArrayD, IxDyn};
-use std::path::PathBuf;
+use ndarray::ArrayD;
 
-/// One safetensors fixture, read tensor by tensor.
-pub struct Fixture {
-    path: PathBuf,
-    store: SafetensorsStore,
-}
-
-impl Fixture {
-    /// Opens `golden/<rel>`; a missing file fails the test with its path.
-    pub fn open(rel: &str) -> Self {
-        let path = asd_testkit::golden(rel);
-        assert!(path.exists(), "golden fixture missing: {}", path.display());
-        Self {
-            store: SafetensorsStore::from_file(&path),
-            path,
-        }
-    }
-
-    /// Raw contents of tensor `key`, in the file's dtype.
-    pub fn data(&mut self, key: &str) -> TensorData {
-        let path = self.path.display().to_string();
-        let snapshot = self
-            .store
-            .get_tensor(key)
-            .unwrap_or_else(|e| panic!("{path}: {e}"))
-            .unwrap_or_else(|| panic!("{path}: no tensor `{key}`"));
-        bridge::to_data(snapshot).unwrap_or_else(|e| panic!("{path}: `{key}`: {e:?}"))
-    }
-
-    /// Tensor `key` as an f64 array of its shape (exact for f64 and f32 files).
-    pub fn array(&mut self, key: &str) -> ArrayD<f64> {
-        to_array(self.data(key))
-    }
-
-    /// Float tensor `key` on `device` (in the device's float dtype).
-    pub fn tensor<const D: usize>(&mut self, key: &str, device: &Device) -> Tensor<D> {
-        Tensor::from_data(self.data(key), device)
-    }
-
-    /// Integer tensor `key` (i64 in the files) on `device`.
-    pub fn int_tensor(&mut self, key: &str, device: &Device) -> Tensor<1, Int> {
-        Tensor::from_data(self.data(key), device)
-    }
-
-    /// Integer tensor `key` as `usize` values.
-    pub fn indices(&mut self, key: &str) -> Vec<usize> {
-        let values = self.data(key).try_to_vec_as::<i64>().expect("integer tensor");
-        values
-            .into_iter()
-            .map(|v| usize::try_from(v).expect("non-negative index"))
-            .collect()
-    }
-}
-
-/// A tensor's values as an f64 array of its shape.
-pub fn to_array(data: TensorData) -> ArrayD<f64> {
-    let shape = data.shape().to_vec();
-    let values = data.try_to_vec_as::<f64>().expect("numeric data");
-    ArrayD::from_shape_vec(IxDyn(&shape), values).expect("shape matches data")
-}
+pub use asd_testkit::fixture::{Fixture, to_array};
 
 /// An ArcFace head with the given class weights `[n_classes, dim]`, scale and margin: the real head code.
 pub fn arcface(weight: Tensor<2>, scale: f64, margin: f64) -> ArcFace {

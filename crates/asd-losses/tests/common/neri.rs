@@ -82,13 +82,13 @@ pub fn check_cosine_and_margin_logits(c: &mut Case, tol: Tolerance) {
     let expected_partner = c.fixture.data("labels_b").try_to_vec_as::<i64>().expect("ints");
     assert_eq!(partner_values, expected_partner, "labels_b");
 
-    let cosine = c.fixture.array("cosine");
+    let cosine = c.fixture.array::<f64>("cosine");
     let got = values(head.0.cosine(c.embeddings.clone()));
     assert_close(&got, &cosine, tol.value_atol, tol.value_rtol, "cosine");
 
     let logits = head.forward(c.embeddings.clone()).logits;
     for (labels, key) in [(c.labels.clone(), "logits_a_s40"), (partner, "logits_b_s40")] {
-        let expected = c.fixture.array(key);
+        let expected = c.fixture.array::<f64>(key);
         let got = values(head.margin_logits(logits.clone(), labels));
         assert_close(&got, &expected, tol.value_atol, tol.value_rtol, key);
     }
@@ -126,7 +126,7 @@ pub fn check_scores(c: &mut Case, tol: Tolerance) {
     let head = c.head(SCALE_NERI);
     let logits = head.forward(c.embeddings.clone()).logits;
     let got = values(anomaly_score(&head, logits, c.labels.clone()));
-    let expected = c.fixture.array("score_s40");
+    let expected = c.fixture.array::<f64>("score_s40");
     assert_close(&got, &expected, 0.0, tol.value_rtol, "score_s40");
     let from_json: Vec<f64> = c.json["score_s40"]
         .as_array()
@@ -163,7 +163,7 @@ pub fn check_gradients(c: &mut Case, tol: Tolerance, expected_factor: impl Fn(f6
             (grad_emb, format!("grad_emb_{name}_s40")),
             (grad_weight, format!("grad_weight_{name}_s40")),
         ] {
-            let expected = c.fixture.array(&key).mapv(|g| g * factor);
+            let expected = c.fixture.array::<f64>(&key).mapv(|g| g * factor);
             let atol = tol.grad_atol + tol.grad_atol_of_max * max_abs(&expected);
             let got = values(grad);
             assert_close(&got, &expected, atol, tol.grad_rtol, &format!("{key} ({kind:?})"));

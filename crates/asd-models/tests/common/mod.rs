@@ -1,67 +1,17 @@
 //! Helpers shared by the golden tests: reading tensors from the fixtures' safetensors files and comparing.
 
-use asd_models::burn::store::{ModuleStore, SafetensorsStore, bridge};
+use asd_models::burn::tensor::Tensor;
 use asd_models::burn::tensor::activation::log_softmax;
-use asd_models::burn::tensor::{Device, Int, Tensor, TensorData};
 use asd_models::head::arcface::ArcFace;
 use asd_models::{Embedder, ModelOutput};
-use ndarray::{ArrayD, IxDyn};
-use std::path::PathBuf;
+use ndarray::ArrayD;
 
-/// A safetensors fixture file, read tensor by tensor.
-pub struct Fixture {
-    path: PathBuf,
-    store: SafetensorsStore,
-}
-
-impl Fixture {
-    /// Opens `golden/<rel>`.
-    pub fn open(rel: &str) -> Self {
-        let path = asd_testkit::golden(rel);
-        Self {
-            store: SafetensorsStore::from_file(&path),
-            path,
-        }
-    }
-
-    /// The raw data of tensor `key`.
-    pub fn data(&mut self, key: &str) -> TensorData {
-        let path = self.path.display().to_string();
-        let tensor = self
-            .store
-            .get_tensor(key)
-            .unwrap_or_else(|e| panic!("{path}: {e}"))
-            .unwrap_or_else(|| panic!("{path}: no tensor `{key}`"));
-        bridge::to_data(tensor).unwrap_or_else(|e| panic!("{path}: `{key}`: {e:?}"))
-    }
-
-    /// Tensor `key` as an f32 array.
-    pub fn array(&mut self, key: &str) -> ArrayD<f32> {
-        to_array(self.data(key))
-    }
-
-    /// Tensor `key` as a float tensor on `device`.
-    pub fn tensor<const D: usize>(&mut self, key: &str, device: &Device) -> Tensor<D> {
-        Tensor::from_data(self.data(key), device)
-    }
-
-    /// Tensor `key` (i64 in the file) as an Int tensor on `device`.
-    pub fn int_tensor<const D: usize>(&mut self, key: &str, device: &Device) -> Tensor<D, Int> {
-        Tensor::from_data(self.data(key), device)
-    }
-}
-
-/// A tensor's values as an f32 array of its shape.
-pub fn to_array(data: TensorData) -> ArrayD<f32> {
-    let shape = data.shape().to_vec();
-    let values = data.try_to_vec_as::<f32>().expect("numeric data");
-    ArrayD::from_shape_vec(IxDyn(&shape), values).expect("shape matches data")
-}
+pub use asd_testkit::fixture::{Fixture, to_array};
 
 /// Criterion |actual − expected| ≤ atol + rtol·|expected| element-wise; prints the largest |Δ| and the largest
 /// |Δ| / (atol + rtol·|expected|) so the measured margin shows in `--nocapture` runs.
 pub fn assert_close<const D: usize>(actual: Tensor<D>, expected: &ArrayD<f32>, atol: f64, rtol: f64, what: &str) {
-    let actual = to_array(actual.into_data());
+    let actual: ArrayD<f32> = to_array(actual.into_data());
     let (mut max_abs, mut max_ratio) = (0.0_f64, 0.0_f64);
     for (&a, &e) in actual.iter().zip(expected.iter()) {
         let diff = (f64::from(a) - f64::from(e)).abs();
