@@ -6,9 +6,6 @@
 //!
 //! Tests may panic freely; this crate is never reachable from user input.
 #![forbid(unsafe_code)]
-
-#[cfg(feature = "burn")]
-pub mod fixture;
 use ndarray::{ArrayD, ArrayViewD};
 use std::path::PathBuf;
 

@@ -10,7 +10,10 @@ use asd_models::head::arcface::ArcFace;
 use asd_models::{Embedder, ModelOutput};
 use ndarray::ArrayD;
 
-pub use asd_testkit::fixture::{Fixture, to_array};
+#[path = "../../../asd-models/tests/common/fixture.rs"]
+mod fixture;
+
+pub use fixture::{Fixture, to_array};
 
 /// An ArcFace head with the given class weights `[n_classes, dim]`, scale and margin: the real head code.
 pub fn arcface(weight: Tensor<2>, scale: f64, margin: f64) -> ArcFace {

@@ -6,7 +6,9 @@ use asd_models::head::arcface::ArcFace;
 use asd_models::{Embedder, ModelOutput};
 use ndarray::ArrayD;
 
-pub use asd_testkit::fixture::{Fixture, to_array};
+mod fixture;
+
+pub use fixture::{Fixture, to_array};
 
 /// Criterion |actual − expected| ≤ atol + rtol·|expected| element-wise; prints the largest |Δ| and the largest
 /// |Δ| / (atol + rtol·|expected|) so the measured margin shows in `--nocapture` runs.

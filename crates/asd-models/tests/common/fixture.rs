@@ -1,7 +1,10 @@
-//! Golden safetensors fixtures read tensor by tensor, as Burn tensors or ndarray arrays (feature `burn`).
+//! Golden safetensors fixtures read tensor by tensor, as Burn tensors or ndarray arrays.
+//!
+//! One source file for the golden tests of asd-models and asd-losses (the latter includes it by path): asd-testkit
+//! stays free of Burn, so the Burn-free crates' tests do not link it.
 
-use burn::store::{ModuleStore, SafetensorsStore, bridge};
-use burn::tensor::{Device, Element, Int, Tensor, TensorData};
+use asd_models::burn::store::{ModuleStore, SafetensorsStore, bridge};
+use asd_models::burn::tensor::{Device, Element, Int, Tensor, TensorData};
 use ndarray::{ArrayD, IxDyn};
 use std::path::PathBuf;
 
@@ -14,7 +17,7 @@ pub struct Fixture {
 impl Fixture {
     /// Opens `golden/<rel>`; a missing file fails the test with its path.
     pub fn open(rel: &str) -> Self {
-        let path = crate::golden(rel);
+        let path = asd_testkit::golden(rel);
         assert!(path.exists(), "golden fixture missing: {}", path.display());
         Self {
             store: SafetensorsStore::from_file(&path),
