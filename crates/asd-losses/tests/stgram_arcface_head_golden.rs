@@ -61,7 +61,7 @@ fn cosine_logits_loss_and_score_match_for_each_margin_and_scale() {
     let x = fixture.tensor::<2>("X", &device);
     let w = fixture.tensor::<2>("W", &device);
     let labels = fixture.int_tensor("labels", &device);
-    let label_indices = fixture.indices("labels");
+    let label_indices = common::indices(&mut fixture, "labels");
     let cosine_ref = fixture.array::<f64>("cosine");
     for (margin, scale, suffix) in SETTINGS {
         let head = HeadOnly(arcface(w.clone(), scale, margin));

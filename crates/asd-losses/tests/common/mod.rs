@@ -15,6 +15,15 @@ mod fixture;
 
 pub use fixture::{Fixture, to_array};
 
+/// Integer tensor `key` of `fixture` (i64 in the files) as `usize` values.
+pub fn indices(fixture: &mut Fixture, key: &str) -> Vec<usize> {
+    let values = fixture.data(key).try_to_vec_as::<i64>().expect("integer tensor");
+    values
+        .into_iter()
+        .map(|v| usize::try_from(v).expect("non-negative index"))
+        .collect()
+}
+
 /// An ArcFace head with the given class weights `[n_classes, dim]`, scale and margin: the real head code.
 pub fn arcface(weight: Tensor<2>, scale: f64, margin: f64) -> ArcFace {
     ArcFace {

@@ -52,7 +52,7 @@ impl Case {
         let lambda = json["lambda"].as_f64().expect("lambda in losses.json");
         let mix = Mix {
             lambda,
-            perm: fixture.indices("perm"),
+            perm: super::indices(&mut fixture, "perm"),
         };
         Self {
             fixture,

@@ -50,15 +50,6 @@ impl Fixture {
     pub fn int_tensor<const D: usize>(&mut self, key: &str, device: &Device) -> Tensor<D, Int> {
         Tensor::from_data(self.data(key), device)
     }
-
-    /// Integer tensor `key` as `usize` values.
-    pub fn indices(&mut self, key: &str) -> Vec<usize> {
-        let values = self.data(key).try_to_vec_as::<i64>().expect("integer tensor");
-        values
-            .into_iter()
-            .map(|v| usize::try_from(v).expect("non-negative index"))
-            .collect()
-    }
 }
 
 /// A tensor's values as an array of its shape with elements `T`.
