@@ -8,7 +8,7 @@
 
 use crate::error::{Error, Result};
 use burn::module::Module;
-use burn::store::{ApplyResult, BurnpackStore, ModuleSnapshot, PyTorchToBurnAdapter, SafetensorsStore};
+use burn::store::{ApplyResult, BurnpackStore, ModuleSnapshot, ModuleStore, PyTorchToBurnAdapter, SafetensorsStore};
 use std::path::Path;
 
 /// Loads a PyTorch `state_dict` saved as safetensors into `module`.
@@ -36,12 +36,7 @@ pub fn load_torch_safetensors<M: Module>(
         .with_from_adapter(PyTorchToBurnAdapter)
         .validate(false)
         .allow_partial(true);
-    let mut module = module;
-    let result = module.load_from(&mut store).map_err(|e| Error::WeightFile {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })?;
-    check_applied(module, &result, path, unused, true)
+    apply(module, &mut store, path, unused, true)
 }
 
 /// Suffix of PyTorch BatchNorm's batch counter, a `state_dict` entry with no Burn counterpart: it only matters with
@@ -103,10 +98,21 @@ pub fn load_burnpack<M: Module>(module: M, path: &Path) -> Result<M> {
         .auto_extension(false)
         .validate(false)
         .allow_partial(true);
-    let mut module = module;
-    let result = module.load_from(&mut store).map_err(|e| Error::WeightFile {
+    apply(module, &mut store, path, &[], false)
+}
+
+/// Loads `store` into `module` and checks that it applied completely ([`check_applied`]); `from_torch` says
+/// whether PyTorch BatchNorm batch counters may be left over.
+fn apply<M: Module, S: ModuleStore>(
+    mut module: M,
+    store: &mut S,
+    path: &Path,
+    unused: &[&str],
+    from_torch: bool,
+) -> Result<M> {
+    let result = module.load_from(store).map_err(|e| Error::WeightFile {
         path: path.to_path_buf(),
         message: e.to_string(),
     })?;
-    check_applied(module, &result, path, &[], false)
+    check_applied(module, &result, path, unused, from_torch)
 }
