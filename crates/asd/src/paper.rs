@@ -6,11 +6,9 @@
 
 use crate::pipeline::{Progress, RunConfig, RunOptions, RunOutput};
 use crate::{Result, System};
+use asd_data::DCASE2020_TYPES;
 use asd_metrics::Report;
 use std::path::Path;
-
-/// The six DCASE 2020 Task 2 machine types, in the papers' column order.
-pub const DCASE2020_TYPES: [&str; 6] = ["fan", "pump", "slider", "valve", "ToyCar", "ToyConveyor"];
 
 /// A paper's results on the DCASE 2020 development test set.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -19,7 +17,7 @@ pub struct PaperResults {
     pub source: &'static str,
     /// The scorer (or score) they were obtained with.
     pub scorer: &'static str,
-    /// (AUC, pAUC) in percent per type of [`DCASE2020_TYPES`].
+    /// (AUC, pAUC) in percent per type, in the order of [`DCASE2020_TYPES`] (the papers' column order).
     pub types: [(f64, f64); 6],
     /// (AUC, pAUC) in percent averaged over the types.
     pub average: (f64, f64),

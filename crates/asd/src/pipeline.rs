@@ -187,7 +187,7 @@ impl RunConfig {
         match (&self.model, self.system) {
             (None, System::RawLogmel) => {}
             (Some(model), system) if model.system() == system => {
-                model.init(&Device::flex())?;
+                model.check()?;
                 self.train.check()?;
                 // The network's input size must be what the front end gives for clips of this length.
                 let (rows, cols) = frontend.output_shape(self.clip_samples());
@@ -448,12 +448,12 @@ fn cuda_device(name: &str) -> Result<Device> {
 }
 
 /// The clips a run uses: normal training clips and labelled test clips.
-struct Split2 {
+struct RunClips {
     train: Vec<Clip>,
     test: Vec<Clip>,
 }
 
-fn open_data(data: &Path) -> Result<Split2> {
+fn open_data(data: &Path) -> Result<RunClips> {
     let dataset = Dataset::open(data)?;
     let train = dataset.select(
         &Selection::new()
@@ -471,7 +471,7 @@ fn open_data(data: &Path) -> Result<Split2> {
             data.display()
         )));
     }
-    Ok(Split2 { train, test })
+    Ok(RunClips { train, test })
 }
 
 /// The feature caches of one clip list: the network's input, and the waveform for STgram-MFN.
@@ -895,8 +895,8 @@ pub fn run(
     options: &RunOptions,
     progress: Progress<'_>,
 ) -> Result<RunOutput> {
-    config.check()?;
     match config.model {
+        // `train` checks the configuration first.
         Some(_) => {
             let trained = train(config, data, out, options, progress)?;
             let scores = score_with(
@@ -914,6 +914,7 @@ pub fn run(
             })
         }
         None => {
+            config.check()?;
             create_dir(out)?;
             config.save(&out.join(CONFIG_FILE))?;
             let scores = score_with(config, None, None, data, out, options, progress)?;

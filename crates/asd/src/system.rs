@@ -125,6 +125,20 @@ impl ModelConfig {
         }
     }
 
+    /// Checks the network's settings without building it.
+    ///
+    /// # Errors
+    /// [`Error::Models`] naming the invalid setting.
+    pub fn check(&self) -> Result<()> {
+        match self {
+            ModelConfig::Asdnet(c) => c.check().map(|_| ()),
+            ModelConfig::Specmfn(c) => c.check(),
+            ModelConfig::LogmelMfn(c) => c.check(),
+            ModelConfig::StgramMfn(c) => c.check(),
+        }
+        .map_err(Error::from)
+    }
+
     /// Builds the network with fresh weights (each model's reference initialisation) on `device`.
     ///
     /// # Errors
