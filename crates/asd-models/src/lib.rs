@@ -65,6 +65,7 @@
 
 pub mod backbone;
 pub mod blocks;
+pub mod conv;
 pub mod count;
 mod error;
 pub mod frontend;

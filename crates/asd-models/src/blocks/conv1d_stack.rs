@@ -149,7 +149,7 @@ impl Conv1dStack {
     }
 
     fn layer(conv: &Conv1d, x: Tensor<3>) -> Tensor<3> {
-        relu(conv.forward(x))
+        relu(crate::conv::conv1d(conv, x))
     }
 
     /// Parameters and MACs for an input of `len_in` samples; also returns the output length.

@@ -89,7 +89,7 @@ impl ConvBlock {
     /// # Panics
     /// If the channel axis differs from `in_channels`.
     pub fn forward(&self, input: Tensor<4>) -> Tensor<4> {
-        let x = self.bn.forward(self.conv.forward(input));
+        let x = self.bn.forward(crate::conv::conv2d(&self.conv, input));
         match &self.prelu {
             Some(prelu) => prelu.forward(x),
             None => x,

@@ -1,0 +1,252 @@
+//! Convolutions whose training-mode backward pass is made of matrix products where that is faster.
+//!
+//! Burn's generic weight gradient of a convolution is itself a convolution over the batch axis with the output
+//! gradient as its kernel (e.g. 2 666 taps wide for ASDNet's first layer, 16 001 samples in), which the Flex
+//! CPU backend computes through a very skinny im2col product. For two kinds of layer a plain formulation is
+//! much faster on an autodiff device (figures in `docs/performance.md`):
+//!
+//! - a layer whose input needs no gradient (the first layer, fed with data): the input windows of every kernel
+//!   tap are gathered by strided slices into `[batch, taps · c_in, positions]` (im2col) and multiplied by the
+//!   weight in one broadcast matrix product, so the weight gradient is `Σ_batch grad · colsᵀ`;
+//! - a pointwise 2-D layer (1 × 1 kernel, stride 1, no padding): a matrix product over the channel axis.
+//!
+//! Deeper layers keep Burn's route: there the gradient with respect to the input would have to scatter every
+//! tap's slice back, which costs more than it saves (measured). Without autodiff (evaluation, feature
+//! extraction) and for other configurations (groups, `Same` padding) the layer's own `forward` runs. Both
+//! routes compute the same function up to float32 rounding of the sums' order (tested against Burn's own
+//! convolution, values and gradients).
+
+use burn::nn::conv::{Conv1d, Conv2d};
+use burn::nn::{PaddingConfig1d, PaddingConfig2d};
+use burn::tensor::ops::PadMode;
+use burn::tensor::{Slice, Tensor};
+
+/// `[start, start + step · (count − 1)]` with stride `step`: the positions a kernel tap reads along one axis.
+fn taps(start: usize, count: usize, step: usize) -> Slice {
+    Slice::new(
+        start as isize,
+        Some((start + step * (count - 1) + 1) as isize),
+        step as isize,
+    )
+}
+
+/// Output length of a convolution axis: `⌊(len − dilation · (kernel − 1) − 1) / stride⌋ + 1`, with `len` padded.
+fn out_len(len: usize, kernel: usize, stride: usize, dilation: usize) -> Option<usize> {
+    len.checked_sub(dilation * (kernel - 1) + 1).map(|n| n / stride + 1)
+}
+
+/// Whether the matrix-product route serves a dense layer on this input: training, and the input needs no
+/// gradient (or the layer is pointwise, where no slicing is involved).
+fn product_route<const D: usize>(input: &Tensor<D>, groups: usize, pointwise: bool) -> bool {
+    input.device().is_autodiff() && groups == 1 && (pointwise || !input.is_tracked())
+}
+
+/// Applies `conv` to `input` (`[batch, c_in, length]` → `[batch, c_out, length']`), as [`Conv1d::forward`].
+///
+/// # Panics
+/// As [`Conv1d::forward`]: if the channel axis differs from the layer's or the input is shorter than the kernel.
+pub fn conv1d(conv: &Conv1d, input: Tensor<3>) -> Tensor<3> {
+    let (left, right) = match conv.padding {
+        PaddingConfig1d::Valid => (0, 0),
+        PaddingConfig1d::Explicit(left, right) => (left, right),
+        PaddingConfig1d::Same => return conv.forward(input),
+    };
+    if !product_route(&input, conv.groups, false) {
+        return conv.forward(input);
+    }
+    let x = if left + right > 0 {
+        input.pad([(left, right)], PadMode::Constant(0.0))
+    } else {
+        input
+    };
+    let [batch, c_in, len] = x.dims();
+    let weight = conv.weight.val();
+    let [c_out, w_in, kernel] = weight.dims();
+    assert_eq!(c_in, w_in, "conv1d: input has {c_in} channels, the layer {w_in}");
+    let Some(n) = out_len(len, kernel, conv.stride, conv.dilation) else {
+        panic!("conv1d: input of {len} samples (padded) is shorter than the kernel's reach");
+    };
+    let cols = Tensor::cat(
+        (0..kernel)
+            .map(|k| {
+                x.clone()
+                    .slice([Slice::full(), Slice::full(), taps(k * conv.dilation, n, conv.stride)])
+            })
+            .collect(),
+        1,
+    );
+    // tap-major columns, so the weight's rows are laid out [tap][c_in]
+    let weight = weight.swap_dims(1, 2).reshape([1, c_out, kernel * c_in]);
+    let out = weight.matmul(cols);
+    debug_assert_eq!(out.dims(), [batch, c_out, n]);
+    match &conv.bias {
+        Some(bias) => out + bias.val().reshape([1, c_out, 1]),
+        None => out,
+    }
+}
+
+/// Applies `conv` to `input` (`[batch, c_in, height, width]` → `[batch, c_out, height', width']`), as
+/// [`Conv2d::forward`].
+///
+/// # Panics
+/// As [`Conv2d::forward`]: if the channel axis differs from the layer's or the input is smaller than the kernel.
+pub fn conv2d(conv: &Conv2d, input: Tensor<4>) -> Tensor<4> {
+    let [top, left, bottom, right] = match conv.padding {
+        PaddingConfig2d::Valid => [0; 4],
+        PaddingConfig2d::Explicit(top, left, bottom, right) => [top, left, bottom, right],
+        PaddingConfig2d::Same => return conv.forward(input),
+    };
+    let [c_out, c_in, kh, kw] = conv.weight.dims();
+    let pointwise = [kh, kw] == [1, 1] && conv.stride == [1, 1] && top + left + bottom + right == 0;
+    if !product_route(&input, conv.groups, pointwise) {
+        return conv.forward(input);
+    }
+    let x = if top + left + bottom + right > 0 {
+        input.pad([(top, bottom), (left, right)], PadMode::Constant(0.0))
+    } else {
+        input
+    };
+    let [batch, x_in, height, width] = x.dims();
+    assert_eq!(x_in, c_in, "conv2d: input has {x_in} channels, the layer {c_in}");
+    let [sh, sw] = conv.stride;
+    let [dh, dw] = conv.dilation;
+    let (Some(oh), Some(ow)) = (out_len(height, kh, sh, dh), out_len(width, kw, sw, dw)) else {
+        panic!("conv2d: input of {height} × {width} (padded) is smaller than the kernel's reach");
+    };
+    let cols = if pointwise {
+        x.reshape([batch, c_in, oh * ow])
+    } else {
+        let window = |t: usize| {
+            let (i, j) = (t / kw, t % kw);
+            x.clone()
+                .slice([Slice::full(), Slice::full(), taps(i * dh, oh, sh), taps(j * dw, ow, sw)])
+                .reshape([batch, c_in, oh * ow])
+        };
+        Tensor::cat((0..kh * kw).map(window).collect(), 1)
+    };
+    // tap-major columns: the weight's rows are laid out [tap][c_in]
+    let weight = conv
+        .weight
+        .val()
+        .reshape([c_out, c_in, kh * kw])
+        .swap_dims(1, 2)
+        .reshape([1, c_out, kh * kw * c_in]);
+    let out = weight.matmul(cols).reshape([batch, c_out, oh, ow]);
+    match &conv.bias {
+        Some(bias) => out + bias.val().reshape([1, c_out, 1, 1]),
+        None => out,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The matrix-product route against Burn's own convolution (an independent implementation), on an
+    //! autodiff device: outputs, and the gradients of a fixed projection of the output with respect to the
+    //! weight, the bias and (when it is tracked) the input.
+    use super::*;
+    use burn::nn::conv::{Conv1dConfig, Conv2dConfig};
+    use burn::tensor::{Device, Distribution, Tensor};
+
+    /// Float32 rounding of sums over at most a few hundred terms in different orders, with a margin.
+    const TOL: f32 = 1e-5;
+
+    /// Largest |a − b| relative to the largest |b|.
+    fn rel_diff<const D: usize, const E: usize>(a: Tensor<D>, b: Tensor<E>) -> f32 {
+        let b = b.reshape([-1]);
+        let scale = b.clone().abs().max().into_scalar::<f32>().max(1e-12);
+        (a.reshape([-1]) - b).abs().max().into_scalar::<f32>() / scale
+    }
+
+    /// A layer as the tests see it: our function, Burn's forward, and its weight and bias.
+    trait Layer<const D: usize> {
+        fn ours(&self, x: Tensor<D>) -> Tensor<D>;
+        fn burn(&self, x: Tensor<D>) -> Tensor<D>;
+        fn params(&self) -> (Tensor<D>, Option<Tensor<1>>);
+    }
+
+    impl Layer<3> for Conv1d {
+        fn ours(&self, x: Tensor<3>) -> Tensor<3> {
+            conv1d(self, x)
+        }
+        fn burn(&self, x: Tensor<3>) -> Tensor<3> {
+            self.forward(x)
+        }
+        fn params(&self) -> (Tensor<3>, Option<Tensor<1>>) {
+            (self.weight.val(), self.bias.as_ref().map(|b| b.val()))
+        }
+    }
+
+    impl Layer<4> for Conv2d {
+        fn ours(&self, x: Tensor<4>) -> Tensor<4> {
+            conv2d(self, x)
+        }
+        fn burn(&self, x: Tensor<4>) -> Tensor<4> {
+            self.forward(x)
+        }
+        fn params(&self) -> (Tensor<4>, Option<Tensor<1>>) {
+            (self.weight.val(), self.bias.as_ref().map(|b| b.val()))
+        }
+    }
+
+    /// Compares both routes on a random input of `shape`, with the input untracked (data, as a first layer
+    /// sees it) and tracked (a hidden layer).
+    fn check<const D: usize, L: Layer<D>>(layer: &L, shape: [usize; D], what: &str) {
+        let device = Device::flex().autodiff();
+        let x = Tensor::<D>::random(shape, Distribution::Normal(0.0, 1.0), &device);
+        for tracked in [false, true] {
+            let run = |f: &dyn Fn(Tensor<D>) -> Tensor<D>| {
+                let input = if tracked { x.clone().require_grad() } else { x.clone() };
+                let out = f(input.clone());
+                let probe = Tensor::<D>::ones(out.shape(), &device).cumsum(D - 1).sin();
+                let grads = (out.clone() * probe).sum().backward();
+                let (weight, bias) = layer.params();
+                let mut g = vec![weight.grad(&grads).expect("weight gradient").reshape([-1])];
+                g.extend(bias.map(|b| b.grad(&grads).expect("bias gradient")));
+                g.extend(tracked.then(|| input.grad(&grads).expect("input gradient").reshape([-1])));
+                (out.detach(), g)
+            };
+            let (out_a, grads_a) = run(&|x| layer.ours(x));
+            let (out_b, grads_b) = run(&|x| layer.burn(x));
+            let what = format!("{what} (input tracked: {tracked})");
+            assert_eq!(out_a.dims(), out_b.dims(), "{what}: shape");
+            let d = rel_diff(out_a, out_b);
+            assert!(d < TOL, "{what}: output differs by {d}");
+            assert_eq!(grads_a.len(), grads_b.len());
+            for (i, (a, b)) in grads_a.into_iter().zip(grads_b).enumerate() {
+                let d = rel_diff(a, b);
+                assert!(d < TOL, "{what}: gradient {i} differs by {d}");
+            }
+        }
+    }
+
+    #[test]
+    fn conv1d_matches_burn() {
+        let device = Device::flex().autodiff();
+        let strided = Conv1dConfig::new(3, 5, 4).with_stride(3).init(&device);
+        check(&strided, [2, 3, 40], "strided");
+        let dilated = Conv1dConfig::new(2, 4, 3)
+            .with_dilation(2)
+            .with_padding(PaddingConfig1d::Explicit(2, 1))
+            .init(&device);
+        check(&dilated, [3, 2, 17], "dilated, padded");
+        let first = Conv1dConfig::new(1, 6, 16)
+            .with_stride(8)
+            .with_bias(false)
+            .init(&device);
+        check(&first, [2, 1, 64], "one channel, no bias");
+    }
+
+    #[test]
+    fn conv2d_matches_burn() {
+        let device = Device::flex().autodiff();
+        let dense = Conv2dConfig::new([2, 4], [3, 3])
+            .with_stride([2, 2])
+            .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+            .init(&device);
+        check(&dense, [2, 2, 9, 11], "dense 3 × 3, stride 2, padded");
+        let pointwise = Conv2dConfig::new([3, 5], [1, 1]).with_bias(false).init(&device);
+        check(&pointwise, [2, 3, 4, 6], "pointwise");
+        let rectangular = Conv2dConfig::new([1, 3], [2, 4]).with_stride([1, 3]).init(&device);
+        check(&rectangular, [2, 1, 5, 13], "2 × 4 kernel, stride 1 × 3");
+    }
+}
