@@ -1,0 +1,480 @@
+#!/usr/bin/env python3
+"""Python anchors, "Models" table of shared/anchors.md (PyTorch CPU, float32).
+
+Builds ASDNet, MobileFaceNet variant B, TgramNet and STgram-MFN (variant B) from the workspace specs
+(shared/spec/asdnet_specmfn.md, shared/spec/stgram_mfn.md), checks their parameter counts against the specs and
+shared/anchors.md, and times the workloads of benches/models.rs: forwards, training steps and the log-Mel front end.
+
+Usage:
+    ANCHOR_THREADS=2 python3 benches/anchors/models.py [--json PATH] [--repeats 7] [--warmup 2] [--filter SUBSTRING]
+
+Prints one line per workload, `name<TAB>median_ms<TAB>min_ms<TAB>max_ms`, and writes every sample plus the
+environment to the JSON file given by --json. For the "tuned" column of shared/anchors.md run it with
+GLIBC_TUNABLES=glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=17179869184 (run_all.sh does).
+"""
+
+import os
+import sys
+
+# Thread limits must be in the environment before torch / numpy load their OpenMP and BLAS runtimes.
+# ANCHOR_THREADS: the thread count of the comparison (shared/anchors.md: 2 threads on a 2-core machine).
+THREADS = int(os.environ.get("ANCHOR_THREADS", "2"))
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = str(THREADS)
+
+import argparse  # noqa: E402
+import gc  # noqa: E402
+import json  # noqa: E402
+import math  # noqa: E402
+import platform  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+import torchaudio  # noqa: E402
+from torch import nn  # noqa: E402
+
+# --- Constants --------------------------------------------------------------------------------------------------
+N_CLASSES = 41  # machine type × ID classes, both systems (asdnet_specmfn.md §1; stgram_mfn.md §6)
+EMBEDDING_DIM = 128  # embedding z (asdnet_specmfn.md §2.1; stgram_mfn.md §4.2)
+
+SPECTRUM_BINS = 16_001  # |rfft| of a 2-s segment at 16 kHz, ASDNet input (asdnet_specmfn.md §1)
+# ASDNet Conv1d stack [out_ch, kernel, stride], padding 0, bias, ReLU after each (asdnet_specmfn.md §2.1/§2.4).
+ASDNET_LAYERS = ((128, 9, 6), (128, 7, 5), (128, 5, 3), (128, 5, 3), (128, 3, 2), (128, 3, 2), (128, 3, 2), (128, 3, 2))
+ASDNET_ARC_SCALE = 30.0  # ArcFace s for ASDNet (asdnet_specmfn.md §4.1; shared/anchors.md)
+ASDNET_ARC_MARGIN = 0.5  # ArcFace m for ASDNet (asdnet_specmfn.md §4.1; shared/anchors.md)
+ASDNET_LR = 1e-4  # Adam lr (asdnet_specmfn.md §5; benches/models.rs OptimizerConfig::adam(1e-4))
+
+SAMPLE_RATE = 16_000  # 16 kHz mono (stgram_mfn.md §1.1)
+CLIP_SAMPLES = 160_000  # one 10-s clip, STgram-MFN input (stgram_mfn.md §1.3)
+N_FFT = 1024  # STFT size (stgram_mfn.md §1.1)
+WIN_LENGTH = 1024  # window = n_fft (stgram_mfn.md §1.1)
+HOP_LENGTH = 512  # hop (stgram_mfn.md §1.1)
+N_MELS = 128  # mel bands = image height = Tgram channels (stgram_mfn.md §1.1, §2)
+N_FRAMES = 313  # 1 + 160000 // 512 frames = image width = TgramNet LayerNorm width (stgram_mfn.md §1.2, §2)
+TGRAM_BLOCKS = 3  # LayerNorm → LeakyReLU → Conv1d blocks (stgram_mfn.md §2, num_layer=3)
+TGRAM_LEAKY_SLOPE = 0.2  # LeakyReLU negative slope (stgram_mfn.md §2)
+# MobileFaceNet variant B bottleneck setting (t, c, n, s) (stgram_mfn.md §4.3; asdnet_specmfn.md §3.3).
+MFN_SETTING_B = ((2, 128, 2, 2), (4, 128, 2, 2), (4, 128, 2, 2))
+MFN_STEM_CHANNELS = 64  # conv1 / dw_conv1 width (stgram_mfn.md §4.2)
+MFN_CONV2_CHANNELS = 512  # conv2 / GDC width (stgram_mfn.md §4.2)
+STGRAM_ARC_SCALE = 30.0  # ArcFace s for STgram-MFN (stgram_mfn.md §5.1; shared/anchors.md)
+STGRAM_ARC_MARGIN = 0.7  # ArcFace m for STgram-MFN (stgram_mfn.md §5.1; shared/anchors.md)
+STGRAM_LR = 1e-4  # AdamW lr (stgram_mfn.md §6; benches/models.rs OptimizerConfig::adamw(1e-4))
+ADAMW_WEIGHT_DECAY = 0.01  # torch AdamW default = asd-train ADAMW_WEIGHT_DECAY
+
+ASDNET_BATCH = 64  # ASDNet batch (shared/anchors.md; benches/models.rs)
+MFN_BATCH = 16  # MobileFaceNet / STgram-MFN batch (shared/anchors.md; benches/models.rs)
+
+# Parameter counts (`sum(p.numel())`), asserted below; shared/anchors.md "params" column, broken down by the specs.
+PARAMS_ASDNET = 510_208  # conv stack + Linear(256→128) (asdnet_specmfn.md §2.1 table)
+PARAMS_ASDNET_WITH_ARCFACE = 515_456  # + ArcFace W 41×128 = 5 248 (asdnet_specmfn.md §2.1; anchors training row)
+PARAMS_MFN_B_1CH = 869_760  # 1-ch trunk conv1…linear1, no fc_out, GDC (8, 20) (stgram_mfn.md §8.1)
+PARAMS_TGRAMNET = 280_406  # (stgram_mfn.md §2, §8.1)
+PARAMS_STGRAM_MFN_B = 1_161_279  # TgramNet + 2-ch trunk + fc_out + ArcFace W (stgram_mfn.md §8.1)
+
+
+# --- Networks (written from the specs) ----------------------------------------------------------------------------
+class AsdNet(nn.Module):
+    """ASDNet: 8 × (Conv1d + ReLU), no padding, then flatten + Linear(C₈·L₈ → 128) (asdnet_specmfn.md §2.1, D2)."""
+
+    def __init__(self, n_bins=SPECTRUM_BINS, layers=ASDNET_LAYERS, embedding_dim=EMBEDDING_DIM):
+        super().__init__()
+        convs, c_in, length = [], 1, n_bins
+        for c_out, kernel, stride in layers:
+            convs += [nn.Conv1d(c_in, c_out, kernel, stride, padding=0, bias=True), nn.ReLU()]
+            c_in, length = c_out, (length - kernel) // stride + 1  # L_out = floor((L_in − k)/s) + 1
+        self.convs = nn.Sequential(*convs)
+        self.embedding = nn.Linear(c_in * length, embedding_dim)  # 128·2 = 256 inputs for 16 001 bins
+
+    def forward(self, x):  # x: [B, 1, 16001] → z: [B, 128]
+        return self.embedding(self.convs(x).flatten(1))  # channel-major flatten, as torch flatten(1)
+
+
+class ArcFace(nn.Module):
+    """ArcMarginProduct, not-easy-margin branch, margin on the target class only (stgram_mfn.md §5.1)."""
+
+    def __init__(self, n_classes, embedding_dim, scale, margin):
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(n_classes, embedding_dim))
+        nn.init.xavier_uniform_(self.weight)  # reference init (stgram_mfn.md §4.5)
+        self.scale = scale
+        self.cos_m, self.sin_m = math.cos(margin), math.sin(margin)
+        self.th = math.cos(math.pi - margin)  # below this cos, fall back to cos − mm
+        self.mm = math.sin(math.pi - margin) * margin
+
+    def forward(self, z, label):  # logits [B, n_classes]
+        cos = F.linear(F.normalize(z, eps=1e-12), F.normalize(self.weight, eps=1e-12))
+        sin = torch.sqrt((1.0 - cos * cos).clamp_min(0.0))  # clamp: the reference would give NaN there
+        phi = cos * self.cos_m - sin * self.sin_m  # cos(θ + m)
+        phi = torch.where(cos > self.th, phi, cos - self.mm)
+        target = F.one_hot(label, cos.shape[1]).to(cos.dtype)
+        return self.scale * (target * phi + (1.0 - target) * cos)
+
+
+def conv_block(c_in, c_out, kernel, stride=1, padding=0, depthwise=False, linear=False):
+    """Conv2d (no bias) → BatchNorm2d → PReLU per channel; no PReLU when linear (stgram_mfn.md §4.1)."""
+    layers = [
+        nn.Conv2d(c_in, c_out, kernel, stride, padding, groups=c_in if depthwise else 1, bias=False),
+        nn.BatchNorm2d(c_out),  # eps 1e-5, momentum 0.1: torch defaults (stgram_mfn.md §4.1)
+    ]
+    if not linear:
+        layers.append(nn.PReLU(c_out))  # one slope per channel, init 0.25
+    return nn.Sequential(*layers)
+
+
+class Bottleneck(nn.Module):
+    """Inverted residual, hidden width inp·t, residual iff stride 1 and inp == oup (stgram_mfn.md §4.1)."""
+
+    def __init__(self, inp, oup, stride, expansion):
+        super().__init__()
+        hidden = inp * expansion
+        self.residual = stride == 1 and inp == oup
+        self.conv = nn.Sequential(
+            nn.Conv2d(inp, hidden, 1, bias=False),
+            nn.BatchNorm2d(hidden),
+            nn.PReLU(hidden),
+            nn.Conv2d(hidden, hidden, 3, stride, 1, groups=hidden, bias=False),
+            nn.BatchNorm2d(hidden),
+            nn.PReLU(hidden),
+            nn.Conv2d(hidden, oup, 1, bias=False),
+            nn.BatchNorm2d(oup),
+        )
+
+    def forward(self, x):
+        return x + self.conv(x) if self.residual else self.conv(x)
+
+
+def halve(n):
+    """Output size of a 3×3, stride-2, padding-1 conv: ceil(n / 2) (stgram_mfn.md §4.2)."""
+    return (n - 1) // 2 + 1
+
+
+class MobileFaceNet(nn.Module):
+    """MobileFaceNet trunk conv1 … linear1 on [B, C_in, 128, 313], optional fc_out (stgram_mfn.md §4.2)."""
+
+    def __init__(self, in_channels, image=(N_MELS, N_FRAMES), setting=MFN_SETTING_B, n_classes=None):
+        super().__init__()
+        height, width = halve(image[0]), halve(image[1])  # after conv1 (stride 2)
+        self.conv1 = conv_block(in_channels, MFN_STEM_CHANNELS, 3, 2, 1)
+        self.dw_conv1 = conv_block(MFN_STEM_CHANNELS, MFN_STEM_CHANNELS, 3, 1, 1, depthwise=True)
+        blocks, inp = [], MFN_STEM_CHANNELS
+        for expansion, channels, repeats, stride in setting:
+            for i in range(repeats):
+                s = stride if i == 0 else 1  # only the first repeat of a stage strides
+                blocks.append(Bottleneck(inp, channels, s, expansion))
+                inp = channels
+                if s == 2:
+                    height, width = halve(height), halve(width)
+        self.blocks = nn.Sequential(*blocks)
+        self.conv2 = conv_block(inp, MFN_CONV2_CHANNELS, 1)
+        # GDC: depthwise kernel = the whole final map, (8, 20) for 128 × 313 (stgram_mfn.md §4.2).
+        self.linear7 = conv_block(MFN_CONV2_CHANNELS, MFN_CONV2_CHANNELS, (height, width), depthwise=True, linear=True)
+        self.linear1 = conv_block(MFN_CONV2_CHANNELS, EMBEDDING_DIM, 1, linear=True)
+        # fc_out exists (and counts) in the reference STgram-MFN module even though ArcFace replaces its output.
+        self.fc_out = nn.Linear(EMBEDDING_DIM, n_classes) if n_classes else None
+        for m in self.modules():  # reference init: N(0, 2 / (kh·kw·C_out)) for every Conv2d (stgram_mfn.md §4.5)
+            if isinstance(m, nn.Conv2d):
+                nn.init.normal_(m.weight, 0.0, math.sqrt(2.0 / (m.kernel_size[0] * m.kernel_size[1] * m.out_channels)))
+
+    def forward(self, x):  # x: [B, C_in, 128, 313] → z: [B, 128] (and fc_out logits when present)
+        x = self.dw_conv1(self.conv1(x))
+        x = self.linear7(self.conv2(self.blocks(x)))
+        z = self.linear1(x).flatten(1)
+        return z, (self.fc_out(z) if self.fc_out is not None else None)
+
+
+class TgramNet(nn.Module):
+    """Conv1d(1→128, k1024, s512, p512) then 3 × (LayerNorm(313) → LeakyReLU(0.2) → Conv1d(128, 3, p1))
+    (stgram_mfn.md §2); no bias anywhere, LayerNorm over the time axis."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv_extrctor = nn.Conv1d(1, N_MELS, WIN_LENGTH, HOP_LENGTH, padding=WIN_LENGTH // 2, bias=False)
+        self.conv_encoder = nn.Sequential(
+            *[
+                nn.Sequential(
+                    nn.LayerNorm(N_FRAMES),
+                    nn.LeakyReLU(TGRAM_LEAKY_SLOPE),
+                    nn.Conv1d(N_MELS, N_MELS, 3, 1, 1, bias=False),
+                )
+                for _ in range(TGRAM_BLOCKS)
+            ]
+        )
+
+    def forward(self, wave):  # wave: [B, 1, 160000] → Tgram [B, 128, 313]
+        return self.conv_encoder(self.conv_extrctor(wave))
+
+
+class StgramMfn(nn.Module):
+    """STgram-MFN variant B: [log-Mel, Tgram] → 2-channel MFN → ArcFace (stgram_mfn.md §3, §4, §5)."""
+
+    def __init__(self, n_classes=N_CLASSES):
+        super().__init__()
+        self.tgramnet = TgramNet()
+        self.mobilefacenet = MobileFaceNet(2, n_classes=n_classes)
+        self.arcface = ArcFace(n_classes, EMBEDDING_DIM, STGRAM_ARC_SCALE, STGRAM_ARC_MARGIN)
+
+    def forward(self, wave, logmel, label):  # wave [B, 1, 160000], logmel [B, 128, 313] → logits, z
+        image = torch.cat((logmel.unsqueeze(1), self.tgramnet(wave).unsqueeze(1)), dim=1)  # channel 0 = log-Mel
+        z, _fc_logits = self.mobilefacenet(image)  # fc_out is computed and discarded, as in the reference
+        return self.arcface(z, label), z
+
+
+class LogMel(nn.Module):
+    """STgram-MFN front end: torchaudio MelSpectrogram + AmplitudeToDB, every argument spelled out
+    (stgram_mfn.md §1.1; f_max None = 8000 Hz, HTK scale, no filter norm, centred reflect padding)."""
+
+    def __init__(self):
+        super().__init__()
+        self.mel = torchaudio.transforms.MelSpectrogram(
+            sample_rate=SAMPLE_RATE,
+            n_fft=N_FFT,
+            win_length=WIN_LENGTH,
+            hop_length=HOP_LENGTH,
+            f_min=0.0,
+            f_max=None,
+            pad=0,
+            n_mels=N_MELS,
+            window_fn=torch.hann_window,
+            power=2.0,
+            normalized=False,
+            center=True,
+            pad_mode="reflect",
+            norm=None,
+            mel_scale="htk",
+        )
+        self.to_db = torchaudio.transforms.AmplitudeToDB(stype="power", top_db=None)
+
+    def forward(self, wave):  # wave [B, 160000] → [B, 128, 313] dB
+        return self.to_db(self.mel(wave))
+
+
+def n_params(*modules):
+    return sum(p.numel() for m in modules for p in m.parameters())
+
+
+def check_params():
+    """Builds every network once and asserts the parameter counts of the specs / shared/anchors.md."""
+    asdnet = AsdNet()
+    arc = ArcFace(N_CLASSES, EMBEDDING_DIM, ASDNET_ARC_SCALE, ASDNET_ARC_MARGIN)
+    mfn = MobileFaceNet(1)  # no fc_out: the 869 760 of anchors.md is the 1-ch trunk (stgram_mfn.md §8.1)
+    stgram = StgramMfn()
+    counts = {
+        "asdnet": (n_params(asdnet), PARAMS_ASDNET),
+        "asdnet+arcface": (n_params(asdnet, arc), PARAMS_ASDNET_WITH_ARCFACE),
+        "mfn_b_1ch": (n_params(mfn), PARAMS_MFN_B_1CH),
+        "tgramnet": (n_params(stgram.tgramnet), PARAMS_TGRAMNET),
+        "stgram_mfn_b": (n_params(stgram), PARAMS_STGRAM_MFN_B),
+        "logmel": (n_params(LogMel()), 0),
+    }
+    for name, (got, want) in counts.items():
+        assert got == want, f"{name}: {got} parameters, spec says {want}"
+    return {name: got for name, (got, _) in counts.items()}
+
+
+# --- Timing -----------------------------------------------------------------------------------------------------
+def measure(fn, warmup, repeats):
+    """Calls fn `warmup` times untimed, then `repeats` times timed; returns the samples in ms."""
+    for _ in range(warmup):
+        fn()
+    gc.collect()
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - start) * 1e3)
+    return samples
+
+
+class Runner:
+    """Runs the selected workloads, prints a TSV line each and keeps the samples for the JSON file."""
+
+    def __init__(self, args):
+        self.args = args
+        self.results = {}
+
+    def wanted(self, name):
+        return self.args.filter is None or self.args.filter in name
+
+    def run(self, name, fn, params, note=""):
+        if not self.wanted(name):
+            return
+        samples = measure(fn, self.args.warmup, self.args.repeats)
+        med, lo, hi = statistics.median(samples), min(samples), max(samples)
+        self.results[name] = {
+            "median_ms": med,
+            "min_ms": lo,
+            "max_ms": hi,
+            "samples_ms": samples,
+            "params": params,
+            "note": note,
+        }
+        print(f"{name}\t{med:.3f}\t{lo:.3f}\t{hi:.3f}", flush=True)
+
+
+def inference(fn):
+    """fn under torch.inference_mode (no autograd bookkeeping), as an eval forward."""
+
+    def inner():
+        with torch.inference_mode():
+            return fn()
+
+    return inner
+
+
+# --- Workloads --------------------------------------------------------------------------------------------------
+def asdnet_workloads(runner, gen):
+    net = AsdNet()
+    arc = ArcFace(N_CLASSES, EMBEDDING_DIM, ASDNET_ARC_SCALE, ASDNET_ARC_MARGIN)
+    params = n_params(net)
+    # Spectra uniform in [0, 1) (benches/models.rs `Distribution::Uniform(0.0, 1.0)`).
+    inputs = {b: torch.rand(b, 1, SPECTRUM_BINS, generator=gen) for b in (ASDNET_BATCH, 1)}
+    net.eval()
+    for batch, x in inputs.items():
+        runner.run(f"asdnet_forward_eval_b{batch}", inference(lambda x=x: net(x)), params, "[B, 1, 16001] → [B, 128]")
+
+    # One training step, no mixup: ArcFace(s 30, m 0.5) cross-entropy, Adam over the network and the class weights.
+    x = inputs[ASDNET_BATCH]
+    labels = torch.arange(ASDNET_BATCH) % N_CLASSES  # benches/models.rs `(0..64).map(|i| i % 41)`
+    optimiser = torch.optim.Adam(list(net.parameters()) + list(arc.parameters()), lr=ASDNET_LR)
+
+    def step():
+        optimiser.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(arc(net(x), labels), labels)
+        loss.backward()
+        optimiser.step()
+        return loss.item()
+
+    net.train()
+    runner.run(f"asdnet_train_step_b{ASDNET_BATCH}", step, n_params(net, arc), "ArcFace s30 m0.5, Adam, no mixup")
+
+
+def mfn_workloads(runner, gen):
+    mfn = MobileFaceNet(1).eval()
+    params = n_params(mfn)
+    for batch in (MFN_BATCH, 1):
+        # log-Mel-like values uniform in [−80, 20) dB (benches/models.rs `Distribution::Uniform(-80.0, 20.0)`).
+        image = torch.rand(batch, 1, N_MELS, N_FRAMES, generator=gen) * 100.0 - 80.0
+        runner.run(
+            f"mfn_b_1ch_forward_eval_b{batch}", inference(lambda image=image: mfn(image)), params, "[B, 1, 128, 313]"
+        )
+
+
+def stgram_workloads(runner):
+    model = StgramMfn()
+    logmel = LogMel()
+    params = n_params(model)
+    # Sine waveforms sin(0.001·n·(c + 1))·0.1 per clip c (benches/models.rs `waves`).
+    n = torch.arange(CLIP_SAMPLES, dtype=torch.float64)
+    waves = torch.stack([torch.sin(0.001 * n * (c + 1)) * 0.1 for c in range(MFN_BATCH)]).to(torch.float32)
+    labels = torch.arange(MFN_BATCH)  # benches/models.rs `labels16 = (0..16)`
+    optimiser = torch.optim.AdamW(model.parameters(), lr=STGRAM_LR, weight_decay=ADAMW_WEIGHT_DECAY)
+
+    def step():
+        # From waveforms: the log-Mel is a constant input computed on the CPU inside the step (stgram_mfn.md §3).
+        optimiser.zero_grad(set_to_none=True)
+        with torch.no_grad():
+            mel = logmel(waves)
+        logits, _ = model(waves.unsqueeze(1), mel, labels)
+        loss = F.cross_entropy(logits, labels)
+        loss.backward()
+        optimiser.step()
+        return loss.item()
+
+    def forward_eval():
+        # Scoring path: log-Mel, model, margin logits at the clip's class, −log softmax (stgram_mfn.md §7.1).
+        logits, _ = model(waves.unsqueeze(1), logmel(waves), labels)
+        return -F.log_softmax(logits, dim=1).gather(1, labels[:, None])
+
+    model.train()
+    runner.run(f"stgram_mfn_b_train_step_b{MFN_BATCH}", step, params, "from waveforms, ArcFace s30 m0.7, AdamW")
+    model.eval()
+    runner.run(f"stgram_mfn_b_forward_eval_b{MFN_BATCH}", inference(forward_eval), params, "from waveforms")
+    runner.run(f"logmel_torch_b{MFN_BATCH}", inference(lambda: logmel(waves)), 0, "[16, 160000] → [16, 128, 313]")
+    tgram = model.tgramnet
+    runner.run(
+        f"tgramnet_forward_eval_b{MFN_BATCH}",
+        inference(lambda: tgram(waves.unsqueeze(1))),
+        n_params(tgram),
+        "[16, 1, 160000] → [16, 128, 313]",
+    )
+
+
+# --- Environment record ---------------------------------------------------------------------------------------
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+def environment():
+    env = {k: os.environ.get(k) for k in ("ANCHOR_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+                                          "OPENBLAS_NUM_THREADS", "GLIBC_TUNABLES")}
+    return {
+        "threads": THREADS,
+        "torch_threads": torch.get_num_threads(),
+        "torch_interop_threads": torch.get_num_interop_threads(),
+        "mkldnn": torch.backends.mkldnn.is_available(),
+        "versions": {"python": platform.python_version(), "torch": torch.__version__,
+                     "torchaudio": torchaudio.__version__},
+        "env": env,
+        "cpu": cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "affinity": sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "platform": platform.platform(),
+        "hostname": platform.node(),
+        "utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "torch_parallel_info": torch.__config__.parallel_info(),
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--json", help="write samples and environment to this file")
+    parser.add_argument("--repeats", type=int, default=7, help="timed calls per workload (default 7)")
+    parser.add_argument("--warmup", type=int, default=2, help="untimed calls first (default 2)")
+    parser.add_argument("--filter", help="run only workloads whose name contains this")
+    parser.add_argument("--check-only", action="store_true", help="assert the parameter counts and exit")
+    args = parser.parse_args()
+
+    torch.set_num_threads(THREADS)
+    try:
+        torch.set_num_interop_threads(THREADS)  # only allowed before any inter-op work has started
+    except RuntimeError:
+        pass
+    torch.manual_seed(0)  # fixed weights; only the distributions matter for timing (stgram_mfn.md §4.5)
+    gen = torch.Generator().manual_seed(0)
+
+    counts = check_params()
+    print("# parameter counts match the specs: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()), file=sys.stderr)
+    if args.check_only:
+        return 0
+
+    runner = Runner(args)
+    asdnet_workloads(runner, gen)
+    mfn_workloads(runner, gen)
+    stgram_workloads(runner)
+
+    if args.json:
+        doc = {
+            "script": "models.py",
+            "reference": "shared/anchors.md, Models",
+            "timing": {"warmup": args.warmup, "repeats": args.repeats, "unit": "ms", "clock": "time.perf_counter"},
+            "environment": environment(),
+            "param_counts": counts,
+            "results": runner.results,
+        }
+        with open(args.json, "w") as f:
+            json.dump(doc, f, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
