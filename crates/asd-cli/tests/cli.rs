@@ -343,6 +343,48 @@ fn errors_name_the_file_and_set_the_exit_code() {
     assert_eq!(lof_k.status.code(), Some(2), "--k does not apply to lof");
 }
 
+/// Criterion: `asd scorer --kind domain-knn` reads one 0/1 domain per training row. Fitted on the golden test
+/// embeddings themselves (domains: the outlier flags), every row is its own nearest neighbour in its group and
+/// domain, so every score is 0; a domain value other than 0 or 1 is an error naming the file, and a missing
+/// `--train-domains` a usage error.
+#[test]
+fn scorer_domain_knn_reads_training_domains() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("dk.npy");
+    let g = |f: &str| golden(&format!("scorers/{f}"));
+    let args = |domains: &str| {
+        vec![
+            "scorer".to_string(),
+            "--kind".into(),
+            "domain-knn".into(),
+            "--train".into(),
+            p(&g("test_X.npy")).into(),
+            "--train-groups".into(),
+            p(&g("test_y.npy")).into(),
+            "--train-domains".into(),
+            p(&g(domains)).into(),
+            "--test".into(),
+            p(&g("test_X.npy")).into(),
+            "--test-groups".into(),
+            p(&g("test_y.npy")).into(),
+            "--out".into(),
+            p(&out).into(),
+        ]
+    };
+    let run = |a: Vec<String>| asd(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    let good = run(args("test_is_outlier.npy"));
+    assert_eq!(good.status.code(), Some(0), "{}", String::from_utf8_lossy(&good.stderr));
+    let scores = npy_f64(&out);
+    assert_eq!(scores.len(), 200);
+    assert!(scores.iter().all(|&s| s.abs() < 1e-12), "{scores:?}");
+    let bad = run(args("test_y.npy"));
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("test_y.npy"));
+    let mut missing = args("test_y.npy");
+    missing.drain(7..9);
+    assert_eq!(run(missing).status.code(), Some(2), "--train-domains is required");
+}
+
 /// Criterion: decisions.md §9 — `asd info --json` gives the decided params / params_paper / MACs of each preset
 /// (exact integers), and a training-free system is a usage error.
 #[test]
@@ -434,14 +476,16 @@ fn run_then_score_on_both_layouts() {
             "gmm",
             "--scorer",
             "cos",
+            "--scorer",
+            "domain-knn",
             "--ensemble",
             "rank-average",
             "--out",
             p(&more),
         ]);
         assert!(
-            more.join("metrics/rank-average.json").is_file(),
-            "{layout}: ensemble report"
+            more.join("metrics/rank-average.json").is_file() && more.join("metrics/domain-knn.json").is_file(),
+            "{layout}: ensemble and domain-wise KNN reports"
         );
     }
     // Resuming continues an interrupted run with the same settings; only the epoch count may grow (a constant

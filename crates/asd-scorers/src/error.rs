@@ -120,6 +120,9 @@ pub enum Error {
         /// The group id.
         group: i64,
     },
+    /// The domain-wise KNN was asked for without the domain of each training row.
+    #[error("the domain-wise KNN needs the domain (source or target) of every training row")]
+    NeedsDomains,
     /// An error while fitting or scoring one group.
     #[error("group {group}: {source}")]
     Group {

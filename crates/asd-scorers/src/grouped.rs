@@ -9,7 +9,9 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::{CosParams, Error, Fit, GmmParams, KMeansParams, KnnParams, LofParams, ProbParams, Result, Score};
+use crate::{
+    CosParams, DomainKnnParams, Error, Fit, GmmParams, KMeansParams, KnnParams, LofParams, ProbParams, Result, Score,
+};
 
 /// The generator a group's fit draws from: ChaCha8 seeded with `seed`, stream = the group id, so results
 /// do not depend on thread count or on which other groups exist.
@@ -118,17 +120,21 @@ pub enum ScorerKind {
     Lof,
     /// Distance to the k nearest training embeddings.
     Knn,
+    /// The smaller of a source-domain and a target-domain KNN score (DCASE 2023–25 systems).
+    #[serde(rename = "domain-knn")]
+    DomainKnn,
 }
 
 impl ScorerKind {
     /// Every kind, in the order above.
-    pub const ALL: [ScorerKind; 6] = [
+    pub const ALL: [ScorerKind; 7] = [
         ScorerKind::Prob,
         ScorerKind::Cos,
         ScorerKind::Kmeans,
         ScorerKind::Gmm,
         ScorerKind::Lof,
         ScorerKind::Knn,
+        ScorerKind::DomainKnn,
     ];
 }
 
@@ -150,6 +156,9 @@ pub enum ScorerConfig {
     Lof(LofParams),
     /// KNN.
     Knn(KnnParams),
+    /// Domain-wise KNN (`kind = "domain-knn"`, then `[source]` / `[target]` tables of KNN settings).
+    #[serde(rename = "domain-knn")]
+    DomainKnn(DomainKnnParams),
 }
 
 impl ScorerConfig {
@@ -162,6 +171,7 @@ impl ScorerConfig {
             ScorerKind::Gmm => Self::Gmm(GmmParams::default()),
             ScorerKind::Lof => Self::Lof(LofParams::default()),
             ScorerKind::Knn => Self::Knn(KnnParams::default()),
+            ScorerKind::DomainKnn => Self::DomainKnn(DomainKnnParams::default()),
         }
     }
 
@@ -174,6 +184,7 @@ impl ScorerConfig {
             Self::Gmm(_) => ScorerKind::Gmm,
             Self::Lof(_) => ScorerKind::Lof,
             Self::Knn(_) => ScorerKind::Knn,
+            Self::DomainKnn(_) => ScorerKind::DomainKnn,
         }
     }
 
@@ -186,6 +197,7 @@ impl ScorerConfig {
             Self::Gmm(p) => p.check(),
             Self::Lof(p) => p.check(),
             Self::Knn(p) => p.check(),
+            Self::DomainKnn(p) => p.check(),
         }
     }
 }
@@ -200,12 +212,51 @@ impl ScorerConfig {
 /// - `prob`: nothing is fitted; `test` holds logits (`[n_test, n_classes]`), `test_groups` the class
 ///   index of each row, and `train`/`train_groups` are not read.
 ///
+/// The domain-wise KNN needs the domain of each training row: use [`score_grouped_with_domains`].
+///
 /// Errors: invalid parameters; a test group without training rows ([`Error::MissingGroup`], checked
-/// before any fit); any fit or score error, wrapped in [`Error::Group`] with its group id.
+/// before any fit); any fit or score error, wrapped in [`Error::Group`] with its group id;
+/// [`Error::NeedsDomains`] for `domain-knn`.
 pub fn score_grouped(
     config: &ScorerConfig,
     train: ArrayView2<'_, f64>,
     train_groups: &[i64],
+    test: ArrayView2<'_, f64>,
+    test_groups: &[i64],
+    seed: u64,
+) -> Result<Array1<f64>> {
+    score(config, train, train_groups, None, test, test_groups, seed)
+}
+
+/// As [`score_grouped`], with `train_target[i]` telling whether training row `i` comes from the target
+/// domain (`false`: source). Only the domain-wise KNN reads it: per group it fits one KNN model on the group's
+/// source rows and one on its target rows, and a test row's score is the smaller of its group's two scores. A
+/// group with training rows in one domain only is scored by that domain's model alone (so on a layout without
+/// domains, where every row is `false`, the domain-wise KNN equals the plain KNN with the source settings).
+pub fn score_grouped_with_domains(
+    config: &ScorerConfig,
+    train: ArrayView2<'_, f64>,
+    train_groups: &[i64],
+    train_target: &[bool],
+    test: ArrayView2<'_, f64>,
+    test_groups: &[i64],
+    seed: u64,
+) -> Result<Array1<f64>> {
+    if train_target.len() != train.nrows() {
+        return Err(Error::LengthMismatch {
+            what: "train_target",
+            expected: train.nrows(),
+            found: train_target.len(),
+        });
+    }
+    score(config, train, train_groups, Some(train_target), test, test_groups, seed)
+}
+
+fn score(
+    config: &ScorerConfig,
+    train: ArrayView2<'_, f64>,
+    train_groups: &[i64],
+    train_target: Option<&[bool]>,
     test: ArrayView2<'_, f64>,
     test_groups: &[i64],
     seed: u64,
@@ -219,11 +270,7 @@ pub fn score_grouped(
         test_groups: &[i64],
         seed: u64,
     ) -> Result<Array1<f64>> {
-        // The same length check `Grouped::fit` makes, done first so a missing group is found before any fit.
-        let have = rows_by_group(train_groups, train.nrows(), "train_groups")?;
-        if let Some(&group) = test_groups.iter().find(|g| !have.contains_key(g)) {
-            return Err(Error::MissingGroup { group });
-        }
+        check_groups(train_groups, train.nrows(), test_groups)?;
         Grouped::fit(p, train, train_groups, seed)?.score(test, test_groups)
     }
     match config {
@@ -233,5 +280,57 @@ pub fn score_grouped(
         ScorerConfig::Gmm(p) => run(p, train, train_groups, test, test_groups, seed),
         ScorerConfig::Lof(p) => run(p, train, train_groups, test, test_groups, seed),
         ScorerConfig::Knn(p) => run(p, train, train_groups, test, test_groups, seed),
+        ScorerConfig::DomainKnn(p) => {
+            let target = train_target.ok_or(Error::NeedsDomains)?;
+            domain_wise(p, train, train_groups, target, test, test_groups, seed)
+        }
     }
+}
+
+/// Checks one group id per training row and that every test group has training rows, before any fit.
+fn check_groups(train_groups: &[i64], n_train: usize, test_groups: &[i64]) -> Result<()> {
+    let have = rows_by_group(train_groups, n_train, "train_groups")?;
+    match test_groups.iter().find(|g| !have.contains_key(g)) {
+        Some(&group) => Err(Error::MissingGroup { group }),
+        None => Ok(()),
+    }
+}
+
+/// The domain-wise KNN of [`score_grouped_with_domains`].
+fn domain_wise(
+    params: &DomainKnnParams,
+    train: ArrayView2<'_, f64>,
+    train_groups: &[i64],
+    train_target: &[bool],
+    test: ArrayView2<'_, f64>,
+    test_groups: &[i64],
+    seed: u64,
+) -> Result<Array1<f64>> {
+    check_groups(train_groups, train.nrows(), test_groups)?;
+    let fit_domain = |params: &KnnParams, target: bool| {
+        let rows: Vec<usize> = (0..train.nrows()).filter(|&r| train_target[r] == target).collect();
+        let groups: Vec<i64> = rows.iter().map(|&r| train_groups[r]).collect();
+        Grouped::fit(params, train.select(Axis(0), &rows).view(), &groups, seed)
+    };
+    let (source, target) = (fit_domain(&params.source, false)?, fit_domain(&params.target, true)?);
+    let rows = rows_by_group(test_groups, test.nrows(), "test_groups")?;
+    let mut out = Array1::zeros(test.nrows());
+    for (group, rows) in rows {
+        let x = test.select(Axis(0), &rows);
+        let score = |model: Option<&crate::Knn>| {
+            model.map(|m| m.score(x.view())).transpose().map_err(|e| Error::Group {
+                group,
+                source: Box::new(e),
+            })
+        };
+        let s = match (score(source.get(group))?, score(target.get(group))?) {
+            (Some(s), Some(t)) => ndarray::Zip::from(&s).and(&t).map_collect(|&s, &t| s.min(t)),
+            (Some(s), None) | (None, Some(s)) => s,
+            (None, None) => return Err(Error::MissingGroup { group }), // unreachable after check_groups
+        };
+        for (r, v) in rows.into_iter().zip(s) {
+            out[r] = v;
+        }
+    }
+    Ok(out)
 }

@@ -29,8 +29,11 @@
 //! | `lof` | LOF(z) = mean_{p∈N_k(z)} lrd(p) / lrd(z) | `n_neighbors` (20), `metric` (euclidean; six metrics) | seed 000 §2.4.4, §4.2; scikit-learn `LocalOutlierFactor(novelty=True)` |
 //! | `knn` | mean (or k-th) of the k smallest d(z, r), r in the training set | `k` (1), `metric` (cosine), `aggregate` (mean) | seed 003 §2.4; ASDKit; scikit-learn `NearestNeighbors` |
 //!
-//! [`DomainKnnParams`] is the domain-wise KNN of the DCASE 2023–25 systems: separate source and target
-//! models, score = the minimum of the two.
+//! | `domain-knn` | min(KNN score against the group's source rows, against its target rows) | `source`, `target`: KNN settings (as `knn`) | firstshot2025.md §9.3 (DCASE 2023–25 systems) |
+//!
+//! The domain-wise KNN ([`DomainKnnParams`]) needs the domain of each training row: through the grouped entry
+//! point [`score_grouped_with_domains`]; a group with training rows in one domain only is scored by that
+//! domain's model alone.
 //!
 //! # Edge cases (all tested)
 //! - Empty or non-finite (NaN, ±∞) input: [`Error::Empty`], [`Error::NonFinite`] naming row and column.
@@ -65,7 +68,7 @@ pub mod prob;
 pub use cos::{Cos, CosParams};
 pub use error::{Error, Result};
 pub use gmm::{Covariance, Gmm, GmmParams, GmmScore, GmmStart};
-pub use grouped::{Grouped, ScorerConfig, ScorerKind, group_rng, score_grouped};
+pub use grouped::{Grouped, ScorerConfig, ScorerKind, group_rng, score_grouped, score_grouped_with_domains};
 pub use kmeans::{KMeans, KMeansInit, KMeansParams};
 pub use knn::{DomainKnn, DomainKnnParams, Knn, KnnAggregate, KnnParams};
 pub use lof::{Lof, LofParams};

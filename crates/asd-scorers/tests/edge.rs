@@ -4,9 +4,9 @@
 use asd_scorers::{
     Cos, CosParams, Covariance, DomainKnn, DomainKnnParams, Error, Fit, Gmm, GmmParams, Grouped, KMeans, KMeansInit,
     KMeansParams, Knn, KnnAggregate, KnnParams, Lof, LofParams, Metric, ProbParams, Score, ScorerConfig, ScorerKind,
-    score_grouped,
+    score_grouped, score_grouped_with_domains,
 };
-use ndarray::{Array2, array};
+use ndarray::{Array1, Array2, ArrayView2, array, s};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
@@ -19,6 +19,20 @@ fn blobs(n: usize, dim: usize, shift: f64) -> Array2<f64> {
 
 fn rng() -> ChaCha8Rng {
     ChaCha8Rng::seed_from_u64(3)
+}
+
+/// [`score_grouped_with_domains`] with every training row in the source domain: the entry point that serves
+/// every kind (the domain-wise KNN then equals the plain KNN, checked in `domain_wise_knn_per_group`).
+fn score_all(
+    config: &ScorerConfig,
+    train: ArrayView2<'_, f64>,
+    groups: &[i64],
+    test: ArrayView2<'_, f64>,
+    test_groups: &[i64],
+    seed: u64,
+) -> asd_scorers::Result<Array1<f64>> {
+    let source = vec![false; train.nrows()];
+    score_grouped_with_domains(config, train, groups, &source, test, test_groups, seed)
 }
 
 /// Small configs that every kind can fit on 30 points in 4-d.
@@ -57,10 +71,10 @@ fn every_kind_rejects_nan_and_scores_finite_values() {
     for kind in ScorerKind::ALL {
         let config = small(kind);
         let test_groups = vec![if kind == ScorerKind::Prob { 3 } else { 1 }; 6];
-        let s = score_grouped(&config, train.view(), &groups, test.view(), &test_groups, 1).unwrap();
+        let s = score_all(&config, train.view(), &groups, test.view(), &test_groups, 1).unwrap();
         assert!(s.iter().all(|v| v.is_finite()), "{kind:?}");
         test[[2, 1]] = f64::NAN;
-        let err = score_grouped(&config, train.view(), &groups, test.view(), &test_groups, 1).unwrap_err();
+        let err = score_all(&config, train.view(), &groups, test.view(), &test_groups, 1).unwrap_err();
         let text = err.to_string();
         assert!(
             text.contains("non-finite") && text.contains("row 2, column 1"),
@@ -76,7 +90,7 @@ fn every_fitted_kind_rejects_nan_training_data_and_wrong_width() {
     train[[4, 0]] = f64::INFINITY;
     let groups = vec![0; 30];
     for kind in ScorerKind::ALL.into_iter().filter(|k| *k != ScorerKind::Prob) {
-        let err = score_grouped(&small(kind), train.view(), &groups, blobs(2, 4, 0.0).view(), &[0, 0], 0).unwrap_err();
+        let err = score_all(&small(kind), train.view(), &groups, blobs(2, 4, 0.0).view(), &[0, 0], 0).unwrap_err();
         assert!(
             matches!(&err, Error::Group { group: 0, source } if matches!(**source, Error::NonFinite { row: 4, col: 0, .. })),
             "{kind:?}: {err}"
@@ -84,7 +98,7 @@ fn every_fitted_kind_rejects_nan_training_data_and_wrong_width() {
     }
     let train = blobs(30, 4, 0.0);
     for kind in ScorerKind::ALL.into_iter().filter(|k| *k != ScorerKind::Prob) {
-        let err = score_grouped(&small(kind), train.view(), &groups, blobs(2, 3, 0.0).view(), &[0, 0], 0).unwrap_err();
+        let err = score_all(&small(kind), train.view(), &groups, blobs(2, 3, 0.0).view(), &[0, 0], 0).unwrap_err();
         assert!(
             matches!(&err, Error::Group { source, .. } if matches!(**source, Error::DimensionMismatch { expected: 4, found: 3, .. })),
             "{kind:?}: {err}"
@@ -384,7 +398,15 @@ fn config_serde_names_and_defaults() {
         .collect();
     assert_eq!(
         names,
-        ["\"prob\"", "\"cos\"", "\"kmeans\"", "\"gmm\"", "\"lof\"", "\"knn\""]
+        [
+            "\"prob\"",
+            "\"cos\"",
+            "\"kmeans\"",
+            "\"gmm\"",
+            "\"lof\"",
+            "\"knn\"",
+            "\"domain-knn\""
+        ]
     );
     for kind in ScorerKind::ALL {
         let config = ScorerConfig::new(kind);
@@ -403,4 +425,69 @@ fn config_serde_names_and_defaults() {
     assert_eq!(gmm, ScorerConfig::Gmm(GmmParams::new(4)));
     assert!(toml::from_str::<ScorerConfig>("kind = \"lof\"\nn_neighbours = 3").is_err()); // unknown field
     assert!(toml::from_str::<ScorerConfig>("kind = \"svm\"").is_err());
+    let dk: ScorerConfig =
+        toml::from_str("kind = \"domain-knn\"\n[source]\nk = 2\n[target]\nmetric = \"euclidean\"").unwrap();
+    assert_eq!(
+        dk,
+        ScorerConfig::DomainKnn(DomainKnnParams {
+            source: KnnParams::new(2),
+            target: KnnParams::default().with_metric(Metric::Euclidean),
+        })
+    );
+}
+
+#[test]
+fn domain_wise_knn_per_group() {
+    // group 0: rows in both domains; group 1: source rows only
+    let train = array![[10.0, 0.0], [11.0, 0.0], [0.0, 2.0], [5.0, 5.0], [6.0, 5.0]];
+    let groups = [0, 0, 0, 1, 1];
+    let target = [false, false, true, false, false];
+    let test = array![[10.0, 0.5], [0.0, 1.0], [5.0, 7.0]];
+    let test_groups = [0, 0, 1];
+    let params = DomainKnnParams::new(KnnParams::new(1).with_metric(Metric::Euclidean));
+    let config = ScorerConfig::DomainKnn(params.clone());
+    let s = score_grouped_with_domains(&config, train.view(), &groups, &target, test.view(), &test_groups, 0).unwrap();
+    // group 0 against the ungrouped model fitted on its two domains; group 1 against a plain KNN
+    let own = params
+        .fit(train.slice(s![0..2, ..]), train.slice(s![2..3, ..]))
+        .unwrap()
+        .score(test.slice(s![0..2, ..]))
+        .unwrap();
+    assert_eq!(own.to_vec(), vec![0.5, 1.0]);
+    let plain = KnnParams::new(1)
+        .with_metric(Metric::Euclidean)
+        .fit(train.slice(s![3.., ..]), &mut rng())
+        .unwrap()
+        .score(test.slice(s![2.., ..]))
+        .unwrap();
+    assert_eq!(s.to_vec(), vec![own[0], own[1], plain[0]]);
+    assert_eq!(plain[0], 2.0);
+    // without domains it is an error, as is a domain list of the wrong length
+    let err = score_grouped(&config, train.view(), &groups, test.view(), &test_groups, 0).unwrap_err();
+    assert!(matches!(err, Error::NeedsDomains), "{err}");
+    let err = score_grouped_with_domains(
+        &config,
+        train.view(),
+        &groups,
+        &target[..4],
+        test.view(),
+        &test_groups,
+        0,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::LengthMismatch {
+                what: "train_target",
+                expected: 5,
+                found: 4
+            }
+        ),
+        "{err}"
+    );
+    // a test group without training rows in either domain
+    let err =
+        score_grouped_with_domains(&config, train.view(), &groups, &target, test.view(), &[0, 0, 7], 0).unwrap_err();
+    assert!(matches!(err, Error::MissingGroup { group: 7 }), "{err}");
 }

@@ -21,7 +21,7 @@
 use crate::scoring::{self, ExampleOutputs, ScorerReport, ScoringConfig, create_dir};
 use crate::system::{ModelConfig, Network, System};
 use crate::{Error, Result};
-use asd_data::{ClassMap, ClassScheme, Clip, Condition, Dataset, FeatureCache, LengthPolicy, Selection, Split};
+use asd_data::{ClassMap, ClassScheme, Clip, Condition, Dataset, Domain, FeatureCache, LengthPolicy, Selection, Split};
 use asd_features::{FeatureKind, FeatureSpec, FrontendPreset};
 use asd_metrics::Report;
 use asd_models::Embedder;
@@ -797,10 +797,12 @@ fn score_with(
 
     progress(Event::Scoring);
     let (train_groups, test_groups) = scorer_groups(&split.train, &split.test);
+    let train_target: Vec<bool> = split.train.iter().map(|c| c.domain == Some(Domain::Target)).collect();
     let scores = scoring::score_clips(
         &config.scoring,
         &train_out,
         &train_groups,
+        &train_target,
         &test_out,
         &test_groups,
         config.seed,

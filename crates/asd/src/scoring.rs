@@ -201,7 +201,8 @@ impl ExampleOutputs {
 /// `[n_test_clips]`, higher = more anomalous.
 ///
 /// `train` holds the normal training examples, `test` the test examples; `*_groups` the scorer group of each
-/// clip (machine type × ID / section: one fitted model per group).
+/// clip (machine type × ID / section: one fitted model per group); `train_target` whether each training clip
+/// is from the target domain (all `false` for layouts without domains), which only the domain-wise KNN reads.
 ///
 /// # Errors
 /// Outputs whose lengths disagree, PROB without logits or class indices, a test group without training clips,
@@ -210,19 +211,24 @@ pub fn score_clips(
     config: &ScoringConfig,
     train: &ExampleOutputs,
     train_groups: &[i64],
+    train_target: &[bool],
     test: &ExampleOutputs,
     test_groups: &[i64],
     seed: u64,
 ) -> Result<Vec<Array1<f64>>> {
     train.check("training")?;
     test.check("test")?;
-    if train.n_clips() != train_groups.len() || test.n_clips() != test_groups.len() {
+    if train.n_clips() != train_groups.len()
+        || train.n_clips() != train_target.len()
+        || test.n_clips() != test_groups.len()
+    {
         return Err(Error::Config(format!(
-            "{} training / {} test clips but {} / {} group ids",
+            "{} training / {} test clips but {} / {} group ids and {} training domains",
             train.n_clips(),
             test.n_clips(),
             train_groups.len(),
-            test_groups.len()
+            test_groups.len(),
+            train_target.len()
         )));
     }
     let pooled;
@@ -233,8 +239,9 @@ pub fn score_clips(
             (&pooled.0, &pooled.1)
         }
     };
-    let per_example =
-        |groups: &[i64], outputs: &ExampleOutputs| -> Vec<i64> { outputs.clip.iter().map(|&c| groups[c]).collect() };
+    fn per_example<T: Copy>(per_clip: &[T], outputs: &ExampleOutputs) -> Vec<T> {
+        outputs.clip.iter().map(|&c| per_clip[c]).collect()
+    }
     let mut scores = Vec::with_capacity(config.scorers.len() + 1);
     for scorer in &config.scorers {
         let example_scores = if scorer.kind() == ScorerKind::Prob {
@@ -244,10 +251,11 @@ pub fn score_clips(
                 .clone()
                 .ok_or_else(|| Error::Config("scorer prob needs the class score of every test clip".into()))?
         } else {
-            asd_scorers::score_grouped(
+            asd_scorers::score_grouped_with_domains(
                 scorer,
                 train.embeddings.view(),
                 &per_example(train_groups, train),
+                &per_example(train_target, train),
                 test.embeddings.view(),
                 &per_example(test_groups, test),
                 seed,
@@ -484,7 +492,7 @@ mod tests {
             ScorerConfig::new(ScorerKind::Cos),
         ]);
         config.ensemble = Some(Ensemble::RankAverage);
-        let scores = score_clips(&config, &train, &train_groups, &test, &test_groups, 0).unwrap();
+        let scores = score_clips(&config, &train, &train_groups, &[false; 4], &test, &test_groups, 0).unwrap();
         assert_eq!(scores.len(), 3);
         assert!(scores[0][1] > scores[0][0] && scores[0][3] > scores[0][2]);
         assert_eq!(scores[2], array![0.5, 1.0, 0.5, 1.0]);

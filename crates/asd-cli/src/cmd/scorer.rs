@@ -12,13 +12,17 @@ use std::path::PathBuf;
 /// anomaly score per test row (higher = more anomalous) as a float64 `.npy`.
 ///
 /// For `prob`, `--train` / `--test` hold class logits and the groups are the class indices of the rows.
+/// `domain-knn` (DCASE 2023–25) also needs `--train-domains`: per group, one KNN on the source rows and one on
+/// the target rows, and a test row's score is the smaller of the two.
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:\n  \
 asd scorer --kind lof --n-neighbors 20 --metric cosine --train X.npy --train-groups G.npy \\\n    \
 --test Y.npy --test-groups H.npy --out scores.npy\n  \
-asd scorer --kind gmm --k 2 --covariance diag --train X.npy --train-groups G.npy --test Y.npy --test-groups H.npy --out s.npy")]
+asd scorer --kind gmm --k 2 --covariance diag --train X.npy --train-groups G.npy --test Y.npy --test-groups H.npy --out s.npy\n  \
+asd scorer --kind domain-knn --train X.npy --train-groups G.npy --train-domains D.npy \\\n    \
+--test Y.npy --test-groups H.npy --out s.npy")]
 pub struct Args {
-    /// Scorer: prob | cos | kmeans | gmm | lof | knn.
+    /// Scorer: prob | cos | kmeans | gmm | lof | knn | domain-knn.
     #[arg(long, value_parser = parse_kind)]
     kind: ScorerKind,
     /// Train embeddings `[n, d]` (float32 or float64 `.npy`).
@@ -27,6 +31,10 @@ pub struct Args {
     /// Group of each train row `[n]` (int64 or int32 `.npy`).
     #[arg(long)]
     train_groups: PathBuf,
+    /// Domain of each train row `[n]` (integer `.npy`: 0 source, 1 target); required by `domain-knn`, which
+    /// alone reads it.
+    #[arg(long)]
+    train_domains: Option<PathBuf>,
     /// Test embeddings `[m, d]`.
     #[arg(long)]
     test: PathBuf,
@@ -36,13 +44,13 @@ pub struct Args {
     /// Output `.npy` of `[m]` float64 scores.
     #[arg(long)]
     out: PathBuf,
-    /// Clusters (kmeans), components (gmm) or neighbours (knn).
+    /// Clusters (kmeans), components (gmm) or neighbours (knn; both domains of domain-knn).
     #[arg(long)]
     k: Option<usize>,
     /// Neighbours of LOF.
     #[arg(long)]
     n_neighbors: Option<usize>,
-    /// Distance of LOF / KNN: euclidean | manhattan | chebyshev | cosine | canberra | braycurtis.
+    /// Distance of LOF / KNN / domain-knn: euclidean | manhattan | chebyshev | cosine | canberra | braycurtis.
     #[arg(long, value_parser = parse_metric)]
     metric: Option<Metric>,
     /// GMM covariance: full | diag.
@@ -99,13 +107,27 @@ fn config(args: &Args) -> Result<ScorerConfig> {
                 p.metric = m;
             }
         }
+        ScorerConfig::DomainKnn(p) => {
+            for domain in [&mut p.source, &mut p.target] {
+                if let Some(k) = args.k {
+                    domain.k = k;
+                }
+                if let Some(m) = args.metric {
+                    domain.metric = m;
+                }
+            }
+        }
         ScorerConfig::Prob(_) | ScorerConfig::Cos(_) => {}
     }
     let uses = |flag: &str| match flag {
-        "k" => matches!(args.kind, ScorerKind::Kmeans | ScorerKind::Gmm | ScorerKind::Knn),
+        "k" => matches!(
+            args.kind,
+            ScorerKind::Kmeans | ScorerKind::Gmm | ScorerKind::Knn | ScorerKind::DomainKnn
+        ),
         "n-neighbors" => args.kind == ScorerKind::Lof,
-        "metric" => matches!(args.kind, ScorerKind::Lof | ScorerKind::Knn),
+        "metric" => matches!(args.kind, ScorerKind::Lof | ScorerKind::Knn | ScorerKind::DomainKnn),
         "covariance" => args.kind == ScorerKind::Gmm,
+        "train-domains" => args.kind == ScorerKind::DomainKnn,
         _ => true,
     };
     let given = [
@@ -113,12 +135,32 @@ fn config(args: &Args) -> Result<ScorerConfig> {
         ("n-neighbors", args.n_neighbors.is_some()),
         ("metric", args.metric.is_some()),
         ("covariance", args.covariance.is_some()),
+        ("train-domains", args.train_domains.is_some()),
     ];
     if let Some((flag, _)) = given.iter().find(|(flag, set)| *set && !uses(flag)) {
         return Err(unused(flag));
     }
+    if args.kind == ScorerKind::DomainKnn && args.train_domains.is_none() {
+        return Err(CliError::Usage("--kind domain-knn needs --train-domains".into()));
+    }
     config.check().map_err(|e| CliError::Usage(e.to_string()))?;
     Ok(config)
+}
+
+/// Reads `--train-domains`: one integer per row, 0 (source) or 1 (target).
+fn read_domains(path: &std::path::Path) -> Result<Vec<bool>> {
+    npy::read_groups(path)?
+        .into_iter()
+        .enumerate()
+        .map(|(row, d)| match d {
+            0 => Ok(false),
+            1 => Ok(true),
+            other => Err(CliError::Npy {
+                path: path.into(),
+                reason: format!("row {row}: domain {other}; expected 0 (source) or 1 (target)"),
+            }),
+        })
+        .collect()
 }
 
 fn kind_name(kind: ScorerKind) -> String {
@@ -135,10 +177,15 @@ pub fn run(args: Args) -> Result<()> {
     let train_groups = npy::read_groups(&args.train_groups)?;
     let test = npy::read_matrix(&args.test)?;
     let test_groups = npy::read_groups(&args.test_groups)?;
-    let scores = asd::scorers::score_grouped(
+    let train_target = match &args.train_domains {
+        Some(path) => read_domains(path)?,
+        None => vec![false; train.nrows()],
+    };
+    let scores = asd::scorers::score_grouped_with_domains(
         &config,
         train.view(),
         &train_groups,
+        &train_target,
         test.view(),
         &test_groups,
         args.seed,
