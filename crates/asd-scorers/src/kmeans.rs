@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::cos::neg_log_max_abs_cos;
-use crate::linalg::{ROW_BLOCK, check_matrix, dot, row_norms, standard};
+use crate::linalg::{ROW_BLOCK, check_matrix, dot, row_norms, sq_euclid_rows, standard};
 use crate::{Error, Fit, Result, Score};
 
 /// k = 4 clusters per class: the only k shown in seed 000 (Fig. 3; asdnet_specmfn.md §7.3).
@@ -333,13 +333,8 @@ pub(crate) fn assign_sum(x: ArrayView2<'_, f64>, centres: ArrayView2<'_, f64>) -
                     .enumerate()
                     .fold((0, f64::INFINITY), |b, (j, v)| if v < b.1 { (j, v) } else { b });
                 let mut sum = part.sums.row_mut(l);
-                part.inertia += Zip::from(&mut sum)
-                    .and(&row)
-                    .and(&c.row(l))
-                    .fold(0.0, |acc, s, &v, &m| {
-                        *s += v;
-                        acc + (v - m) * (v - m)
-                    });
+                sum += &row;
+                part.inertia += sq_euclid_rows(row, c.row(l));
                 part.counts[l] += 1;
                 part.labels.push(l);
             }
