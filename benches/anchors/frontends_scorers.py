@@ -14,24 +14,15 @@ environment to the JSON file given by --json. A library that cannot be imported 
 scikit-learn) skips its rows with a message on stderr; numpy is required.
 """
 
-import os
 import sys
+import warnings
 
-# Thread limits must be in the environment before numpy / torch load their BLAS and OpenMP runtimes.
-# ANCHOR_THREADS: the thread count of the comparison (shared/anchors.md: 2 threads on a 2-core machine).
-THREADS = int(os.environ.get("ANCHOR_THREADS", "2"))
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_var] = str(THREADS)
+# common before numpy / torch: importing it sets the thread-count variables (ANCHOR_THREADS → OMP_NUM_THREADS, …)
+# that their BLAS and OpenMP runtimes read once, when they load.
+import common
+from common import THREADS, Runner, arg_parser, inference, optional_import
 
-import argparse  # noqa: E402
-import gc  # noqa: E402
-import json  # noqa: E402
-import platform  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
-import warnings  # noqa: E402
-
-import numpy as np  # noqa: E402
+import numpy as np  # after common, see above
 
 # --- Workload constants ---------------------------------------------------------------------------------------
 SAMPLE_RATE = 16_000  # DCASE 2020 audio, 16 kHz mono (stgram_mfn.md §1.1)
@@ -71,52 +62,6 @@ MAX_FPR = 0.1  # pAUC range (asd-metrics DEFAULT_MAX_FPR; dcase_protocols.md)
 DATA_SEED = 0  # seed of every generated input (the Rust benches use seed 0; values only need the same law)
 
 
-# --- Timing -----------------------------------------------------------------------------------------------------
-def measure(fn, warmup, repeats):
-    """Calls fn `warmup` times untimed, then `repeats` times timed; returns the samples in ms."""
-    for _ in range(warmup):
-        fn()
-    gc.collect()
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - start) * 1e3)
-    return samples
-
-
-class Runner:
-    """Runs the selected workloads, prints a TSV line each and keeps the samples for the JSON file."""
-
-    def __init__(self, args):
-        self.args = args
-        self.results = {}
-        self.skipped = {}
-
-    def wanted(self, name):
-        return self.args.filter is None or self.args.filter in name
-
-    def run(self, name, fn, note=""):
-        if not self.wanted(name):
-            return
-        samples = measure(fn, self.args.warmup, self.args.repeats)
-        med, lo, hi = statistics.median(samples), min(samples), max(samples)
-        self.results[name] = {"median_ms": med, "min_ms": lo, "max_ms": hi, "samples_ms": samples, "note": note}
-        print(f"{name}\t{med:.3f}\t{lo:.3f}\t{hi:.3f}", flush=True)
-
-    def skip(self, group, why):
-        self.skipped[group] = why
-        print(f"# skipped {group}: {why}", file=sys.stderr, flush=True)
-
-
-def optional_import(module):
-    """Imports `module`, or returns (None, reason) when it is not installed or fails to load."""
-    try:
-        return __import__(module, fromlist=["_"]), None
-    except Exception as err:  # ImportError, or a broken binary extension
-        return None, f"{type(err).__name__}: {err}"
-
-
 # --- Front ends ---------------------------------------------------------------------------------------------
 def frontends(runner):
     rng = np.random.default_rng(DATA_SEED)
@@ -153,18 +98,15 @@ def frontends(runner):
         batch = torch.from_numpy(clips)
         assert tuple(mel(one).shape) == (N_MELS, 313), "10-s clip must give 128 × 313 (stgram_mfn.md §1.2)"
 
-        def call(fn):
-            def inner():
-                with torch.inference_mode():
-                    return fn()
-
-            return inner
-
-        runner.run("torchaudio_melspec_1clip", call(lambda: mel(one)), "MelSpectrogram only, [160000]")
-        runner.run("torchaudio_melspec_64clips", call(lambda: mel(batch)), "MelSpectrogram only, [64, 160000]")
-        runner.run("torchaudio_logmel_1clip", call(lambda: to_db(mel(one))), "+ AmplitudeToDB: Rust stgram_logmel_1_clip")
+        runner.run("torchaudio_melspec_1clip", inference(lambda: mel(one)), "MelSpectrogram only, [160000]")
+        runner.run("torchaudio_melspec_64clips", inference(lambda: mel(batch)), "MelSpectrogram only, [64, 160000]")
         runner.run(
-            "torchaudio_logmel_64clips", call(lambda: to_db(mel(batch))), "+ AmplitudeToDB: Rust stgram_logmel_64_clips"
+            "torchaudio_logmel_1clip", inference(lambda: to_db(mel(one))), "+ AmplitudeToDB: Rust stgram_logmel_1_clip"
+        )
+        runner.run(
+            "torchaudio_logmel_64clips",
+            inference(lambda: to_db(mel(batch))),
+            "+ AmplitudeToDB: Rust stgram_logmel_64_clips",
         )
 
     librosa, why = optional_import("librosa")
@@ -302,35 +244,12 @@ def scorers(runner):
 
 
 # --- Environment record ---------------------------------------------------------------------------------------
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
-
-
 def environment():
-    versions = {"python": platform.python_version(), "numpy": np.__version__}
-    for module in ("torch", "torchaudio", "librosa", "sklearn", "scipy"):
-        mod = sys.modules.get(module)
-        if mod is not None:
-            versions[module] = getattr(mod, "__version__", "?")
-    env = {k: os.environ.get(k) for k in ("ANCHOR_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
-                                          "OPENBLAS_NUM_THREADS", "GLIBC_TUNABLES")}
+    """The JSON environment: threads, library versions, the machine, and the thread pools in use."""
     info = {
         "threads": THREADS,
-        "versions": versions,
-        "env": env,
-        "cpu": cpu_model(),
-        "cpu_count": os.cpu_count(),
-        "affinity": sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-        "platform": platform.platform(),
-        "hostname": platform.node(),
-        "utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "versions": common.versions(("numpy", "torch", "torchaudio", "librosa", "sklearn", "scipy")),
+        **common.host_record(),
     }
     torch = sys.modules.get("torch")
     if torch is not None:
@@ -345,28 +264,22 @@ def environment():
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--json", help="write samples and environment to this file")
-    parser.add_argument("--repeats", type=int, default=7, help="timed calls per workload (default 7)")
-    parser.add_argument("--warmup", type=int, default=2, help="untimed calls first (default 2)")
-    parser.add_argument("--filter", help="run only workloads whose name contains this")
-    args = parser.parse_args()
+    args = arg_parser(__doc__).parse_args()
 
     runner = Runner(args)
     frontends(runner)
     scorers(runner)
 
     if args.json:
-        doc = {
-            "script": "frontends_scorers.py",
-            "reference": "shared/anchors.md, Front ends and scorers",
-            "timing": {"warmup": args.warmup, "repeats": args.repeats, "unit": "ms", "clock": "time.perf_counter"},
-            "environment": environment(),
-            "results": runner.results,
-            "skipped": runner.skipped,
-        }
-        with open(args.json, "w") as f:
-            json.dump(doc, f, indent=2)
+        common.write_json(
+            args.json,
+            "frontends_scorers.py",
+            "shared/anchors.md, Front ends and scorers",
+            args,
+            environment(),
+            results=runner.results,
+            skipped=runner.skipped,
+        )
     return 0 if runner.results else 1
 
 

@@ -13,27 +13,18 @@ environment to the JSON file given by --json. For the "tuned" column of shared/a
 GLIBC_TUNABLES=glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=17179869184 (run_all.sh does).
 """
 
-import os
+import math
 import sys
 
-# Thread limits must be in the environment before torch / numpy load their OpenMP and BLAS runtimes.
-# ANCHOR_THREADS: the thread count of the comparison (shared/anchors.md: 2 threads on a 2-core machine).
-THREADS = int(os.environ.get("ANCHOR_THREADS", "2"))
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_var] = str(THREADS)
+# common before torch / numpy: importing it sets the thread-count variables (ANCHOR_THREADS → OMP_NUM_THREADS, …)
+# that their OpenMP and BLAS runtimes read once, when they load.
+import common
+from common import THREADS, Runner, arg_parser, inference
 
-import argparse  # noqa: E402
-import gc  # noqa: E402
-import json  # noqa: E402
-import math  # noqa: E402
-import platform  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
-
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
-import torchaudio  # noqa: E402
-from torch import nn  # noqa: E402
+import torch  # after common, see above
+import torch.nn.functional as F
+import torchaudio
+from torch import nn
 
 # --- Constants --------------------------------------------------------------------------------------------------
 N_CLASSES = 41  # machine type × ID classes, both systems (asdnet_specmfn.md §1; stgram_mfn.md §6)
@@ -274,56 +265,6 @@ def check_params():
     return {name: got for name, (got, _) in counts.items()}
 
 
-# --- Timing -----------------------------------------------------------------------------------------------------
-def measure(fn, warmup, repeats):
-    """Calls fn `warmup` times untimed, then `repeats` times timed; returns the samples in ms."""
-    for _ in range(warmup):
-        fn()
-    gc.collect()
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - start) * 1e3)
-    return samples
-
-
-class Runner:
-    """Runs the selected workloads, prints a TSV line each and keeps the samples for the JSON file."""
-
-    def __init__(self, args):
-        self.args = args
-        self.results = {}
-
-    def wanted(self, name):
-        return self.args.filter is None or self.args.filter in name
-
-    def run(self, name, fn, params, note=""):
-        if not self.wanted(name):
-            return
-        samples = measure(fn, self.args.warmup, self.args.repeats)
-        med, lo, hi = statistics.median(samples), min(samples), max(samples)
-        self.results[name] = {
-            "median_ms": med,
-            "min_ms": lo,
-            "max_ms": hi,
-            "samples_ms": samples,
-            "params": params,
-            "note": note,
-        }
-        print(f"{name}\t{med:.3f}\t{lo:.3f}\t{hi:.3f}", flush=True)
-
-
-def inference(fn):
-    """fn under torch.inference_mode (no autograd bookkeeping), as an eval forward."""
-
-    def inner():
-        with torch.inference_mode():
-            return fn()
-
-    return inner
-
-
 # --- Workloads --------------------------------------------------------------------------------------------------
 def asdnet_workloads(runner, gen):
     net = AsdNet()
@@ -333,7 +274,12 @@ def asdnet_workloads(runner, gen):
     inputs = {b: torch.rand(b, 1, SPECTRUM_BINS, generator=gen) for b in (ASDNET_BATCH, 1)}
     net.eval()
     for batch, x in inputs.items():
-        runner.run(f"asdnet_forward_eval_b{batch}", inference(lambda x=x: net(x)), params, "[B, 1, 16001] → [B, 128]")
+        runner.run(
+            f"asdnet_forward_eval_b{batch}",
+            inference(lambda x=x: net(x)),
+            params=params,
+            note="[B, 1, 16001] → [B, 128]",
+        )
 
     # One training step, no mixup: ArcFace(s 30, m 0.5) cross-entropy, Adam over the network and the class weights.
     x = inputs[ASDNET_BATCH]
@@ -348,7 +294,9 @@ def asdnet_workloads(runner, gen):
         return loss.item()
 
     net.train()
-    runner.run(f"asdnet_train_step_b{ASDNET_BATCH}", step, n_params(net, arc), "ArcFace s30 m0.5, Adam, no mixup")
+    runner.run(
+        f"asdnet_train_step_b{ASDNET_BATCH}", step, params=n_params(net, arc), note="ArcFace s30 m0.5, Adam, no mixup"
+    )
 
 
 def mfn_workloads(runner, gen):
@@ -358,7 +306,10 @@ def mfn_workloads(runner, gen):
         # log-Mel-like values uniform in [−80, 20) dB (benches/models.rs `Distribution::Uniform(-80.0, 20.0)`).
         image = torch.rand(batch, 1, N_MELS, N_FRAMES, generator=gen) * 100.0 - 80.0
         runner.run(
-            f"mfn_b_1ch_forward_eval_b{batch}", inference(lambda image=image: mfn(image)), params, "[B, 1, 128, 313]"
+            f"mfn_b_1ch_forward_eval_b{batch}",
+            inference(lambda image=image: mfn(image)),
+            params=params,
+            note="[B, 1, 128, 313]",
         )
 
 
@@ -389,58 +340,39 @@ def stgram_workloads(runner):
         return -F.log_softmax(logits, dim=1).gather(1, labels[:, None])
 
     model.train()
-    runner.run(f"stgram_mfn_b_train_step_b{MFN_BATCH}", step, params, "from waveforms, ArcFace s30 m0.7, AdamW")
+    runner.run(
+        f"stgram_mfn_b_train_step_b{MFN_BATCH}", step, params=params, note="from waveforms, ArcFace s30 m0.7, AdamW"
+    )
     model.eval()
-    runner.run(f"stgram_mfn_b_forward_eval_b{MFN_BATCH}", inference(forward_eval), params, "from waveforms")
-    runner.run(f"logmel_torch_b{MFN_BATCH}", inference(lambda: logmel(waves)), 0, "[16, 160000] → [16, 128, 313]")
+    runner.run(f"stgram_mfn_b_forward_eval_b{MFN_BATCH}", inference(forward_eval), params=params, note="from waveforms")
+    runner.run(
+        f"logmel_torch_b{MFN_BATCH}", inference(lambda: logmel(waves)), params=0, note="[16, 160000] → [16, 128, 313]"
+    )
     tgram = model.tgramnet
     runner.run(
         f"tgramnet_forward_eval_b{MFN_BATCH}",
         inference(lambda: tgram(waves.unsqueeze(1))),
-        n_params(tgram),
-        "[16, 1, 160000] → [16, 128, 313]",
+        params=n_params(tgram),
+        note="[16, 1, 160000] → [16, 128, 313]",
     )
 
 
 # --- Environment record ---------------------------------------------------------------------------------------
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
-
-
 def environment():
-    env = {k: os.environ.get(k) for k in ("ANCHOR_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
-                                          "OPENBLAS_NUM_THREADS", "GLIBC_TUNABLES")}
+    """The JSON environment: threads (ours and torch's), oneDNN, versions, the machine, torch's parallel info."""
     return {
         "threads": THREADS,
         "torch_threads": torch.get_num_threads(),
         "torch_interop_threads": torch.get_num_interop_threads(),
         "mkldnn": torch.backends.mkldnn.is_available(),
-        "versions": {"python": platform.python_version(), "torch": torch.__version__,
-                     "torchaudio": torchaudio.__version__},
-        "env": env,
-        "cpu": cpu_model(),
-        "cpu_count": os.cpu_count(),
-        "affinity": sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-        "platform": platform.platform(),
-        "hostname": platform.node(),
-        "utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "versions": common.versions(("torch", "torchaudio")),
+        **common.host_record(),
         "torch_parallel_info": torch.__config__.parallel_info(),
     }
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--json", help="write samples and environment to this file")
-    parser.add_argument("--repeats", type=int, default=7, help="timed calls per workload (default 7)")
-    parser.add_argument("--warmup", type=int, default=2, help="untimed calls first (default 2)")
-    parser.add_argument("--filter", help="run only workloads whose name contains this")
+    parser = arg_parser(__doc__)
     parser.add_argument("--check-only", action="store_true", help="assert the parameter counts and exit")
     args = parser.parse_args()
 
@@ -463,16 +395,15 @@ def main():
     stgram_workloads(runner)
 
     if args.json:
-        doc = {
-            "script": "models.py",
-            "reference": "shared/anchors.md, Models",
-            "timing": {"warmup": args.warmup, "repeats": args.repeats, "unit": "ms", "clock": "time.perf_counter"},
-            "environment": environment(),
-            "param_counts": counts,
-            "results": runner.results,
-        }
-        with open(args.json, "w") as f:
-            json.dump(doc, f, indent=2)
+        common.write_json(
+            args.json,
+            "models.py",
+            "shared/anchors.md, Models",
+            args,
+            environment(),
+            param_counts=counts,
+            results=runner.results,
+        )
     return 0
 
 
