@@ -64,7 +64,7 @@ pub fn conv1d(conv: &Conv1d, input: Tensor<3>) -> Tensor<3> {
     let [c_out, w_in, kernel] = weight.dims();
     assert_eq!(c_in, w_in, "conv1d: input has {c_in} channels, the layer {w_in}");
     let Some(n) = out_len(len, kernel, conv.stride, conv.dilation) else {
-        panic!("conv1d: input of {len} samples is shorter than the kernel"); // ok: TgramNet / stack configs reject it first
+        panic!("conv1d: {len} samples, shorter than the kernel"); // ok: TgramNet / stack configs reject it
     };
     let cols = Tensor::cat(
         (0..kernel)
@@ -111,7 +111,7 @@ pub fn conv2d(conv: &Conv2d, input: Tensor<4>) -> Tensor<4> {
     let [sh, sw] = conv.stride;
     let [dh, dw] = conv.dilation;
     let (Some(oh), Some(ow)) = (out_len(height, kh, sh, dh), out_len(width, kw, sw, dw)) else {
-        panic!("conv2d: input of {height} × {width} is smaller than the kernel"); // ok: dense MFN kernels (padded 3 × 3, 1 × 1) fit any plane
+        panic!("conv2d: {height} × {width}, smaller than the kernel"); // ok: dense MFN kernels fit any plane
     };
     let cols = if pointwise {
         x.reshape([batch, c_in, oh * ow])
