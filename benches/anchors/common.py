@@ -87,6 +87,42 @@ class Runner:
         print(f"# skipped {group}: {why}", file=sys.stderr, flush=True)
 
 
+# --- The STgram-MFN front end, shared by both scripts ------------------------------------------------------------
+SAMPLE_RATE = 16_000  # DCASE audio, 16 kHz mono (stgram_mfn.md §1.1)
+N_FFT = 1024  # STFT size (stgram_mfn.md §1.1)
+WIN_LENGTH = 1024  # window length = n_fft (stgram_mfn.md §1.1)
+HOP_LENGTH = 512  # hop (stgram_mfn.md §1.1)
+N_MELS = 128  # mel bands (stgram_mfn.md §1.1)
+MEL_POWER = 2.0  # power spectrogram (stgram_mfn.md §1.1)
+
+
+def stgram_logmel_transforms():
+    """torchaudio's (MelSpectrogram, AmplitudeToDB) of STgram-MFN, every argument spelled out (stgram_mfn.md §1.1:
+    f_max None = sr/2 = 8000 Hz, HTK scale, no filter norm, centred reflect padding; dB = 10·log10(max(P, 1e-10))).
+    Imports torch and torchaudio when called."""
+    import torch
+    import torchaudio
+
+    mel = torchaudio.transforms.MelSpectrogram(
+        sample_rate=SAMPLE_RATE,
+        n_fft=N_FFT,
+        win_length=WIN_LENGTH,
+        hop_length=HOP_LENGTH,
+        f_min=0.0,
+        f_max=None,
+        pad=0,
+        n_mels=N_MELS,
+        window_fn=torch.hann_window,
+        power=MEL_POWER,
+        normalized=False,
+        center=True,
+        pad_mode="reflect",
+        norm=None,
+        mel_scale="htk",
+    )
+    return mel, torchaudio.transforms.AmplitudeToDB(stype="power", top_db=None)
+
+
 def inference(fn):
     """fn under torch.inference_mode (no autograd bookkeeping), as an eval forward; imports torch when called."""
     import torch

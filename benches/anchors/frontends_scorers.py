@@ -20,21 +20,15 @@ import warnings
 # common before numpy / torch: importing it sets the thread-count variables (ANCHOR_THREADS → OMP_NUM_THREADS, …)
 # that their BLAS and OpenMP runtimes read once, when they load.
 import common
-from common import THREADS, Runner, arg_parser, inference, optional_import
+from common import HOP_LENGTH, MEL_POWER, N_FFT, N_MELS, SAMPLE_RATE, THREADS, WIN_LENGTH, Runner, arg_parser, inference, optional_import
 
 import numpy as np  # after common, see above
 
 # --- Workload constants ---------------------------------------------------------------------------------------
-SAMPLE_RATE = 16_000  # DCASE 2020 audio, 16 kHz mono (stgram_mfn.md §1.1)
 CLIP_SAMPLES = 160_000  # one 10-s clip (benches/features.rs CLIP_SAMPLES)
 BATCH_CLIPS = 64  # clips in the batched front-end call (benches/features.rs BATCH)
 SEGMENT_SAMPLES = 32_000  # one 2-s segment, ASDNet input (asdnet_specmfn.md §1; benches/features.rs)
 N_SEGMENTS = 64  # segments in the |rfft| workload (benches/features.rs BATCH)
-N_FFT = 1024  # STFT size (stgram_mfn.md §1.1)
-WIN_LENGTH = 1024  # window length = n_fft (stgram_mfn.md §1.1)
-HOP_LENGTH = 512  # hop (stgram_mfn.md §1.1)
-N_MELS = 128  # mel bands (stgram_mfn.md §1.1)
-MEL_POWER = 2.0  # power spectrogram (stgram_mfn.md §1.1)
 
 DIM = 128  # embedding dimension of the scorer data (benches/scorers.rs DIM)
 N_TRAIN = 6000  # training embeddings (benches/scorers.rs N_TRAIN)
@@ -75,25 +69,7 @@ def frontends(runner):
         runner.skip("torchaudio", why or why_ta)
     else:
         torch.set_num_threads(THREADS)
-        # STgram-MFN front end, every argument spelled out (stgram_mfn.md §1.1; f_max None = sr/2 = 8000 Hz).
-        mel = torchaudio.transforms.MelSpectrogram(
-            sample_rate=SAMPLE_RATE,
-            n_fft=N_FFT,
-            win_length=WIN_LENGTH,
-            hop_length=HOP_LENGTH,
-            f_min=0.0,
-            f_max=None,
-            pad=0,
-            n_mels=N_MELS,
-            window_fn=torch.hann_window,
-            power=MEL_POWER,
-            normalized=False,
-            center=True,
-            pad_mode="reflect",
-            norm=None,
-            mel_scale="htk",
-        )
-        to_db = torchaudio.transforms.AmplitudeToDB(stype="power", top_db=None)  # 10·log10(max(P, 1e-10))
+        mel, to_db = common.stgram_logmel_transforms()
         one = torch.from_numpy(clips[0].copy())
         batch = torch.from_numpy(clips)
         assert tuple(mel(one).shape) == (N_MELS, 313), "10-s clip must give 128 × 313 (stgram_mfn.md §1.2)"

@@ -19,11 +19,10 @@ import sys
 # common before torch / numpy: importing it sets the thread-count variables (ANCHOR_THREADS → OMP_NUM_THREADS, …)
 # that their OpenMP and BLAS runtimes read once, when they load.
 import common
-from common import THREADS, Runner, arg_parser, inference
+from common import HOP_LENGTH, N_MELS, THREADS, WIN_LENGTH, Runner, arg_parser, inference
 
 import torch  # after common, see above
 import torch.nn.functional as F
-import torchaudio
 from torch import nn
 
 # --- Constants --------------------------------------------------------------------------------------------------
@@ -37,12 +36,7 @@ ASDNET_ARC_SCALE = 30.0  # ArcFace s for ASDNet (asdnet_specmfn.md §4.1; shared
 ASDNET_ARC_MARGIN = 0.5  # ArcFace m for ASDNet (asdnet_specmfn.md §4.1; shared/anchors.md)
 ASDNET_LR = 1e-4  # Adam lr (asdnet_specmfn.md §5; benches/models.rs OptimizerConfig::adam(1e-4))
 
-SAMPLE_RATE = 16_000  # 16 kHz mono (stgram_mfn.md §1.1)
 CLIP_SAMPLES = 160_000  # one 10-s clip, STgram-MFN input (stgram_mfn.md §1.3)
-N_FFT = 1024  # STFT size (stgram_mfn.md §1.1)
-WIN_LENGTH = 1024  # window = n_fft (stgram_mfn.md §1.1)
-HOP_LENGTH = 512  # hop (stgram_mfn.md §1.1)
-N_MELS = 128  # mel bands = image height = Tgram channels (stgram_mfn.md §1.1, §2)
 N_FRAMES = 313  # 1 + 160000 // 512 frames = image width = TgramNet LayerNorm width (stgram_mfn.md §1.2, §2)
 TGRAM_BLOCKS = 3  # LayerNorm → LeakyReLU → Conv1d blocks (stgram_mfn.md §2, num_layer=3)
 TGRAM_LEAKY_SLOPE = 0.2  # LeakyReLU negative slope (stgram_mfn.md §2)
@@ -219,24 +213,7 @@ class LogMel(nn.Module):
 
     def __init__(self):
         super().__init__()
-        self.mel = torchaudio.transforms.MelSpectrogram(
-            sample_rate=SAMPLE_RATE,
-            n_fft=N_FFT,
-            win_length=WIN_LENGTH,
-            hop_length=HOP_LENGTH,
-            f_min=0.0,
-            f_max=None,
-            pad=0,
-            n_mels=N_MELS,
-            window_fn=torch.hann_window,
-            power=2.0,
-            normalized=False,
-            center=True,
-            pad_mode="reflect",
-            norm=None,
-            mel_scale="htk",
-        )
-        self.to_db = torchaudio.transforms.AmplitudeToDB(stype="power", top_db=None)
+        self.mel, self.to_db = common.stgram_logmel_transforms()
 
     def forward(self, wave):  # wave [B, 160000] → [B, 128, 313] dB
         return self.to_db(self.mel(wave))
