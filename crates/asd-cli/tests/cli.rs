@@ -27,6 +27,29 @@ fn p(path: &Path) -> &str {
 }
 
 /// Writes a float32 WAV (16 kHz mono) so the decoded samples equal the oracle's input bit for bit.
+/// `asd synth` of a small tree: 2 machine types of 2-s clips, `ids` IDs / sections, `train` training clips and
+/// `test` normal + `test` anomalous test clips each.
+fn synth(data: &Path, layout: &str, ids: usize, train: usize, test: usize) {
+    let (ids, train, test) = (ids.to_string(), train.to_string(), test.to_string());
+    ok(&[
+        "synth",
+        "--out",
+        p(data),
+        "--layout",
+        layout,
+        "--types",
+        "2",
+        "--ids",
+        &ids,
+        "--train",
+        &train,
+        "--test",
+        &test,
+        "--seconds",
+        "2",
+    ]);
+}
+
 fn write_f32_wav(path: &Path, samples: &[f32]) {
     let spec = hound::WavSpec {
         channels: 1,
@@ -46,23 +69,7 @@ fn synth_then_index_both_layouts() {
     for (layout, types_in_table) in [("dcase2020", ["fan", "pump"]), ("dcase2023", ["", ""])] {
         let dir = tempfile::tempdir().expect("tempdir");
         let data = dir.path().join("data");
-        ok(&[
-            "synth",
-            "--out",
-            p(&data),
-            "--layout",
-            layout,
-            "--types",
-            "2",
-            "--ids",
-            "3",
-            "--train",
-            "10",
-            "--test",
-            "6",
-            "--seconds",
-            "2",
-        ]);
+        synth(&data, layout, 3, 10, 6);
         let index_json = dir.path().join("index.json");
         let table = ok(&["index", p(&data), "--json", p(&index_json)]);
         for t in types_in_table.iter().filter(|t| !t.is_empty()) {
@@ -423,23 +430,7 @@ fn run_then_score_on_both_layouts() {
     for layout in ["dcase2020", "dcase2023"] {
         let data = dir.path().join(layout);
         let run = dir.path().join(format!("run-{layout}"));
-        ok(&[
-            "synth",
-            "--out",
-            p(&data),
-            "--layout",
-            layout,
-            "--types",
-            "2",
-            "--ids",
-            "1",
-            "--train",
-            "8",
-            "--test",
-            "4",
-            "--seconds",
-            "2",
-        ]);
+        synth(&data, layout, 1, 8, 4);
         let table = ok(&[
             "run",
             "--system",
