@@ -33,6 +33,8 @@ const PRUNE_SLACK: f64 = 1e-8;
 const F32_UNIT: f64 = f32::EPSILON as f64 / 2.0;
 /// A row's candidate list is compacted once it holds this many more entries than k.
 const COMPACT_EXTRA: usize = 64;
+/// Training rows tested together for any hit before any is pushed ([`Index::scan_products`]).
+const SCAN_RUN: usize = 16;
 
 /// Training points prepared for a metric, reordered so that each pruning cluster is contiguous.
 #[derive(Clone, Debug)]
@@ -322,7 +324,6 @@ impl Index {
             .collect();
         let widest = self.bounds.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(0);
         let mut g = Array2::<f32>::zeros((if products { rows.len() } else { 0 }, widest));
-        let mut scratch = vec![(0.0, 0); if products { widest } else { 0 }];
         let mut clusters: Vec<usize> = (0..self.centres.nrows()).collect();
         let closeness = |c: usize| rows.iter().map(|&r| to_centre[[r, c]]).fold(f64::INFINITY, f64::min);
         clusters.sort_by(|&a, &b| closeness(a).total_cmp(&closeness(b)));
@@ -350,7 +351,7 @@ impl Index {
                 );
                 for (i, ((&r, cand), &qq)) in rows.iter().zip(&mut cands).zip(&qn32).enumerate() {
                     let skip = exclude_self.then_some(r);
-                    self.scan_products(cand, qq, &row_slice(&g, i)[..width], lo, skip, &mut scratch);
+                    self.scan_products(cand, qq, &row_slice(&g, i)[..width], lo, skip);
                     cand.update();
                 }
             } else {
@@ -384,27 +385,22 @@ impl Index {
 
     /// Pushes to `cand` the training rows `lo..lo + g.len()` (except original row `skip`) whose value is
     /// within its limit, given their float32 products `g` with a query row whose centred float32 squared
-    /// norm is `qq`. The values are compacted into `scratch` (at least `g.len()` long) without branches.
-    fn scan_products(
-        &self,
-        cand: &mut Candidates,
-        qq: f64,
-        g: &[f32],
-        lo: usize,
-        skip: Option<usize>,
-        scratch: &mut [(f64, usize)],
-    ) {
+    /// norm is `qq`. Once the limit is tight almost no row passes, so each run of [`SCAN_RUN`] rows is first
+    /// tested as a whole (a vectorised comparison without stores) and only runs with a hit are pushed.
+    fn scan_products(&self, cand: &mut Candidates, qq: f64, g: &[f32], lo: usize, skip: Option<usize>) {
         let tn = &self.sq_norms32[lo..lo + g.len()];
-        let limit = cand.limit;
-        let mut n = 0;
-        for (i, (&g, &t)) in g.iter().zip(tn).enumerate() {
-            let v = qq + t - 2.0 * f64::from(g);
-            scratch[n] = (v, lo + i);
-            n += usize::from(v <= limit);
-        }
-        for &(v, j) in &scratch[..n] {
-            if skip != Some(self.order[j]) {
-                cand.push(v, j);
+        let value = |g: f32, t: f64| qq + t - 2.0 * f64::from(g);
+        for (run, (gr, tr)) in g.chunks(SCAN_RUN).zip(tn.chunks(SCAN_RUN)).enumerate() {
+            let limit = cand.limit;
+            let hit = gr.iter().zip(tr).fold(false, |h, (&g, &t)| h | (value(g, t) <= limit));
+            if !hit {
+                continue;
+            }
+            for (i, (&g, &t)) in gr.iter().zip(tr).enumerate() {
+                let (v, j) = (value(g, t), lo + run * SCAN_RUN + i);
+                if v <= limit && skip != Some(self.order[j]) {
+                    cand.push(v, j);
+                }
             }
         }
     }
