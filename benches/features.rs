@@ -8,6 +8,10 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::hint::black_box;
 
+/// The allocator of the `asd` binary (see its `main.rs`), so that the figures are what the command line gets.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// 10 s at 16 kHz.
 const CLIP_SAMPLES: usize = 160_000;
 /// Clips per batch and segments per spectrum batch (the anchors' workloads).

@@ -11,6 +11,10 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 use std::hint::black_box;
 
+/// The allocator of the `asd` binary (see its `main.rs`), so that the figures are what the command line gets.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const DIM: usize = 128;
 const N_TRAIN: usize = 6000;
 const N_TEST: usize = 2000;

@@ -91,6 +91,14 @@ pub enum FeatureError {
         /// Shape of item `index`.
         got: (usize, usize),
     },
+    /// An output array handed to [`crate::Frontend::extract_into`] has the wrong shape.
+    #[error("output array has shape {got:?}, but the front end gives {expected:?} for this waveform")]
+    OutputShape {
+        /// `[rows, columns]` the front end produces.
+        expected: (usize, usize),
+        /// `[rows, columns]` of the array passed.
+        got: (usize, usize),
+    },
     /// The FFT library rejected a buffer (an internal error: buffers are sized from the plan).
     #[error("FFT failed: {0}")]
     Fft(String),

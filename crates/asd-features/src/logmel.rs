@@ -3,9 +3,10 @@
 use crate::error::{FeatureError, Result};
 use crate::filter::{Band, Sos, butterworth};
 use crate::mel::{MelBank, MelConfig};
+use crate::simd::wide_fn;
 use crate::stft::{Stft, StftConfig};
-use crate::{Frontend, check_wave};
-use ndarray::Array2;
+use crate::{Frontend, check_output, check_wave, extract_by_writing};
+use ndarray::{Array2, ArrayViewMut2};
 
 /// How Mel power becomes decibels.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -44,9 +45,24 @@ impl DbScale {
     /// The logarithm is evaluated by a vectorisable polynomial, within 5e-5 dB of the exact value); the
     /// references' float32 `log10` is itself rounded to about 1e-5 dB at −100 dB.
     pub fn to_db(self, values: &mut [f32]) {
-        match self {
-            Self::Clamp { floor } => values.iter_mut().for_each(|v| *v = 10.0 * log10(v.max(floor))),
-            Self::Offset { epsilon } => values.iter_mut().for_each(|v| *v = 10.0 * log10(*v + epsilon)),
+        db_in_place(self, values);
+    }
+}
+
+wide_fn! {
+    /// [`DbScale::to_db`]'s loop.
+    fn db_in_place(scale: DbScale, values: &mut [f32]) {
+        match scale {
+            DbScale::Clamp { floor } => {
+                for v in values {
+                    *v = 10.0 * log10(v.max(floor));
+                }
+            }
+            DbScale::Offset { epsilon } => {
+                for v in values {
+                    *v = 10.0 * log10(*v + epsilon);
+                }
+            }
         }
     }
 }
@@ -65,6 +81,7 @@ const LN_2_LO: f32 = 1.428_606_8e-6;
 /// `m ∈ [√½, √2)`, `ln m = 2·atanh(s)`, `s = (m − 1)/(m + 1)`, by its odd series to `s⁹` (|s| ≤ 0.172:
 /// truncation below 1e-9). Within 5e-5 dB (as `10·log10`) of the exact value over all normal floats; inputs are
 /// clamped to the normal range first (0 → log10 of the smallest normal).
+#[inline(always)]
 pub(crate) fn log10(x: f32) -> f32 {
     let x = x.clamp(f32::MIN_POSITIVE, f32::MAX);
     let t = x.to_bits().wrapping_sub(SQRT_HALF_BITS);
@@ -161,19 +178,22 @@ impl LogMel {
 
     /// Mel power `[n_mels, frames]` before the decibel conversion.
     pub fn mel_power(&self, wave: &[f32]) -> Result<Array2<f32>> {
-        self.mel_rows(wave, |_| ())
+        let mut out = Array2::zeros(self.output_shape(wave.len()));
+        self.mel_rows(wave, out.view_mut(), |_| ())?;
+        Ok(out)
     }
 
-    /// High-pass (if any), STFT power, Mel bank, then `post` on each frame's Mel row; `[n_mels, frames]`.
-    fn mel_rows(&self, wave: &[f32], post: impl Fn(&mut [f32]) + Sync) -> Result<Array2<f32>> {
+    /// High-pass (if any), STFT power, Mel bank, then `post` on each frame's Mel row, into `out`
+    /// (`[n_mels, frames]`).
+    fn mel_rows(&self, wave: &[f32], out: ArrayViewMut2<'_, f32>, post: impl Fn(&mut [f32]) + Sync) -> Result<()> {
         check_wave(wave)?;
+        check_output(self.output_shape(wave.len()), &out)?;
         let filtered: Option<Vec<f32>> = self.high_pass.as_ref().map(|sos| {
             let x: Vec<f64> = wave.iter().map(|&v| f64::from(v)).collect();
             sos.filter(&x).into_iter().map(|v| v as f32).collect()
         });
         let wave = filtered.as_deref().unwrap_or(wave);
-        let n_mels = self.bank.n_mels();
-        self.stft.map_blocks(wave, n_mels, |power, mut out| {
+        self.stft.map_blocks(wave, out, |power, mut out| {
             self.bank.apply(power, out.view_mut());
             out.rows_mut().into_iter().for_each(|mut row| {
                 if let Some(row) = row.as_slice_mut() {
@@ -189,8 +209,12 @@ impl LogMel {
 impl Frontend for LogMel {
     /// `[n_mels, 1 + ⌊len / hop⌋]` in dB.
     fn extract(&self, wave: &[f32]) -> Result<Array2<f32>> {
+        extract_by_writing(self, wave)
+    }
+
+    fn extract_into(&self, wave: &[f32], out: ArrayViewMut2<'_, f32>) -> Result<()> {
         let db = self.config.db;
-        self.mel_rows(wave, |row| db.to_db(row))
+        self.mel_rows(wave, out, |row| db.to_db(row))
     }
 
     fn output_shape(&self, n_samples: usize) -> (usize, usize) {

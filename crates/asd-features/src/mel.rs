@@ -6,6 +6,7 @@
 //! computed in `f64` and stored as `f32`.
 
 use crate::error::{FeatureError, Result};
+use crate::simd::wide_fn;
 use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 use serde::{Deserialize, Serialize};
 
@@ -206,7 +207,19 @@ impl MelBank {
     ///
     /// `spectra` is `[n_bins, frames]` and `out` `[n_mels, frames]`; with contiguous rows the inner loop runs
     /// over frames and vectorises.
-    pub fn apply(&self, spectra: ArrayView2<'_, f32>, mut out: ArrayViewMut2<'_, f32>) {
+    pub fn apply(&self, spectra: ArrayView2<'_, f32>, out: ArrayViewMut2<'_, f32>) {
+        let width = spectra.ncols();
+        let Some(cells) = spectra.as_slice() else {
+            return self.apply_strided(spectra, out);
+        };
+        if out.rows().into_iter().any(|r| r.as_slice().is_none()) {
+            return self.apply_strided(spectra, out);
+        }
+        apply_contiguous(&self.bands, cells, width, out);
+    }
+
+    /// [`MelBank::apply`] on views of any layout (the same sums, through ndarray's strided operations).
+    fn apply_strided(&self, spectra: ArrayView2<'_, f32>, mut out: ArrayViewMut2<'_, f32>) {
         for (mut row, band) in out.outer_iter_mut().zip(&self.bands) {
             row.fill(0.0);
             for (k, &w) in band.weights.iter().enumerate() {
@@ -224,5 +237,21 @@ impl MelBank {
             }
         }
         dense
+    }
+}
+
+wide_fn! {
+    /// [`MelBank::apply`] on bin-major `cells` (`[n_bins, width]`) into `out` with contiguous rows.
+    fn apply_contiguous(bands: &[Band], cells: &[f32], width: usize, out: ArrayViewMut2<'_, f32>) {
+        let mut out = out;
+        for (mut row, band) in out.outer_iter_mut().zip(bands) {
+            let Some(row) = row.as_slice_mut() else { continue }; // contiguous: checked by the caller
+            row.fill(0.0);
+            for (&w, bin) in band.weights.iter().zip(cells[band.start * width..].chunks_exact(width)) {
+                for (o, &p) in row.iter_mut().zip(bin) {
+                    *o += w * p;
+                }
+            }
+        }
     }
 }

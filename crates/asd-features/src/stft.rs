@@ -1,18 +1,41 @@
 //! Short-time Fourier transform with centred frames and a periodic Hann window, and the STFT front end.
 
 use crate::error::{FeatureError, Result};
-use crate::{Frontend, check_wave};
+use crate::simd::wide_fn;
+use crate::{Frontend, check_output, check_wave, extract_by_writing};
 use ndarray::{Array2, ArrayView2, ArrayViewMut2, Axis};
 use rayon::prelude::*;
 use rustfft::num_complex::Complex32;
 use rustfft::{Fft, FftPlanner};
 use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
 use std::sync::Arc;
 
 /// Frames handed to one rayon task: large enough to amortise the per-task buffers, small enough to split a
 /// 313-frame clip over the cores (our choice, measured with `benches/features.rs`). Even, so that every
 /// task but a clip's last one fills all its frame pairs.
 const FRAMES_PER_TASK: usize = 32;
+
+/// Per-thread working memory of [`Stft::map_blocks`], kept between calls so that a task neither allocates
+/// nor clears buffers it overwrites anyway.
+#[derive(Default)]
+struct Buffers {
+    /// Two windowed frames, `2 · n_fft` samples.
+    frames: Vec<f32>,
+    /// A task's frame pairs as complex FFT inputs, transformed in place.
+    packed: Vec<Complex32>,
+    /// FFT scratch.
+    scratch: Vec<Complex32>,
+    /// A task's power spectra, `[n_bins, width]` bin-major.
+    power: Vec<f32>,
+}
+
+thread_local! {
+    static BUFFERS: RefCell<Buffers> = RefCell::new(Buffers::default());
+}
+
+/// Bins per tile when a task's spectra are written bin-major: 64 rows of 32 frames are 8 KiB.
+const BIN_TILE: usize = 64;
 
 /// Largest FFT length accepted from a configuration (2²⁴ samples, over 17 minutes at 16 kHz): a guard against
 /// typos that would allocate gigabytes, not a limit of the method.
@@ -119,12 +142,13 @@ impl Stft {
 
     /// Runs the STFT of `wave` in blocks of consecutive frames: each block's one-sided power spectra `|X|²` are
     /// gathered as `[n_fft / 2 + 1, block]` (bin-major, so per-bin rows are contiguous) and handed to
-    /// `per_block` with the matching columns `[row_len, block]` of the result `[row_len, frames]`. Blocks run in
-    /// parallel on rayon, each with its own buffers.
-    pub(crate) fn map_blocks<F>(&self, wave: &[f32], row_len: usize, per_block: F) -> Result<Array2<f32>>
+    /// `per_block` with the matching columns `[rows, block]` of `out` (`[rows, frames]`). Blocks run in
+    /// parallel on rayon, each with its own buffers. Errors when `out` has not one column per frame.
+    pub(crate) fn map_blocks<F>(&self, wave: &[f32], mut out: ArrayViewMut2<'_, f32>, per_block: F) -> Result<()>
     where
         F: Fn(ArrayView2<'_, f32>, ArrayViewMut2<'_, f32>) + Sync,
     {
+        check_output((out.nrows(), self.config.n_frames(wave.len())), &out)?;
         let half = self.config.n_fft / 2;
         if self.config.pad == PadMode::Reflect && wave.len() <= half {
             return Err(FeatureError::TooShort {
@@ -133,62 +157,23 @@ impl Stft {
                 got: wave.len(),
             });
         }
-        let n = self.config.n_fft;
         let n_bins = self.config.n_bins();
-        let hop = self.config.hop;
-        let mut out = Array2::zeros((row_len, self.config.n_frames(wave.len())));
         out.axis_chunks_iter_mut(Axis(1), FRAMES_PER_TASK)
             .into_par_iter()
             .enumerate()
             .for_each(|(task, block)| {
-                let width = block.ncols();
-                let first = task * FRAMES_PER_TASK;
-                // frame first + 2p in the real part of pair p, frame first + 2p + 1 (or zeros) in the imaginary part
-                let mut frames = vec![0.0; 2 * n];
-                let mut packed = vec![Complex32::default(); width.div_ceil(2) * n];
-                for (pair, z) in packed.chunks_exact_mut(n).enumerate() {
-                    let (even, odd) = frames.split_at_mut(n);
-                    let t = first + 2 * pair;
-                    self.fill_frame(wave, t * hop, even);
-                    if 2 * pair + 1 < width {
-                        self.fill_frame(wave, (t + 1) * hop, odd);
-                    } else {
-                        odd.fill(0.0);
-                    }
-                    for (z, (&x, &y)) in z.iter_mut().zip(even.iter().zip(odd.iter())) {
-                        *z = Complex32::new(x, y);
-                    }
-                }
-                let mut scratch = vec![Complex32::default(); self.fft.get_inplace_scratch_len()];
-                // every pair in one call: the length is a multiple of n by construction
-                self.fft.process_with_scratch(&mut packed, &mut scratch);
-                // (|X[k]|², |Y[k]|²) from a = Z[k] and b = Z[n − k], see the type's documentation
-                let separate = |a: Complex32, b: Complex32| {
-                    let b = b.conj();
-                    ((a + b).norm_sqr() * 0.25, (a - b).norm_sqr() * 0.25)
-                };
-                let mut power = Array2::zeros((n_bins, width));
-                let cells = power.as_slice_mut().expect("contiguous"); // ok: a new array is in standard layout
-                let mut spectra = vec![0.0; 2 * n_bins];
-                for (pair, z) in packed.chunks_exact(n).enumerate() {
-                    let (even, odd) = spectra.split_at_mut(n_bins);
-                    (even[0], odd[0]) = separate(z[0], z[0]);
-                    let mirrored = z[n + 1 - n_bins..].iter().rev(); // Z[n − k] for k = 1 .. n_bins − 1
-                    for (((e, o), &a), &b) in even[1..].iter_mut().zip(&mut odd[1..]).zip(&z[1..n_bins]).zip(mirrored) {
-                        (*e, *o) = separate(a, b);
-                    }
-                    // into columns 2·pair and 2·pair + 1 (a lone last frame has no odd column)
-                    for (t, spectrum) in spectra.chunks_exact(n_bins).enumerate().take(width - 2 * pair) {
-                        let column = cells[2 * pair + t..].iter_mut().step_by(width);
-                        column.zip(spectrum).for_each(|(cell, &p)| *cell = p);
-                    }
-                }
-                per_block(power.view(), block);
+                BUFFERS.with_borrow_mut(|buffers| {
+                    block_power(self, wave, task * FRAMES_PER_TASK, block.ncols(), buffers);
+                    let power =
+                        ArrayView2::from_shape((n_bins, block.ncols()), &buffers.power).expect("n_bins · width cells"); // ok: block_power leaves exactly that many
+                    per_block(power, block);
+                })
             });
-        Ok(out)
+        Ok(())
     }
 
     /// Writes the windowed frame centred on sample `centre` into `frame`, padding outside `wave`.
+    #[inline(always)]
     fn fill_frame(&self, wave: &[f32], centre: usize, frame: &mut [f32]) {
         let half = self.config.n_fft / 2;
         let n = wave.len();
@@ -262,10 +247,14 @@ impl Spectrogram {
 impl Frontend for Spectrogram {
     /// `[n_fft / 2 + 1, 1 + ⌊len / hop⌋]`: bin `k` is `k · sample_rate / n_fft` Hz.
     fn extract(&self, wave: &[f32]) -> Result<Array2<f32>> {
+        extract_by_writing(self, wave)
+    }
+
+    fn extract_into(&self, wave: &[f32], out: ArrayViewMut2<'_, f32>) -> Result<()> {
         check_wave(wave)?;
-        let n_bins = self.stft.config.n_bins();
+        check_output(self.output_shape(wave.len()), &out)?;
         let value = self.value;
-        self.stft.map_blocks(wave, n_bins, |power, mut out| {
+        self.stft.map_blocks(wave, out, |power, mut out| {
             out.assign(&power);
             if value == SpectrumValue::Magnitude {
                 out.mapv_inplace(f32::sqrt);
@@ -279,5 +268,56 @@ impl Frontend for Spectrogram {
 
     fn cache_key(&self) -> String {
         format!("stft:{},value={:?}", self.stft.config.key(), self.value)
+    }
+}
+
+wide_fn! {
+    /// Power spectra of the frames `first .. first + width` of `wave` into `buffers.power` (`[n_bins, width]`,
+    /// bin-major), two real frames per complex FFT (see [`Stft`]).
+    fn block_power(stft: &Stft, wave: &[f32], first: usize, width: usize, buffers: &mut Buffers) {
+        let (n, n_bins, hop) = (stft.config.n_fft, stft.config.n_bins(), stft.config.hop);
+        let Buffers {
+            frames,
+            packed,
+            scratch,
+            power,
+        } = buffers;
+        // frame first + 2p in the real part of pair p, frame first + 2p + 1 (or zeros) in the imaginary part
+        frames.resize(2 * n, 0.0);
+        packed.clear();
+        for pair in 0..width.div_ceil(2) {
+            let (even, odd) = frames.split_at_mut(n);
+            let t = first + 2 * pair;
+            stft.fill_frame(wave, t * hop, even);
+            if 2 * pair + 1 < width {
+                stft.fill_frame(wave, (t + 1) * hop, odd);
+            } else {
+                odd.fill(0.0);
+            }
+            packed.extend(even.iter().zip(odd.iter()).map(|(&x, &y)| Complex32::new(x, y)));
+        }
+        scratch.resize(stft.fft.get_inplace_scratch_len(), Complex32::default());
+        // every pair in one call: the length is a multiple of n by construction
+        stft.fft.process_with_scratch(packed, scratch);
+        power.resize(n_bins * width, 0.0);
+        // |X[k]|² = |a + b*|² / 4 and |Y[k]|² = |a − b*|² / 4 for a = Z[k], b = Z[n − k], written straight into
+        // columns 2·pair and 2·pair + 1 of each bin's row (a lone last frame has no odd column); bins go in
+        // tiles so that the rows being filled stay in the L1 cache across pairs
+        for tile in (0..n_bins).step_by(BIN_TILE) {
+            let bins = tile..(tile + BIN_TILE).min(n_bins);
+            for (pair, z) in packed.chunks_exact(n).enumerate() {
+                let lone = 2 * pair + 1 == width;
+                let rows = power[tile * width + 2 * pair..].chunks_mut(width);
+                for (cells, k) in rows.zip(bins.clone()) {
+                    let (a, b) = (z[k], z[if k == 0 { 0 } else { n - k }]);
+                    let (sr, si) = (a.re + b.re, a.im - b.im);
+                    cells[0] = (sr * sr + si * si) * 0.25;
+                    if !lone {
+                        let (dr, di) = (a.re - b.re, a.im + b.im);
+                        cells[1] = (dr * dr + di * di) * 0.25;
+                    }
+                }
+            }
+        }
     }
 }
