@@ -143,12 +143,12 @@ impl Stft {
     /// Runs the STFT of `wave` in blocks of consecutive frames: each block's one-sided power spectra `|X|²` are
     /// gathered as `[n_fft / 2 + 1, block]` (bin-major, so per-bin rows are contiguous) and handed to
     /// `per_block` with the matching columns `[rows, block]` of `out` (`[rows, frames]`). Blocks run in
-    /// parallel on rayon, each with its own buffers. Errors when `out` has not one column per frame.
+    /// parallel on rayon, each with its own buffers. Callers have checked that `out` has one column per frame
+    /// ([`check_output`] against their `output_shape`); a wrong width would leave columns unwritten.
     pub(crate) fn map_blocks<F>(&self, wave: &[f32], mut out: ArrayViewMut2<'_, f32>, per_block: F) -> Result<()>
     where
         F: Fn(ArrayView2<'_, f32>, ArrayViewMut2<'_, f32>) + Sync,
     {
-        check_output((out.nrows(), self.config.n_frames(wave.len())), &out)?;
         let half = self.config.n_fft / 2;
         if self.config.pad == PadMode::Reflect && wave.len() <= half {
             return Err(FeatureError::TooShort {
