@@ -3,7 +3,8 @@
 
 use asd_audio::AudioError;
 use asd_audio::synth::{
-    ClipSpec, Domain, GENERATOR_VERSION, MANIFEST_FILE, Split, SynthConfig, SynthLayout, generate, render_clip,
+    ClipSpec, Domain, GENERATOR_VERSION, MANIFEST_FILE, MachineType, SEVERITY_MAX, Split, SynthConfig, SynthLayout,
+    generate, render_clip,
 };
 use realfft::RealFftPlanner;
 use std::collections::{BTreeMap, BTreeSet};
@@ -43,6 +44,7 @@ fn small_2020() -> SynthConfig {
         test: 6,
         seconds: 2.0,
         seed: 7,
+        severity: None,
     }
 }
 
@@ -141,6 +143,7 @@ fn dcase2023_layout_writes_sections_domains_and_attribute_tables() {
         test: 3,
         seconds: 0.5,
         seed: 3,
+        severity: None,
     };
     let dir = tempfile::tempdir().expect("tempdir");
     generate_into(&config, dir.path());
@@ -350,6 +353,27 @@ fn check_rejects_each_out_of_range_field() {
             },
             "seconds",
         ),
+        (
+            SynthConfig {
+                severity: Some(-0.1),
+                ..ok.clone()
+            },
+            "severity",
+        ),
+        (
+            SynthConfig {
+                severity: Some(SEVERITY_MAX + 0.5),
+                ..ok.clone()
+            },
+            "severity",
+        ),
+        (
+            SynthConfig {
+                severity: Some(f32::NAN),
+                ..ok.clone()
+            },
+            "severity",
+        ),
     ];
     for (config, field) in cases {
         match config.check() {
@@ -373,7 +397,7 @@ fn check_rejects_each_out_of_range_field() {
     assert!(!out.exists());
 }
 
-/// Every machine type of both layouts, normal and each anomaly kind.
+/// Every machine type of both layouts, normal and each anomaly kind (drawn and strongest severity).
 fn all_variants(seconds: f32) -> Vec<ClipSpec> {
     let mut out = Vec::new();
     for layout in [SynthLayout::Dcase2020, SynthLayout::Dcase2023] {
@@ -392,10 +416,13 @@ fn all_variants(seconds: f32) -> Vec<ClipSpec> {
                     seed: 11,
                 };
                 out.push(base);
-                out.extend(machine.anomalies().iter().map(|&k| ClipSpec {
-                    anomaly: Some(k),
-                    ..base
-                }));
+                for severity in [None, Some(SEVERITY_MAX)] {
+                    out.extend(machine.anomalies().iter().map(|&k| ClipSpec {
+                        anomaly: Some(k),
+                        severity,
+                        ..base
+                    }));
+                }
             }
         }
     }
@@ -525,4 +552,78 @@ fn every_anomaly_kind_changes_the_band_energies() {
         weak.is_empty(),
         "anomalies without a measurable spectral change: {weak:?}"
     );
+}
+
+#[test]
+fn a_fixed_severity_changes_only_the_anomalies_and_stronger_ones_more() {
+    // Same dataset with drawn and with fixed severities: the normal clips are byte-identical, every anomalous
+    // clip differs.
+    let drawn = small_2020();
+    let fixed = SynthConfig {
+        severity: Some(2.0),
+        ..drawn.clone()
+    };
+    let (a, b) = (
+        tempfile::tempdir().expect("tempdir"),
+        tempfile::tempdir().expect("tempdir"),
+    );
+    generate_into(&drawn, a.path());
+    generate_into(&fixed, b.path());
+    let read = |root: &Path, rel: &Path| std::fs::read(root.join(rel)).expect("read");
+    let rels: Vec<PathBuf> = files(a.path())
+        .into_iter()
+        .filter(|r| r.extension().is_some_and(|e| e == "wav"))
+        .collect();
+    assert_eq!(
+        rels,
+        files(b.path())
+            .into_iter()
+            .filter(|r| r.extension().is_some_and(|e| e == "wav"))
+            .collect::<Vec<_>>()
+    );
+    for rel in &rels {
+        let anomalous = rel.to_string_lossy().contains("anomaly_");
+        let same = read(a.path(), rel) == read(b.path(), rel);
+        assert_eq!(same, !anomalous, "{rel:?}");
+    }
+    // Positions above SEVERITY_MAX are clamped to it.
+    let spec = |severity| ClipSpec {
+        layout: SynthLayout::Dcase2020,
+        machine: MachineType::Fan,
+        group: 0,
+        split: Split::Test,
+        domain: Domain::Source,
+        anomaly: Some(MachineType::Fan.anomalies()[0]),
+        severity: Some(severity),
+        index: 4,
+        seconds: 1.0,
+        seed: 9,
+    };
+    assert_eq!(render_clip(&spec(SEVERITY_MAX)), render_clip(&spec(SEVERITY_MAX + 7.0)));
+    // Twice the strongest benchmark fault moves the band energies further from the normal clips than the
+    // strongest one, for every kind of a type (16 clips per set, as in the test above).
+    const N: usize = 16;
+    for &kind in MachineType::Pump.anomalies() {
+        let profiles = |anomaly, severity| -> Vec<Vec<f64>> {
+            (0..N)
+                .map(|index| {
+                    let clip = ClipSpec {
+                        machine: MachineType::Pump,
+                        anomaly,
+                        severity,
+                        index,
+                        seconds: 2.0,
+                        ..spec(0.0)
+                    };
+                    band_profile(&render_clip(&clip).samples)
+                })
+                .collect()
+        };
+        let normal = profiles(None, None);
+        let (t1, t2) = (
+            max_t(&normal, &profiles(Some(kind), Some(1.0))),
+            max_t(&normal, &profiles(Some(kind), Some(2.0))),
+        );
+        assert!(t2 > t1, "pump {}: |t| {t1:.1} at severity 1, {t2:.1} at 2", kind.name());
+    }
 }

@@ -19,6 +19,7 @@ fn synthetic_datasets_read_back_strictly() {
             test: 1,
             seconds: 0.1,
             seed: 1,
+            severity: None,
         };
         synth::generate(&config, dir.path(), &mut |_, _| {}).expect("generate");
         let data = Dataset::open(dir.path()).expect("a valid tree");

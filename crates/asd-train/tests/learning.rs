@@ -44,6 +44,7 @@ fn asdnet_learns_machine_ids_of_synthetic_sounds() {
         test: 8,
         seconds: SECONDS,
         seed: 3,
+        severity: None,
     };
     generate(&synth, &root, &mut |_, _| {}).unwrap();
     let data = Dataset::open(&root).unwrap();

@@ -15,6 +15,7 @@ fn synth(layout: SynthLayout, dir: &std::path::Path) {
         test: 20,
         seconds: 4.0,
         seed: 11,
+        severity: None,
     };
     generate(&config, dir, &mut |_, _| {}).expect("synthetic data");
 }

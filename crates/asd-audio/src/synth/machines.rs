@@ -962,8 +962,8 @@ const LEVEL_DBFS: (f64, f64) = (-30.0, -22.0);
 /// Largest peak magnitude allowed after gain (keeps 16-bit PCM away from clipping).
 pub(crate) const PEAK_LIMIT: f64 = 0.95;
 
-/// Renders one clip's samples: machine (with `anomaly`, if any, at `severity` ∈ [0, 1] of the range or a
-/// drawn one), background, gain.
+/// Renders one clip's samples: machine (with `anomaly`, if any, at position `severity` of the range — at most
+/// [`super::SEVERITY_MAX`] — or a drawn one), background, gain.
 pub(crate) fn render_samples(
     machine: MachineType,
     op: &Operating,
@@ -979,7 +979,7 @@ pub(crate) fn render_samples(
         // The draw is made even when `severity` fixes the value, so that every later draw stays the same.
         // Squared uniform: most anomalies are weak, a few are strong (median position 0.25).
         let drawn = uniform(clip_rng, 0.0, 1.0).powi(2);
-        let position = severity.unwrap_or(drawn).clamp(0.0, 1.0);
+        let position = severity.unwrap_or(drawn).clamp(0.0, f64::from(super::SEVERITY_MAX));
         let s = (SEVERITY_RANGE.0 + position * (SEVERITY_RANGE.1 - SEVERITY_RANGE.0)) * machine.severity_scale();
         voice.apply(kind, s, clip_rng);
     }

@@ -137,6 +137,12 @@ pub struct SynthConfig {
     pub seconds: f32,
     /// Seed of every random draw. Default 0.
     pub seed: u64,
+    /// Severity of every anomaly as a position in its type's severity range (0 = weakest, 1 = strongest; up
+    /// to [`SEVERITY_MAX`], where 2 is twice the strongest fault of the benchmark). `None` (the default, and
+    /// the benchmark) draws a position in 0..=1 per clip, so that most anomalies are weak and a few strong.
+    /// Fixing it gives test sets of known difficulty; every other sample stays the same.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub severity: Option<f32>,
 }
 
 impl Default for SynthConfig {
@@ -149,9 +155,14 @@ impl Default for SynthConfig {
             test: 50,
             seconds: 10.0,
             seed: 0,
+            severity: None,
         }
     }
 }
+
+/// Largest anomaly severity position [`SynthConfig::severity`] and [`ClipSpec::severity`] take: three times the
+/// strongest fault of the benchmark (larger values are clamped to it).
+pub const SEVERITY_MAX: f32 = 3.0;
 
 /// Shortest and longest clip the generator makes (s).
 const SECONDS_RANGE: (f32, f32) = (0.1, 60.0);
@@ -196,6 +207,9 @@ impl SynthConfig {
             let (lo, hi) = SECONDS_RANGE;
             return bad("seconds", format!("clip length {lo}..={hi} s, got {}", self.seconds));
         }
+        if let Some(severity) = self.severity.filter(|s| !(0.0..=SEVERITY_MAX).contains(s)) {
+            return bad("severity", format!("a position in 0..={SEVERITY_MAX}, got {severity}"));
+        }
         Ok(())
     }
 
@@ -231,7 +245,7 @@ impl SynthConfig {
                     split: Split::Train,
                     domain: Domain::Source,
                     anomaly: None,
-                    severity: None,
+                    severity: self.severity,
                     index: 0,
                     seconds: self.seconds,
                     seed: self.seed,
@@ -297,8 +311,9 @@ pub struct ClipSpec {
     pub domain: Domain,
     /// `None` for a normal clip, else the kind of anomaly.
     pub anomaly: Option<AnomalyKind>,
-    /// Anomaly severity as a position in the type's severity range (0 = weakest, 1 = strongest); `None`
-    /// draws it uniformly per clip, as [`generate`] does. Ignored for normal clips.
+    /// Anomaly severity as a position in the type's severity range (0 = weakest, 1 = strongest, above 1
+    /// stronger still, clamped to [`SEVERITY_MAX`]); `None` draws a position in 0..=1 per clip, as
+    /// [`generate`] does by default. Ignored for normal clips.
     pub severity: Option<f32>,
     /// 0-based running index within (type, group, split, domain, condition).
     pub index: usize,

@@ -11,7 +11,8 @@ use std::path::PathBuf;
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:\n  asd synth --out data/synth2020\n  \
 asd synth --out data/small --layout dcase2020 --types 2 --ids 3 --train 10 --test 6 --seconds 2\n  \
-asd synth --out data/synth2023 --layout dcase2023 --seed 7")]
+asd synth --out data/synth2023 --layout dcase2023 --seed 7\n  \
+asd synth --out data/clear --test 20 --severity 0.8")]
 pub struct Args {
     /// Output folder (created; files in it are overwritten).
     #[arg(long)]
@@ -37,6 +38,10 @@ pub struct Args {
     /// Random seed.
     #[arg(long)]
     seed: Option<u64>,
+    /// Fix every anomaly's severity at this position of its type's range (0 = weakest, 1 = strongest)
+    /// instead of drawing it per clip.
+    #[arg(long)]
+    severity: Option<f32>,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -52,6 +57,7 @@ pub fn run(args: Args) -> Result<()> {
             LayoutArg::Dcase2020 => SynthLayout::Dcase2020,
             LayoutArg::Dcase2023 => SynthLayout::Dcase2023,
         },
+        severity: args.severity,
         ..SynthConfig::default()
     };
     if let Some(v) = args.types {
