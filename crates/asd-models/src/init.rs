@@ -4,6 +4,31 @@
 //! explicitly through these functions.
 
 use burn::nn::Initializer;
+use burn::tensor::Device;
+use std::sync::{Mutex, PoisonError};
+
+/// Runs `build` (typically a model config's `init`) with the device's random-number generator freshly seeded
+/// with `seed`, holding a process-wide lock from the seeding to the end of `build`.
+///
+/// Burn's CPU generator is one per process, so two threads that seed and initialise at the same time (parallel
+/// tests, two runs in one program) would interleave their draws and get weights that depend on timing. Every
+/// seeded initialisation in this workspace goes through here; the initial weights then depend on `seed` alone.
+///
+/// ```
+/// use asd_models::burn::nn::LinearConfig;
+/// use asd_models::burn::tensor::Device;
+/// use asd_models::init::seeded;
+/// let device = Device::flex();
+/// let weights = |seed| seeded(&device, seed, |d| LinearConfig::new(4, 2).init(d)).weight.val().into_data();
+/// assert_eq!(weights(7), weights(7));
+/// assert_ne!(weights(7), weights(8));
+/// ```
+pub fn seeded<T>(device: &Device, seed: u64, build: impl FnOnce(&Device) -> T) -> T {
+    static LOCK: Mutex<()> = Mutex::new(());
+    let _guard = LOCK.lock().unwrap_or_else(PoisonError::into_inner);
+    device.seed(seed);
+    build(device)
+}
 
 /// Leaky-ReLU slope `a` PyTorch passes to `kaiming_uniform_` in `Conv*d.reset_parameters` and
 /// `Linear.reset_parameters` (torch/nn/modules/conv.py, linear.py: `a=math.sqrt(5)`).
@@ -33,7 +58,6 @@ pub fn xavier_uniform() -> Initializer {
 mod tests {
     use super::*;
     use burn::nn::LinearConfig;
-    use burn::tensor::Device;
 
     /// Largest |value| and variance of a parameter tensor, as f64.
     fn max_abs_and_var(values: &[f32]) -> (f64, f64) {
@@ -49,11 +73,12 @@ mod tests {
     #[test]
     fn linear_weights_and_bias_follow_torch_bounds() {
         let device = Device::flex();
-        device.seed(0);
         let (fan_in, fan_out) = (256, 128);
-        let linear = LinearConfig::new(fan_in, fan_out)
-            .with_initializer(torch_default())
-            .init(&device);
+        let linear = seeded(&device, 0, |d| {
+            LinearConfig::new(fan_in, fan_out)
+                .with_initializer(torch_default())
+                .init(d)
+        });
         let bound = 1.0 / (fan_in as f64).sqrt();
         let weight = linear
             .weight

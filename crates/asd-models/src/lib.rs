@@ -20,7 +20,8 @@
 //! - [`count`]: parameter and MAC counts as the papers count them, and the layer table behind them: every whole
 //!   model has `layers()` (rows name, output shape, params, MACs, in forward order) and `count()` (totals
 //!   `params`, `params_paper`, `macs` summed from those rows).
-//! - [`init`]: PyTorch's default initialisation as Burn initialisers.
+//! - [`init`]: PyTorch's default initialisation as Burn initialisers, and [`init::seeded`], which makes initial
+//!   weights depend on a seed alone even when other threads initialise at the same time.
 //! - [`weights`]: loading PyTorch `state_dict`s saved as safetensors; saving and loading any module in Burn's
 //!   burnpack format.
 //!
@@ -30,14 +31,13 @@
 //! use asd_models::Embedder;
 //!
 //! let device = Device::flex();
-//! device.seed(0);
 //! // A small ASDNet: two conv layers on 200 spectrum bins, 8-d embeddings, 3 classes.
 //! let config = AsdNetConfig::new()
 //!     .with_layers(vec![[4, 9, 6], [4, 5, 3]])
 //!     .with_input_bins(200)
 //!     .with_embedding_dim(8)
 //!     .with_n_classes(3);
-//! let model = config.init(&device)?;
+//! let model = asd_models::init::seeded(&device, 0, |d| config.init(d))?; // initial weights from seed 0
 //! let spectra = Tensor::<2>::random([2, 200], Distribution::Uniform(0.0, 1.0), &device);
 //! let out = model.forward(spectra);
 //! assert_eq!(out.embedding.dims(), [2, 8]);

@@ -35,8 +35,7 @@ fn saved_model_reloads_bit_identically() {
     let path = tmp("stgram_mfn_b.bpk");
     save_burnpack(&original, &path).unwrap_or_else(|e| panic!("{e}"));
     save_burnpack(&original, &path).unwrap_or_else(|e| panic!("overwrite: {e}"));
-    device.seed(99);
-    let fresh = config().init(&device).expect("valid");
+    let fresh = asd_models::init::seeded(&device, 99, |d| config().init(d)).expect("valid");
     let reloaded = load_burnpack(fresh, &path).unwrap_or_else(|e| panic!("{e}"));
 
     let mut inputs = Fixture::open("stgram_mfn/model_inputs.safetensors");

@@ -80,14 +80,15 @@ fn asdnet_learns_machine_ids_of_synthetic_sounds() {
     assert_eq!((train_examples.len(), test_examples.len()), (512, 128));
 
     let device = Device::flex();
-    device.seed(5);
-    let model = AsdNetConfig::new()
-        .with_layers(vec![[16, 9, 6], [16, 7, 5], [16, 5, 3]])
-        .with_input_bins(SEGMENT / 2 + 1)
-        .with_embedding_dim(16)
-        .with_n_classes(classes.len())
-        .init(&device)
-        .unwrap();
+    let model = asd_models::init::seeded(&device, 5, |d| {
+        AsdNetConfig::new()
+            .with_layers(vec![[16, 9, 6], [16, 7, 5], [16, 5, 3]])
+            .with_input_bins(SEGMENT / 2 + 1)
+            .with_embedding_dim(16)
+            .with_n_classes(classes.len())
+            .init(d)
+    })
+    .unwrap();
     let config = TrainConfig {
         epochs: 20,
         batch_size: 32,

@@ -47,7 +47,6 @@ impl Embedder for Fused {
 #[test]
 fn paired_sources_train_a_model_with_its_own_input_type() {
     let device = Device::flex();
-    device.seed(2);
     let (waves, labels) = data(12, 1, 4, 3, 7);
     let (images, image_labels) = data(12, 2, 4, 3, 8);
     assert_eq!(labels, image_labels);
@@ -57,7 +56,7 @@ fn paired_sources_train_a_model_with_its_own_input_type() {
     )
     .unwrap();
     let model = Fused {
-        inner: TinyBn::new(4 + 8, 4, 3, &device),
+        inner: asd_models::init::seeded(&device, 2, |d| TinyBn::new(4 + 8, 4, 3, d)),
     };
     let config = TrainConfig {
         epochs: 3,

@@ -5,6 +5,7 @@ mod common;
 
 use asd_losses::{LossConfig, MixupLoss};
 use asd_models::burn::tensor::Device;
+use asd_models::init::seeded;
 use asd_train::{
     CHECKPOINT_DIR, Error, FINAL_CHECKPOINT, LATEST_CHECKPOINT, OptimizerConfig, Rows, Schedule, TRAIN_LOG,
     TrainConfig, TrainEvent, embed, train,
@@ -34,8 +35,7 @@ fn config(epochs: usize) -> TrainConfig {
 }
 
 fn model(seed: u64, device: &Device) -> TinyBn {
-    device.seed(seed);
-    TinyBn::new(12, 4, CLASSES, device)
+    seeded(device, seed, |d| TinyBn::new(12, 4, CLASSES, d))
 }
 
 fn log_lines(run: &Path) -> Vec<String> {
@@ -206,8 +206,7 @@ fn bad_checkpoints_are_typed_errors() {
         matches!(err, Error::CheckpointMismatch { .. }),
         "other data size: {err}"
     );
-    device.seed(1);
-    let wider = TinyBn::new(12, 6, CLASSES, &device);
+    let wider = seeded(&device, 1, |d| TinyBn::new(12, 6, CLASSES, d));
     let err = resume(wider, &config(3), &examples).unwrap_err();
     assert!(
         matches!(&err, Error::CheckpointMismatch { path, .. } if path == &latest),

@@ -552,8 +552,7 @@ pub fn train(
 
     let labels = class_indices(&classes, &split.train)?;
     let inputs = caches(&config, out, &split.train, Split::Train, progress)?;
-    options.device.seed(config.seed);
-    let network = model.init(&options.device)?;
+    let network = asd_models::init::seeded(&options.device, config.seed, |d| model.init(d))?;
     let on_event = |event: TrainEvent| progress(Event::Train(event));
     let fit = |network| -> Result<(Network, Vec<asd_train::EpochLog>)> {
         macro_rules! fit {

@@ -343,12 +343,13 @@ mod tests {
     #[test]
     fn init_follows_the_reference() {
         let device = Device::flex();
-        device.seed(5);
-        let mfn = MobileFaceNetConfig::new([128, 313])
-            .with_in_channels(2)
-            .with_setting(MfnVariant::A.setting())
-            .init(&device)
-            .expect("valid");
+        let mfn = crate::init::seeded(&device, 5, |d| {
+            MobileFaceNetConfig::new([128, 313])
+                .with_in_channels(2)
+                .with_setting(MfnVariant::A.setting())
+                .init(d)
+        })
+        .expect("valid");
         let values = |t: Tensor<1>| t.into_data().try_to_vec::<f32>().expect("f32"); // ok: test
         let convs = [
             (&mfn.conv2, 0.0625),

@@ -242,8 +242,7 @@ mod tests {
     #[test]
     fn init_follows_pytorch_defaults() {
         let device = Device::flex();
-        device.seed(3);
-        let net = TgramNetConfig::new().init(&device).expect("valid");
+        let net = crate::init::seeded(&device, 3, |d| TgramNetConfig::new().init(d)).expect("valid");
         let max_abs = |t: Tensor<3>| {
             t.into_data()
                 .try_to_vec::<f32>()
