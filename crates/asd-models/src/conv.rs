@@ -91,6 +91,9 @@ pub fn conv1d(conv: &Conv1d, input: Tensor<3>) -> Tensor<3> {
 /// # Panics
 /// As [`Conv2d::forward`]: if the channel axis differs from the layer's or the input is smaller than the kernel.
 pub fn conv2d(conv: &Conv2d, input: Tensor<4>) -> Tensor<4> {
+    if let Some(out) = crate::depthwise::forward(conv, &input) {
+        return out;
+    }
     let [top, left, bottom, right] = match conv.padding {
         PaddingConfig2d::Valid => [0; 4],
         PaddingConfig2d::Explicit(top, left, bottom, right) => [top, left, bottom, right],
@@ -248,5 +251,40 @@ mod tests {
         check(&pointwise, [2, 3, 4, 6], "pointwise");
         let rectangular = Conv2dConfig::new([1, 3], [2, 4]).with_stride([1, 3]).init(&device);
         check(&rectangular, [2, 1, 5, 13], "2 × 4 kernel, stride 1 × 3");
+    }
+
+    /// Depthwise layers take the hand-written backward pass of `crate::depthwise` (MobileFaceNet's 3 × 3
+    /// depthwise convolutions at strides 1 and 2, and its GDC layer, whose kernel covers the whole plane).
+    #[test]
+    fn depthwise_conv2d_matches_burn() {
+        let device = Device::flex().autodiff();
+        let depthwise = |c: usize, kernel: [usize; 2], stride: usize, pad: usize, bias: bool| {
+            Conv2dConfig::new([c, c], kernel)
+                .with_groups(c)
+                .with_stride([stride, stride])
+                .with_padding(PaddingConfig2d::Explicit(pad, pad, pad, pad))
+                .with_bias(bias)
+                .init(&device)
+        };
+        check(
+            &depthwise(4, [3, 3], 1, 1, false),
+            [2, 4, 9, 21],
+            "depthwise 3 × 3, stride 1",
+        );
+        check(
+            &depthwise(3, [3, 3], 2, 1, false),
+            [3, 3, 10, 17],
+            "depthwise 3 × 3, stride 2",
+        );
+        check(
+            &depthwise(5, [4, 7], 1, 0, true),
+            [2, 5, 4, 7],
+            "depthwise GDC 4 × 7, bias",
+        );
+        check(
+            &depthwise(2, [3, 3], 2, 0, false),
+            [2, 2, 8, 9],
+            "depthwise 3 × 3, stride 2, unpadded",
+        );
     }
 }

@@ -67,6 +67,7 @@ pub mod backbone;
 pub mod blocks;
 pub mod conv;
 pub mod count;
+mod depthwise;
 mod error;
 pub mod frontend;
 pub mod head;

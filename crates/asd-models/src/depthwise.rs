@@ -1,0 +1,314 @@
+//! Depthwise 2-D convolution (one filter per channel, `groups = channels`) with a backward pass written for
+//! the CPU.
+//!
+//! Burn's generic backward pass of a grouped convolution, which the Flex CPU backend inherits, loops over the
+//! groups: for a depthwise layer that is one small convolution per channel for the weight gradient and a
+//! grouped transposed convolution for the input gradient. On MobileFaceNet's first depthwise layer
+//! (`[16, 64, 64, 157]`, 3 × 3) forward and backward took 419 ms against 61 ms for the forward alone
+//! (`docs/performance.md`). Here, on an autodiff device
+//! of the Flex backend, the layer is one operation of Burn's autodiff graph whose backward pass reads each
+//! plane of the input and of the output gradient once per kernel tap: the input gradient scatters
+//! `gradient · weight` back along the taps, the weight gradient sums `gradient · input` over batch and
+//! positions. Other devices, and evaluation, run the layer's own `forward`.
+
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::flex::FlexTensor;
+use burn::backend::ops::ModuleOps;
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Autodiff, Flex};
+use burn::nn::PaddingConfig2d;
+use burn::nn::conv::Conv2d;
+use burn::tensor::ops::ConvOptions;
+use burn::tensor::{DType, Tensor, TensorData};
+use rayon::prelude::*;
+
+/// The autodiff backend whose tensors take the hand-written backward pass.
+type Ad = Autodiff<Flex, NoCheckpointing>;
+
+/// Geometry of one depthwise layer: input `[batch, channels, height, width]`, kernel `[kh, kw]`, stride,
+/// symmetric zero padding; the output is `[batch, channels, oh, ow]`.
+#[derive(Clone, Copy, Debug)]
+struct Geometry {
+    batch: usize,
+    channels: usize,
+    height: usize,
+    width: usize,
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    padding: [usize; 2],
+    out: [usize; 2],
+}
+
+impl Geometry {
+    /// Output positions `o` along one axis whose tap `k` reads an input index inside `0..len`:
+    /// `0 ≤ o · stride + k − pad < len`.
+    fn valid(k: usize, pad: usize, stride: usize, len: usize, n_out: usize) -> std::ops::Range<usize> {
+        let lo = pad.saturating_sub(k).div_ceil(stride);
+        let hi = (len + pad).saturating_sub(k).div_ceil(stride).min(n_out);
+        lo..hi.max(lo)
+    }
+}
+
+/// Whether `conv` is a depthwise layer this module computes: one filter per channel, no dilation, explicit
+/// symmetric padding.
+fn is_depthwise(conv: &Conv2d) -> Option<[usize; 2]> {
+    let [c_out, per_group, _, _] = conv.weight.dims();
+    let padding = match conv.padding {
+        PaddingConfig2d::Valid => [0, 0],
+        PaddingConfig2d::Explicit(top, left, bottom, right) if top == bottom && left == right => [top, left],
+        _ => return None,
+    };
+    (per_group == 1 && conv.groups == c_out && conv.dilation == [1, 1]).then_some(padding)
+}
+
+/// Applies a depthwise `conv` to `input` (`[batch, channels, height, width]` → `[batch, channels, oh, ow]`),
+/// as [`Conv2d::forward`]; `None` when this module does not serve the layer or the device (the caller then
+/// runs the layer's own `forward`).
+pub(crate) fn forward(conv: &Conv2d, input: &Tensor<4>) -> Option<Tensor<4>> {
+    let padding = is_depthwise(conv)?;
+    if !input.device().is_autodiff() || input.dtype() != DType::F32 {
+        return None;
+    }
+    let [batch, channels, height, width] = input.dims();
+    let [_, _, kh, kw] = conv.weight.dims();
+    if channels != conv.groups || height + 2 * padding[0] < kh || width + 2 * padding[1] < kw {
+        return None;
+    }
+    let x = input.clone().try_into_primitive::<Ad>().ok()?;
+    let w = conv.weight.val().try_into_primitive::<Ad>().ok()?;
+    let stride = conv.stride;
+    let out = [
+        (height + 2 * padding[0] - kh) / stride[0] + 1,
+        (width + 2 * padding[1] - kw) / stride[1] + 1,
+    ];
+    let geometry = Geometry {
+        batch,
+        channels,
+        height,
+        width,
+        kernel: [kh, kw],
+        stride,
+        padding,
+        out,
+    };
+    let output = Tensor::<4>::from_primitive::<Ad>(record(x, w, geometry));
+    Some(match &conv.bias {
+        Some(bias) => output + bias.val().reshape([1, channels, 1, 1]),
+        None => output,
+    })
+}
+
+/// The backward step of the depthwise operation.
+#[derive(Debug)]
+struct DepthwiseBackward;
+
+impl Backward<Flex, 2> for DepthwiseBackward {
+    /// Input and weight primitives, and the geometry.
+    type State = (FlexTensor, FlexTensor, Geometry);
+
+    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [node_x, node_w] = ops.parents;
+        let grad = grads.consume::<Flex>(&ops.node);
+        let (x, w, g) = ops.state;
+        let grad = grad.to_contiguous();
+        let (x, w) = (x.to_contiguous(), w.to_contiguous());
+        let (gx, gw) = gradients(
+            slice(&x),
+            slice(&w),
+            slice(&grad),
+            &g,
+            node_x.is_some(),
+            node_w.is_some(),
+        );
+        if let (Some(node), Some(gx)) = (node_x, gx) {
+            grads.register::<Flex>(node.id, tensor(gx, [g.batch, g.channels, g.height, g.width]));
+        }
+        if let (Some(node), Some(gw)) = (node_w, gw) {
+            grads.register::<Flex>(node.id, tensor(gw, [g.channels, 1, g.kernel[0], g.kernel[1]]));
+        }
+    }
+}
+
+/// The f32 values of a contiguous Flex tensor.
+fn slice(t: &FlexTensor) -> &[f32] {
+    t.as_slice::<f32>().unwrap_or(&[]) // ok: callers pass contiguous f32 tensors (checked in `forward`)
+}
+
+/// A Flex tensor of `shape` holding `values`.
+fn tensor<const D: usize>(values: Vec<f32>, shape: [usize; D]) -> FlexTensor {
+    FlexTensor::from_data(TensorData::new(values, shape))
+}
+
+/// Records the operation in the autodiff graph; the forward values come from Flex's own convolution.
+fn record(x: FloatTensor<Ad>, w: FloatTensor<Ad>, g: Geometry) -> FloatTensor<Ad> {
+    let (x, x_node) = x.into_parts();
+    let (w, w_node) = w.into_parts();
+    let options = ConvOptions::new(g.stride, g.padding, [1, 1], g.channels);
+    match DepthwiseBackward
+        .prepare::<NoCheckpointing>([x_node, w_node])
+        .compute_bound()
+        .stateful()
+    {
+        OpsKind::Tracked(prep) => {
+            let out = Flex::conv2d(x.clone(), w.clone(), None, options);
+            prep.finish((x, w, g), out)
+        }
+        OpsKind::UnTracked(prep) => prep.finish(Flex::conv2d(x, w, None, options)),
+    }
+}
+
+/// Lanes of the partial sums in [`dot`]: one AVX register of f32.
+const LANES: usize = 8;
+
+/// `Σ a[i] · b[i]` over two slices of equal length, in [`LANES`] interleaved partial sums so that the loop
+/// vectorises.
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0.0_f32; LANES];
+    let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let tail: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
+    for (x, y) in ca.zip(cb) {
+        for i in 0..LANES {
+            acc[i] += x[i] * y[i];
+        }
+    }
+    acc.iter().sum::<f32>() + tail
+}
+
+/// `dst[i] += src[i] · k`.
+fn axpy(dst: &mut [f32], src: &[f32], k: f32) {
+    for (d, s) in dst.iter_mut().zip(src) {
+        *d += s * k;
+    }
+}
+
+/// Input and weight gradients of the depthwise convolution (`x`: `[batch, channels, height, width]`, `w`:
+/// `[channels, taps]`, `grad`: `[batch, channels, oh, ow]`, all contiguous), each only when asked for.
+fn gradients(
+    x: &[f32],
+    w: &[f32],
+    grad: &[f32],
+    g: &Geometry,
+    want_x: bool,
+    want_w: bool,
+) -> (Option<Vec<f32>>, Option<Vec<f32>>) {
+    let [kh, kw] = g.kernel;
+    let taps = kh * kw;
+    let [oh, ow] = g.out;
+    let (plane_in, plane_out) = (g.height * g.width, oh * ow);
+    let planes = g.batch * g.channels;
+    // One plane (batch item b, channel c = p mod channels): every tap's weight-gradient term into `gw`
+    // ([taps]) and, if asked, its input gradient into `gx` ([height · width]).
+    let plane = |p: usize, mut gx: Option<&mut [f32]>, gw: &mut [f32]| {
+        let xs = &x[p * plane_in..][..plane_in];
+        let gs = &grad[p * plane_out..][..plane_out];
+        let ws = &w[(p % g.channels) * taps..][..taps];
+        for ky in 0..kh {
+            let rows = Geometry::valid(ky, g.padding[0], g.stride[0], g.height, oh);
+            for kx in 0..kw {
+                let cols = Geometry::valid(kx, g.padding[1], g.stride[1], g.width, ow);
+                if cols.is_empty() {
+                    continue;
+                }
+                let t = ky * kw + kx;
+                // first input column read by this tap, and the step between reads
+                let (ix0, step) = (cols.start * g.stride[1] + kx - g.padding[1], g.stride[1]);
+                let mut sum = 0.0_f64;
+                for oy in rows.clone() {
+                    let iy = oy * g.stride[0] + ky - g.padding[0];
+                    let gr = &gs[oy * ow..][cols.clone()];
+                    let row = iy * g.width + ix0;
+                    let span = (cols.len() - 1) * step + 1;
+                    let xr = &xs[row..row + span];
+                    let gx = gx.as_deref_mut().map(|gx| &mut gx[row..row + span]);
+                    sum += f64::from(if step == 1 {
+                        if let Some(gx) = gx {
+                            axpy(gx, gr, ws[t]);
+                        }
+                        dot(gr, xr)
+                    } else {
+                        if let Some(gx) = gx {
+                            for (d, a) in gx.iter_mut().step_by(step).zip(gr) {
+                                *d += a * ws[t];
+                            }
+                        }
+                        gr.iter().zip(xr.iter().step_by(step)).map(|(a, b)| a * b).sum::<f32>()
+                    });
+                }
+                gw[t] = sum as f32;
+            }
+        }
+    };
+    let mut parts = vec![0.0_f32; if want_w { planes * taps } else { 0 }];
+    let gx = if want_x {
+        let mut gx = vec![0.0_f32; planes * plane_in];
+        if want_w {
+            gx.par_chunks_mut(plane_in)
+                .zip(parts.par_chunks_mut(taps))
+                .enumerate()
+                .for_each(|(p, (gx, gw))| plane(p, Some(gx), gw));
+        } else {
+            gx.par_chunks_mut(plane_in)
+                .enumerate()
+                .for_each_init(|| vec![0.0_f32; taps], |gw, (p, gx)| plane(p, Some(gx), gw));
+        }
+        Some(gx)
+    } else {
+        if want_w {
+            parts
+                .par_chunks_mut(taps)
+                .enumerate()
+                .for_each(|(p, gw)| plane(p, None, gw));
+        }
+        None
+    };
+    let gw = want_w.then(|| {
+        // Σ over the batch of each (channel, tap) term
+        let mut gw = vec![0.0_f32; g.channels * taps];
+        for (i, v) in gw.iter_mut().enumerate() {
+            *v = (0..g.batch)
+                .map(|b| f64::from(parts[b * g.channels * taps + i]))
+                .sum::<f64>() as f32;
+        }
+        gw
+    });
+    (gx, gw)
+}
+
+#[cfg(test)]
+mod tests {
+    //! Values and gradients against Burn's own convolution are tested in `crate::conv` (whose `conv2d` routes
+    //! depthwise layers here); these tests check which layers and devices take this route.
+    use super::*;
+    use burn::nn::conv::Conv2dConfig;
+    use burn::tensor::Device;
+
+    #[test]
+    fn serves_depthwise_layers_on_autodiff_flex_only() {
+        let train = Device::flex().autodiff();
+        let depthwise = Conv2dConfig::new([4, 4], [3, 3])
+            .with_groups(4)
+            .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+            .init(&train);
+        let x = |device: &Device| Tensor::<4>::zeros([2, 4, 6, 7], device);
+        assert!(forward(&depthwise, &x(&train)).is_some());
+        assert!(forward(&depthwise, &x(&train).require_grad()).is_some());
+        let eval = Device::flex();
+        let depthwise_eval = Conv2dConfig::new([4, 4], [3, 3]).with_groups(4).init(&eval);
+        assert!(
+            forward(&depthwise_eval, &x(&eval)).is_none(),
+            "evaluation runs Burn's forward"
+        );
+        let dense = Conv2dConfig::new([4, 4], [3, 3]).init(&train);
+        assert!(forward(&dense, &x(&train)).is_none());
+        let multiplier = Conv2dConfig::new([4, 8], [3, 3]).with_groups(4).init(&train);
+        assert!(forward(&multiplier, &x(&train)).is_none(), "two filters per channel");
+        let uneven = Conv2dConfig::new([4, 4], [3, 3])
+            .with_groups(4)
+            .with_padding(PaddingConfig2d::Explicit(1, 0, 0, 1))
+            .init(&train);
+        assert!(forward(&uneven, &x(&train)).is_none(), "asymmetric padding");
+    }
+}
