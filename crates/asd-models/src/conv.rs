@@ -51,6 +51,9 @@ pub fn conv1d(conv: &Conv1d, input: Tensor<3>) -> Tensor<3> {
         PaddingConfig1d::Explicit(left, right) => (left, right),
         PaddingConfig1d::Same => return conv.forward(input),
     };
+    if let Some(out) = crate::depthwise::conv1d(conv, &input) {
+        return out;
+    }
     if !product_route(&input, conv.groups, false) {
         return conv.forward(input);
     }
@@ -232,6 +235,12 @@ mod tests {
             .with_padding(PaddingConfig1d::Explicit(2, 1))
             .init(&device);
         check(&dilated, [3, 2, 17], "dilated, padded");
+        let symmetric = Conv1dConfig::new(3, 4, 3)
+            .with_stride(2)
+            .with_dilation(2)
+            .with_padding(PaddingConfig1d::Explicit(2, 2))
+            .init(&device);
+        check(&symmetric, [2, 3, 19], "strided, dilated, padded on both sides");
         let first = Conv1dConfig::new(1, 6, 16)
             .with_stride(8)
             .with_bias(false)

@@ -16,13 +16,14 @@ use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::flex::FlexTensor;
+use burn::backend::ops::FloatTensorOps;
 use burn::backend::ops::ModuleOps;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Flex};
-use burn::nn::PaddingConfig2d;
-use burn::nn::conv::Conv2d;
+use burn::nn::conv::{Conv1d, Conv2d};
+use burn::nn::{PaddingConfig1d, PaddingConfig2d};
 use burn::tensor::ops::ConvOptions;
-use burn::tensor::{DType, Tensor, TensorData};
+use burn::tensor::{DType, Shape, Tensor, TensorData};
 use rayon::prelude::*;
 
 /// The autodiff backend whose tensors take the hand-written backward pass.
@@ -275,6 +276,130 @@ fn gradients(
         gw
     });
     (gx, gw)
+}
+
+/// Geometry of a dense 1-D layer: input `[batch, c_in, length]`, weight `[c_out, c_in, kernel]`, stride,
+/// dilation, symmetric zero padding; the output is `[batch, c_out, n]`.
+#[derive(Clone, Copy, Debug)]
+struct Geometry1d {
+    batch: usize,
+    c_in: usize,
+    length: usize,
+    c_out: usize,
+    kernel: usize,
+    stride: usize,
+    dilation: usize,
+    padding: usize,
+    n: usize,
+}
+
+impl Geometry1d {
+    fn options(&self) -> ConvOptions<1> {
+        ConvOptions::new([self.stride], [self.padding], [self.dilation], 1)
+    }
+}
+
+/// Applies a dense `conv` (`groups = 1`, symmetric padding) to a tracked `input` (`[batch, c_in, length]` →
+/// `[batch, c_out, n]`), as [`Conv1d::forward`], on an autodiff device of the Flex backend; `None` otherwise
+/// (the caller then takes another route).
+pub(crate) fn conv1d(conv: &Conv1d, input: &Tensor<3>) -> Option<Tensor<3>> {
+    let padding = match conv.padding {
+        PaddingConfig1d::Valid => 0,
+        PaddingConfig1d::Explicit(left, right) if left == right => left,
+        _ => return None,
+    };
+    if conv.groups != 1 || !input.device().is_autodiff() || !input.is_tracked() || input.dtype() != DType::F32 {
+        return None;
+    }
+    let [batch, c_in, length] = input.dims();
+    let [c_out, w_in, kernel] = conv.weight.dims();
+    let span = conv.dilation * (kernel - 1) + 1;
+    if w_in != c_in || length + 2 * padding < span {
+        return None;
+    }
+    let geometry = Geometry1d {
+        batch,
+        c_in,
+        length,
+        c_out,
+        kernel,
+        stride: conv.stride,
+        dilation: conv.dilation,
+        padding,
+        n: (length + 2 * padding - span) / conv.stride + 1,
+    };
+    let x = input.clone().try_into_primitive::<Ad>().ok()?;
+    let w = conv.weight.val().try_into_primitive::<Ad>().ok()?;
+    let (x, x_node) = x.into_parts();
+    let (w, w_node) = w.into_parts();
+    let out = match Dense1dBackward
+        .prepare::<NoCheckpointing>([x_node, w_node])
+        .compute_bound()
+        .stateful()
+    {
+        OpsKind::Tracked(prep) => {
+            let out = Flex::conv1d(x.clone(), w.clone(), None, geometry.options());
+            prep.finish((x, w, geometry), out)
+        }
+        OpsKind::UnTracked(prep) => prep.finish(Flex::conv1d(x, w, None, geometry.options())),
+    };
+    let output = Tensor::<3>::from_primitive::<Ad>(out);
+    Some(match &conv.bias {
+        Some(bias) => output + bias.val().reshape([1, c_out, 1]),
+        None => output,
+    })
+}
+
+/// The backward step of the dense 1-D convolution: the input gradient from Flex's transposed convolution,
+/// the weight gradient as one batched matrix product `grad [batch, c_out, n] × cols [batch, n, c_in · kernel]`
+/// summed over the batch, with the input windows gathered into `cols` (im2col) here.
+#[derive(Debug)]
+struct Dense1dBackward;
+
+impl Backward<Flex, 2> for Dense1dBackward {
+    /// Input and weight primitives, and the geometry.
+    type State = (FlexTensor, FlexTensor, Geometry1d);
+
+    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [node_x, node_w] = ops.parents;
+        let grad = grads.consume::<Flex>(&ops.node);
+        let (x, w, g) = ops.state;
+        if let Some(node) = node_w {
+            let x = x.to_contiguous();
+            let cols = tensor(im2col(slice(&x), &g), [g.batch, g.n, g.c_in * g.kernel]);
+            let per_item = Flex::float_matmul(grad.clone(), cols);
+            let gw = Flex::float_sum_dim(per_item, 0);
+            grads.register::<Flex>(
+                node.id,
+                Flex::float_reshape(gw, Shape::new([g.c_out, g.c_in, g.kernel])),
+            );
+        }
+        if let Some(node) = node_x {
+            grads.register::<Flex>(node.id, Flex::conv1d_x_backward(x, w, grad, g.options()));
+        }
+    }
+}
+
+/// The input windows of every output position: `[batch, n, c_in · kernel]` with
+/// `cols[b, i, c · kernel + k] = x[b, c, i · stride + k · dilation − padding]` (0 in the padding).
+fn im2col(x: &[f32], g: &Geometry1d) -> Vec<f32> {
+    let row = g.c_in * g.kernel;
+    let mut cols = vec![0.0_f32; g.batch * g.n * row];
+    cols.par_chunks_mut(g.n * row).enumerate().for_each(|(b, item)| {
+        let xb = &x[b * g.c_in * g.length..][..g.c_in * g.length];
+        for (i, out) in item.chunks_exact_mut(row).enumerate() {
+            for (c, taps) in out.chunks_exact_mut(g.kernel).enumerate() {
+                let xc = &xb[c * g.length..][..g.length];
+                for (k, v) in taps.iter_mut().enumerate() {
+                    let at = (i * g.stride + k * g.dilation).checked_sub(g.padding);
+                    if let Some(&value) = at.and_then(|at| xc.get(at)) {
+                        *v = value;
+                    }
+                }
+            }
+        }
+    });
+    cols
 }
 
 #[cfg(test)]
