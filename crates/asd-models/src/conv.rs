@@ -10,11 +10,13 @@
 //!   weight in one broadcast matrix product, so the weight gradient is `Σ_batch grad · colsᵀ`;
 //! - a pointwise 2-D layer (1 × 1 kernel, stride 1, no padding): a matrix product over the channel axis.
 //!
-//! Deeper layers keep Burn's route: there the gradient with respect to the input would have to scatter every
-//! tap's slice back, which costs more than it saves (measured). Without autodiff (evaluation, feature
-//! extraction) and for other configurations (groups, `Same` padding) the layer's own `forward` runs. Both
-//! routes compute the same function up to float32 rounding of the sums' order (tested against Burn's own
-//! convolution, values and gradients).
+//! Two more kinds of layer take custom autodiff operations on the Flex backend (`crate::backward`): depthwise
+//! 2-D layers and dense 1-D layers with a tracked input. Written with tensor operations, those would lose:
+//! the gradient with respect to the input would have to scatter every tap's slice back (measured). Other
+//! hidden layers (dense 2-D) keep Burn's route. Without autodiff (evaluation, feature extraction) and for other
+//! configurations (`Same` padding, other devices) the layer's own `forward` runs. Every route computes the
+//! same function up to float32 rounding of the sums' order (tested against Burn's own convolution, values and
+//! gradients).
 
 use burn::nn::conv::{Conv1d, Conv2d};
 use burn::nn::{PaddingConfig1d, PaddingConfig2d};
@@ -51,7 +53,7 @@ pub fn conv1d(conv: &Conv1d, input: Tensor<3>) -> Tensor<3> {
         PaddingConfig1d::Explicit(left, right) => (left, right),
         PaddingConfig1d::Same => return conv.forward(input),
     };
-    if let Some(out) = crate::depthwise::conv1d(conv, &input) {
+    if let Some(out) = crate::backward::conv1d(conv, &input) {
         return out;
     }
     if !product_route(&input, conv.groups, false) {
@@ -94,7 +96,7 @@ pub fn conv1d(conv: &Conv1d, input: Tensor<3>) -> Tensor<3> {
 /// # Panics
 /// As [`Conv2d::forward`]: if the channel axis differs from the layer's or the input is smaller than the kernel.
 pub fn conv2d(conv: &Conv2d, input: Tensor<4>) -> Tensor<4> {
-    if let Some(out) = crate::depthwise::forward(conv, &input) {
+    if let Some(out) = crate::backward::depthwise2d(conv, &input) {
         return out;
     }
     let [top, left, bottom, right] = match conv.padding {
@@ -262,7 +264,7 @@ mod tests {
         check(&rectangular, [2, 1, 5, 13], "2 × 4 kernel, stride 1 × 3");
     }
 
-    /// Depthwise layers take the hand-written backward pass of `crate::depthwise` (MobileFaceNet's 3 × 3
+    /// Depthwise layers take the hand-written backward pass of `crate::backward` (MobileFaceNet's 3 × 3
     /// depthwise convolutions at strides 1 and 2, and its GDC layer, whose kernel covers the whole plane).
     #[test]
     fn depthwise_conv2d_matches_burn() {

@@ -64,10 +64,10 @@
 #![warn(missing_docs)]
 
 pub mod backbone;
+mod backward;
 pub mod blocks;
 pub mod conv;
 pub mod count;
-mod depthwise;
 mod error;
 pub mod frontend;
 pub mod head;

@@ -1,15 +1,21 @@
-//! Depthwise 2-D convolution (one filter per channel, `groups = channels`) with a backward pass written for
-//! the CPU.
+//! Convolutions with backward passes written for the CPU: custom operations of Burn's autodiff graph on the
+//! Flex backend, for the two kinds of layer whose generic backward pass is slowest there.
 //!
-//! Burn's generic backward pass of a grouped convolution, which the Flex CPU backend inherits, loops over the
-//! groups: for a depthwise layer that is one small convolution per channel for the weight gradient and a
-//! grouped transposed convolution for the input gradient. On MobileFaceNet's first depthwise layer
-//! (`[16, 64, 64, 157]`, 3 × 3) forward and backward took 419 ms against 61 ms for the forward alone
-//! (`docs/performance.md`). Here, on an autodiff device
-//! of the Flex backend, the layer is one operation of Burn's autodiff graph whose backward pass reads each
-//! plane of the input and of the output gradient once per kernel tap: the input gradient scatters
-//! `gradient · weight` back along the taps, the weight gradient sums `gradient · input` over batch and
-//! positions. Other devices, and evaluation, run the layer's own `forward`.
+//! **Depthwise 2-D** (one filter per channel, `groups = channels`). Burn's generic backward pass of a grouped
+//! convolution, which Flex inherits, loops over the groups: one small convolution per channel for the weight
+//! gradient and a grouped transposed convolution for the input gradient. On MobileFaceNet's first depthwise
+//! layer (`[16, 64, 64, 157]`, 3 × 3) forward and backward took 419 ms against 61 ms for the forward alone
+//! (`docs/performance.md`). Here the backward pass reads each plane of the input and of the output gradient
+//! once per kernel tap: the input gradient scatters `gradient · weight` back along the taps, the weight
+//! gradient sums `gradient · input` over batch and positions.
+//!
+//! **Dense 1-D with a tracked input** (ASDNet's and TgramNet's hidden layers). Burn's weight gradient is a
+//! convolution over the batch axis with the output gradient as its kernel, which Flex computes through a very
+//! skinny product; here it is one batched matrix product of the output gradient with the input windows
+//! (im2col, gathered in the backward pass only), and the input gradient is Flex's transposed convolution.
+//!
+//! The forward values are Flex's own convolution in both cases. Other devices, other layer shapes and
+//! evaluation take the routes of [`crate::conv`].
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
@@ -68,7 +74,7 @@ fn is_depthwise(conv: &Conv2d) -> Option<[usize; 2]> {
 /// Applies a depthwise `conv` to `input` (`[batch, channels, height, width]` → `[batch, channels, oh, ow]`),
 /// as [`Conv2d::forward`]; `None` when this module does not serve the layer or the device (the caller then
 /// runs the layer's own `forward`).
-pub(crate) fn forward(conv: &Conv2d, input: &Tensor<4>) -> Option<Tensor<4>> {
+pub(crate) fn depthwise2d(conv: &Conv2d, input: &Tensor<4>) -> Option<Tensor<4>> {
     let padding = is_depthwise(conv)?;
     if !input.device().is_autodiff() || input.dtype() != DType::F32 {
         return None;
@@ -418,22 +424,25 @@ mod tests {
             .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
             .init(&train);
         let x = |device: &Device| Tensor::<4>::zeros([2, 4, 6, 7], device);
-        assert!(forward(&depthwise, &x(&train)).is_some());
-        assert!(forward(&depthwise, &x(&train).require_grad()).is_some());
+        assert!(depthwise2d(&depthwise, &x(&train)).is_some());
+        assert!(depthwise2d(&depthwise, &x(&train).require_grad()).is_some());
         let eval = Device::flex();
         let depthwise_eval = Conv2dConfig::new([4, 4], [3, 3]).with_groups(4).init(&eval);
         assert!(
-            forward(&depthwise_eval, &x(&eval)).is_none(),
+            depthwise2d(&depthwise_eval, &x(&eval)).is_none(),
             "evaluation runs Burn's forward"
         );
         let dense = Conv2dConfig::new([4, 4], [3, 3]).init(&train);
-        assert!(forward(&dense, &x(&train)).is_none());
+        assert!(depthwise2d(&dense, &x(&train)).is_none());
         let multiplier = Conv2dConfig::new([4, 8], [3, 3]).with_groups(4).init(&train);
-        assert!(forward(&multiplier, &x(&train)).is_none(), "two filters per channel");
+        assert!(
+            depthwise2d(&multiplier, &x(&train)).is_none(),
+            "two filters per channel"
+        );
         let uneven = Conv2dConfig::new([4, 4], [3, 3])
             .with_groups(4)
             .with_padding(PaddingConfig2d::Explicit(1, 0, 0, 1))
             .init(&train);
-        assert!(forward(&uneven, &x(&train)).is_none(), "asymmetric padding");
+        assert!(depthwise2d(&uneven, &x(&train)).is_none(), "asymmetric padding");
     }
 }
