@@ -27,7 +27,7 @@ use burn::backend::ops::ModuleOps;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Flex};
 use burn::nn::conv::{Conv1d, Conv2d};
-use burn::nn::{PaddingConfig1d, PaddingConfig2d};
+use burn::nn::{PRelu, PaddingConfig1d, PaddingConfig2d};
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{DType, Shape, Tensor, TensorData};
 use rayon::prelude::*;
@@ -408,6 +408,110 @@ fn im2col(x: &[f32], g: &Geometry1d) -> Vec<f32> {
     cols
 }
 
+/// Applies a per-channel (or single-slope) `prelu` to `input` (`[batch, channels, height, width]`, any
+/// shape), as [`PRelu::forward`], on an autodiff device of the Flex backend; `None` otherwise. Burn's PReLU
+/// is a masked select whose backward pass runs two more masked selects over the whole tensor; here forward
+/// and backward are one pass each.
+pub(crate) fn prelu(prelu: &PRelu, input: &Tensor<4>) -> Option<Tensor<4>> {
+    let [batch, channels, height, width] = input.dims();
+    let slopes = prelu.alpha.dims()[0];
+    if !(slopes == channels || slopes == 1) || !input.device().is_autodiff() || input.dtype() != DType::F32 {
+        return None;
+    }
+    let x = input.clone().try_into_primitive::<Ad>().ok()?;
+    let a = prelu.alpha.val().try_into_primitive::<Ad>().ok()?;
+    let (x, x_node) = x.into_parts();
+    let (a, a_node) = a.into_parts();
+    let (x, a) = (x.to_contiguous(), a.to_contiguous());
+    let g = PreluGeometry {
+        planes: batch * channels,
+        channels,
+        plane: height * width,
+        shared: slopes == 1,
+    };
+    let mut y = vec![0.0_f32; g.planes * g.plane];
+    let (xs, alpha) = (slice(&x), slice(&a));
+    y.par_chunks_mut(g.plane).enumerate().for_each(|(p, out)| {
+        let slope = alpha[g.slope(p)];
+        for (o, &v) in out.iter_mut().zip(&xs[p * g.plane..][..g.plane]) {
+            *o = if v > 0.0 { v } else { slope * v };
+        }
+    });
+    let y = tensor(y, [batch, channels, height, width]);
+    let out = match PreluBackward
+        .prepare::<NoCheckpointing>([x_node, a_node])
+        .compute_bound()
+        .stateful()
+    {
+        OpsKind::Tracked(prep) => prep.finish((x, a, g), y),
+        OpsKind::UnTracked(prep) => prep.finish(y),
+    };
+    Some(Tensor::from_primitive::<Ad>(out))
+}
+
+/// Layout of a PReLU input: `planes` = batch · channels planes of `plane` values; one slope per channel, or
+/// one for all when `shared`.
+#[derive(Clone, Copy, Debug)]
+struct PreluGeometry {
+    planes: usize,
+    channels: usize,
+    plane: usize,
+    shared: bool,
+}
+
+impl PreluGeometry {
+    /// Index of plane `p`'s slope.
+    fn slope(&self, p: usize) -> usize {
+        if self.shared { 0 } else { p % self.channels }
+    }
+}
+
+/// The backward step of PReLU: `∂x = g` where `x > 0`, else `slope · g`; `∂slope = Σ g · x` over `x ≤ 0`.
+#[derive(Debug)]
+struct PreluBackward;
+
+impl Backward<Flex, 2> for PreluBackward {
+    /// Input and slopes (contiguous), and the layout.
+    type State = (FlexTensor, FlexTensor, PreluGeometry);
+
+    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [node_x, node_a] = ops.parents;
+        let grad = grads.consume::<Flex>(&ops.node).to_contiguous();
+        let (x, a, g) = ops.state;
+        let shape = x.layout().shape().clone();
+        let (xs, alpha, gs) = (slice(&x), slice(&a), slice(&grad));
+        let plane = |p: usize| (&xs[p * g.plane..][..g.plane], &gs[p * g.plane..][..g.plane]);
+        if let Some(node) = node_a {
+            // Σ over each plane, then over the planes that share a slope
+            let per_plane: Vec<f64> = (0..g.planes)
+                .into_par_iter()
+                .map(|p| {
+                    let (x, d) = plane(p);
+                    let s: f32 = x.iter().zip(d).map(|(&x, &d)| if x > 0.0 { 0.0 } else { x * d }).sum();
+                    f64::from(s)
+                })
+                .collect();
+            let mut ga = vec![0.0_f64; alpha.len()];
+            for (p, s) in per_plane.into_iter().enumerate() {
+                ga[g.slope(p)] += s;
+            }
+            let ga: Vec<f32> = ga.into_iter().map(|v| v as f32).collect();
+            grads.register::<Flex>(node.id, tensor(ga, [alpha.len()]));
+        }
+        if let Some(node) = node_x {
+            let mut gx = vec![0.0_f32; g.planes * g.plane];
+            gx.par_chunks_mut(g.plane).enumerate().for_each(|(p, out)| {
+                let (x, d) = plane(p);
+                let slope = alpha[g.slope(p)];
+                for ((o, &x), &d) in out.iter_mut().zip(x).zip(d) {
+                    *o = if x > 0.0 { d } else { slope * d };
+                }
+            });
+            grads.register::<Flex>(node.id, FlexTensor::from_data(TensorData::new(gx, shape)));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     //! Values and gradients against Burn's own convolution are tested in `crate::conv` (whose `conv2d` routes
@@ -444,5 +548,50 @@ mod tests {
             .with_padding(PaddingConfig2d::Explicit(1, 0, 0, 1))
             .init(&train);
         assert!(depthwise2d(&uneven, &x(&train)).is_none(), "asymmetric padding");
+    }
+
+    /// Criterion: PReLU values and the gradients of a fixed projection of its output with respect to the input
+    /// and the slopes equal Burn's `PRelu` (masked select) within float32 rounding, per-channel and shared.
+    #[test]
+    fn prelu_matches_burn() {
+        use burn::nn::PReluConfig;
+        use burn::tensor::Distribution;
+        let device = Device::flex().autodiff();
+        let x = Tensor::<4>::random([3, 4, 5, 6], Distribution::Normal(0.0, 1.0), &device);
+        for slopes in [4, 1] {
+            let layer = PReluConfig::new()
+                .with_num_parameters(slopes)
+                .with_alpha(0.25)
+                .init(&device);
+            let run = |ours: bool| {
+                let input = x.clone().require_grad();
+                let out = if ours {
+                    prelu(&layer, &input).expect("served")
+                } else {
+                    layer.forward(input.clone())
+                };
+                let probe = Tensor::<4>::ones(out.shape(), &device).cumsum(3).sin();
+                let grads = (out.clone() * probe).sum().backward();
+                let gx = input.grad(&grads).expect("input gradient");
+                let ga = layer.alpha.val().grad(&grads).expect("slope gradient");
+                (out.detach(), gx, ga)
+            };
+            let ((o1, x1, a1), (o2, x2, a2)) = (run(true), run(false));
+            let close = |a: Tensor<4>, b: Tensor<4>| (a - b).abs().max().into_scalar::<f32>() < 1e-6;
+            assert!(close(o1, o2), "{slopes} slopes: output");
+            assert!(close(x1, x2), "{slopes} slopes: input gradient");
+            let d = (a1 - a2.clone()).abs().max().into_scalar::<f32>();
+            assert!(
+                d < 1e-5 * a2.abs().max().into_scalar::<f32>().max(1.0),
+                "{slopes} slopes: slope gradient {d}"
+            );
+        }
+        assert!(
+            prelu(
+                &PReluConfig::new().init(&Device::flex()),
+                &Tensor::zeros([1, 1, 2, 2], &Device::flex())
+            )
+            .is_none()
+        );
     }
 }

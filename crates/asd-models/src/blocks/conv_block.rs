@@ -91,7 +91,7 @@ impl ConvBlock {
     pub fn forward(&self, input: Tensor<4>) -> Tensor<4> {
         let x = self.bn.forward(crate::conv::conv2d(&self.conv, input));
         match &self.prelu {
-            Some(prelu) => prelu.forward(x),
+            Some(prelu) => crate::backward::prelu(prelu, &x).unwrap_or_else(|| prelu.forward(x)),
             None => x,
         }
     }
