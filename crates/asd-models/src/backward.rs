@@ -16,6 +16,11 @@
 //!
 //! The forward values are Flex's own convolution in both cases. Other devices, other layer shapes and
 //! evaluation take the routes of [`crate::conv`].
+//!
+//! **PReLU and training-mode BatchNorm** of the MobileFaceNet blocks: Burn's PReLU is a masked select whose
+//! backward pass runs two more over the whole tensor, and Burn's generic training BatchNorm transposes the
+//! input, its square and the gradient to reduce over them; here each is one operation with one or two passes
+//! per direction. Evaluation keeps Burn's versions.
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
@@ -27,7 +32,7 @@ use burn::backend::ops::ModuleOps;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Flex};
 use burn::nn::conv::{Conv1d, Conv2d};
-use burn::nn::{PRelu, PaddingConfig1d, PaddingConfig2d};
+use burn::nn::{BatchNorm, PRelu, PaddingConfig1d, PaddingConfig2d};
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{DType, Shape, Tensor, TensorData};
 use rayon::prelude::*;
@@ -512,6 +517,153 @@ impl Backward<Flex, 2> for PreluBackward {
     }
 }
 
+/// Applies `bn` to `input` (`[batch, channels, height, width]`), as [`BatchNorm::forward`]. In training (an
+/// autodiff device of the Flex backend and the layer's training flag on) the layer is one operation whose
+/// forward pass takes two passes over the input for the batch statistics and one for the output, and whose
+/// backward pass takes one for the per-channel sums and one for the input gradient; Burn's generic version
+/// transposes the input, its square and the gradient to reduce over them. The running statistics are
+/// updated as Burn does (momentum, biased batch variance). `None` elsewhere (the caller then runs the
+/// layer's own `forward`).
+pub(crate) fn batch_norm(bn: &BatchNorm, input: &Tensor<4>) -> Option<Tensor<4>> {
+    let [batch, channels, height, width] = input.dims();
+    if !(input.device().is_autodiff() && bn.training.is_enabled() && input.dtype() == DType::F32) {
+        return None;
+    }
+    let x = input.clone().try_into_primitive::<Ad>().ok()?;
+    let gamma = bn.gamma.val().try_into_primitive::<Ad>().ok()?;
+    let beta = bn.beta.val().try_into_primitive::<Ad>().ok()?;
+    let device = input.device();
+    let g = NormGeometry {
+        batch,
+        channels,
+        plane: height * width,
+    };
+    let (x, x_node) = x.into_parts();
+    let (gamma, gamma_node) = gamma.into_parts();
+    let (beta, beta_node) = beta.into_parts();
+    let (x, gamma, beta) = (x.to_contiguous(), gamma.to_contiguous(), beta.to_contiguous());
+    let (mean, variance) = channel_statistics(slice(&x), &g);
+    let inv_std: Vec<f32> = variance
+        .iter()
+        .map(|v| (1.0 / (f64::from(*v) + bn.epsilon).sqrt()) as f32)
+        .collect();
+    let mut y = vec![0.0_f32; g.batch * g.channels * g.plane];
+    let (xs, gs, bs) = (slice(&x), slice(&gamma), slice(&beta));
+    y.par_chunks_mut(g.plane).enumerate().for_each(|(p, out)| {
+        let c = p % g.channels;
+        let (scale, m) = (gs[c] * inv_std[c], mean[c]);
+        let shift = bs[c] - m * scale;
+        for (o, &v) in out.iter_mut().zip(&xs[p * g.plane..][..g.plane]) {
+            *o = v * scale + shift;
+        }
+    });
+    let y = tensor(y, [batch, channels, height, width]);
+    let out = match BatchNormBackward
+        .prepare::<NoCheckpointing>([x_node, gamma_node, beta_node])
+        .compute_bound()
+        .stateful()
+    {
+        OpsKind::Tracked(prep) => prep.finish((x, gamma, mean.clone(), inv_std, g), y),
+        OpsKind::UnTracked(prep) => prep.finish(y),
+    };
+    let statistic = |v: Vec<f32>| Tensor::<1>::from_data(TensorData::new(v, [channels]), &device);
+    let momentum = bn.momentum;
+    let running_mean = bn.running_mean.value_sync().to_device(&device);
+    let running_var = bn.running_var.value_sync().to_device(&device);
+    bn.running_mean
+        .update((running_mean * (1.0 - momentum) + statistic(mean) * momentum).detach());
+    bn.running_var
+        .update((running_var * (1.0 - momentum) + statistic(variance) * momentum).detach());
+    Some(Tensor::from_primitive::<Ad>(out))
+}
+
+/// Layout of a BatchNorm input: `batch · channels` planes of `plane` values.
+#[derive(Clone, Copy, Debug)]
+struct NormGeometry {
+    batch: usize,
+    channels: usize,
+    plane: usize,
+}
+
+/// Per-channel sums over the planes of `values` (one f64 per plane from `per_plane`), reduced over the batch.
+fn per_channel(g: &NormGeometry, per_plane: impl Fn(usize) -> f64 + Sync + Send) -> Vec<f64> {
+    let planes: Vec<f64> = (0..g.batch * g.channels).into_par_iter().map(per_plane).collect();
+    let mut sums = vec![0.0_f64; g.channels];
+    for (p, v) in planes.into_iter().enumerate() {
+        sums[p % g.channels] += v;
+    }
+    sums
+}
+
+/// Mean and biased variance per channel of `x` (two passes, sums in f64).
+fn channel_statistics(x: &[f32], g: &NormGeometry) -> (Vec<f32>, Vec<f32>) {
+    let n = (g.batch * g.plane) as f64;
+    let plane = |p: usize| &x[p * g.plane..][..g.plane];
+    let mean: Vec<f64> = per_channel(g, |p| plane(p).iter().map(|&v| f64::from(v)).sum())
+        .into_iter()
+        .map(|s| s / n)
+        .collect();
+    let variance = per_channel(g, |p| {
+        let m = mean[p % g.channels];
+        plane(p).iter().map(|&v| (f64::from(v) - m).powi(2)).sum()
+    });
+    (
+        mean.iter().map(|&m| m as f32).collect(),
+        variance.iter().map(|&v| (v / n) as f32).collect(),
+    )
+}
+
+/// The backward step of training-mode BatchNorm: with `x̂ = (x − mean) · inv_std` and `N` values per channel,
+/// `∂β = Σ g`, `∂γ = Σ g · x̂`, `∂x = γ · inv_std · (g − ∂β / N − x̂ · ∂γ / N)`.
+#[derive(Debug)]
+struct BatchNormBackward;
+
+impl Backward<Flex, 3> for BatchNormBackward {
+    /// Input and γ (contiguous), batch mean and `1 / √(variance + ε)` per channel, the layout.
+    type State = (FlexTensor, FlexTensor, Vec<f32>, Vec<f32>, NormGeometry);
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [node_x, node_gamma, node_beta] = ops.parents;
+        let grad = grads.consume::<Flex>(&ops.node).to_contiguous();
+        let (x, gamma, mean, inv_std, g) = ops.state;
+        let (xs, gs, ds) = (slice(&x), slice(&gamma), slice(&grad));
+        let plane = |p: usize| (&xs[p * g.plane..][..g.plane], &ds[p * g.plane..][..g.plane]);
+        let sum_g = per_channel(&g, |p| plane(p).1.iter().map(|&d| f64::from(d)).sum());
+        let sum_gx = per_channel(&g, |p| {
+            let c = p % g.channels;
+            let (x, d) = plane(p);
+            let (m, s) = (f64::from(mean[c]), f64::from(inv_std[c]));
+            x.iter()
+                .zip(d)
+                .map(|(&x, &d)| f64::from(d) * (f64::from(x) - m) * s)
+                .sum()
+        });
+        let to_f32 = |v: &[f64]| v.iter().map(|&v| v as f32).collect::<Vec<f32>>();
+        if let Some(node) = node_beta {
+            grads.register::<Flex>(node.id, tensor(to_f32(&sum_g), [g.channels]));
+        }
+        if let Some(node) = node_gamma {
+            grads.register::<Flex>(node.id, tensor(to_f32(&sum_gx), [g.channels]));
+        }
+        if let Some(node) = node_x {
+            let n = (g.batch * g.plane) as f64;
+            let mut gx = vec![0.0_f32; g.batch * g.channels * g.plane];
+            gx.par_chunks_mut(g.plane).enumerate().for_each(|(p, out)| {
+                let c = p % g.channels;
+                let (x, d) = plane(p);
+                let (m, s) = (mean[c], inv_std[c]);
+                let scale = gs[c] * s;
+                let (mean_g, mean_gx) = ((sum_g[c] / n) as f32, (sum_gx[c] / n) as f32);
+                for ((o, &x), &d) in out.iter_mut().zip(x).zip(d) {
+                    *o = scale * (d - mean_g - (x - m) * s * mean_gx);
+                }
+            });
+            let shape = x.layout().shape().clone();
+            grads.register::<Flex>(node.id, FlexTensor::from_data(TensorData::new(gx, shape)));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     //! Values and gradients against Burn's own convolution are tested in `crate::conv` (whose `conv2d` routes
@@ -593,5 +745,56 @@ mod tests {
             )
             .is_none()
         );
+    }
+
+    /// Criterion: training-mode BatchNorm values, the gradients of a fixed projection of its output with respect
+    /// to the input, γ and β, and the running statistics afterwards equal Burn's `BatchNorm` within float32
+    /// rounding; in evaluation the layer's own forward runs.
+    #[test]
+    fn batch_norm_matches_burn() {
+        use burn::module::Param;
+        use burn::nn::BatchNormConfig;
+        use burn::tensor::Distribution;
+        let device = Device::flex().autodiff();
+        let x = Tensor::<4>::random([3, 4, 5, 6], Distribution::Normal(0.5, 2.0), &device);
+        let gamma = Tensor::<1>::random([4], Distribution::Uniform(0.5, 1.5), &device);
+        let beta = Tensor::<1>::random([4], Distribution::Uniform(-1.0, 1.0), &device);
+        let layer = || {
+            let mut bn = BatchNormConfig::new(4).with_momentum(0.3).init(&device);
+            bn.gamma = Param::from_tensor(gamma.clone());
+            bn.beta = Param::from_tensor(beta.clone());
+            bn
+        };
+        let run = |ours: bool| {
+            let bn = layer();
+            let input = x.clone().require_grad();
+            let out = if ours {
+                batch_norm(&bn, &input).expect("served")
+            } else {
+                bn.forward(input.clone())
+            };
+            let probe = Tensor::<4>::ones(out.shape(), &device).cumsum(3).sin();
+            let grads = (out.clone() * probe).sum().backward();
+            let g = [
+                input.grad(&grads).expect("input gradient").reshape([-1]),
+                bn.gamma.val().grad(&grads).expect("γ gradient"),
+                bn.beta.val().grad(&grads).expect("β gradient"),
+                bn.running_mean.value(),
+                bn.running_var.value(),
+            ];
+            (out.detach(), g)
+        };
+        let ((o1, g1), (o2, g2)) = (run(true), run(false));
+        let rel = |a: Tensor<1>, b: Tensor<1>| {
+            let scale = b.clone().abs().max().into_scalar::<f32>().max(1e-6);
+            (a - b).abs().max().into_scalar::<f32>() / scale
+        };
+        assert!(rel(o1.reshape([-1]), o2.reshape([-1])) < 1e-5, "output");
+        for (i, (a, b)) in g1.into_iter().zip(g2).enumerate() {
+            let d = rel(a.inner(), b.inner());
+            assert!(d < 1e-4, "gradient or statistic {i} differs by {d}");
+        }
+        let eval = BatchNormConfig::new(4).init(&Device::flex());
+        assert!(batch_norm(&eval, &Tensor::zeros([1, 4, 2, 2], &Device::flex())).is_none());
     }
 }

@@ -89,7 +89,8 @@ impl ConvBlock {
     /// # Panics
     /// If the channel axis differs from `in_channels`.
     pub fn forward(&self, input: Tensor<4>) -> Tensor<4> {
-        let x = self.bn.forward(crate::conv::conv2d(&self.conv, input));
+        let x = crate::conv::conv2d(&self.conv, input);
+        let x = crate::backward::batch_norm(&self.bn, &x).unwrap_or_else(|| self.bn.forward(x));
         match &self.prelu {
             Some(prelu) => crate::backward::prelu(prelu, &x).unwrap_or_else(|| prelu.forward(x)),
             None => x,
