@@ -13,12 +13,12 @@
 //!   deviations above chance.
 //!
 //! ASDNet and SpecMFN are tested on the benchmark's own anomalies (severity drawn per clip, most of them weak)
-//! after 6 epochs at 1e-3 (measured: KNN 67.7 % and 64.5 %). The MobileFaceNets train at their preset's 1e-4
+//! after 6 epochs at 1e-3 (measured: KNN 67.5 % and 65.9 %). The MobileFaceNets train at their preset's 1e-4
 //! for 3 epochs (at 1e-3 they fit the 6 classes perfectly within 4 epochs and their embeddings collapse onto
 //! the class centres, which leaves nothing for the scorers). Within that budget their embeddings do not
 //! separate the benchmark's mostly weak anomalies (measured on these clips: LogMel-MFN 48.8 %, STgram-MFN
 //! 56.6 %), so they are tested on faults at a fixed severity of twice the benchmark's strongest
-//! (`SynthConfig::severity`; measured: LogMel-MFN 66.3 %, STgram-MFN 74.8 %; the training-free raw log-Mel
+//! (`SynthConfig::severity`; measured: LogMel-MFN 66.5 %, STgram-MFN 74.5 %; the training-free raw log-Mel
 //! reaches 93.3 % there with KNN, 96.9 % with a Gaussian).
 
 use asd::audio::synth::{SynthConfig, SynthLayout, generate};
