@@ -29,8 +29,8 @@ use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::flex::FlexTensor;
 use burn::backend::ops::FloatTensorOps;
 use burn::backend::ops::ModuleOps;
-use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Flex};
+use burn::module::Param;
 use burn::nn::conv::{Conv1d, Conv2d};
 use burn::nn::{BatchNorm, PRelu, PaddingConfig1d, PaddingConfig2d};
 use burn::tensor::ops::ConvOptions;
@@ -89,8 +89,6 @@ pub(crate) fn depthwise2d(conv: &Conv2d, input: &Tensor<4>) -> Option<Tensor<4>>
     if channels != conv.groups || height + 2 * padding[0] < kh || width + 2 * padding[1] < kw {
         return None;
     }
-    let x = input.clone().try_into_primitive::<Ad>().ok()?;
-    let w = conv.weight.val().try_into_primitive::<Ad>().ok()?;
     let stride = conv.stride;
     let out = [
         (height + 2 * padding[0] - kh) / stride[0] + 1,
@@ -106,11 +104,11 @@ pub(crate) fn depthwise2d(conv: &Conv2d, input: &Tensor<4>) -> Option<Tensor<4>>
         padding,
         out,
     };
-    let output = Tensor::<4>::from_primitive::<Ad>(record(x, w, geometry));
-    Some(match &conv.bias {
-        Some(bias) => output + bias.val().reshape([1, channels, 1, 1]),
-        None => output,
-    })
+    let output = record(DepthwiseBackward, input, conv.weight.val(), geometry, |x, w, g| {
+        let options = ConvOptions::new(g.stride, g.padding, [1, 1], g.channels);
+        Flex::conv2d(x.clone(), w.clone(), None, options)
+    })?;
+    Some(add_bias(output, conv.bias.as_ref()))
 }
 
 /// The backward step of the depthwise operation.
@@ -126,7 +124,6 @@ impl Backward<Flex, 2> for DepthwiseBackward {
         let grad = grads.consume::<Flex>(&ops.node);
         let (x, w, g) = ops.state;
         let grad = grad.to_contiguous();
-        let (x, w) = (x.to_contiguous(), w.to_contiguous());
         let (gx, gw) = gradients(
             slice(&x),
             slice(&w),
@@ -154,21 +151,44 @@ fn tensor<const D: usize>(values: Vec<f32>, shape: [usize; D]) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(values, shape))
 }
 
-/// Records the operation in the autodiff graph; the forward values come from Flex's own convolution.
-fn record(x: FloatTensor<Ad>, w: FloatTensor<Ad>, g: Geometry) -> FloatTensor<Ad> {
-    let (x, x_node) = x.into_parts();
-    let (w, w_node) = w.into_parts();
-    let options = ConvOptions::new(g.stride, g.padding, [1, 1], g.channels);
-    match DepthwiseBackward
+/// Records a two-input operation in the autodiff graph: the input `x` and a parameter `w` become contiguous
+/// Flex primitives, `forward` computes the output from them, and `step`'s backward pass later receives them
+/// with `geometry` as its state. `None` when a tensor is not on `Autodiff<Flex>`.
+fn record<const D: usize, const E: usize, S, G>(
+    step: S,
+    x: &Tensor<D>,
+    w: Tensor<E>,
+    geometry: G,
+    forward: impl FnOnce(&FlexTensor, &FlexTensor, &G) -> FlexTensor,
+) -> Option<Tensor<D>>
+where
+    S: Backward<Flex, 2, State = (FlexTensor, FlexTensor, G)>,
+    G: Clone + Send + std::fmt::Debug + 'static,
+{
+    let (x, x_node) = x.clone().try_into_primitive::<Ad>().ok()?.into_parts();
+    let (w, w_node) = w.try_into_primitive::<Ad>().ok()?.into_parts();
+    let (x, w) = (x.to_contiguous(), w.to_contiguous());
+    let out = forward(&x, &w, &geometry);
+    let out = match step
         .prepare::<NoCheckpointing>([x_node, w_node])
         .compute_bound()
         .stateful()
     {
-        OpsKind::Tracked(prep) => {
-            let out = Flex::conv2d(x.clone(), w.clone(), None, options);
-            prep.finish((x, w, g), out)
+        OpsKind::Tracked(prep) => prep.finish((x, w, geometry), out),
+        OpsKind::UnTracked(prep) => prep.finish(out),
+    };
+    Some(Tensor::from_primitive::<Ad>(out))
+}
+
+/// `output` (`[batch, channels, …]`) plus a per-channel `bias` (`[channels]`), if any.
+fn add_bias<const D: usize>(output: Tensor<D>, bias: Option<&Param<Tensor<1>>>) -> Tensor<D> {
+    match bias {
+        Some(bias) => {
+            let mut shape = [1; D];
+            shape[1] = bias.dims()[0];
+            output + bias.val().reshape(shape)
         }
-        OpsKind::UnTracked(prep) => prep.finish(Flex::conv2d(x, w, None, options)),
+        None => output,
     }
 }
 
@@ -339,26 +359,10 @@ pub(crate) fn conv1d(conv: &Conv1d, input: &Tensor<3>) -> Option<Tensor<3>> {
         padding,
         n: (length + 2 * padding - span) / conv.stride + 1,
     };
-    let x = input.clone().try_into_primitive::<Ad>().ok()?;
-    let w = conv.weight.val().try_into_primitive::<Ad>().ok()?;
-    let (x, x_node) = x.into_parts();
-    let (w, w_node) = w.into_parts();
-    let out = match Dense1dBackward
-        .prepare::<NoCheckpointing>([x_node, w_node])
-        .compute_bound()
-        .stateful()
-    {
-        OpsKind::Tracked(prep) => {
-            let out = Flex::conv1d(x.clone(), w.clone(), None, geometry.options());
-            prep.finish((x, w, geometry), out)
-        }
-        OpsKind::UnTracked(prep) => prep.finish(Flex::conv1d(x, w, None, geometry.options())),
-    };
-    let output = Tensor::<3>::from_primitive::<Ad>(out);
-    Some(match &conv.bias {
-        Some(bias) => output + bias.val().reshape([1, c_out, 1]),
-        None => output,
-    })
+    let output = record(Dense1dBackward, input, conv.weight.val(), geometry, |x, w, g| {
+        Flex::conv1d(x.clone(), w.clone(), None, g.options())
+    })?;
+    Some(add_bias(output, conv.bias.as_ref()))
 }
 
 /// The backward step of the dense 1-D convolution: the input gradient from Flex's transposed convolution,
@@ -376,7 +380,6 @@ impl Backward<Flex, 2> for Dense1dBackward {
         let grad = grads.consume::<Flex>(&ops.node);
         let (x, w, g) = ops.state;
         if let Some(node) = node_w {
-            let x = x.to_contiguous();
             let cols = tensor(im2col(slice(&x), &g), [g.batch, g.n, g.c_in * g.kernel]);
             let per_item = Flex::float_matmul(grad.clone(), cols);
             let gw = Flex::float_sum_dim(per_item, 0);
@@ -423,35 +426,23 @@ pub(crate) fn prelu(prelu: &PRelu, input: &Tensor<4>) -> Option<Tensor<4>> {
     if !(slopes == channels || slopes == 1) || !input.device().is_autodiff() || input.dtype() != DType::F32 {
         return None;
     }
-    let x = input.clone().try_into_primitive::<Ad>().ok()?;
-    let a = prelu.alpha.val().try_into_primitive::<Ad>().ok()?;
-    let (x, x_node) = x.into_parts();
-    let (a, a_node) = a.into_parts();
-    let (x, a) = (x.to_contiguous(), a.to_contiguous());
     let g = PreluGeometry {
         planes: batch * channels,
         channels,
         plane: height * width,
         shared: slopes == 1,
     };
-    let mut y = vec![0.0_f32; g.planes * g.plane];
-    let (xs, alpha) = (slice(&x), slice(&a));
-    y.par_chunks_mut(g.plane).enumerate().for_each(|(p, out)| {
-        let slope = alpha[g.slope(p)];
-        for (o, &v) in out.iter_mut().zip(&xs[p * g.plane..][..g.plane]) {
-            *o = if v > 0.0 { v } else { slope * v };
-        }
-    });
-    let y = tensor(y, [batch, channels, height, width]);
-    let out = match PreluBackward
-        .prepare::<NoCheckpointing>([x_node, a_node])
-        .compute_bound()
-        .stateful()
-    {
-        OpsKind::Tracked(prep) => prep.finish((x, a, g), y),
-        OpsKind::UnTracked(prep) => prep.finish(y),
-    };
-    Some(Tensor::from_primitive::<Ad>(out))
+    record(PreluBackward, input, prelu.alpha.val(), g, |x, a, g| {
+        let mut y = vec![0.0_f32; g.planes * g.plane];
+        let (xs, alpha) = (slice(x), slice(a));
+        y.par_chunks_mut(g.plane).enumerate().for_each(|(p, out)| {
+            let slope = alpha[g.slope(p)];
+            for (o, &v) in out.iter_mut().zip(&xs[p * g.plane..][..g.plane]) {
+                *o = if v > 0.0 { v } else { slope * v };
+            }
+        });
+        tensor(y, [batch, channels, height, width])
+    })
 }
 
 /// Layout of a PReLU input: `planes` = batch · channels planes of `plane` values; one slope per channel, or
@@ -752,7 +743,6 @@ mod tests {
     /// rounding; in evaluation the layer's own forward runs.
     #[test]
     fn batch_norm_matches_burn() {
-        use burn::module::Param;
         use burn::nn::BatchNormConfig;
         use burn::tensor::Distribution;
         let device = Device::flex().autodiff();
