@@ -1,5 +1,5 @@
-//! Convolutions with backward passes written for the CPU: custom operations of Burn's autodiff graph on the
-//! Flex backend, for the two kinds of layer whose generic backward pass is slowest there.
+//! Layers with backward passes written for the CPU: custom operations of Burn's autodiff graph on the Flex
+//! backend, for the four kinds of layer whose generic backward pass is slowest there.
 //!
 //! **Depthwise 2-D** (one filter per channel, `groups = channels`). Burn's generic backward pass of a grouped
 //! convolution, which Flex inherits, loops over the groups: one small convolution per channel for the weight
@@ -143,7 +143,7 @@ impl Backward<Flex, 2> for DepthwiseBackward {
 
 /// The f32 values of a contiguous Flex tensor.
 fn slice(t: &FlexTensor) -> &[f32] {
-    t.as_slice::<f32>().unwrap_or(&[]) // ok: callers pass contiguous f32 tensors (checked in `forward`)
+    t.as_slice::<f32>().unwrap_or(&[]) // ok: callers pass contiguous f32 tensors (dtype checked on entry)
 }
 
 /// A Flex tensor of `shape` holding `values`.
@@ -416,8 +416,8 @@ fn im2col(x: &[f32], g: &Geometry1d) -> Vec<f32> {
     cols
 }
 
-/// Applies a per-channel (or single-slope) `prelu` to `input` (`[batch, channels, height, width]`, any
-/// shape), as [`PRelu::forward`], on an autodiff device of the Flex backend; `None` otherwise. Burn's PReLU
+/// Applies a per-channel (or single-slope) `prelu` to `input` (`[batch, channels, height, width]`), as
+/// [`PRelu::forward`], on an autodiff device of the Flex backend; `None` otherwise. Burn's PReLU
 /// is a masked select whose backward pass runs two more masked selects over the whole tensor; here forward
 /// and backward are one pass each.
 pub(crate) fn prelu(prelu: &PRelu, input: &Tensor<4>) -> Option<Tensor<4>> {
@@ -427,17 +427,20 @@ pub(crate) fn prelu(prelu: &PRelu, input: &Tensor<4>) -> Option<Tensor<4>> {
         return None;
     }
     let g = PreluGeometry {
-        planes: batch * channels,
-        channels,
-        plane: height * width,
+        planes: Planes {
+            batch,
+            channels,
+            plane: height * width,
+        },
         shared: slopes == 1,
     };
     record(PreluBackward, input, prelu.alpha.val(), g, |x, a, g| {
-        let mut y = vec![0.0_f32; g.planes * g.plane];
+        let plane = g.planes.plane;
+        let mut y = vec![0.0_f32; g.planes.values()];
         let (xs, alpha) = (slice(x), slice(a));
-        y.par_chunks_mut(g.plane).enumerate().for_each(|(p, out)| {
+        y.par_chunks_mut(plane).enumerate().for_each(|(p, out)| {
             let slope = alpha[g.slope(p)];
-            for (o, &v) in out.iter_mut().zip(&xs[p * g.plane..][..g.plane]) {
+            for (o, &v) in out.iter_mut().zip(&xs[p * plane..][..plane]) {
                 *o = if v > 0.0 { v } else { slope * v };
             }
         });
@@ -445,20 +448,17 @@ pub(crate) fn prelu(prelu: &PRelu, input: &Tensor<4>) -> Option<Tensor<4>> {
     })
 }
 
-/// Layout of a PReLU input: `planes` = batch · channels planes of `plane` values; one slope per channel, or
-/// one for all when `shared`.
+/// Layout of a PReLU input and its slopes: one per channel, or one for all when `shared`.
 #[derive(Clone, Copy, Debug)]
 struct PreluGeometry {
-    planes: usize,
-    channels: usize,
-    plane: usize,
+    planes: Planes,
     shared: bool,
 }
 
 impl PreluGeometry {
     /// Index of plane `p`'s slope.
     fn slope(&self, p: usize) -> usize {
-        if self.shared { 0 } else { p % self.channels }
+        if self.shared { 0 } else { p % self.planes.channels }
     }
 }
 
@@ -476,27 +476,24 @@ impl Backward<Flex, 2> for PreluBackward {
         let (x, a, g) = ops.state;
         let shape = x.layout().shape().clone();
         let (xs, alpha, gs) = (slice(&x), slice(&a), slice(&grad));
-        let plane = |p: usize| (&xs[p * g.plane..][..g.plane], &gs[p * g.plane..][..g.plane]);
+        let n = g.planes.plane;
+        let plane = |p: usize| (&xs[p * n..][..n], &gs[p * n..][..n]);
         if let Some(node) = node_a {
-            // Σ over each plane, then over the planes that share a slope
-            let per_plane: Vec<f64> = (0..g.planes)
-                .into_par_iter()
-                .map(|p| {
-                    let (x, d) = plane(p);
-                    let s: f32 = x.iter().zip(d).map(|(&x, &d)| if x > 0.0 { 0.0 } else { x * d }).sum();
-                    f64::from(s)
-                })
-                .collect();
-            let mut ga = vec![0.0_f64; alpha.len()];
-            for (p, s) in per_plane.into_iter().enumerate() {
-                ga[g.slope(p)] += s;
-            }
-            let ga: Vec<f32> = ga.into_iter().map(|v| v as f32).collect();
+            let per_channel = per_channel(&g.planes, |p| {
+                let (x, d) = plane(p);
+                let s: f32 = x.iter().zip(d).map(|(&x, &d)| if x > 0.0 { 0.0 } else { x * d }).sum();
+                f64::from(s)
+            });
+            let ga: Vec<f32> = if g.shared {
+                vec![per_channel.iter().sum::<f64>() as f32]
+            } else {
+                per_channel.into_iter().map(|v| v as f32).collect()
+            };
             grads.register::<Flex>(node.id, tensor(ga, [alpha.len()]));
         }
         if let Some(node) = node_x {
-            let mut gx = vec![0.0_f32; g.planes * g.plane];
-            gx.par_chunks_mut(g.plane).enumerate().for_each(|(p, out)| {
+            let mut gx = vec![0.0_f32; g.planes.values()];
+            gx.par_chunks_mut(n).enumerate().for_each(|(p, out)| {
                 let (x, d) = plane(p);
                 let slope = alpha[g.slope(p)];
                 for ((o, &x), &d) in out.iter_mut().zip(x).zip(d) {
@@ -524,7 +521,7 @@ pub(crate) fn batch_norm(bn: &BatchNorm, input: &Tensor<4>) -> Option<Tensor<4>>
     let gamma = bn.gamma.val().try_into_primitive::<Ad>().ok()?;
     let beta = bn.beta.val().try_into_primitive::<Ad>().ok()?;
     let device = input.device();
-    let g = NormGeometry {
+    let g = Planes {
         batch,
         channels,
         plane: height * width,
@@ -538,7 +535,7 @@ pub(crate) fn batch_norm(bn: &BatchNorm, input: &Tensor<4>) -> Option<Tensor<4>>
         .iter()
         .map(|v| (1.0 / (f64::from(*v) + bn.epsilon).sqrt()) as f32)
         .collect();
-    let mut y = vec![0.0_f32; g.batch * g.channels * g.plane];
+    let mut y = vec![0.0_f32; g.values()];
     let (xs, gs, bs) = (slice(&x), slice(&gamma), slice(&beta));
     y.par_chunks_mut(g.plane).enumerate().for_each(|(p, out)| {
         let c = p % g.channels;
@@ -568,16 +565,24 @@ pub(crate) fn batch_norm(bn: &BatchNorm, input: &Tensor<4>) -> Option<Tensor<4>>
     Some(Tensor::from_primitive::<Ad>(out))
 }
 
-/// Layout of a BatchNorm input: `batch · channels` planes of `plane` values.
+/// Layout of a `[batch, channels, …]` tensor as `batch · channels` planes of `plane` values (PReLU, BatchNorm).
 #[derive(Clone, Copy, Debug)]
-struct NormGeometry {
+struct Planes {
     batch: usize,
     channels: usize,
     plane: usize,
 }
 
-/// Per-channel sums over the planes of `values` (one f64 per plane from `per_plane`), reduced over the batch.
-fn per_channel(g: &NormGeometry, per_plane: impl Fn(usize) -> f64 + Sync + Send) -> Vec<f64> {
+impl Planes {
+    /// Number of values in the tensor.
+    fn values(&self) -> usize {
+        self.batch * self.channels * self.plane
+    }
+}
+
+/// Per-channel sums of one f64 per plane (`per_plane(p)`, plane `p` of channel `p mod channels`), reduced over
+/// the batch.
+fn per_channel(g: &Planes, per_plane: impl Fn(usize) -> f64 + Sync + Send) -> Vec<f64> {
     let planes: Vec<f64> = (0..g.batch * g.channels).into_par_iter().map(per_plane).collect();
     let mut sums = vec![0.0_f64; g.channels];
     for (p, v) in planes.into_iter().enumerate() {
@@ -587,7 +592,7 @@ fn per_channel(g: &NormGeometry, per_plane: impl Fn(usize) -> f64 + Sync + Send)
 }
 
 /// Mean and biased variance per channel of `x` (two passes, sums in f64).
-fn channel_statistics(x: &[f32], g: &NormGeometry) -> (Vec<f32>, Vec<f32>) {
+fn channel_statistics(x: &[f32], g: &Planes) -> (Vec<f32>, Vec<f32>) {
     let n = (g.batch * g.plane) as f64;
     let plane = |p: usize| &x[p * g.plane..][..g.plane];
     let mean: Vec<f64> = per_channel(g, |p| plane(p).iter().map(|&v| f64::from(v)).sum())
@@ -611,7 +616,7 @@ struct BatchNormBackward;
 
 impl Backward<Flex, 3> for BatchNormBackward {
     /// Input and γ (contiguous), batch mean and `1 / √(variance + ε)` per channel, the layout.
-    type State = (FlexTensor, FlexTensor, Vec<f32>, Vec<f32>, NormGeometry);
+    type State = (FlexTensor, FlexTensor, Vec<f32>, Vec<f32>, Planes);
 
     fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
         let [node_x, node_gamma, node_beta] = ops.parents;
@@ -638,7 +643,7 @@ impl Backward<Flex, 3> for BatchNormBackward {
         }
         if let Some(node) = node_x {
             let n = (g.batch * g.plane) as f64;
-            let mut gx = vec![0.0_f32; g.batch * g.channels * g.plane];
+            let mut gx = vec![0.0_f32; g.values()];
             gx.par_chunks_mut(g.plane).enumerate().for_each(|(p, out)| {
                 let c = p % g.channels;
                 let (x, d) = plane(p);
