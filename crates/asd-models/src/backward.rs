@@ -22,19 +22,19 @@
 //! input, its square and the gradient to reduce over them; here each is one operation with one or two passes
 //! per direction. Evaluation keeps Burn's versions.
 
+use crate::kernels::{self, Geometry1d, Planes, slice, tensor, valid};
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::flex::FlexTensor;
-use burn::backend::ops::FloatTensorOps;
 use burn::backend::ops::ModuleOps;
 use burn::backend::{Autodiff, Flex};
 use burn::module::Param;
 use burn::nn::conv::{Conv1d, Conv2d};
-use burn::nn::{BatchNorm, PRelu, PaddingConfig1d, PaddingConfig2d};
+use burn::nn::{BatchNorm, PRelu, PaddingConfig2d};
 use burn::tensor::ops::ConvOptions;
-use burn::tensor::{DType, Shape, Tensor, TensorData};
+use burn::tensor::{DType, Tensor, TensorData};
 use rayon::prelude::*;
 
 /// The autodiff backend whose tensors take the hand-written backward pass.
@@ -52,16 +52,6 @@ struct Geometry {
     stride: [usize; 2],
     padding: [usize; 2],
     out: [usize; 2],
-}
-
-impl Geometry {
-    /// Output positions `o` along one axis whose tap `k` reads an input index inside `0..len`:
-    /// `0 ≤ o · stride + k − pad < len`.
-    fn valid(k: usize, pad: usize, stride: usize, len: usize, n_out: usize) -> std::ops::Range<usize> {
-        let lo = pad.saturating_sub(k).div_ceil(stride);
-        let hi = (len + pad).saturating_sub(k).div_ceil(stride).min(n_out);
-        lo..hi.max(lo)
-    }
 }
 
 /// Whether `conv` is a depthwise layer this module computes: one filter per channel, no dilation, explicit
@@ -139,16 +129,6 @@ impl Backward<Flex, 2> for DepthwiseBackward {
             grads.register::<Flex>(node.id, tensor(gw, [g.channels, 1, g.kernel[0], g.kernel[1]]));
         }
     }
-}
-
-/// The f32 values of a contiguous Flex tensor.
-fn slice(t: &FlexTensor) -> &[f32] {
-    t.as_slice::<f32>().unwrap_or(&[]) // ok: callers pass contiguous f32 tensors (dtype checked on entry)
-}
-
-/// A Flex tensor of `shape` holding `values`.
-fn tensor<const D: usize>(values: Vec<f32>, shape: [usize; D]) -> FlexTensor {
-    FlexTensor::from_data(TensorData::new(values, shape))
 }
 
 /// Records a two-input operation in the autodiff graph: the input `x` and a parameter `w` become contiguous
@@ -238,9 +218,9 @@ fn gradients(
         let gs = &grad[p * plane_out..][..plane_out];
         let ws = &w[(p % g.channels) * taps..][..taps];
         for ky in 0..kh {
-            let rows = Geometry::valid(ky, g.padding[0], g.stride[0], g.height, oh);
+            let rows = valid(ky, g.padding[0], g.stride[0], g.height, oh);
             for kx in 0..kw {
-                let cols = Geometry::valid(kx, g.padding[1], g.stride[1], g.width, ow);
+                let cols = valid(kx, g.padding[1], g.stride[1], g.width, ow);
                 if cols.is_empty() {
                     continue;
                 }
@@ -309,65 +289,23 @@ fn gradients(
     (gx, gw)
 }
 
-/// Geometry of a dense 1-D layer: input `[batch, c_in, length]`, weight `[c_out, c_in, kernel]`, stride,
-/// dilation, symmetric zero padding; the output is `[batch, c_out, n]`.
-#[derive(Clone, Copy, Debug)]
-struct Geometry1d {
-    batch: usize,
-    c_in: usize,
-    length: usize,
-    c_out: usize,
-    kernel: usize,
-    stride: usize,
-    dilation: usize,
-    padding: usize,
-    n: usize,
-}
-
-impl Geometry1d {
-    fn options(&self) -> ConvOptions<1> {
-        ConvOptions::new([self.stride], [self.padding], [self.dilation], 1)
-    }
-}
-
 /// Applies a dense `conv` (`groups = 1`, symmetric padding) to a tracked `input` (`[batch, c_in, length]` →
 /// `[batch, c_out, n]`), as [`Conv1d::forward`], on an autodiff device of the Flex backend; `None` otherwise
 /// (the caller then takes another route).
 pub(crate) fn conv1d(conv: &Conv1d, input: &Tensor<3>) -> Option<Tensor<3>> {
-    let padding = match conv.padding {
-        PaddingConfig1d::Valid => 0,
-        PaddingConfig1d::Explicit(left, right) if left == right => left,
-        _ => return None,
-    };
-    if conv.groups != 1 || !input.device().is_autodiff() || !input.is_tracked() || input.dtype() != DType::F32 {
+    if !input.device().is_autodiff() || !input.is_tracked() || input.dtype() != DType::F32 {
         return None;
     }
-    let [batch, c_in, length] = input.dims();
-    let [c_out, w_in, kernel] = conv.weight.dims();
-    let span = conv.dilation * (kernel - 1) + 1;
-    if w_in != c_in || length + 2 * padding < span {
-        return None;
-    }
-    let geometry = Geometry1d {
-        batch,
-        c_in,
-        length,
-        c_out,
-        kernel,
-        stride: conv.stride,
-        dilation: conv.dilation,
-        padding,
-        n: (length + 2 * padding - span) / conv.stride + 1,
-    };
+    let geometry = Geometry1d::of(conv, input.dims())?;
     let output = record(Dense1dBackward, input, conv.weight.val(), geometry, |x, w, g| {
-        Flex::conv1d(x.clone(), w.clone(), None, g.options())
+        tensor(kernels::conv1d(slice(x), slice(w), None, g), [g.batch, g.c_out, g.n])
     })?;
     Some(add_bias(output, conv.bias.as_ref()))
 }
 
 /// The backward step of the dense 1-D convolution: the input gradient from Flex's transposed convolution,
-/// the weight gradient as one batched matrix product `grad [batch, c_out, n] × cols [batch, n, c_in · kernel]`
-/// summed over the batch, with the input windows gathered into `cols` (im2col) here.
+/// the weight gradient from [`kernels::conv1d_weight_grad`] (per item, the output gradient times the input
+/// windows, gathered here).
 #[derive(Debug)]
 struct Dense1dBackward;
 
@@ -380,40 +318,13 @@ impl Backward<Flex, 2> for Dense1dBackward {
         let grad = grads.consume::<Flex>(&ops.node);
         let (x, w, g) = ops.state;
         if let Some(node) = node_w {
-            let cols = tensor(im2col(slice(&x), &g), [g.batch, g.n, g.c_in * g.kernel]);
-            let per_item = Flex::float_matmul(grad.clone(), cols);
-            let gw = Flex::float_sum_dim(per_item, 0);
-            grads.register::<Flex>(
-                node.id,
-                Flex::float_reshape(gw, Shape::new([g.c_out, g.c_in, g.kernel])),
-            );
+            let gw = kernels::conv1d_weight_grad(slice(&x), slice(&grad.to_contiguous()), &g);
+            grads.register::<Flex>(node.id, tensor(gw, [g.c_out, g.c_in, g.kernel]));
         }
         if let Some(node) = node_x {
             grads.register::<Flex>(node.id, Flex::conv1d_x_backward(x, w, grad, g.options()));
         }
     }
-}
-
-/// The input windows of every output position: `[batch, n, c_in · kernel]` with
-/// `cols[b, i, c · kernel + k] = x[b, c, i · stride + k · dilation − padding]` (0 in the padding).
-fn im2col(x: &[f32], g: &Geometry1d) -> Vec<f32> {
-    let row = g.c_in * g.kernel;
-    let mut cols = vec![0.0_f32; g.batch * g.n * row];
-    cols.par_chunks_mut(g.n * row).enumerate().for_each(|(b, item)| {
-        let xb = &x[b * g.c_in * g.length..][..g.c_in * g.length];
-        for (i, out) in item.chunks_exact_mut(row).enumerate() {
-            for (c, taps) in out.chunks_exact_mut(g.kernel).enumerate() {
-                let xc = &xb[c * g.length..][..g.length];
-                for (k, v) in taps.iter_mut().enumerate() {
-                    let at = (i * g.stride + k * g.dilation).checked_sub(g.padding);
-                    if let Some(&value) = at.and_then(|at| xc.get(at)) {
-                        *v = value;
-                    }
-                }
-            }
-        }
-    });
-    cols
 }
 
 /// Applies a per-channel (or single-slope) `prelu` to `input` (`[batch, channels, height, width]`), as
@@ -427,11 +338,7 @@ pub(crate) fn prelu(prelu: &PRelu, input: &Tensor<4>) -> Option<Tensor<4>> {
         return None;
     }
     let g = PreluGeometry {
-        planes: Planes {
-            batch,
-            channels,
-            plane: height * width,
-        },
+        planes: Planes::of([batch, channels, height, width]),
         shared: slopes == 1,
     };
     record(PreluBackward, input, prelu.alpha.val(), g, |x, a, g| {
@@ -521,11 +428,7 @@ pub(crate) fn batch_norm(bn: &BatchNorm, input: &Tensor<4>) -> Option<Tensor<4>>
     let gamma = bn.gamma.val().try_into_primitive::<Ad>().ok()?;
     let beta = bn.beta.val().try_into_primitive::<Ad>().ok()?;
     let device = input.device();
-    let g = Planes {
-        batch,
-        channels,
-        plane: height * width,
-    };
+    let g = Planes::of([batch, channels, height, width]);
     let (x, x_node) = x.into_parts();
     let (gamma, gamma_node) = gamma.into_parts();
     let (beta, beta_node) = beta.into_parts();
@@ -563,21 +466,6 @@ pub(crate) fn batch_norm(bn: &BatchNorm, input: &Tensor<4>) -> Option<Tensor<4>>
     bn.running_var
         .update((running_var * (1.0 - momentum) + statistic(variance) * momentum).detach());
     Some(Tensor::from_primitive::<Ad>(out))
-}
-
-/// Layout of a `[batch, channels, …]` tensor as `batch · channels` planes of `plane` values (PReLU, BatchNorm).
-#[derive(Clone, Copy, Debug)]
-struct Planes {
-    batch: usize,
-    channels: usize,
-    plane: usize,
-}
-
-impl Planes {
-    /// Number of values in the tensor.
-    fn values(&self) -> usize {
-        self.batch * self.channels * self.plane
-    }
 }
 
 /// Per-channel sums of one f64 per plane (`per_plane(p)`, plane `p` of channel `p mod channels`), reduced over

@@ -69,9 +69,11 @@ pub mod blocks;
 pub mod conv;
 pub mod count;
 mod error;
+mod eval;
 pub mod frontend;
 pub mod head;
 pub mod init;
+mod kernels;
 pub mod weights;
 
 pub use error::{Error, Result};

@@ -1,0 +1,216 @@
+//! Evaluation routes on the Flex backend (no autodiff): layers computed on the backend's buffers where Burn's
+//! generic versions take extra passes.
+//!
+//! - **Dense Conv1d**: Flex decomposes a strided 1-D convolution into one product per kernel tap (re-reading
+//!   the output each time) or, for a single input channel, a scalar loop over strided reads; here it is the
+//!   input windows of each batch item and one matrix product (`crate::kernels::conv1d`), bias included.
+//! - **BatchNorm + PReLU** of a MobileFaceNet block: Burn's inference BatchNorm is four broadcast passes
+//!   (subtract, divide, multiply, add) and its PReLU a masked select; here both are one pass,
+//!   `y = x · scale + shift` per channel then the slope where `y < 0`, written in place when the
+//!   convolution's output is not shared.
+//!
+//! Callers take these routes for inputs the module [`serves`]; a layer shape a route does not cover runs Burn's
+//! layer. Values equal Burn's up to float32 rounding (tested below).
+
+use crate::kernels::{self, Geometry1d, Planes, slice, tensor};
+use burn::backend::Flex;
+use burn::backend::flex::FlexTensor;
+use burn::nn::conv::Conv1d;
+use burn::nn::{BatchNorm, PRelu};
+use burn::tensor::{DType, Device, Tensor, TensorData};
+use rayon::prelude::*;
+
+/// Whether `t` is a float32 tensor on the plain Flex device, which the routes of this module serve.
+pub(crate) fn serves<const D: usize>(t: &Tensor<D>) -> bool {
+    let device = t.device();
+    // equality of devices ignores autodiff
+    t.dtype() == DType::F32 && device == Device::flex() && !device.is_autodiff()
+}
+
+/// The Flex primitive of `t` (on the plain Flex device), or `t` back if it cannot be had. Only the primitive
+/// holds the buffer afterwards, so it stays unique if `t` was.
+fn primitive<const D: usize>(t: Tensor<D>) -> Result<FlexTensor, Box<Tensor<D>>> {
+    match t.clone().try_into_primitive::<Flex>() {
+        Ok(p) => Ok(p),
+        Err(_) => Err(Box::new(t)),
+    }
+}
+
+/// A contiguous copy of a parameter's values on the plain Flex device, or `None`.
+fn values<const D: usize>(t: Tensor<D>) -> Option<FlexTensor> {
+    primitive(t).ok().map(|p| p.to_contiguous())
+}
+
+/// Applies a dense `conv` to `input` (`[batch, c_in, length]` → `[batch, c_out, n]`), as [`Conv1d::forward`],
+/// for an input this module [`serves`]; layers [`Geometry1d::of`] rejects run Burn's forward.
+pub(crate) fn conv1d(conv: &Conv1d, input: Tensor<3>) -> Tensor<3> {
+    let Some(g) = Geometry1d::of(conv, input.dims()) else {
+        return conv.forward(input);
+    };
+    let weight = values(conv.weight.val());
+    let bias = conv.bias.as_ref().map(|b| values(b.val()));
+    let (Some(w), None | Some(Some(_))) = (weight, &bias) else {
+        return conv.forward(input);
+    };
+    let x = match primitive(input) {
+        Ok(x) => x.to_contiguous(),
+        Err(input) => return conv.forward(*input),
+    };
+    let bias = bias.flatten();
+    let out = kernels::conv1d(slice(&x), slice(&w), bias.as_ref().map(slice), &g);
+    Tensor::from_primitive::<Flex>(tensor(out, [g.batch, g.c_out, g.n]))
+}
+
+/// Applies inference-mode `bn` and then `prelu`, if any, to `input` (`[batch, channels, height, width]`), as
+/// [`BatchNorm::forward`] followed by [`PRelu::forward`], for an input this module [`serves`].
+pub(crate) fn norm_act(bn: &BatchNorm, prelu: Option<&PRelu>, input: Tensor<4>) -> Tensor<4> {
+    let burn = |x: Tensor<4>| {
+        let y = bn.forward(x);
+        prelu.map_or(y.clone(), |p| p.forward(y))
+    };
+    let g = Planes::of(input.dims());
+    let params = [
+        bn.gamma.val(),
+        bn.beta.val(),
+        bn.running_mean.value(),
+        bn.running_var.value(),
+    ]
+    .map(values);
+    let [Some(gamma), Some(beta), Some(mean), Some(var)] = params else {
+        return burn(input);
+    };
+    let slopes = match prelu.map(|p| values(p.alpha.val())) {
+        Some(Some(a)) if [1, g.channels].contains(&a.layout().shape()[0]) => Some(a),
+        Some(_) => return burn(input),
+        None => None,
+    };
+    let (gamma, beta, mean, var) = (slice(&gamma), slice(&beta), slice(&mean), slice(&var));
+    let (scale, shift): (Vec<f32>, Vec<f32>) = (0..g.channels)
+        .map(|c| {
+            let scale = gamma[c] / (f64::from(var[c]) + bn.epsilon).sqrt() as f32;
+            (scale, beta[c] - mean[c] * scale)
+        })
+        .unzip();
+    let slopes = slopes.as_ref().map(slice);
+    let apply = |p: usize, plane: &mut [f32], source: Option<&[f32]>| {
+        let c = p % g.channels;
+        let (a, b) = (scale[c], shift[c]);
+        let slope = slopes.map(|s| s[if s.len() == 1 { 0 } else { c }]);
+        match (source, slope) {
+            (None, None) => plane.iter_mut().for_each(|v| *v = *v * a + b),
+            (None, Some(k)) => plane.iter_mut().for_each(|v| *v = activate(*v * a + b, k)),
+            (Some(x), None) => plane.iter_mut().zip(x).for_each(|(v, &x)| *v = x * a + b),
+            (Some(x), Some(k)) => plane.iter_mut().zip(x).for_each(|(v, &x)| *v = activate(x * a + b, k)),
+        }
+    };
+    let mut x = match primitive(input) {
+        Ok(x) => x,
+        Err(input) => return burn(*input),
+    };
+    let shape = x.layout().shape().clone();
+    if x.layout().contiguous_offsets() == Some((0, g.values())) {
+        if let Some(values) = x.try_storage_mut::<f32>() {
+            values
+                .par_chunks_mut(g.plane.max(1))
+                .enumerate()
+                .for_each(|(p, plane)| apply(p, plane, None));
+            return Tensor::from_primitive::<Flex>(x);
+        }
+    }
+    let x = x.to_contiguous();
+    let mut y = vec![0.0_f32; g.values()];
+    y.par_chunks_mut(g.plane.max(1))
+        .enumerate()
+        .for_each(|(p, plane)| apply(p, plane, Some(&slice(&x)[p * g.plane..][..g.plane])));
+    Tensor::from_primitive::<Flex>(FlexTensor::from_data(TensorData::new(y, shape)))
+}
+
+/// PReLU of one value with slope `k`.
+fn activate(v: f32, k: f32) -> f32 {
+    if v < 0.0 { k * v } else { v }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::module::Param;
+    use burn::nn::conv::Conv1dConfig;
+    use burn::nn::{BatchNormConfig, PReluConfig, PaddingConfig1d};
+    use burn::tensor::Distribution;
+
+    fn max_abs(a: Tensor<3>, b: Tensor<3>) -> f32 {
+        (a - b).abs().max().into_scalar::<f32>()
+    }
+
+    /// Criterion: the Conv1d route equals Burn's layer within float32 rounding for ASDNet's layer shapes, one
+    /// input channel, padding, dilation, no bias, and batches smaller and larger than the thread count.
+    #[test]
+    fn conv1d_matches_burn() {
+        let device = Device::flex();
+        let cases = [
+            // (c_in, c_out, kernel, stride, dilation, padding, bias, batch, length)
+            (1, 16, 9, 6, 1, 0, true, 3, 401),
+            (8, 12, 7, 5, 1, 0, true, 1, 300),
+            (8, 12, 3, 2, 1, 1, false, 5, 64),
+            (4, 6, 3, 1, 2, 2, true, 2, 40),
+        ];
+        for (c_in, c_out, kernel, stride, dilation, padding, bias, batch, length) in cases {
+            let conv = Conv1dConfig::new(c_in, c_out, kernel)
+                .with_stride(stride)
+                .with_dilation(dilation)
+                .with_padding(PaddingConfig1d::Explicit(padding, padding))
+                .with_bias(bias)
+                .init(&device);
+            let x = Tensor::<3>::random([batch, c_in, length], Distribution::Normal(0.0, 1.0), &device);
+            assert!(serves(&x));
+            let ours = conv1d(&conv, x.clone());
+            let burn = conv.forward(x);
+            assert_eq!(ours.dims(), burn.dims());
+            let d = max_abs(ours, burn);
+            assert!(d < 1e-5, "c_in {c_in} kernel {kernel} stride {stride}: {d}");
+        }
+    }
+
+    /// Criterion: BatchNorm (inference) + PReLU equals Burn's two layers within float32 rounding, with
+    /// per-channel and shared slopes and without PReLU, on a fresh tensor (in place) and a shared one (copied,
+    /// leaving the shared tensor unchanged).
+    #[test]
+    fn norm_act_matches_burn() {
+        let device = Device::flex();
+        let mut bn = BatchNormConfig::new(4).init(&device);
+        let random = |lo: f64, hi: f64| Tensor::<1>::random([4], Distribution::Uniform(lo, hi), &device);
+        bn.gamma = Param::from_tensor(random(0.5, 1.5));
+        bn.beta = Param::from_tensor(random(-1.0, 1.0));
+        bn.running_mean = burn::module::RunningState::new(random(-0.5, 0.5));
+        bn.running_var = burn::module::RunningState::new(random(0.5, 2.0));
+        let x = Tensor::<4>::random([3, 4, 5, 6], Distribution::Normal(0.0, 2.0), &device);
+        for slopes in [Some(4), Some(1), None] {
+            let prelu = slopes.map(|n| PReluConfig::new().with_num_parameters(n).with_alpha(0.2).init(&device));
+            let burn = {
+                let y = bn.forward(x.clone());
+                prelu.as_ref().map_or(y.clone(), |p| p.forward(y))
+            };
+            let fresh = norm_act(&bn, prelu.as_ref(), x.clone() * 1.0);
+            let kept = x.clone();
+            let shared = norm_act(&bn, prelu.as_ref(), x.clone());
+            for (name, ours) in [("fresh", fresh), ("shared", shared)] {
+                let d = (ours - burn.clone()).abs().max().into_scalar::<f32>();
+                assert!(d < 1e-5, "{slopes:?} slopes, {name}: {d}");
+            }
+            assert_eq!(
+                kept.into_data(),
+                x.clone().into_data(),
+                "the shared input is not written"
+            );
+        }
+    }
+
+    /// Criterion: autodiff devices and other dtypes are not served (training keeps its own routes).
+    #[test]
+    fn serves_the_plain_flex_device_only() {
+        assert!(serves(&Tensor::<3>::zeros([1, 2, 8], &Device::flex())));
+        assert!(!serves(&Tensor::<3>::zeros([1, 2, 8], &Device::flex().autodiff())));
+        let half = Tensor::<3>::zeros([1, 2, 8], &Device::flex()).cast(DType::F16);
+        assert!(!serves(&half));
+    }
+}
