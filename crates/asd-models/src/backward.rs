@@ -22,7 +22,7 @@
 //! input, its square and the gradient to reduce over them; here each is one operation with one or two passes
 //! per direction. Evaluation keeps Burn's versions.
 
-use crate::kernels::{self, Geometry1d, Planes, slice, tensor, valid};
+use crate::kernels::{self, Geometry1d, Planes, slice, sum_map, sum_pairs, tensor, valid};
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
 use burn::backend::autodiff::grads::Gradients;
@@ -172,23 +172,6 @@ fn add_bias<const D: usize>(output: Tensor<D>, bias: Option<&Param<Tensor<1>>>) 
     }
 }
 
-/// Lanes of the partial sums in [`dot`]: one AVX register of f32.
-const LANES: usize = 8;
-
-/// `Σ a[i] · b[i]` over two slices of equal length, in [`LANES`] interleaved partial sums so that the loop
-/// vectorises.
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0.0_f32; LANES];
-    let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
-    let tail: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
-    for (x, y) in ca.zip(cb) {
-        for i in 0..LANES {
-            acc[i] += x[i] * y[i];
-        }
-    }
-    acc.iter().sum::<f32>() + tail
-}
-
 /// `dst[i] += src[i] · k`.
 fn axpy(dst: &mut [f32], src: &[f32], k: f32) {
     for (d, s) in dst.iter_mut().zip(src) {
@@ -235,19 +218,19 @@ fn gradients(
                     let span = (cols.len() - 1) * step + 1;
                     let xr = &xs[row..row + span];
                     let gx = gx.as_deref_mut().map(|gx| &mut gx[row..row + span]);
-                    sum += f64::from(if step == 1 {
+                    sum += if step == 1 {
                         if let Some(gx) = gx {
                             axpy(gx, gr, ws[t]);
                         }
-                        dot(gr, xr)
+                        sum_pairs(gr, xr, |a, b| a * b)
                     } else {
                         if let Some(gx) = gx {
                             for (d, a) in gx.iter_mut().step_by(step).zip(gr) {
                                 *d += a * ws[t];
                             }
                         }
-                        gr.iter().zip(xr.iter().step_by(step)).map(|(a, b)| a * b).sum::<f32>()
-                    });
+                        f64::from(gr.iter().zip(xr.iter().step_by(step)).map(|(a, b)| a * b).sum::<f32>())
+                    };
                 }
                 gw[t] = sum as f32;
             }
@@ -388,8 +371,7 @@ impl Backward<Flex, 2> for PreluBackward {
         if let Some(node) = node_a {
             let per_channel = per_channel(&g.planes, |p| {
                 let (x, d) = plane(p);
-                let s: f32 = x.iter().zip(d).map(|(&x, &d)| if x > 0.0 { 0.0 } else { x * d }).sum();
-                f64::from(s)
+                sum_pairs(x, d, |x, d| if x > 0.0 { 0.0 } else { x * d })
             });
             let ga: Vec<f32> = if g.shared {
                 vec![per_channel.iter().sum::<f64>() as f32]
@@ -483,13 +465,13 @@ fn per_channel(g: &Planes, per_plane: impl Fn(usize) -> f64 + Sync + Send) -> Ve
 fn channel_statistics(x: &[f32], g: &Planes) -> (Vec<f32>, Vec<f32>) {
     let n = (g.batch * g.plane) as f64;
     let plane = |p: usize| &x[p * g.plane..][..g.plane];
-    let mean: Vec<f64> = per_channel(g, |p| plane(p).iter().map(|&v| f64::from(v)).sum())
+    let mean: Vec<f64> = per_channel(g, |p| sum_map(plane(p), |v| v))
         .into_iter()
         .map(|s| s / n)
         .collect();
     let variance = per_channel(g, |p| {
-        let m = mean[p % g.channels];
-        plane(p).iter().map(|&v| (f64::from(v) - m).powi(2)).sum()
+        let m = mean[p % g.channels] as f32;
+        sum_map(plane(p), |v| (v - m) * (v - m))
     });
     (
         mean.iter().map(|&m| m as f32).collect(),
@@ -512,15 +494,12 @@ impl Backward<Flex, 3> for BatchNormBackward {
         let (x, gamma, mean, inv_std, g) = ops.state;
         let (xs, gs, ds) = (slice(&x), slice(&gamma), slice(&grad));
         let plane = |p: usize| (&xs[p * g.plane..][..g.plane], &ds[p * g.plane..][..g.plane]);
-        let sum_g = per_channel(&g, |p| plane(p).1.iter().map(|&d| f64::from(d)).sum());
+        let sum_g = per_channel(&g, |p| sum_map(plane(p).1, |d| d));
         let sum_gx = per_channel(&g, |p| {
             let c = p % g.channels;
             let (x, d) = plane(p);
-            let (m, s) = (f64::from(mean[c]), f64::from(inv_std[c]));
-            x.iter()
-                .zip(d)
-                .map(|(&x, &d)| f64::from(d) * (f64::from(x) - m) * s)
-                .sum()
+            let (m, s) = (mean[c], inv_std[c]);
+            sum_pairs(x, d, |x, d| d * (x - m) * s)
         });
         let to_f32 = |v: &[f64]| v.iter().map(|&v| v as f32).collect::<Vec<f32>>();
         if let Some(node) = node_beta {

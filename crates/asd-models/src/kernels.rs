@@ -19,6 +19,34 @@ pub(crate) fn tensor<const D: usize>(values: Vec<f32>, shape: [usize; D]) -> Fle
     FlexTensor::from_data(TensorData::new(values, shape))
 }
 
+/// Lanes of the partial sums in [`sum_pairs`]: one AVX register of f32.
+const LANES: usize = 8;
+/// Values per block of [`sum_pairs`]: summed in f32 lanes, then added to an f64 total.
+const BLOCK: usize = 1024;
+
+/// `Σ f(a[i], b[i])` over two slices of equal length: per block of [`BLOCK`] values in [`LANES`] interleaved
+/// f32 partial sums (so that the loop vectorises), the blocks' sums in f64.
+pub(crate) fn sum_pairs(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32) -> f64 {
+    let mut total = 0.0_f64;
+    for (a, b) in a.chunks(BLOCK).zip(b.chunks(BLOCK)) {
+        let mut acc = [0.0_f32; LANES];
+        let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+        let tail: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(&x, &y)| f(x, y)).sum();
+        for (x, y) in ca.zip(cb) {
+            for i in 0..LANES {
+                acc[i] += f(x[i], y[i]);
+            }
+        }
+        total += f64::from(acc.iter().sum::<f32>() + tail);
+    }
+    total
+}
+
+/// `Σ f(a[i])`, as [`sum_pairs`].
+pub(crate) fn sum_map(a: &[f32], f: impl Fn(f32) -> f32) -> f64 {
+    sum_pairs(a, a, |x, _| f(x))
+}
+
 /// Layout of a `[batch, channels, …]` tensor as `batch · channels` planes of `plane` values (PReLU, BatchNorm).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Planes {
