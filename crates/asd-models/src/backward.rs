@@ -1,5 +1,5 @@
 //! Layers with backward passes written for the CPU: custom operations of Burn's autodiff graph on the Flex
-//! backend, for the four kinds of layer whose generic backward pass is slowest there.
+//! backend, for the five kinds of layer whose generic backward pass is slowest there.
 //!
 //! **Depthwise 2-D** (one filter per channel, `groups = channels`). Burn's generic backward pass of a grouped
 //! convolution, which Flex inherits, loops over the groups: one small convolution per channel for the weight
@@ -7,22 +7,25 @@
 //! layer (`[16, 64, 64, 157]`, 3 × 3) forward and backward took 419 ms against 61 ms for the forward alone
 //! (`docs/performance.md`). Here the backward pass reads each plane of the input and of the output gradient
 //! once per kernel tap: the input gradient scatters `gradient · weight` back along the taps, the weight
-//! gradient sums `gradient · input` over batch and positions.
+//! gradient sums `gradient · input` over batch and positions. The forward values are Flex's convolution.
 //!
-//! **Dense 1-D with a tracked input** (ASDNet's and TgramNet's hidden layers). Burn's weight gradient is a
-//! convolution over the batch axis with the output gradient as its kernel, which Flex computes through a very
-//! skinny product; here it is one batched matrix product of the output gradient with the input windows
-//! (im2col, gathered in the backward pass only), and the input gradient is Flex's transposed convolution.
+//! **Dense 1-D** (ASDNet's and TgramNet's layers). Burn's weight gradient is a convolution over the batch axis
+//! with the output gradient as its kernel, which Flex computes through a very skinny product. Here the forward
+//! pass and the weight gradient are one matrix product per batch item with the item's input windows (im2col,
+//! [`crate::kernels`]); the input gradient is Flex's transposed convolution.
 //!
-//! The forward values are Flex's own convolution in both cases. Other devices, other layer shapes and
-//! evaluation take the routes of [`crate::conv`].
+//! **Pointwise 2-D** (MobileFaceNet's 1 × 1 layers): the forward pass, the input gradient and the weight
+//! gradient are one matrix product per item each, written into fresh buffers without zeroing them first;
+//! Burn's matrix product would transpose copies of the operands for the backward pass.
 //!
 //! **PReLU and training-mode BatchNorm** of the MobileFaceNet blocks: Burn's PReLU is a masked select whose
 //! backward pass runs two more over the whole tensor, and Burn's generic training BatchNorm transposes the
 //! input, its square and the gradient to reduce over them; here each is one operation with one or two passes
-//! per direction. Evaluation keeps Burn's versions.
+//! per direction.
+//!
+//! Other devices, other layer shapes and evaluation take the routes of [`crate::conv`] and [`crate::eval`].
 
-use crate::kernels::{self, Geometry1d, Planes, slice, sum_map, sum_pairs, tensor, valid};
+use crate::kernels::{self, Geometry1d, Planes, dense, slice, sum_map, sum_pairs, tensor, valid};
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
 use burn::backend::autodiff::grads::Gradients;
@@ -272,11 +275,11 @@ fn gradients(
     (gx, gw)
 }
 
-/// Applies a dense `conv` (`groups = 1`, symmetric padding) to a tracked `input` (`[batch, c_in, length]` →
+/// Applies a dense `conv` (`groups = 1`, symmetric padding) to `input` (`[batch, c_in, length]` →
 /// `[batch, c_out, n]`), as [`Conv1d::forward`], on an autodiff device of the Flex backend; `None` otherwise
 /// (the caller then takes another route).
 pub(crate) fn conv1d(conv: &Conv1d, input: &Tensor<3>) -> Option<Tensor<3>> {
-    if !input.device().is_autodiff() || !input.is_tracked() || input.dtype() != DType::F32 {
+    if !input.device().is_autodiff() || input.dtype() != DType::F32 {
         return None;
     }
     let geometry = Geometry1d::of(conv, input.dims())?;
@@ -306,6 +309,77 @@ impl Backward<Flex, 2> for Dense1dBackward {
         }
         if let Some(node) = node_x {
             grads.register::<Flex>(node.id, Flex::conv1d_x_backward(x, w, grad, g.options()));
+        }
+    }
+}
+
+/// Geometry of a pointwise 2-D layer: input `[batch, c_in, height, width]`, weight `[c_out, c_in, 1, 1]`.
+#[derive(Clone, Copy, Debug)]
+struct Pointwise {
+    batch: usize,
+    c_in: usize,
+    c_out: usize,
+    height: usize,
+    width: usize,
+}
+
+impl Pointwise {
+    /// Positions per channel plane.
+    fn plane(&self) -> usize {
+        self.height * self.width
+    }
+}
+
+/// Applies a pointwise `conv` (1 × 1 kernel, stride 1, no padding, one group) to `input`
+/// (`[batch, c_in, height, width]` → `[batch, c_out, height, width]`), as [`Conv2d::forward`], on an
+/// autodiff device of the Flex backend; `None` otherwise. Forward, input gradient and weight gradient are each
+/// one matrix product per batch item ([`kernels::matmul_items`], [`kernels::sum_outer_items`]), with no
+/// transposed copies and no zeroed allocations.
+pub(crate) fn pointwise2d(conv: &Conv2d, input: &Tensor<4>) -> Option<Tensor<4>> {
+    let [c_out, w_in, kh, kw] = conv.weight.dims();
+    let [batch, c_in, height, width] = input.dims();
+    let unpadded = matches!(
+        conv.padding,
+        PaddingConfig2d::Valid | PaddingConfig2d::Explicit(0, 0, 0, 0)
+    );
+    let pointwise = [kh, kw] == [1, 1] && conv.stride == [1, 1] && conv.groups == 1 && unpadded;
+    if !pointwise || w_in != c_in || !input.device().is_autodiff() || input.dtype() != DType::F32 {
+        return None;
+    }
+    let g = Pointwise {
+        batch,
+        c_in,
+        c_out,
+        height,
+        width,
+    };
+    let output = record(PointwiseBackward, input, conv.weight.val(), g, |x, w, g| {
+        let out = kernels::matmul_items(dense(slice(w), g.c_out, g.c_in), slice(x), g.batch, g.plane());
+        tensor(out, [g.batch, g.c_out, g.height, g.width])
+    })?;
+    Some(add_bias(output, conv.bias.as_ref()))
+}
+
+/// The backward step of the pointwise convolution: `∂x_b = wᵀ × g_b`, `∂w = Σ_b g_b × x_bᵀ`.
+#[derive(Debug)]
+struct PointwiseBackward;
+
+impl Backward<Flex, 2> for PointwiseBackward {
+    /// Input and weight primitives, and the geometry.
+    type State = (FlexTensor, FlexTensor, Pointwise);
+
+    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [node_x, node_w] = ops.parents;
+        let grad = grads.consume::<Flex>(&ops.node).to_contiguous();
+        let (x, w, g) = ops.state;
+        if let Some(node) = node_w {
+            let gw = kernels::sum_outer_items(slice(&grad), slice(&x), g.batch, [g.c_out, g.c_in, g.plane()]);
+            grads.register::<Flex>(node.id, tensor(gw, [g.c_out, g.c_in, 1, 1]));
+        }
+        if let Some(node) = node_x {
+            let transposed = dense(slice(&w), g.c_out, g.c_in).transposed();
+            let gx = kernels::matmul_items(transposed, slice(&grad), g.batch, g.plane());
+            grads.register::<Flex>(node.id, tensor(gx, [g.batch, g.c_in, g.height, g.width]));
         }
     }
 }

@@ -1,25 +1,22 @@
-//! Convolutions whose training-mode backward pass is made of matrix products where that is faster.
+//! Convolutions routed to the fastest computation of the device and mode; every route computes the same function
+//! as the layer's own `forward` up to float32 rounding of the sums' order (tested against Burn's convolution,
+//! values and gradients).
 //!
-//! Burn's generic weight gradient of a convolution is itself a convolution over the batch axis with the output
-//! gradient as its kernel (e.g. 2 666 taps wide for ASDNet's first layer, 16 001 samples in), which the Flex
-//! CPU backend computes through a very skinny im2col product. For two kinds of layer a plain formulation is
-//! much faster on an autodiff device (figures in `docs/performance.md`):
+//! - **Evaluation on Flex** (`crate::eval`): dense 1-D layers as im2col and one matrix product per item.
+//! - **Training on Flex** (custom autodiff operations, `crate::backward`): dense 1-D layers, depthwise and
+//!   pointwise 2-D layers. Burn's generic weight gradient of a convolution is itself a convolution over the
+//!   batch axis with the output gradient as its kernel (e.g. 2 666 taps wide for ASDNet's first layer), which
+//!   Flex computes through a very skinny im2col product; there it is one matrix product per item.
+//! - **Other dense 2-D layers in training** whose input needs no gradient (a network's first layer, fed with
+//!   data): the input windows of every kernel tap are gathered by strided slices into
+//!   `[batch, taps · c_in, positions]` and multiplied by the weight in one broadcast matrix product, so the
+//!   weight gradient is `Σ_batch grad · colsᵀ`.
 //!
-//! - a layer whose input needs no gradient (the first layer, fed with data): the input windows of every kernel
-//!   tap are gathered by strided slices into `[batch, taps · c_in, positions]` (im2col) and multiplied by the
-//!   weight in one broadcast matrix product, so the weight gradient is `Σ_batch grad · colsᵀ`;
-//! - a pointwise 2-D layer (1 × 1 kernel, stride 1, no padding): a matrix product over the channel axis.
-//!
-//! Two more kinds of layer take custom autodiff operations on the Flex backend (`crate::backward`): depthwise
-//! 2-D layers and dense 1-D layers with a tracked input. Written with tensor operations, those would lose:
-//! the gradient with respect to the input would have to scatter every tap's slice back (measured). Other
-//! hidden layers (dense 2-D) keep Burn's route. Without autodiff (evaluation, feature extraction) and for other
-//! configurations (`Same` padding, other devices) the layer's own `forward` runs. Every route computes the
-//! same function up to float32 rounding of the sums' order (tested against Burn's own convolution, values and
-//! gradients).
+//! Everything else (`Same` padding, dense 2-D layers with a tracked input, other devices) runs the layer's own
+//! `forward` (figures in `docs/performance.md`).
 
+use burn::nn::PaddingConfig2d;
 use burn::nn::conv::{Conv1d, Conv2d};
-use burn::nn::{PaddingConfig1d, PaddingConfig2d};
 use burn::tensor::ops::PadMode;
 use burn::tensor::{Slice, Tensor};
 
@@ -37,10 +34,10 @@ fn out_len(len: usize, kernel: usize, stride: usize, dilation: usize) -> Option<
     len.checked_sub(dilation * (kernel - 1) + 1).map(|n| n / stride + 1)
 }
 
-/// Whether the matrix-product route serves a dense layer on this input: training, and the input needs no
-/// gradient (or the layer is pointwise, where no slicing is involved).
-fn product_route<const D: usize>(input: &Tensor<D>, groups: usize, pointwise: bool) -> bool {
-    input.device().is_autodiff() && groups == 1 && (pointwise || !input.is_tracked())
+/// Whether the matrix-product route serves a dense 2-D layer on this input: training, and the input needs no
+/// gradient.
+fn product_route(input: &Tensor<4>, groups: usize) -> bool {
+    input.device().is_autodiff() && groups == 1 && !input.is_tracked()
 }
 
 /// Applies `conv` to `input` (`[batch, c_in, length]` → `[batch, c_out, length']`), as [`Conv1d::forward`].
@@ -48,49 +45,10 @@ fn product_route<const D: usize>(input: &Tensor<D>, groups: usize, pointwise: bo
 /// # Panics
 /// As [`Conv1d::forward`]: if the channel axis differs from the layer's or the input is shorter than the kernel.
 pub fn conv1d(conv: &Conv1d, input: Tensor<3>) -> Tensor<3> {
-    let (left, right) = match conv.padding {
-        PaddingConfig1d::Valid => (0, 0),
-        PaddingConfig1d::Explicit(left, right) => (left, right),
-        PaddingConfig1d::Same => return conv.forward(input),
-    };
     if crate::eval::serves(&input) {
         return crate::eval::conv1d(conv, input);
     }
-    if let Some(out) = crate::backward::conv1d(conv, &input) {
-        return out;
-    }
-    if !product_route(&input, conv.groups, false) {
-        return conv.forward(input);
-    }
-    let x = if left + right > 0 {
-        input.pad([(left, right)], PadMode::Constant(0.0))
-    } else {
-        input
-    };
-    let [batch, c_in, len] = x.dims();
-    let weight = conv.weight.val();
-    let [c_out, w_in, kernel] = weight.dims();
-    assert_eq!(c_in, w_in, "conv1d: input has {c_in} channels, the layer {w_in}");
-    let Some(n) = out_len(len, kernel, conv.stride, conv.dilation) else {
-        panic!("conv1d: {len} samples, shorter than the kernel"); // ok: TgramNet / stack configs reject it
-    };
-    let cols = Tensor::cat(
-        (0..kernel)
-            .map(|k| {
-                x.clone()
-                    .slice([Slice::full(), Slice::full(), taps(k * conv.dilation, n, conv.stride)])
-            })
-            .collect(),
-        1,
-    );
-    // tap-major columns, so the weight's rows are laid out [tap][c_in]
-    let weight = weight.swap_dims(1, 2).reshape([1, c_out, kernel * c_in]);
-    let out = weight.matmul(cols);
-    debug_assert_eq!(out.dims(), [batch, c_out, n]);
-    match &conv.bias {
-        Some(bias) => out + bias.val().reshape([1, c_out, 1]),
-        None => out,
-    }
+    crate::backward::conv1d(conv, &input).unwrap_or_else(|| conv.forward(input))
 }
 
 /// Applies `conv` to `input` (`[batch, c_in, height, width]` → `[batch, c_out, height', width']`), as
@@ -102,14 +60,16 @@ pub fn conv2d(conv: &Conv2d, input: Tensor<4>) -> Tensor<4> {
     if let Some(out) = crate::backward::depthwise2d(conv, &input) {
         return out;
     }
+    if let Some(out) = crate::backward::pointwise2d(conv, &input) {
+        return out;
+    }
     let [top, left, bottom, right] = match conv.padding {
         PaddingConfig2d::Valid => [0; 4],
         PaddingConfig2d::Explicit(top, left, bottom, right) => [top, left, bottom, right],
         PaddingConfig2d::Same => return conv.forward(input),
     };
     let [c_out, c_in, kh, kw] = conv.weight.dims();
-    let pointwise = [kh, kw] == [1, 1] && conv.stride == [1, 1] && top + left + bottom + right == 0;
-    if !product_route(&input, conv.groups, pointwise) {
+    if !product_route(&input, conv.groups) {
         return conv.forward(input);
     }
     let x = if top + left + bottom + right > 0 {
@@ -124,17 +84,13 @@ pub fn conv2d(conv: &Conv2d, input: Tensor<4>) -> Tensor<4> {
     let (Some(oh), Some(ow)) = (out_len(height, kh, sh, dh), out_len(width, kw, sw, dw)) else {
         panic!("conv2d: {height} × {width}, smaller than the kernel"); // ok: dense MFN kernels fit any plane
     };
-    let cols = if pointwise {
-        x.reshape([batch, c_in, oh * ow])
-    } else {
-        let window = |t: usize| {
-            let (i, j) = (t / kw, t % kw);
-            x.clone()
-                .slice([Slice::full(), Slice::full(), taps(i * dh, oh, sh), taps(j * dw, ow, sw)])
-                .reshape([batch, c_in, oh * ow])
-        };
-        Tensor::cat((0..kh * kw).map(window).collect(), 1)
+    let window = |t: usize| {
+        let (i, j) = (t / kw, t % kw);
+        x.clone()
+            .slice([Slice::full(), Slice::full(), taps(i * dh, oh, sh), taps(j * dw, ow, sw)])
+            .reshape([batch, c_in, oh * ow])
     };
+    let cols = Tensor::cat((0..kh * kw).map(window).collect(), 1);
     // tap-major columns: the weight's rows are laid out [tap][c_in]
     let weight = conv
         .weight
@@ -155,6 +111,7 @@ mod tests {
     //! autodiff device: outputs, and the gradients of a fixed projection of the output with respect to the
     //! weight, the bias and (when it is tracked) the input.
     use super::*;
+    use burn::nn::PaddingConfig1d;
     use burn::nn::conv::{Conv1dConfig, Conv2dConfig};
     use burn::tensor::{Device, Distribution, Tensor};
 
@@ -241,7 +198,7 @@ mod tests {
             .with_dilation(2)
             .with_padding(PaddingConfig1d::Explicit(2, 1))
             .init(&device);
-        check(&dilated, [3, 2, 17], "dilated, padded");
+        check(&dilated, [3, 2, 17], "dilated, padded on one side more (Burn's layer)");
         let symmetric = Conv1dConfig::new(3, 4, 3)
             .with_stride(2)
             .with_dilation(2)
@@ -265,6 +222,7 @@ mod tests {
         check(&dense, [2, 2, 9, 11], "dense 3 × 3, stride 2, padded");
         let pointwise = Conv2dConfig::new([3, 5], [1, 1]).with_bias(false).init(&device);
         check(&pointwise, [2, 3, 4, 6], "pointwise");
+        check(&pointwise, [1, 3, 4, 6], "pointwise, one item");
         let rectangular = Conv2dConfig::new([1, 3], [2, 4]).with_stride([1, 3]).init(&device);
         check(&rectangular, [2, 1, 5, 13], "2 × 4 kernel, stride 1 × 3");
     }

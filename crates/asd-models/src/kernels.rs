@@ -8,6 +8,7 @@ use burn::nn::conv::Conv1d;
 use burn::tensor::TensorData;
 use burn::tensor::ops::ConvOptions;
 use rayon::prelude::*;
+use std::mem::MaybeUninit;
 
 /// The f32 values of a contiguous Flex tensor.
 pub(crate) fn slice(t: &FlexTensor) -> &[f32] {
@@ -118,9 +119,14 @@ impl Geometry1d {
         ConvOptions::new([self.stride], [self.padding], [self.dilation], 1)
     }
 
+    /// Rows of the window matrix, `c_in · kernel`.
+    fn taps(&self) -> usize {
+        self.c_in * self.kernel
+    }
+
     /// Length of one item's window matrix, `n · c_in · kernel`.
     fn window_len(&self) -> usize {
-        self.n * self.c_in * self.kernel
+        self.n * self.taps()
     }
 }
 
@@ -158,33 +164,96 @@ fn im2col_item(x: &[f32], g: &Geometry1d, cols: &mut [f32]) {
     }
 }
 
-/// Runs `work(b, out_b, cols, parallel)` for every item `b` of `g.batch`, with `out_b` the `b`-th chunk of
-/// `chunk` values of `out` and `cols` a scratch buffer of one item's windows: items in parallel
-/// (`parallel = false`) when there are at least as many as threads, otherwise one after the other with
-/// `parallel = true` (the matrix product then uses every thread).
-fn per_item(
-    g: &Geometry1d,
-    out: &mut [f32],
-    chunk: usize,
-    work: impl Fn(usize, &mut [f32], &mut [f32], bool) + Sync + Send,
-) {
-    let chunk = chunk.max(1);
-    if g.batch >= rayon::current_num_threads() {
-        out.par_chunks_mut(chunk).enumerate().for_each_init(
-            || vec![0.0_f32; g.window_len()],
-            |cols, (b, out)| work(b, out, cols, false),
-        );
+/// Whether a batch of `items` runs one item per thread (`true`) or item after item with every thread on each
+/// product (`false`, fewer items than threads).
+fn items_in_parallel(items: usize) -> bool {
+    items >= rayon::current_num_threads()
+}
+
+/// A `[items, rows, row]` output built item by item, without zeroing the allocation first: each row `r` of
+/// item `b` is set to `init(r)`, then `work(b, item_b, scratch, parallel)` runs with `item_b` the item's values
+/// and `scratch` a buffer of `scratch` values. Items run on one thread each when
+/// [`items_in_parallel`], otherwise one after the other with `parallel = true` (a product inside then uses
+/// every thread).
+fn build(
+    items: usize,
+    [rows, row]: [usize; 2],
+    init: impl Fn(usize) -> f32 + Sync,
+    scratch: usize,
+    work: impl Fn(usize, &mut [f32], &mut [f32], bool) + Sync,
+) -> Vec<f32> {
+    let chunk = rows * row;
+    let len = items * chunk;
+    if len == 0 {
+        return Vec::new();
+    }
+    let mut out: Vec<f32> = Vec::with_capacity(len);
+    let run = |b: usize, item: &mut [MaybeUninit<f32>], scratch: &mut [f32], parallel: bool| {
+        for (r, values) in item.chunks_mut(row).enumerate() {
+            let v = init(r);
+            values.iter_mut().for_each(|x| {
+                x.write(v);
+            });
+        }
+        // SAFETY: every value of `item` was written just above, and `MaybeUninit<f32>` has the layout of `f32`.
+        let item = unsafe { &mut *(item as *mut [MaybeUninit<f32>] as *mut [f32]) };
+        work(b, item, scratch, parallel);
+    };
+    let spare = &mut out.spare_capacity_mut()[..len];
+    if items_in_parallel(items) {
+        spare
+            .par_chunks_mut(chunk)
+            .enumerate()
+            .for_each_init(|| vec![0.0_f32; scratch], |s, (b, item)| run(b, item, s, false));
     } else {
-        let mut cols = vec![0.0_f32; g.window_len()];
-        for (b, out) in out.chunks_mut(chunk).enumerate() {
-            work(b, out, &mut cols, true);
+        let mut s = vec![0.0_f32; scratch];
+        for (b, item) in spare.chunks_mut(chunk).enumerate() {
+            run(b, item, &mut s, true);
         }
     }
+    // SAFETY: the first `len` values were all written: both branches pass every chunk of `spare` to `run`.
+    unsafe { out.set_len(len) };
+    out
+}
+
+/// `Σ_b` of one `len`-value term per item of `items`: `work(b, dst, scratch, accumulate, parallel)` adds item
+/// `b`'s term into `dst` (or writes it, when `accumulate` is false). Each thread accumulates a contiguous share
+/// of the items into its own `dst`; the shares are summed at the end.
+fn batch_sum(
+    items: usize,
+    len: usize,
+    scratch: usize,
+    work: impl Fn(usize, &mut [f32], &mut [f32], bool, bool) + Sync,
+) -> Vec<f32> {
+    let shares = rayon::current_num_threads().min(items).max(1);
+    let per_share = items.div_ceil(shares);
+    let mut partial = build(
+        shares,
+        [1, len],
+        |_| 0.0,
+        scratch,
+        |s, dst, scratch, parallel| {
+            for (i, b) in (s * per_share..((s + 1) * per_share).min(items)).enumerate() {
+                work(b, dst, scratch, i > 0, parallel);
+            }
+        },
+    );
+    if len == 0 {
+        return vec![0.0; len];
+    }
+    let (sum, rest) = partial.split_at_mut(len);
+    for part in rest.chunks_exact(len) {
+        for (s, &v) in sum.iter_mut().zip(part) {
+            *s += v;
+        }
+    }
+    partial.truncate(len);
+    partial
 }
 
 /// A matrix inside a slice: element `(r, c)` is `data[r · row_stride + c · col_stride]`.
 #[derive(Clone, Copy)]
-struct Strided<'a> {
+pub(crate) struct Strided<'a> {
     data: &'a [f32],
     rows: usize,
     cols: usize,
@@ -193,6 +262,17 @@ struct Strided<'a> {
 }
 
 impl Strided<'_> {
+    /// The transposed matrix (no copy).
+    pub(crate) fn transposed(self) -> Self {
+        Self {
+            rows: self.cols,
+            cols: self.rows,
+            row_stride: self.col_stride,
+            col_stride: self.row_stride,
+            ..self
+        }
+    }
+
     /// Whether every element lies inside `data`.
     fn fits(&self) -> bool {
         self.rows == 0
@@ -251,19 +331,12 @@ fn item<'a>(x: &'a [f32], g: &Geometry1d, b: usize) -> &'a [f32] {
 
 /// One item's windows (`[c_in · kernel, n]`, row-major) as a matrix, or transposed (`[n, c_in · kernel]`).
 fn windows<'a>(cols: &'a [f32], g: &Geometry1d, transposed: bool) -> Strided<'a> {
-    let (taps, n) = (g.c_in * g.kernel, g.n);
-    let (rows, cols_, row_stride, col_stride) = if transposed { (n, taps, 1, n) } else { (taps, n, n, 1) };
-    Strided {
-        data: cols,
-        rows,
-        cols: cols_,
-        row_stride,
-        col_stride,
-    }
+    let windows = dense(cols, g.taps(), g.n);
+    if transposed { windows.transposed() } else { windows }
 }
 
 /// A row-major `[rows, cols]` matrix.
-fn dense(data: &[f32], rows: usize, cols: usize) -> Strided<'_> {
+pub(crate) fn dense(data: &[f32], rows: usize, cols: usize) -> Strided<'_> {
     Strided {
         data,
         rows,
@@ -275,47 +348,59 @@ fn dense(data: &[f32], rows: usize, cols: usize) -> Strided<'_> {
 
 /// The dense 1-D convolution of `x` (`[batch, c_in, length]`) with `w` (`[c_out, c_in, kernel]`) plus an
 /// optional `bias` (`[c_out]`): `[batch, c_out, n]`. Per batch item, the input windows ([`im2col_item`]) and
-/// one matrix product `w [c_out, c_in · kernel] × windows [c_in · kernel, n]` written straight into the
-/// output.
+/// one matrix product `w [c_out, c_in · kernel] × windows [c_in · kernel, n]` added straight onto the item's
+/// output, set to the bias first.
 pub(crate) fn conv1d(x: &[f32], w: &[f32], bias: Option<&[f32]>, g: &Geometry1d) -> Vec<f32> {
-    let taps = g.c_in * g.kernel;
-    let mut out = vec![0.0_f32; g.batch * g.c_out * g.n];
-    let weight = dense(w, g.c_out, taps);
-    per_item(g, &mut out, g.c_out * g.n, |b, dst, cols, parallel| {
-        im2col_item(item(x, g, b), g, cols);
-        if let Some(bias) = bias {
-            for (row, &v) in dst.chunks_exact_mut(g.n).zip(bias) {
-                row.fill(v);
-            }
-        }
-        matmul(dst, weight, windows(cols, g, false), bias.is_some(), parallel);
-    });
-    out
+    let weight = dense(w, g.c_out, g.taps());
+    let init = |r: usize| bias.map_or(0.0, |b| b[r]);
+    build(
+        g.batch,
+        [g.c_out, g.n],
+        init,
+        g.window_len(),
+        |b, dst, cols, parallel| {
+            im2col_item(item(x, g, b), g, cols);
+            matmul(dst, weight, windows(cols, g, false), true, parallel);
+        },
+    )
 }
 
 /// The weight gradient of [`conv1d`] (`[c_out, c_in, kernel]`) for the output gradient `grad`
-/// (`[batch, c_out, n]`): `Σ_b grad_b [c_out, n] × windows_bᵀ [n, c_in · kernel]`, accumulated per thread
-/// over a contiguous share of the batch, then summed.
+/// (`[batch, c_out, n]`): `Σ_b grad_b [c_out, n] × windows_bᵀ [n, c_in · kernel]` ([`batch_sum`]).
 pub(crate) fn conv1d_weight_grad(x: &[f32], grad: &[f32], g: &Geometry1d) -> Vec<f32> {
-    let taps = g.c_in * g.kernel;
-    let shares = rayon::current_num_threads().min(g.batch).max(1);
-    let per_share = g.batch.div_ceil(shares);
-    let share = Geometry1d { batch: shares, ..*g };
-    let mut partial = vec![0.0_f32; shares * g.c_out * taps];
-    let len = g.c_out * taps;
-    per_item(&share, &mut partial, len, |s, dst, cols, parallel| {
-        for (i, b) in (s * per_share..((s + 1) * per_share).min(g.batch)).enumerate() {
+    batch_sum(
+        g.batch,
+        g.c_out * g.taps(),
+        g.window_len(),
+        |b, dst, cols, accumulate, parallel| {
             im2col_item(item(x, g, b), g, cols);
             let grad_b = dense(&grad[b * g.c_out * g.n..][..g.c_out * g.n], g.c_out, g.n);
-            matmul(dst, grad_b, windows(cols, g, true), i > 0, parallel);
-        }
-    });
-    let (sum, rest) = partial.split_at_mut(len);
-    for part in rest.chunks_exact(len.max(1)) {
-        for (s, &v) in sum.iter_mut().zip(part) {
-            *s += v;
-        }
-    }
-    partial.truncate(len);
-    partial
+            matmul(dst, grad_b, windows(cols, g, true), accumulate, parallel);
+        },
+    )
+}
+
+/// `lhs × x_b` for every item `x_b` (`[k, cols]`, row-major) of `x` (`[items, k, cols]`): `[items, m, cols]`
+/// with `lhs` an `[m, k]` matrix (a pointwise convolution's weight, or its transpose for the input gradient).
+pub(crate) fn matmul_items(lhs: Strided, x: &[f32], items: usize, cols: usize) -> Vec<f32> {
+    let (m, k) = (lhs.rows, lhs.cols);
+    build(
+        items,
+        [m, cols],
+        |_| 0.0,
+        0,
+        |b, dst, _, parallel| {
+            matmul(dst, lhs, dense(&x[b * k * cols..][..k * cols], k, cols), true, parallel);
+        },
+    )
+}
+
+/// `Σ_b a_b × c_bᵀ` over the items of `a` (`[items, m, cols]`) and `c` (`[items, k, cols]`): `[m, k]` (the
+/// weight gradient of a pointwise convolution, `a` the output gradient and `c` the input).
+pub(crate) fn sum_outer_items(a: &[f32], c: &[f32], items: usize, [m, k, cols]: [usize; 3]) -> Vec<f32> {
+    batch_sum(items, m * k, 0, |b, dst, _, accumulate, parallel| {
+        let a_b = dense(&a[b * m * cols..][..m * cols], m, cols);
+        let c_b = dense(&c[b * k * cols..][..k * cols], k, cols).transposed();
+        matmul(dst, a_b, c_b, accumulate, parallel);
+    })
 }
