@@ -25,7 +25,9 @@
 //!
 //! Other devices, other layer shapes and evaluation take the routes of [`crate::conv`] and [`crate::eval`].
 
-use crate::kernels::{self, Geometry1d, Planes, dense, slice, sum_map, sum_pairs, tensor, valid};
+use crate::kernels::{
+    self, Depthwise, Geometry1d, Planes, Pointwise, axpy, dense, slice, sum_map, sum_pairs, tensor, valid,
+};
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
 use burn::backend::autodiff::grads::Gradients;
@@ -35,71 +37,23 @@ use burn::backend::ops::ModuleOps;
 use burn::backend::{Autodiff, Flex};
 use burn::module::Param;
 use burn::nn::conv::{Conv1d, Conv2d};
-use burn::nn::{BatchNorm, PRelu, PaddingConfig2d};
-use burn::tensor::ops::ConvOptions;
+use burn::nn::{BatchNorm, PRelu};
 use burn::tensor::{DType, Tensor, TensorData};
 use rayon::prelude::*;
 
 /// The autodiff backend whose tensors take the hand-written backward pass.
 type Ad = Autodiff<Flex, NoCheckpointing>;
 
-/// Geometry of one depthwise layer: input `[batch, channels, height, width]`, kernel `[kh, kw]`, stride,
-/// symmetric zero padding; the output is `[batch, channels, oh, ow]`.
-#[derive(Clone, Copy, Debug)]
-struct Geometry {
-    batch: usize,
-    channels: usize,
-    height: usize,
-    width: usize,
-    kernel: [usize; 2],
-    stride: [usize; 2],
-    padding: [usize; 2],
-    out: [usize; 2],
-}
-
-/// Whether `conv` is a depthwise layer this module computes: one filter per channel, no dilation, explicit
-/// symmetric padding.
-fn is_depthwise(conv: &Conv2d) -> Option<[usize; 2]> {
-    let [c_out, per_group, _, _] = conv.weight.dims();
-    let padding = match conv.padding {
-        PaddingConfig2d::Valid => [0, 0],
-        PaddingConfig2d::Explicit(top, left, bottom, right) if top == bottom && left == right => [top, left],
-        _ => return None,
-    };
-    (per_group == 1 && conv.groups == c_out && conv.dilation == [1, 1]).then_some(padding)
-}
-
 /// Applies a depthwise `conv` to `input` (`[batch, channels, height, width]` → `[batch, channels, oh, ow]`),
-/// as [`Conv2d::forward`]; `None` when this module does not serve the layer or the device (the caller then
-/// runs the layer's own `forward`).
+/// as [`Conv2d::forward`], on an autodiff device of the Flex backend; `None` when this module does not serve
+/// the layer or the device (the caller then takes another route).
 pub(crate) fn depthwise2d(conv: &Conv2d, input: &Tensor<4>) -> Option<Tensor<4>> {
-    let padding = is_depthwise(conv)?;
     if !input.device().is_autodiff() || input.dtype() != DType::F32 {
         return None;
     }
-    let [batch, channels, height, width] = input.dims();
-    let [_, _, kh, kw] = conv.weight.dims();
-    if channels != conv.groups || height + 2 * padding[0] < kh || width + 2 * padding[1] < kw {
-        return None;
-    }
-    let stride = conv.stride;
-    let out = [
-        (height + 2 * padding[0] - kh) / stride[0] + 1,
-        (width + 2 * padding[1] - kw) / stride[1] + 1,
-    ];
-    let geometry = Geometry {
-        batch,
-        channels,
-        height,
-        width,
-        kernel: [kh, kw],
-        stride,
-        padding,
-        out,
-    };
+    let geometry = Depthwise::of(conv, input.dims())?;
     let output = record(DepthwiseBackward, input, conv.weight.val(), geometry, |x, w, g| {
-        let options = ConvOptions::new(g.stride, g.padding, [1, 1], g.channels);
-        Flex::conv2d(x.clone(), w.clone(), None, options)
+        tensor(kernels::depthwise(slice(x), slice(w), None, g), g.output_shape())
     })?;
     Some(add_bias(output, conv.bias.as_ref()))
 }
@@ -110,7 +64,7 @@ struct DepthwiseBackward;
 
 impl Backward<Flex, 2> for DepthwiseBackward {
     /// Input and weight primitives, and the geometry.
-    type State = (FlexTensor, FlexTensor, Geometry);
+    type State = (FlexTensor, FlexTensor, Depthwise);
 
     fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
         let [node_x, node_w] = ops.parents;
@@ -175,20 +129,13 @@ fn add_bias<const D: usize>(output: Tensor<D>, bias: Option<&Param<Tensor<1>>>) 
     }
 }
 
-/// `dst[i] += src[i] · k`.
-fn axpy(dst: &mut [f32], src: &[f32], k: f32) {
-    for (d, s) in dst.iter_mut().zip(src) {
-        *d += s * k;
-    }
-}
-
 /// Input and weight gradients of the depthwise convolution (`x`: `[batch, channels, height, width]`, `w`:
 /// `[channels, taps]`, `grad`: `[batch, channels, oh, ow]`, all contiguous), each only when asked for.
 fn gradients(
     x: &[f32],
     w: &[f32],
     grad: &[f32],
-    g: &Geometry,
+    g: &Depthwise,
     want_x: bool,
     want_w: bool,
 ) -> (Option<Vec<f32>>, Option<Vec<f32>>) {
@@ -313,49 +260,18 @@ impl Backward<Flex, 2> for Dense1dBackward {
     }
 }
 
-/// Geometry of a pointwise 2-D layer: input `[batch, c_in, height, width]`, weight `[c_out, c_in, 1, 1]`.
-#[derive(Clone, Copy, Debug)]
-struct Pointwise {
-    batch: usize,
-    c_in: usize,
-    c_out: usize,
-    height: usize,
-    width: usize,
-}
-
-impl Pointwise {
-    /// Positions per channel plane.
-    fn plane(&self) -> usize {
-        self.height * self.width
-    }
-}
-
 /// Applies a pointwise `conv` (1 × 1 kernel, stride 1, no padding, one group) to `input`
 /// (`[batch, c_in, height, width]` → `[batch, c_out, height, width]`), as [`Conv2d::forward`], on an
 /// autodiff device of the Flex backend; `None` otherwise. Forward, input gradient and weight gradient are each
 /// one matrix product per batch item ([`kernels::matmul_items`], [`kernels::sum_outer_items`]), with no
 /// transposed copies and no zeroed allocations.
 pub(crate) fn pointwise2d(conv: &Conv2d, input: &Tensor<4>) -> Option<Tensor<4>> {
-    let [c_out, w_in, kh, kw] = conv.weight.dims();
-    let [batch, c_in, height, width] = input.dims();
-    let unpadded = matches!(
-        conv.padding,
-        PaddingConfig2d::Valid | PaddingConfig2d::Explicit(0, 0, 0, 0)
-    );
-    let pointwise = [kh, kw] == [1, 1] && conv.stride == [1, 1] && conv.groups == 1 && unpadded;
-    if !pointwise || w_in != c_in || !input.device().is_autodiff() || input.dtype() != DType::F32 {
+    if !input.device().is_autodiff() || input.dtype() != DType::F32 {
         return None;
     }
-    let g = Pointwise {
-        batch,
-        c_in,
-        c_out,
-        height,
-        width,
-    };
+    let g = Pointwise::of(conv, input.dims())?;
     let output = record(PointwiseBackward, input, conv.weight.val(), g, |x, w, g| {
-        let out = kernels::matmul_items(dense(slice(w), g.c_out, g.c_in), slice(x), g.batch, g.plane());
-        tensor(out, [g.batch, g.c_out, g.height, g.width])
+        tensor(kernels::pointwise(slice(x), slice(w), None, g), g.output_shape())
     })?;
     Some(add_bias(output, conv.bias.as_ref()))
 }
@@ -378,7 +294,7 @@ impl Backward<Flex, 2> for PointwiseBackward {
         }
         if let Some(node) = node_x {
             let transposed = dense(slice(&w), g.c_out, g.c_in).transposed();
-            let gx = kernels::matmul_items(transposed, slice(&grad), g.batch, g.plane());
+            let gx = kernels::matmul_items(transposed, slice(&grad), g.batch, g.plane(), None);
             grads.register::<Flex>(node.id, tensor(gx, [g.batch, g.c_in, g.height, g.width]));
         }
     }
@@ -606,6 +522,7 @@ mod tests {
     //! Values and gradients against Burn's own convolution are tested in `crate::conv` (whose `conv2d` routes
     //! depthwise layers here); these tests check which layers and devices take this route.
     use super::*;
+    use burn::nn::PaddingConfig2d;
     use burn::nn::conv::Conv2dConfig;
     use burn::tensor::Device;
 
@@ -623,7 +540,7 @@ mod tests {
         let depthwise_eval = Conv2dConfig::new([4, 4], [3, 3]).with_groups(4).init(&eval);
         assert!(
             depthwise2d(&depthwise_eval, &x(&eval)).is_none(),
-            "evaluation runs Burn's forward"
+            "evaluation takes the route of crate::eval"
         );
         let dense = Conv2dConfig::new([4, 4], [3, 3]).init(&train);
         assert!(depthwise2d(&dense, &x(&train)).is_none());

@@ -2,11 +2,13 @@
 //! as the layer's own `forward` up to float32 rounding of the sums' order (tested against Burn's convolution,
 //! values and gradients).
 //!
-//! - **Evaluation on Flex** (`crate::eval`): dense 1-D layers as im2col and one matrix product per item.
+//! - **Evaluation on Flex** (`crate::eval`): dense 1-D layers as im2col and one matrix product per item,
+//!   pointwise 2-D layers as one product per item, depthwise 2-D layers by a register-blocked kernel.
 //! - **Training on Flex** (custom autodiff operations, `crate::backward`): dense 1-D layers, depthwise and
-//!   pointwise 2-D layers. Burn's generic weight gradient of a convolution is itself a convolution over the
-//!   batch axis with the output gradient as its kernel (e.g. 2 666 taps wide for ASDNet's first layer), which
-//!   Flex computes through a very skinny im2col product; there it is one matrix product per item.
+//!   pointwise 2-D layers, with the same forward kernels. Burn's generic weight gradient of a convolution is
+//!   itself a convolution over the batch axis with the output gradient as its kernel (e.g. 2 666 taps wide for
+//!   ASDNet's first layer), which Flex computes through a very skinny im2col product; there it is one matrix
+//!   product per item.
 //! - **Other dense 2-D layers in training** whose input needs no gradient (a network's first layer, fed with
 //!   data): the input windows of every kernel tap are gathered by strided slices into
 //!   `[batch, taps · c_in, positions]` and multiplied by the weight in one broadcast matrix product, so the
@@ -57,6 +59,9 @@ pub fn conv1d(conv: &Conv1d, input: Tensor<3>) -> Tensor<3> {
 /// # Panics
 /// As [`Conv2d::forward`]: if the channel axis differs from the layer's or the input is smaller than the kernel.
 pub fn conv2d(conv: &Conv2d, input: Tensor<4>) -> Tensor<4> {
+    if crate::eval::serves(&input) {
+        return crate::eval::conv2d(conv, input);
+    }
     if let Some(out) = crate::backward::depthwise2d(conv, &input) {
         return out;
     }

@@ -12,10 +12,11 @@
 //! Callers take these routes for inputs the module [`serves`]; a layer shape a route does not cover runs Burn's
 //! layer. Values equal Burn's up to float32 rounding (tested below).
 
-use crate::kernels::{self, Geometry1d, Planes, slice, tensor};
+use crate::kernels::{self, Depthwise, Geometry1d, Planes, Pointwise, slice, tensor};
 use burn::backend::Flex;
 use burn::backend::flex::FlexTensor;
-use burn::nn::conv::Conv1d;
+use burn::module::Param;
+use burn::nn::conv::{Conv1d, Conv2d};
 use burn::nn::{BatchNorm, PRelu};
 use burn::tensor::{DType, Device, Tensor, TensorData};
 use rayon::prelude::*;
@@ -41,24 +42,63 @@ fn values<const D: usize>(t: Tensor<D>) -> Option<FlexTensor> {
     primitive(t).ok().map(|p| p.to_contiguous())
 }
 
+/// A layer's weight and bias (if any) as contiguous Flex primitives, or `None`.
+fn weights<const D: usize>(
+    weight: Tensor<D>,
+    bias: Option<&Param<Tensor<1>>>,
+) -> Option<(FlexTensor, Option<FlexTensor>)> {
+    let weight = values(weight)?;
+    match bias {
+        Some(b) => Some((weight, Some(values(b.val())?))),
+        None => Some((weight, None)),
+    }
+}
+
 /// Applies a dense `conv` to `input` (`[batch, c_in, length]` → `[batch, c_out, n]`), as [`Conv1d::forward`],
 /// for an input this module [`serves`]; layers [`Geometry1d::of`] rejects run Burn's forward.
 pub(crate) fn conv1d(conv: &Conv1d, input: Tensor<3>) -> Tensor<3> {
-    let Some(g) = Geometry1d::of(conv, input.dims()) else {
-        return conv.forward(input);
-    };
-    let weight = values(conv.weight.val());
-    let bias = conv.bias.as_ref().map(|b| values(b.val()));
-    let (Some(w), None | Some(Some(_))) = (weight, &bias) else {
+    let (Some(g), Some((w, bias))) = (
+        Geometry1d::of(conv, input.dims()),
+        weights(conv.weight.val(), conv.bias.as_ref()),
+    ) else {
         return conv.forward(input);
     };
     let x = match primitive(input) {
         Ok(x) => x.to_contiguous(),
         Err(input) => return conv.forward(*input),
     };
-    let bias = bias.flatten();
     let out = kernels::conv1d(slice(&x), slice(&w), bias.as_ref().map(slice), &g);
     Tensor::from_primitive::<Flex>(tensor(out, [g.batch, g.c_out, g.n]))
+}
+
+/// Applies `conv` to `input` (`[batch, c_in, height, width]`), as [`Conv2d::forward`], for an input this
+/// module [`serves`]: depthwise layers ([`Depthwise::of`]) and pointwise ones ([`Pointwise::of`]) by the
+/// kernels of [`crate::kernels`], others by Burn's forward.
+pub(crate) fn conv2d(conv: &Conv2d, input: Tensor<4>) -> Tensor<4> {
+    /// The kernel a layer takes.
+    enum Route {
+        Depthwise(Depthwise),
+        Pointwise(Pointwise),
+    }
+    let dims = input.dims();
+    let route = match (Depthwise::of(conv, dims), Pointwise::of(conv, dims)) {
+        (Some(g), _) => Route::Depthwise(g),
+        (None, Some(g)) => Route::Pointwise(g),
+        (None, None) => return conv.forward(input),
+    };
+    let Some((w, bias)) = weights(conv.weight.val(), conv.bias.as_ref()) else {
+        return conv.forward(input);
+    };
+    let x = match primitive(input) {
+        Ok(x) => x.to_contiguous(),
+        Err(input) => return conv.forward(*input),
+    };
+    let (x, w, bias) = (slice(&x), slice(&w), bias.as_ref().map(slice));
+    let out = match route {
+        Route::Depthwise(g) => tensor(kernels::depthwise(x, w, bias, &g), g.output_shape()),
+        Route::Pointwise(g) => tensor(kernels::pointwise(x, w, bias, &g), g.output_shape()),
+    };
+    Tensor::from_primitive::<Flex>(out)
 }
 
 /// Applies inference-mode `bn` and then `prelu`, if any, to `input` (`[batch, channels, height, width]`), as
@@ -133,9 +173,8 @@ fn activate(v: f32, k: f32) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burn::module::Param;
-    use burn::nn::conv::Conv1dConfig;
-    use burn::nn::{BatchNormConfig, PReluConfig, PaddingConfig1d};
+    use burn::nn::conv::{Conv1dConfig, Conv2dConfig};
+    use burn::nn::{BatchNormConfig, PReluConfig, PaddingConfig1d, PaddingConfig2d};
     use burn::tensor::Distribution;
 
     fn max_abs(a: Tensor<3>, b: Tensor<3>) -> f32 {
@@ -168,6 +207,51 @@ mod tests {
             assert_eq!(ours.dims(), burn.dims());
             let d = max_abs(ours, burn);
             assert!(d < 1e-5, "c_in {c_in} kernel {kernel} stride {stride}: {d}");
+        }
+    }
+
+    /// Criterion: the depthwise and pointwise routes equal Burn's layer within float32 rounding: 3 × 3 and 5 × 3
+    /// kernels, strides 1 and 2 (also 2 × 1), padding 0 to 2, bias or none, rows narrower than, equal to and
+    /// wider than the register block (32), one plane per channel and batches of 1 and 3.
+    #[test]
+    fn conv2d_matches_burn() {
+        let device = Device::flex();
+        // (channels, kernel, stride, padding, bias, [batch, height, width])
+        let depthwise = [
+            (4, [3, 3], [1, 1], 1, false, [3, 9, 70]),
+            (4, [3, 3], [2, 2], 1, true, [1, 11, 157]),
+            (3, [5, 3], [2, 1], 2, false, [2, 8, 32]),
+            (2, [3, 3], [1, 2], 0, true, [2, 7, 20]),
+        ];
+        for (channels, kernel, stride, pad, bias, [batch, height, width]) in depthwise {
+            let conv = Conv2dConfig::new([channels, channels], kernel)
+                .with_groups(channels)
+                .with_stride(stride)
+                .with_padding(PaddingConfig2d::Explicit(pad, pad, pad, pad))
+                .with_bias(bias)
+                .init(&device);
+            let x = Tensor::<4>::random(
+                [batch, channels, height, width],
+                Distribution::Normal(0.0, 1.0),
+                &device,
+            );
+            let d = (conv2d(&conv, x.clone()) - conv.forward(x))
+                .abs()
+                .max()
+                .into_scalar::<f32>();
+            assert!(
+                d < 1e-5,
+                "depthwise {kernel:?} stride {stride:?} pad {pad} {width} wide: {d}"
+            );
+        }
+        for (batch, bias) in [(3, true), (1, false)] {
+            let conv = Conv2dConfig::new([6, 5], [1, 1]).with_bias(bias).init(&device);
+            let x = Tensor::<4>::random([batch, 6, 4, 9], Distribution::Normal(0.0, 1.0), &device);
+            let d = (conv2d(&conv, x.clone()) - conv.forward(x))
+                .abs()
+                .max()
+                .into_scalar::<f32>();
+            assert!(d < 1e-5, "pointwise, batch {batch}: {d}");
         }
     }
 

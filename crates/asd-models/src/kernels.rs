@@ -3,8 +3,8 @@
 //! on, im2col and the dense 1-D convolution as one matrix product per batch item.
 
 use burn::backend::flex::FlexTensor;
-use burn::nn::PaddingConfig1d;
-use burn::nn::conv::Conv1d;
+use burn::nn::conv::{Conv1d, Conv2d};
+use burn::nn::{PaddingConfig1d, PaddingConfig2d};
 use burn::tensor::TensorData;
 use burn::tensor::ops::ConvOptions;
 use rayon::prelude::*;
@@ -70,6 +70,199 @@ impl Planes {
     pub(crate) fn values(&self) -> usize {
         self.batch * self.channels * self.plane
     }
+}
+
+/// Geometry of one depthwise 2-D layer: input `[batch, channels, height, width]`, one `[kh, kw]` filter per
+/// channel, stride, symmetric zero padding; the output is `[batch, channels, oh, ow]`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Depthwise {
+    pub(crate) batch: usize,
+    pub(crate) channels: usize,
+    pub(crate) height: usize,
+    pub(crate) width: usize,
+    pub(crate) kernel: [usize; 2],
+    pub(crate) stride: [usize; 2],
+    pub(crate) padding: [usize; 2],
+    pub(crate) out: [usize; 2],
+}
+
+impl Depthwise {
+    /// The geometry of `conv` on an input of shape `dims`; `None` unless the layer is depthwise (one filter
+    /// per channel, `groups = channels`) without dilation, with symmetric padding, and the padded input covers
+    /// the kernel.
+    pub(crate) fn of(conv: &Conv2d, [batch, channels, height, width]: [usize; 4]) -> Option<Self> {
+        let [c_out, per_group, kh, kw] = conv.weight.dims();
+        let padding = match conv.padding {
+            PaddingConfig2d::Valid => [0, 0],
+            PaddingConfig2d::Explicit(top, left, bottom, right) if top == bottom && left == right => [top, left],
+            _ => return None,
+        };
+        let depthwise = per_group == 1 && conv.groups == c_out && c_out == channels && conv.dilation == [1, 1];
+        if !depthwise || height + 2 * padding[0] < kh || width + 2 * padding[1] < kw {
+            return None;
+        }
+        let stride = conv.stride;
+        let out = [
+            (height + 2 * padding[0] - kh) / stride[0] + 1,
+            (width + 2 * padding[1] - kw) / stride[1] + 1,
+        ];
+        Some(Self {
+            batch,
+            channels,
+            height,
+            width,
+            kernel: [kh, kw],
+            stride,
+            padding,
+            out,
+        })
+    }
+
+    /// `[batch, channels, oh, ow]`.
+    pub(crate) fn output_shape(&self) -> [usize; 4] {
+        [self.batch, self.channels, self.out[0], self.out[1]]
+    }
+
+    /// Values per row of the phase-split padded plane of [`depthwise`]: `stride[1]` phases of
+    /// `⌈(width + 2 · padding) / stride⌉` values.
+    fn phase_len(&self) -> usize {
+        (self.width + 2 * self.padding[1]).div_ceil(self.stride[1])
+    }
+}
+
+/// Output columns accumulated in registers at once by [`depthwise`] (four AVX registers of f32).
+const COLUMNS: usize = 32;
+
+/// The depthwise convolution of `x` (`[batch, channels, height, width]`) with `w` (`[channels, kh · kw]`) plus
+/// an optional `bias` (`[channels]`): `[batch, channels, oh, ow]`. Each plane is first copied, zero-padded,
+/// into a scratch buffer whose rows are split by column phase (`column mod stride`), so that every kernel tap
+/// reads a contiguous run for consecutive outputs, strided or not; [`COLUMNS`] outputs of a row are then
+/// summed over the taps in registers.
+pub(crate) fn depthwise(x: &[f32], w: &[f32], bias: Option<&[f32]>, g: &Depthwise) -> Vec<f32> {
+    let [kh, kw] = g.kernel;
+    let [sy, sx] = g.stride;
+    let [py, px] = g.padding;
+    let [oh, ow] = g.out;
+    let (phase_len, plane) = (g.phase_len(), g.height * g.width);
+    let row_len = sx * phase_len;
+    let scratch = (g.height + 2 * py) * row_len;
+    build(
+        g.batch * g.channels,
+        [oh, ow],
+        |_| 0.0,
+        scratch,
+        |p, out, padded, _| {
+            let xs = &x[p * plane..][..plane];
+            let c = p % g.channels;
+            let ws = &w[c * kh * kw..][..kh * kw];
+            let b = bias.map_or(0.0, |b| b[c]);
+            // padded[r][q][j] = zero-padded input at row r, column j · sx + q
+            for (r, row) in padded.chunks_exact_mut(row_len).enumerate() {
+                let Some(xr) = r
+                    .checked_sub(py)
+                    .filter(|&iy| iy < g.height)
+                    .map(|iy| &xs[iy * g.width..][..g.width])
+                else {
+                    row.fill(0.0);
+                    continue;
+                };
+                for (q, phase) in row.chunks_exact_mut(phase_len).enumerate() {
+                    let inside = valid(q, px, sx, g.width, phase_len);
+                    phase[..inside.start].fill(0.0);
+                    phase[inside.end..].fill(0.0);
+                    if let Some(first) = (inside.start * sx + q).checked_sub(px) {
+                        for (v, &value) in phase[inside].iter_mut().zip(xr[first..].iter().step_by(sx)) {
+                            *v = value;
+                        }
+                    }
+                }
+            }
+            // the input run of tap (ky, kx) for output row oy, from output column 0 on
+            let run = |oy: usize, ky: usize, kx: usize| {
+                let row = &padded[(oy * sy + ky) * row_len..][..row_len];
+                &row[(kx % sx) * phase_len + kx / sx..]
+            };
+            for (oy, dst) in out.chunks_exact_mut(ow).enumerate() {
+                // full blocks of COLUMNS outputs; the last one overlaps the one before when ow is not a multiple
+                let starts = (0..ow.saturating_sub(COLUMNS - 1))
+                    .step_by(COLUMNS)
+                    .chain(ow.checked_sub(COLUMNS).filter(|_| ow % COLUMNS != 0));
+                for start in starts {
+                    let mut acc = [b; COLUMNS];
+                    for ky in 0..kh {
+                        for kx in 0..kw {
+                            let (src, weight) = (&run(oy, ky, kx)[start..][..COLUMNS], ws[ky * kw + kx]);
+                            for i in 0..COLUMNS {
+                                acc[i] += weight * src[i];
+                            }
+                        }
+                    }
+                    dst[start..][..COLUMNS].copy_from_slice(&acc);
+                }
+                if ow < COLUMNS {
+                    dst.fill(b);
+                    for ky in 0..kh {
+                        for kx in 0..kw {
+                            axpy(dst, &run(oy, ky, kx)[..ow], ws[ky * kw + kx]);
+                        }
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// `dst[i] += src[i] · k`.
+pub(crate) fn axpy(dst: &mut [f32], src: &[f32], k: f32) {
+    for (d, s) in dst.iter_mut().zip(src) {
+        *d += s * k;
+    }
+}
+
+/// Geometry of a pointwise 2-D layer: input `[batch, c_in, height, width]`, weight `[c_out, c_in, 1, 1]`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Pointwise {
+    pub(crate) batch: usize,
+    pub(crate) c_in: usize,
+    pub(crate) c_out: usize,
+    pub(crate) height: usize,
+    pub(crate) width: usize,
+}
+
+impl Pointwise {
+    /// The geometry of `conv` on an input of shape `dims`; `None` unless the layer is pointwise (1 × 1
+    /// kernel, stride 1, no padding, one group) with the input's channels.
+    pub(crate) fn of(conv: &Conv2d, [batch, c_in, height, width]: [usize; 4]) -> Option<Self> {
+        let [c_out, w_in, kh, kw] = conv.weight.dims();
+        let unpadded = matches!(
+            conv.padding,
+            PaddingConfig2d::Valid | PaddingConfig2d::Explicit(0, 0, 0, 0)
+        );
+        let pointwise = [kh, kw] == [1, 1] && conv.stride == [1, 1] && conv.groups == 1 && unpadded;
+        (pointwise && w_in == c_in).then_some(Self {
+            batch,
+            c_in,
+            c_out,
+            height,
+            width,
+        })
+    }
+
+    /// Positions per channel plane.
+    pub(crate) fn plane(&self) -> usize {
+        self.height * self.width
+    }
+
+    /// `[batch, c_out, height, width]`.
+    pub(crate) fn output_shape(&self) -> [usize; 4] {
+        [self.batch, self.c_out, self.height, self.width]
+    }
+}
+
+/// The pointwise convolution of `x` (`[batch, c_in, height, width]`) with `w` (`[c_out, c_in]`) plus an
+/// optional `bias` (`[c_out]`): `[batch, c_out, height, width]`, one matrix product per item.
+pub(crate) fn pointwise(x: &[f32], w: &[f32], bias: Option<&[f32]>, g: &Pointwise) -> Vec<f32> {
+    matmul_items(dense(w, g.c_out, g.c_in), x, g.batch, g.plane(), bias)
 }
 
 /// Geometry of a dense 1-D layer: input `[batch, c_in, length]`, weight `[c_out, c_in, kernel]`, stride,
@@ -380,19 +573,15 @@ pub(crate) fn conv1d_weight_grad(x: &[f32], grad: &[f32], g: &Geometry1d) -> Vec
     )
 }
 
-/// `lhs × x_b` for every item `x_b` (`[k, cols]`, row-major) of `x` (`[items, k, cols]`): `[items, m, cols]`
-/// with `lhs` an `[m, k]` matrix (a pointwise convolution's weight, or its transpose for the input gradient).
-pub(crate) fn matmul_items(lhs: Strided, x: &[f32], items: usize, cols: usize) -> Vec<f32> {
+/// `lhs × x_b` (plus `bias[r]` on row `r`, if any) for every item `x_b` (`[k, cols]`, row-major) of `x`
+/// (`[items, k, cols]`): `[items, m, cols]` with `lhs` an `[m, k]` matrix (a pointwise convolution's weight,
+/// or its transpose for the input gradient).
+pub(crate) fn matmul_items(lhs: Strided, x: &[f32], items: usize, cols: usize, bias: Option<&[f32]>) -> Vec<f32> {
     let (m, k) = (lhs.rows, lhs.cols);
-    build(
-        items,
-        [m, cols],
-        |_| 0.0,
-        0,
-        |b, dst, _, parallel| {
-            matmul(dst, lhs, dense(&x[b * k * cols..][..k * cols], k, cols), true, parallel);
-        },
-    )
+    let init = |r: usize| bias.map_or(0.0, |b| b[r]);
+    build(items, [m, cols], init, 0, |b, dst, _, parallel| {
+        matmul(dst, lhs, dense(&x[b * k * cols..][..k * cols], k, cols), true, parallel);
+    })
 }
 
 /// `Σ_b a_b × c_bᵀ` over the items of `a` (`[items, m, cols]`) and `c` (`[items, k, cols]`): `[m, k]` (the
