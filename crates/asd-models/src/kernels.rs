@@ -28,6 +28,12 @@ const BLOCK: usize = 1024;
 /// `Σ f(a[i], b[i])` over two slices of equal length: per block of [`BLOCK`] values in [`LANES`] interleaved
 /// f32 partial sums (so that the loop vectorises), the blocks' sums in f64.
 pub(crate) fn sum_pairs(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32) -> f64 {
+    pulp::Arch::new().dispatch(BlockSums { a, b, f })
+}
+
+/// The body of [`sum_pairs`].
+#[inline(always)]
+fn block_sums(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32) -> f64 {
     let mut total = 0.0_f64;
     for (a, b) in a.chunks(BLOCK).zip(b.chunks(BLOCK)) {
         let mut acc = [0.0_f32; LANES];
@@ -140,76 +146,156 @@ const COLUMNS: usize = 32;
 /// summed over the taps in registers.
 pub(crate) fn depthwise(x: &[f32], w: &[f32], bias: Option<&[f32]>, g: &Depthwise) -> Vec<f32> {
     let [kh, kw] = g.kernel;
-    let [sy, sx] = g.stride;
-    let [py, px] = g.padding;
-    let [oh, ow] = g.out;
-    let (phase_len, plane) = (g.phase_len(), g.height * g.width);
+    let (sx, phase_len, plane) = (g.stride[1], g.phase_len(), g.height * g.width);
     let row_len = sx * phase_len;
-    let scratch = (g.height + 2 * py) * row_len;
+    // tap t = ky · kw + kx reads row (oy · stride + ky), from `offset` on within it
+    let taps: Vec<(usize, usize)> = (0..kh * kw)
+        .map(|t| {
+            let (ky, kx) = (t / kw, t % kw);
+            (ky, (kx % sx) * phase_len + kx / sx)
+        })
+        .collect();
+    let scratch = (g.height + 2 * g.padding[0]) * row_len;
     build(
         g.batch * g.channels,
-        [oh, ow],
+        g.out,
         |_| 0.0,
         scratch,
         |p, out, padded, _| {
-            let xs = &x[p * plane..][..plane];
             let c = p % g.channels;
-            let ws = &w[c * kh * kw..][..kh * kw];
-            let b = bias.map_or(0.0, |b| b[c]);
-            // padded[r][q][j] = zero-padded input at row r, column j · sx + q
-            for (r, row) in padded.chunks_exact_mut(row_len).enumerate() {
-                let Some(xr) = r
-                    .checked_sub(py)
-                    .filter(|&iy| iy < g.height)
-                    .map(|iy| &xs[iy * g.width..][..g.width])
-                else {
-                    row.fill(0.0);
-                    continue;
-                };
-                for (q, phase) in row.chunks_exact_mut(phase_len).enumerate() {
-                    let inside = valid(q, px, sx, g.width, phase_len);
-                    phase[..inside.start].fill(0.0);
-                    phase[inside.end..].fill(0.0);
-                    if let Some(first) = (inside.start * sx + q).checked_sub(px) {
+            let plane = Plane {
+                x: &x[p * plane..][..plane],
+                w: &w[c * kh * kw..][..kh * kw],
+                bias: bias.map_or(0.0, |b| b[c]),
+                taps: &taps,
+            };
+            pulp::Arch::new().dispatch(DepthwisePlane {
+                plane: &plane,
+                g,
+                padded,
+                out,
+            });
+        },
+    )
+}
+
+/// One plane of [`depthwise`]: its input (`[height, width]`), filter (`[kh · kw]`), bias, and the taps'
+/// `(row, offset)` in the phase-split padded plane.
+struct Plane<'a> {
+    x: &'a [f32],
+    w: &'a [f32],
+    bias: f32,
+    taps: &'a [(usize, usize)],
+}
+
+/// Fills `padded` (the phase-split, zero-padded copy of the plane: `padded[r][q][j]` is the padded input at row
+/// `r`, column `j · stride + q`), then `out` (`[oh, ow]`) in register blocks of [`COLUMNS`] outputs.
+#[inline(always)]
+fn depthwise_plane(plane: &Plane, g: &Depthwise, padded: &mut [f32], out: &mut [f32]) {
+    let [sy, sx] = g.stride;
+    let [py, px] = g.padding;
+    let ow = g.out[1];
+    let phase_len = g.phase_len();
+    let row_len = sx * phase_len;
+    for (r, row) in padded.chunks_exact_mut(row_len).enumerate() {
+        let Some(xr) = r
+            .checked_sub(py)
+            .filter(|&iy| iy < g.height)
+            .map(|iy| &plane.x[iy * g.width..][..g.width])
+        else {
+            row.fill(0.0);
+            continue;
+        };
+        for (q, phase) in row.chunks_exact_mut(phase_len).enumerate() {
+            let inside = valid(q, px, sx, g.width, phase_len);
+            phase[..inside.start].fill(0.0);
+            phase[inside.end..].fill(0.0);
+            if let Some(first) = (inside.start * sx + q).checked_sub(px) {
+                match sx {
+                    1 => {
+                        let run = &mut phase[inside];
+                        run.copy_from_slice(&xr[first..][..run.len()]);
+                    }
+                    // a constant step, so that the copy vectorises (MobileFaceNet's strided layers)
+                    2 => strided_copy::<2>(&mut phase[inside], &xr[first..]),
+                    _ => {
                         for (v, &value) in phase[inside].iter_mut().zip(xr[first..].iter().step_by(sx)) {
                             *v = value;
                         }
                     }
                 }
             }
-            // the input run of tap (ky, kx) for output row oy, from output column 0 on
-            let run = |oy: usize, ky: usize, kx: usize| {
-                let row = &padded[(oy * sy + ky) * row_len..][..row_len];
-                &row[(kx % sx) * phase_len + kx / sx..]
-            };
-            for (oy, dst) in out.chunks_exact_mut(ow).enumerate() {
-                // full blocks of COLUMNS outputs; the last one overlaps the one before when ow is not a multiple
-                let starts = (0..ow.saturating_sub(COLUMNS - 1))
-                    .step_by(COLUMNS)
-                    .chain(ow.checked_sub(COLUMNS).filter(|_| ow % COLUMNS != 0));
-                for start in starts {
-                    let mut acc = [b; COLUMNS];
-                    for ky in 0..kh {
-                        for kx in 0..kw {
-                            let (src, weight) = (&run(oy, ky, kx)[start..][..COLUMNS], ws[ky * kw + kx]);
-                            for i in 0..COLUMNS {
-                                acc[i] += weight * src[i];
-                            }
-                        }
-                    }
-                    dst[start..][..COLUMNS].copy_from_slice(&acc);
-                }
-                if ow < COLUMNS {
-                    dst.fill(b);
-                    for ky in 0..kh {
-                        for kx in 0..kw {
-                            axpy(dst, &run(oy, ky, kx)[..ow], ws[ky * kw + kx]);
-                        }
-                    }
+        }
+    }
+    let padded = &*padded;
+    // the input run of `tap` for output row oy, from output column 0 on
+    let run = |oy: usize, &(ky, offset): &(usize, usize)| &padded[(oy * sy + ky) * row_len + offset..];
+    for (oy, dst) in out.chunks_exact_mut(ow).enumerate() {
+        // full blocks of COLUMNS outputs; the last one overlaps the one before when ow is not a multiple
+        let starts = (0..ow.saturating_sub(COLUMNS - 1))
+            .step_by(COLUMNS)
+            .chain(ow.checked_sub(COLUMNS).filter(|_| ow % COLUMNS != 0));
+        for start in starts {
+            let mut acc = [plane.bias; COLUMNS];
+            for (tap, &weight) in plane.taps.iter().zip(plane.w) {
+                let src = &run(oy, tap)[start..][..COLUMNS];
+                for i in 0..COLUMNS {
+                    acc[i] += weight * src[i];
                 }
             }
-        },
-    )
+            dst[start..][..COLUMNS].copy_from_slice(&acc);
+        }
+        if ow < COLUMNS {
+            dst.fill(plane.bias);
+            for (tap, &weight) in plane.taps.iter().zip(plane.w) {
+                axpy(dst, &run(oy, tap)[..ow], weight);
+            }
+        }
+    }
+}
+
+/// `dst[j] = src[j · STEP]` for every `j` of `dst`.
+#[inline(always)]
+fn strided_copy<const STEP: usize>(dst: &mut [f32], src: &[f32]) {
+    for (v, group) in dst.iter_mut().zip(src.chunks(STEP)) {
+        *v = group[0];
+    }
+}
+
+/// One call of [`depthwise_plane`], compiled for the widest SIMD instruction set the CPU has (AVX2 and FMA,
+/// or AVX-512, on x86-64) through `pulp`'s run-time dispatch, the one Flex's matrix kernels use: the call is
+/// inlined into each instruction set's copy. Multiplications and additions stay separate operations in every
+/// copy, so results do not depend on the CPU.
+struct DepthwisePlane<'a> {
+    plane: &'a Plane<'a>,
+    g: &'a Depthwise,
+    padded: &'a mut [f32],
+    out: &'a mut [f32],
+}
+
+impl pulp::WithSimd for DepthwisePlane<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) {
+        depthwise_plane(self.plane, self.g, self.padded, self.out);
+    }
+}
+
+/// The sums of [`sum_pairs`], compiled per instruction set as [`DepthwisePlane`].
+struct BlockSums<'a, F> {
+    a: &'a [f32],
+    b: &'a [f32],
+    f: F,
+}
+
+impl<F: Fn(f32, f32) -> f32> pulp::WithSimd for BlockSums<'_, F> {
+    type Output = f64;
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) -> f64 {
+        block_sums(self.a, self.b, self.f)
+    }
 }
 
 /// `dst[i] += src[i] · k`.
