@@ -26,7 +26,7 @@
 //! Other devices, other layer shapes and evaluation take the routes of [`crate::conv`] and [`crate::eval`].
 
 use crate::kernels::{
-    self, Depthwise, Geometry1d, Planes, Pointwise, axpy, dense, slice, sum_map, sum_pairs, tensor, valid,
+    self, Depthwise, Geometry1d, Planes, Pointwise, axpy, block_sums, dense, slice, sum_map, sum_pairs, tensor, valid,
 };
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
@@ -144,47 +144,16 @@ fn gradients(
     let [oh, ow] = g.out;
     let (plane_in, plane_out) = (g.height * g.width, oh * ow);
     let planes = g.batch * g.channels;
-    // One plane (batch item b, channel c = p mod channels): every tap's weight-gradient term into `gw`
-    // ([taps]) and, if asked, its input gradient into `gx` ([height · width]).
-    let plane = |p: usize, mut gx: Option<&mut [f32]>, gw: &mut [f32]| {
-        let xs = &x[p * plane_in..][..plane_in];
-        let gs = &grad[p * plane_out..][..plane_out];
-        let ws = &w[(p % g.channels) * taps..][..taps];
-        for ky in 0..kh {
-            let rows = valid(ky, g.padding[0], g.stride[0], g.height, oh);
-            for kx in 0..kw {
-                let cols = valid(kx, g.padding[1], g.stride[1], g.width, ow);
-                if cols.is_empty() {
-                    continue;
-                }
-                let t = ky * kw + kx;
-                // first input column read by this tap, and the step between reads
-                let (ix0, step) = (cols.start * g.stride[1] + kx - g.padding[1], g.stride[1]);
-                let mut sum = 0.0_f64;
-                for oy in rows.clone() {
-                    let iy = oy * g.stride[0] + ky - g.padding[0];
-                    let gr = &gs[oy * ow..][cols.clone()];
-                    let row = iy * g.width + ix0;
-                    let span = (cols.len() - 1) * step + 1;
-                    let xr = &xs[row..row + span];
-                    let gx = gx.as_deref_mut().map(|gx| &mut gx[row..row + span]);
-                    sum += if step == 1 {
-                        if let Some(gx) = gx {
-                            axpy(gx, gr, ws[t]);
-                        }
-                        sum_pairs(gr, xr, |a, b| a * b)
-                    } else {
-                        if let Some(gx) = gx {
-                            for (d, a) in gx.iter_mut().step_by(step).zip(gr) {
-                                *d += a * ws[t];
-                            }
-                        }
-                        f64::from(gr.iter().zip(xr.iter().step_by(step)).map(|(a, b)| a * b).sum::<f32>())
-                    };
-                }
-                gw[t] = sum as f32;
-            }
-        }
+    // One plane (batch item b, channel c = p mod channels), compiled per instruction set.
+    let plane = |p: usize, gx: Option<&mut [f32]>, gw: &mut [f32]| {
+        pulp::Arch::new().dispatch(PlaneGradients {
+            x: &x[p * plane_in..][..plane_in],
+            grad: &grad[p * plane_out..][..plane_out],
+            w: &w[(p % g.channels) * taps..][..taps],
+            g,
+            gx,
+            gw,
+        });
     };
     let mut parts = vec![0.0_f32; if want_w { planes * taps } else { 0 }];
     let gx = if want_x {
@@ -220,6 +189,72 @@ fn gradients(
         gw
     });
     (gx, gw)
+}
+
+/// One plane of the depthwise gradients: its input `x` (`[height, width]`), output gradient `grad`
+/// (`[oh, ow]`) and filter `w` (`[kh · kw]`); every tap's weight-gradient term goes into `gw` (`[kh · kw]`)
+/// and, if asked, the input gradient into `gx` (`[height, width]`). Compiled for the widest SIMD instruction
+/// set of the CPU through `pulp` (as `crate::kernels` does).
+struct PlaneGradients<'a> {
+    x: &'a [f32],
+    grad: &'a [f32],
+    w: &'a [f32],
+    g: &'a Depthwise,
+    gx: Option<&'a mut [f32]>,
+    gw: &'a mut [f32],
+}
+
+impl pulp::WithSimd for PlaneGradients<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) {
+        let Self {
+            x: xs,
+            grad: gs,
+            w: ws,
+            g,
+            mut gx,
+            gw,
+        } = self;
+        let [kh, kw] = g.kernel;
+        let [oh, ow] = g.out;
+        for ky in 0..kh {
+            let rows = valid(ky, g.padding[0], g.stride[0], g.height, oh);
+            for kx in 0..kw {
+                let cols = valid(kx, g.padding[1], g.stride[1], g.width, ow);
+                if cols.is_empty() {
+                    continue;
+                }
+                let t = ky * kw + kx;
+                // first input column read by this tap, and the step between reads
+                let (ix0, step) = (cols.start * g.stride[1] + kx - g.padding[1], g.stride[1]);
+                let mut sum = 0.0_f64;
+                for oy in rows.clone() {
+                    let iy = oy * g.stride[0] + ky - g.padding[0];
+                    let gr = &gs[oy * ow..][cols.clone()];
+                    let row = iy * g.width + ix0;
+                    let span = (cols.len() - 1) * step + 1;
+                    let xr = &xs[row..row + span];
+                    let gx = gx.as_deref_mut().map(|gx| &mut gx[row..row + span]);
+                    sum += if step == 1 {
+                        if let Some(gx) = gx {
+                            axpy(gx, gr, ws[t]);
+                        }
+                        block_sums(gr, xr, |a, b| a * b)
+                    } else {
+                        if let Some(gx) = gx {
+                            for (d, a) in gx.iter_mut().step_by(step).zip(gr) {
+                                *d += a * ws[t];
+                            }
+                        }
+                        f64::from(gr.iter().zip(xr.iter().step_by(step)).map(|(a, b)| a * b).sum::<f32>())
+                    };
+                }
+                gw[t] = sum as f32;
+            }
+        }
+    }
 }
 
 /// Applies a dense `conv` (`groups = 1`, symmetric padding) to `input` (`[batch, c_in, length]` →

@@ -31,9 +31,9 @@ pub(crate) fn sum_pairs(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32) -> f6
     pulp::Arch::new().dispatch(BlockSums { a, b, f })
 }
 
-/// The body of [`sum_pairs`].
+/// The body of [`sum_pairs`], for callers already compiled per instruction set.
 #[inline(always)]
-fn block_sums(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32) -> f64 {
+pub(crate) fn block_sums(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32) -> f64 {
     let mut total = 0.0_f64;
     for (a, b) in a.chunks(BLOCK).zip(b.chunks(BLOCK)) {
         let mut acc = [0.0_f32; LANES];
