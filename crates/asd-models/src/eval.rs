@@ -4,6 +4,8 @@
 //! - **Dense Conv1d**: Flex decomposes a strided 1-D convolution into one product per kernel tap (re-reading
 //!   the output each time) or, for a single input channel, a scalar loop over strided reads; here it is the
 //!   input windows of each batch item and one matrix product (`crate::kernels::conv1d`), bias included.
+//! - **Depthwise and pointwise Conv2d** (MobileFaceNet): a register-blocked depthwise kernel on phase-split
+//!   padded planes, and one matrix product per item for 1 × 1 layers, into buffers not zeroed first.
 //! - **BatchNorm + PReLU** of a MobileFaceNet block: Burn's inference BatchNorm is four broadcast passes
 //!   (subtract, divide, multiply, add) and its PReLU a masked select; here both are one pass,
 //!   `y = x · scale + shift` per channel then the slope where `y < 0`, written in place when the

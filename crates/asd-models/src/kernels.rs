@@ -1,6 +1,8 @@
 //! Float32 kernels on contiguous buffers, shared by the custom autodiff operations of [`crate::backward`] and
 //! the evaluation routes of [`crate::eval`]: the Flex primitive ↔ slice conversions, the layouts they work
-//! on, im2col and the dense 1-D convolution as one matrix product per batch item.
+//! on, the per-item matrix products of dense 1-D (im2col) and pointwise 2-D convolutions and their weight
+//! gradients, the depthwise 2-D convolution, and sums in vector lanes. Hot loops that the compiler would
+//! otherwise build for baseline x86-64 run through `pulp`'s run-time dispatch.
 
 use burn::backend::flex::FlexTensor;
 use burn::nn::conv::{Conv1d, Conv2d};
