@@ -266,7 +266,10 @@ pub(crate) fn conv1d(conv: &Conv1d, input: &Tensor<3>) -> Option<Tensor<3>> {
     }
     let geometry = Geometry1d::of(conv, input.dims())?;
     let output = record(Dense1dBackward, input, conv.weight.val(), geometry, |x, w, g| {
-        tensor(kernels::conv1d(slice(x), slice(w), None, g), [g.batch, g.c_out, g.n])
+        tensor(
+            kernels::conv1d(slice(x), slice(w), None, g, false),
+            [g.batch, g.c_out, g.n],
+        )
     })?;
     Some(add_bias(output, conv.bias.as_ref()))
 }

@@ -19,6 +19,7 @@
 
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::{Conv1d, Conv2d};
+use burn::tensor::activation::relu;
 use burn::tensor::ops::PadMode;
 use burn::tensor::{Slice, Tensor};
 
@@ -48,9 +49,21 @@ fn product_route(input: &Tensor<4>, groups: usize) -> bool {
 /// As [`Conv1d::forward`]: if the channel axis differs from the layer's or the input is shorter than the kernel.
 pub fn conv1d(conv: &Conv1d, input: Tensor<3>) -> Tensor<3> {
     if crate::eval::serves(&input) {
-        return crate::eval::conv1d(conv, input);
+        return crate::eval::conv1d(conv, input, false);
     }
     crate::backward::conv1d(conv, &input).unwrap_or_else(|| conv.forward(input))
+}
+
+/// [`conv1d`] followed by a ReLU; on the evaluation route the ReLU runs inside the convolution, on each item's
+/// output while it is in cache, instead of as a pass of its own.
+///
+/// # Panics
+/// As [`conv1d`].
+pub fn conv1d_relu(conv: &Conv1d, input: Tensor<3>) -> Tensor<3> {
+    if crate::eval::serves(&input) {
+        return crate::eval::conv1d(conv, input, true);
+    }
+    relu(conv1d(conv, input))
 }
 
 /// Applies `conv` to `input` (`[batch, c_in, height, width]` → `[batch, c_out, height', width']`), as

@@ -20,7 +20,7 @@ use burn::backend::flex::FlexTensor;
 use burn::module::Param;
 use burn::nn::conv::{Conv1d, Conv2d};
 use burn::nn::{BatchNorm, PRelu};
-use burn::tensor::{DType, Device, Tensor, TensorData};
+use burn::tensor::{DType, Device, Tensor, TensorData, activation};
 use rayon::prelude::*;
 
 /// Whether `t` is a float32 tensor on the plain Flex device, which the routes of this module serve.
@@ -57,19 +57,24 @@ fn weights<const D: usize>(
 }
 
 /// Applies a dense `conv` to `input` (`[batch, c_in, length]` → `[batch, c_out, n]`), as [`Conv1d::forward`],
-/// for an input this module [`serves`]; layers [`Geometry1d::of`] rejects run Burn's forward.
-pub(crate) fn conv1d(conv: &Conv1d, input: Tensor<3>) -> Tensor<3> {
+/// followed by a ReLU when `relu`, for an input this module [`serves`]; layers [`Geometry1d::of`] rejects run
+/// Burn's forward.
+pub(crate) fn conv1d(conv: &Conv1d, input: Tensor<3>, relu: bool) -> Tensor<3> {
+    let burn = |x: Tensor<3>| {
+        let y = conv.forward(x);
+        if relu { activation::relu(y) } else { y }
+    };
     let (Some(g), Some((w, bias))) = (
         Geometry1d::of(conv, input.dims()),
         weights(conv.weight.val(), conv.bias.as_ref()),
     ) else {
-        return conv.forward(input);
+        return burn(input);
     };
     let x = match primitive(input) {
         Ok(x) => x.to_contiguous(),
-        Err(input) => return conv.forward(*input),
+        Err(input) => return burn(*input),
     };
-    let out = kernels::conv1d(slice(&x), slice(&w), bias.as_ref().map(slice), &g);
+    let out = kernels::conv1d(slice(&x), slice(&w), bias.as_ref().map(slice), &g, relu);
     Tensor::from_primitive::<Flex>(tensor(out, [g.batch, g.c_out, g.n]))
 }
 
@@ -183,8 +188,9 @@ mod tests {
         (a - b).abs().max().into_scalar::<f32>()
     }
 
-    /// Criterion: the Conv1d route equals Burn's layer within float32 rounding for ASDNet's layer shapes, one
-    /// input channel, padding, dilation, no bias, and batches smaller and larger than the thread count.
+    /// Criterion: the Conv1d route equals Burn's layer (and Burn's layer then ReLU) within float32 rounding for
+    /// ASDNet's layer shapes, one input channel, padding, dilation, no bias, and batches smaller and larger than
+    /// the thread count.
     #[test]
     fn conv1d_matches_burn() {
         let device = Device::flex();
@@ -204,11 +210,14 @@ mod tests {
                 .init(&device);
             let x = Tensor::<3>::random([batch, c_in, length], Distribution::Normal(0.0, 1.0), &device);
             assert!(serves(&x));
-            let ours = conv1d(&conv, x.clone());
-            let burn = conv.forward(x);
-            assert_eq!(ours.dims(), burn.dims());
-            let d = max_abs(ours, burn);
-            assert!(d < 1e-5, "c_in {c_in} kernel {kernel} stride {stride}: {d}");
+            for relu in [false, true] {
+                let ours = conv1d(&conv, x.clone(), relu);
+                let burn = conv.forward(x.clone());
+                let burn = if relu { activation::relu(burn) } else { burn };
+                assert_eq!(ours.dims(), burn.dims());
+                let d = max_abs(ours, burn);
+                assert!(d < 1e-5, "c_in {c_in} kernel {kernel} stride {stride} relu {relu}: {d}");
+            }
         }
     }
 

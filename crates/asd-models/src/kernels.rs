@@ -628,10 +628,10 @@ pub(crate) fn dense(data: &[f32], rows: usize, cols: usize) -> Strided<'_> {
 }
 
 /// The dense 1-D convolution of `x` (`[batch, c_in, length]`) with `w` (`[c_out, c_in, kernel]`) plus an
-/// optional `bias` (`[c_out]`): `[batch, c_out, n]`. Per batch item, the input windows ([`im2col_item`]) and
-/// one matrix product `w [c_out, c_in · kernel] × windows [c_in · kernel, n]` added straight onto the item's
-/// output, set to the bias first.
-pub(crate) fn conv1d(x: &[f32], w: &[f32], bias: Option<&[f32]>, g: &Geometry1d) -> Vec<f32> {
+/// optional `bias` (`[c_out]`), then a ReLU when `relu`: `[batch, c_out, n]`. Per batch item, the input windows
+/// ([`im2col_item`]) and one matrix product `w [c_out, c_in · kernel] × windows [c_in · kernel, n]` added
+/// straight onto the item's output, set to the bias first; the ReLU runs on the item while it is in cache.
+pub(crate) fn conv1d(x: &[f32], w: &[f32], bias: Option<&[f32]>, g: &Geometry1d, relu: bool) -> Vec<f32> {
     let weight = dense(w, g.c_out, g.taps());
     let init = |r: usize| bias.map_or(0.0, |b| b[r]);
     build(
@@ -642,6 +642,9 @@ pub(crate) fn conv1d(x: &[f32], w: &[f32], bias: Option<&[f32]>, g: &Geometry1d)
         |b, dst, cols, parallel| {
             im2col_item(item(x, g, b), g, cols);
             matmul(dst, weight, windows(cols, g, false), true, parallel);
+            if relu {
+                dst.iter_mut().for_each(|v| *v = v.max(0.0));
+            }
         },
     )
 }

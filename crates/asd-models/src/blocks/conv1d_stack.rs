@@ -7,7 +7,6 @@ use burn::config::Config;
 use burn::module::Module;
 use burn::nn::PaddingConfig1d;
 use burn::nn::conv::{Conv1d, Conv1dConfig};
-use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
 
 /// Padding rule of every layer of a [`Conv1dStack`] (asdnet_specmfn.md §2.4 `padding`).
@@ -149,7 +148,7 @@ impl Conv1dStack {
     }
 
     fn layer(conv: &Conv1d, x: Tensor<3>) -> Tensor<3> {
-        relu(crate::conv::conv1d(conv, x))
+        crate::conv::conv1d_relu(conv, x)
     }
 
     /// Parameters and MACs for an input of `len_in` samples; also returns the output length.
