@@ -359,7 +359,7 @@ pub(crate) fn prelu(prelu: &PRelu, input: &Tensor<4>) -> Option<Tensor<4>> {
         y.par_chunks_mut(plane).enumerate().for_each(|(p, out)| {
             let slope = alpha[g.slope(p)];
             for (o, &v) in out.iter_mut().zip(&xs[p * plane..][..plane]) {
-                *o = if v > 0.0 { v } else { slope * v };
+                *o = kernels::prelu(v, slope);
             }
         });
         tensor(y, [batch, channels, height, width])

@@ -139,16 +139,12 @@ pub(crate) fn norm_act(bn: &BatchNorm, prelu: Option<&PRelu>, input: Tensor<4>) 
         })
         .unzip();
     let slopes = slopes.as_ref().map(slice);
-    let apply = |p: usize, plane: &mut [f32], source: Option<&[f32]>| {
+    // plane p in place: x · scale + shift, then PReLU (slope 1, the identity, without a PReLU layer)
+    let apply = |p: usize, plane: &mut [f32]| {
         let c = p % g.channels;
         let (a, b) = (scale[c], shift[c]);
-        let slope = slopes.map(|s| s[if s.len() == 1 { 0 } else { c }]);
-        match (source, slope) {
-            (None, None) => plane.iter_mut().for_each(|v| *v = *v * a + b),
-            (None, Some(k)) => plane.iter_mut().for_each(|v| *v = activate(*v * a + b, k)),
-            (Some(x), None) => plane.iter_mut().zip(x).for_each(|(v, &x)| *v = x * a + b),
-            (Some(x), Some(k)) => plane.iter_mut().zip(x).for_each(|(v, &x)| *v = activate(x * a + b, k)),
-        }
+        let k = slopes.map_or(1.0, |s| s[if s.len() == 1 { 0 } else { c }]);
+        plane.iter_mut().for_each(|v| *v = kernels::prelu(*v * a + b, k));
     };
     let mut x = match primitive(input) {
         Ok(x) => x,
@@ -160,21 +156,16 @@ pub(crate) fn norm_act(bn: &BatchNorm, prelu: Option<&PRelu>, input: Tensor<4>) 
             values
                 .par_chunks_mut(g.plane.max(1))
                 .enumerate()
-                .for_each(|(p, plane)| apply(p, plane, None));
+                .for_each(|(p, plane)| apply(p, plane));
             return Tensor::from_primitive::<Flex>(x);
         }
     }
-    let x = x.to_contiguous();
-    let mut y = vec![0.0_f32; g.values()];
+    // shared with another tensor: a contiguous copy of its own, then in place
+    let mut y = slice(&x.to_contiguous()).to_vec();
     y.par_chunks_mut(g.plane.max(1))
         .enumerate()
-        .for_each(|(p, plane)| apply(p, plane, Some(&slice(&x)[p * g.plane..][..g.plane])));
+        .for_each(|(p, plane)| apply(p, plane));
     Tensor::from_primitive::<Flex>(FlexTensor::from_data(TensorData::new(y, shape)))
-}
-
-/// PReLU of one value with slope `k`.
-fn activate(v: f32, k: f32) -> f32 {
-    if v < 0.0 { k * v } else { v }
 }
 
 #[cfg(test)]

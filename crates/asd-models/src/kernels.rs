@@ -56,6 +56,11 @@ pub(crate) fn sum_map(a: &[f32], f: impl Fn(f32) -> f32) -> f64 {
     sum_pairs(a, a, |x, _| f(x))
 }
 
+/// PReLU of one value with slope `k`: `v` where `v > 0`, else `k · v`.
+pub(crate) fn prelu(v: f32, k: f32) -> f32 {
+    if v > 0.0 { v } else { k * v }
+}
+
 /// Layout of a `[batch, channels, …]` tensor as `batch · channels` planes of `plane` values (PReLU, BatchNorm).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Planes {
@@ -497,15 +502,18 @@ fn build(
     out
 }
 
-/// `Σ_b` of one `len`-value term per item of `items`: `work(b, dst, scratch, accumulate, parallel)` adds item
-/// `b`'s term into `dst` (or writes it, when `accumulate` is false). Each thread accumulates a contiguous share
-/// of the items into its own `dst`; the shares are summed at the end.
+/// `Σ_b` of one `len`-value term per item of `items`: `work(b, dst, scratch, parallel)` adds item `b`'s term
+/// into `dst`. Each thread accumulates a contiguous share of the items into its own `dst` (zeros at first); the
+/// shares are summed at the end.
 fn batch_sum(
     items: usize,
     len: usize,
     scratch: usize,
-    work: impl Fn(usize, &mut [f32], &mut [f32], bool, bool) + Sync,
+    work: impl Fn(usize, &mut [f32], &mut [f32], bool) + Sync,
 ) -> Vec<f32> {
+    if len == 0 {
+        return Vec::new();
+    }
     let shares = rayon::current_num_threads().min(items).max(1);
     let per_share = items.div_ceil(shares);
     let mut partial = build(
@@ -514,14 +522,11 @@ fn batch_sum(
         |_| 0.0,
         scratch,
         |s, dst, scratch, parallel| {
-            for (i, b) in (s * per_share..((s + 1) * per_share).min(items)).enumerate() {
-                work(b, dst, scratch, i > 0, parallel);
+            for b in s * per_share..((s + 1) * per_share).min(items) {
+                work(b, dst, scratch, parallel);
             }
         },
     );
-    if len == 0 {
-        return vec![0.0; len];
-    }
     let (sum, rest) = partial.split_at_mut(len);
     for part in rest.chunks_exact(len) {
         for (s, &v) in sum.iter_mut().zip(part) {
@@ -562,12 +567,12 @@ impl Strided<'_> {
     }
 }
 
-/// `dst = lhs × rhs`, or `dst += lhs × rhs` when `accumulate`, with `dst` row-major `[lhs.rows, rhs.cols]`,
-/// through the `gemm` crate (Flex's own matrix kernels), on all threads when `parallel`.
+/// `dst += lhs × rhs`, with `dst` row-major `[lhs.rows, rhs.cols]` (every caller sets it first: zeros, a bias,
+/// or a running sum), through the `gemm` crate (Flex's own matrix kernels), on all threads when `parallel`.
 ///
 /// # Panics
 /// If the inner dimensions differ or a matrix does not fit its slice.
-fn matmul(dst: &mut [f32], lhs: Strided, rhs: Strided, accumulate: bool, parallel: bool) {
+fn matmul(dst: &mut [f32], lhs: Strided, rhs: Strided, parallel: bool) {
     let (m, k, n) = (lhs.rows, lhs.cols, rhs.cols);
     assert!(
         rhs.rows == k && lhs.fits() && rhs.fits() && dst.len() == m * n,
@@ -588,7 +593,7 @@ fn matmul(dst: &mut [f32], lhs: Strided, rhs: Strided, accumulate: bool, paralle
             dst.as_mut_ptr(),
             1,
             n as isize,
-            accumulate,
+            true,
             lhs.data.as_ptr(),
             lhs.col_stride as isize,
             lhs.row_stride as isize,
@@ -641,7 +646,7 @@ pub(crate) fn conv1d(x: &[f32], w: &[f32], bias: Option<&[f32]>, g: &Geometry1d,
         g.window_len(),
         |b, dst, cols, parallel| {
             im2col_item(item(x, g, b), g, cols);
-            matmul(dst, weight, windows(cols, g, false), true, parallel);
+            matmul(dst, weight, windows(cols, g, false), parallel);
             if relu {
                 dst.iter_mut().for_each(|v| *v = v.max(0.0));
             }
@@ -652,16 +657,11 @@ pub(crate) fn conv1d(x: &[f32], w: &[f32], bias: Option<&[f32]>, g: &Geometry1d,
 /// The weight gradient of [`conv1d`] (`[c_out, c_in, kernel]`) for the output gradient `grad`
 /// (`[batch, c_out, n]`): `Σ_b grad_b [c_out, n] × windows_bᵀ [n, c_in · kernel]` ([`batch_sum`]).
 pub(crate) fn conv1d_weight_grad(x: &[f32], grad: &[f32], g: &Geometry1d) -> Vec<f32> {
-    batch_sum(
-        g.batch,
-        g.c_out * g.taps(),
-        g.window_len(),
-        |b, dst, cols, accumulate, parallel| {
-            im2col_item(item(x, g, b), g, cols);
-            let grad_b = dense(&grad[b * g.c_out * g.n..][..g.c_out * g.n], g.c_out, g.n);
-            matmul(dst, grad_b, windows(cols, g, true), accumulate, parallel);
-        },
-    )
+    batch_sum(g.batch, g.c_out * g.taps(), g.window_len(), |b, dst, cols, parallel| {
+        im2col_item(item(x, g, b), g, cols);
+        let grad_b = dense(&grad[b * g.c_out * g.n..][..g.c_out * g.n], g.c_out, g.n);
+        matmul(dst, grad_b, windows(cols, g, true), parallel);
+    })
 }
 
 /// `lhs × x_b` (plus `bias[r]` on row `r`, if any) for every item `x_b` (`[k, cols]`, row-major) of `x`
@@ -671,16 +671,16 @@ pub(crate) fn matmul_items(lhs: Strided, x: &[f32], items: usize, cols: usize, b
     let (m, k) = (lhs.rows, lhs.cols);
     let init = |r: usize| bias.map_or(0.0, |b| b[r]);
     build(items, [m, cols], init, 0, |b, dst, _, parallel| {
-        matmul(dst, lhs, dense(&x[b * k * cols..][..k * cols], k, cols), true, parallel);
+        matmul(dst, lhs, dense(&x[b * k * cols..][..k * cols], k, cols), parallel);
     })
 }
 
 /// `Σ_b a_b × c_bᵀ` over the items of `a` (`[items, m, cols]`) and `c` (`[items, k, cols]`): `[m, k]` (the
 /// weight gradient of a pointwise convolution, `a` the output gradient and `c` the input).
 pub(crate) fn sum_outer_items(a: &[f32], c: &[f32], items: usize, [m, k, cols]: [usize; 3]) -> Vec<f32> {
-    batch_sum(items, m * k, 0, |b, dst, _, accumulate, parallel| {
+    batch_sum(items, m * k, 0, |b, dst, _, parallel| {
         let a_b = dense(&a[b * m * cols..][..m * cols], m, cols);
         let c_b = dense(&c[b * k * cols..][..k * cols], k, cols).transposed();
-        matmul(dst, a_b, c_b, accumulate, parallel);
+        matmul(dst, a_b, c_b, parallel);
     })
 }
