@@ -6,13 +6,17 @@
 //!
 //! A training step is one `asd_train::train` epoch over exactly one batch (so it includes moving the model to
 //! the autodiff device and back, a few milliseconds). The bench binary uses mimalloc, as the `asd` binary does.
+//!
+//! `ASD_BENCH_DEVICE` runs the same workloads on another device (`cuda` in a build with `--features cuda`); the
+//! group is then named `models-<device>`. Each measured forward ends by reading its output back to the host, so
+//! GPU times include the kernels' completion and the copy.
 
 use asd_features::{FeatureKind, FeatureSpec, FrontendPreset, extract_batch};
 use asd_models::Embedder;
 use asd_models::backbone::asdnet::AsdNetConfig;
 use asd_models::backbone::mobilefacenet::{MfnVariant, MobileFaceNetConfig};
 use asd_models::backbone::stgram_mfn::StgramMfnConfig;
-use asd_models::burn::tensor::{Device, Distribution, Tensor};
+use asd_models::burn::tensor::{Distribution, Tensor};
 use asd_train::{Clips, OptimizerConfig, Paired, Rows, Schedule, TrainConfig, train};
 use criterion::{Criterion, criterion_group, criterion_main};
 use ndarray::Array3;
@@ -35,9 +39,15 @@ fn one_step(batch: usize, optimizer: OptimizerConfig) -> TrainConfig {
 }
 
 fn models(c: &mut Criterion) {
-    let device = Device::flex();
+    let name = std::env::var("ASD_BENCH_DEVICE").unwrap_or_else(|_| "cpu".to_string());
+    let device = asd_models::parse_device(&name).expect("ASD_BENCH_DEVICE names a device of this build");
     device.seed(0);
-    let mut group = c.benchmark_group("models");
+    let group_name = if name == "cpu" {
+        "models".to_string()
+    } else {
+        format!("models-{name}")
+    };
+    let mut group = c.benchmark_group(group_name);
     group.sample_size(10).measurement_time(Duration::from_secs(20));
 
     let asdnet = AsdNetConfig::new().init(&device).expect("paper config");

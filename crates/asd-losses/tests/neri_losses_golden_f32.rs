@@ -4,8 +4,9 @@
 
 mod common;
 
-use asd_models::burn::tensor::{DType, Device};
+use asd_models::burn::tensor::DType;
 use common::neri::{Case, Tolerance, check_cosine_and_margin_logits, check_gradients, check_losses, check_scores};
+use common::test_device;
 
 /// README "Tolerances", loss fixture in float32.
 const TOLERANCE: Tolerance = Tolerance {
@@ -19,26 +20,26 @@ const TOLERANCE: Tolerance = Tolerance {
 /// Criterion: cosines and margin logits within 1e-4 absolute + 1e-4 relative; y_b = y_a[perm] = `labels_b`.
 #[test]
 fn cosine_and_margin_logits_match() {
-    check_cosine_and_margin_logits(&mut Case::load(&Device::flex(), DType::F32), TOLERANCE);
+    check_cosine_and_margin_logits(&mut Case::load(&test_device(), DType::F32), TOLERANCE);
 }
 
 /// Criterion: the four batch-mean losses for s = 40 and 30 within relative 1e-4 of `losses.json`.
 #[test]
 fn losses_match_for_both_scales() {
-    check_losses(&Case::load(&Device::flex(), DType::F32), TOLERANCE);
+    check_losses(&Case::load(&test_device(), DType::F32), TOLERANCE);
 }
 
 /// Criterion: the per-sample scores within relative 1e-4 of `score_s40`.
 #[test]
 fn anomaly_scores_match() {
-    check_scores(&mut Case::load(&Device::flex(), DType::F32), TOLERANCE);
+    check_scores(&mut Case::load(&test_device(), DType::F32), TOLERANCE);
 }
 
 /// Criterion: every gradient element within 1e-5 absolute + 1e-3 relative of the oracle's.
 #[test]
 fn gradients_match() {
     check_gradients(
-        &mut Case::load(&Device::flex().autodiff(), DType::F32),
+        &mut Case::load(&test_device().autodiff(), DType::F32),
         TOLERANCE,
         |_| 1.0,
     );

@@ -13,8 +13,8 @@ mod common;
 
 use asd_losses::{MixupLoss, anomaly_score, training_loss};
 use asd_models::Embedder;
-use asd_models::burn::tensor::{Device, Tensor};
-use common::{Fixture, HeadOnly, arcface, assert_close, to_array};
+use asd_models::burn::tensor::Tensor;
+use common::{Fixture, HeadOnly, arcface, assert_close, test_device, to_array};
 use ndarray::ArrayD;
 
 /// README §6: cosine tolerance, absolute.
@@ -56,7 +56,7 @@ fn logit_slopes(cosine: &ArrayD<f64>, labels: &[usize], margin: f64, scale: f64)
 /// - the mean ArcFace loss (`training_loss` without a mix) and the per-row `anomaly_score` are within 1e-4.
 #[test]
 fn cosine_logits_loss_and_score_match_for_each_margin_and_scale() {
-    let device = Device::flex();
+    let device = test_device();
     let mut fixture = Fixture::open("stgram_mfn/heads/arcface_head.safetensors");
     let x = fixture.tensor::<2>("X", &device);
     let w = fixture.tensor::<2>("W", &device);

@@ -42,6 +42,14 @@ pub enum Error {
         /// The writer's message.
         message: String,
     },
+    /// A device name that this build cannot open (unknown, or CUDA in a build without the `cuda` feature).
+    #[error("device {name:?}: {reason}")]
+    Device {
+        /// The name as given, e.g. `"cuda:x"`.
+        name: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A weight file was read but does not fit the network (missing tensors, unknown tensors, wrong shapes).
     #[error("weights in {} do not fit the network: {detail}", path.display())]
     WeightMismatch {

@@ -68,6 +68,7 @@ mod backward;
 pub mod blocks;
 pub mod conv;
 pub mod count;
+mod device;
 mod error;
 mod eval;
 pub mod frontend;
@@ -76,6 +77,7 @@ pub mod init;
 mod kernels;
 pub mod weights;
 
+pub use device::parse_device;
 pub use error::{Error, Result};
 
 /// The Burn version this crate is built with, re-exported so that callers use the same tensor and device types.

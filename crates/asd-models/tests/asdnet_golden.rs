@@ -5,7 +5,7 @@ mod common;
 use asd_models::Embedder;
 use asd_models::backbone::asdnet::{AsdNet, AsdNetConfig};
 use asd_models::burn::tensor::Device;
-use common::{Fixture, assert_close, check_embedding_and_head};
+use common::{Fixture, assert_close, check_embedding_and_head, test_device};
 
 /// README §5: activations and embeddings |Δ| ≤ 1e-5 + 1e-4·|ref|.
 const ACT_ATOL: f64 = 1e-5;
@@ -19,7 +19,7 @@ fn golden_model(device: &Device) -> AsdNet {
 
 #[test]
 fn activations_embedding_and_logits_match_the_reference() {
-    let device = Device::flex();
+    let device = test_device();
     let model = golden_model(&device);
     let mut inputs = Fixture::open("asdnet/inputs.safetensors");
     let mut io = Fixture::open("asdnet/asdnet/io.safetensors");
@@ -40,7 +40,7 @@ fn activations_embedding_and_logits_match_the_reference() {
 
 #[test]
 fn mixed_input_embedding_matches_the_reference() {
-    let device = Device::flex();
+    let device = test_device();
     let model = golden_model(&device);
     let mut io = Fixture::open("asdnet/asdnet/io.safetensors");
     let mixed = io.tensor::<2>("spectrum_mixed", &device);
@@ -57,7 +57,7 @@ fn mixed_input_embedding_matches_the_reference() {
 /// Criterion: a weight file that does not fit is a typed error naming the file (here SpecMFN's weights).
 #[test]
 fn foreign_weights_are_rejected_with_the_path() {
-    let device = Device::flex();
+    let device = test_device();
     let model = AsdNetConfig::new().init(&device).expect("valid");
     let path = asd_testkit::golden("asdnet/specmfn/model.safetensors");
     let err = model
@@ -80,7 +80,7 @@ fn foreign_weights_are_rejected_with_the_path() {
 #[test]
 fn counts_match_the_spec() {
     use asd_models::burn::module::Module;
-    let device = Device::flex();
+    let device = test_device();
     let model = AsdNetConfig::new().init(&device).expect("valid");
     let count = model.count();
     assert_eq!(count.params, 515_456);

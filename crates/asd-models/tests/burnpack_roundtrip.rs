@@ -5,10 +5,9 @@ mod common;
 
 use asd_models::backbone::mobilefacenet::MfnVariant;
 use asd_models::backbone::stgram_mfn::{StgramInput, StgramMfn, StgramMfnConfig};
-use asd_models::burn::tensor::Device;
 use asd_models::weights::{load_burnpack, save_burnpack};
 use asd_models::{Embedder, Error};
-use common::Fixture;
+use common::{Fixture, test_device};
 use std::path::PathBuf;
 
 fn config() -> StgramMfnConfig {
@@ -26,7 +25,7 @@ fn tmp(name: &str) -> PathBuf {
 /// bit-identical embeddings and logits on the golden inputs, and saving again over the file works.
 #[test]
 fn saved_model_reloads_bit_identically() {
-    let device = Device::flex();
+    let device = test_device();
     let original: StgramMfn = config()
         .init(&device)
         .expect("valid")
@@ -54,7 +53,7 @@ fn saved_model_reloads_bit_identically() {
 /// Criterion: a missing file is `WeightFile` naming it; a file from another variant is `WeightMismatch` naming it.
 #[test]
 fn bad_files_are_typed_errors_naming_the_file() {
-    let device = Device::flex();
+    let device = test_device();
     let missing = tmp("does_not_exist.bpk");
     match load_burnpack(config().init(&device).expect("valid"), &missing) {
         Err(Error::WeightFile { path, .. }) => assert_eq!(path, missing),

@@ -7,7 +7,7 @@ use asd_models::Embedder;
 use asd_models::backbone::specmfn::{SpecMfn, SpecMfnConfig};
 use asd_models::burn::module::Module;
 use asd_models::burn::tensor::Device;
-use common::{Fixture, assert_close, check_embedding_and_head};
+use common::{Fixture, assert_close, check_embedding_and_head, test_device};
 
 /// README §5: SpecMFN `specnet_out`, `mfn_*`, embeddings (eval mode) |Δ| ≤ 1e-4 + 1e-4·|ref|.
 const ATOL: f64 = 1e-4;
@@ -21,7 +21,7 @@ fn golden_model(device: &Device) -> SpecMfn {
 
 #[test]
 fn activations_embedding_and_logits_match_the_reference() {
-    let device = Device::flex();
+    let device = test_device();
     let model = golden_model(&device);
     let mut inputs = Fixture::open("asdnet/inputs.safetensors");
     let mut io = Fixture::open("asdnet/specmfn/io.safetensors");
@@ -51,7 +51,7 @@ fn activations_embedding_and_logits_match_the_reference() {
 
 #[test]
 fn mixed_input_embedding_matches_the_reference() {
-    let device = Device::flex();
+    let device = test_device();
     let model = golden_model(&device);
     // x_mix = λ·x + (1−λ)·x[perm], stored with the ASDNet outputs (README §1).
     let mixed = Fixture::open("asdnet/asdnet/io.safetensors").tensor::<2>("spectrum_mixed", &device);
@@ -72,7 +72,7 @@ fn mixed_input_embedding_matches_the_reference() {
 /// (conv1 64, dw_conv1 64, bottlenecks 384 + 640 + 4 × 1 152, conv2 512, linear7 512, linear1 128) = 13 824 more.
 #[test]
 fn counts_match_the_spec() {
-    let device = Device::flex();
+    let device = test_device();
     let model = SpecMfnConfig::new().init(&device).expect("valid");
     let count = model.count();
     assert_eq!(count.params, 1_052_288);
@@ -85,7 +85,7 @@ fn counts_match_the_spec() {
 /// On an autodiff device Burn's BatchNorm takes its training path, as PyTorch's `train()` mode does.
 #[test]
 fn train_mode_batch_norm_embedding_matches_the_reference() {
-    let device = Device::flex().autodiff();
+    let device = test_device().autodiff();
     let model = golden_model(&device);
     let spectrum = Fixture::open("asdnet/inputs.safetensors").tensor::<2>("spectrum", &device);
     let mut io = Fixture::open("asdnet/specmfn/io.safetensors");

@@ -12,7 +12,7 @@ use asd_models::burn::module::Param;
 use asd_models::burn::tensor::activation::log_softmax;
 use asd_models::burn::tensor::{Device, Int, Tensor};
 use asd_models::head::{Head, HeadConfig};
-use common::{Fixture, assert_close};
+use common::{Fixture, assert_close, test_device};
 
 /// README §8: `tgram`, `fused` |Δ| ≤ 1e-4.
 const TGRAM_ATOL: f64 = 1e-4;
@@ -129,7 +129,7 @@ fn check_heads<E: Embedder>(
 /// Compares the network outputs of README §3–4: `tgram`, `fused` (if present), `blocks_out` and `gdc_out` of
 /// the ArcFace model, then the heads ([`check_heads`]).
 fn check_stgram(variant: MfnVariant, dir: &str, has_fused: bool) {
-    let device = Device::flex();
+    let device = test_device();
     let weights = format!("stgram_mfn/{dir}/model.safetensors");
     let arc = stgram(variant, ARCFACE, &weights, &device);
     let cee = stgram(variant, HeadConfig::Linear, &weights, &device);
@@ -207,7 +207,7 @@ fn logmel_from_head(head: HeadConfig, device: &Device) -> LogMelMfn {
 /// (5e-3), scores and losses (5e-3) within README §8, absolute, on x_mel `[2, 128, 313]`.
 #[test]
 fn logmel_mfn_matches_the_reference() {
-    let device = Device::flex();
+    let device = test_device();
     let arc = logmel_from_head(ARCFACE, &device);
     let cee = logmel_from_head(HeadConfig::Linear, &device);
     let (input, labels) = inputs(&device);
@@ -221,7 +221,7 @@ fn logmel_mfn_matches_the_reference() {
 /// file into a LogMel-MFN (conv1 has 2 input channels there, and the TgramNet tensors are unused).
 #[test]
 fn stgram_weights_do_not_fit_logmel_mfn() {
-    let device = Device::flex();
+    let device = test_device();
     let model = LogMelMfnConfig::new()
         .with_variant(MfnVariant::B)
         .init(&device)

@@ -5,10 +5,10 @@ mod common;
 
 use asd_losses::{LossConfig, MixupLoss};
 use asd_models::burn::module::Module;
-use asd_models::burn::tensor::{Device, Int, Tensor};
+use asd_models::burn::tensor::{Int, Tensor};
 use asd_models::{Embedder, ModelOutput, burn};
 use asd_train::{Clips, OptimizerConfig, Paired, Rows, Schedule, TrainConfig, embed, train};
-use common::{TinyBn, data};
+use common::{TinyBn, data, test_device};
 
 /// A model input struct like `StgramInput`: a waveform and an image of the same clips.
 #[derive(Clone, Debug)]
@@ -46,7 +46,7 @@ impl Embedder for Fused {
 /// its own struct (via `From`), with mixup on both parts; extraction gives one row per clip.
 #[test]
 fn paired_sources_train_a_model_with_its_own_input_type() {
-    let device = Device::flex();
+    let device = test_device();
     let (waves, labels) = data(12, 1, 4, 3, 7);
     let (images, image_labels) = data(12, 2, 4, 3, 8);
     assert_eq!(labels, image_labels);

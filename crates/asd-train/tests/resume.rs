@@ -10,7 +10,7 @@ use asd_train::{
     CHECKPOINT_DIR, Error, FINAL_CHECKPOINT, LATEST_CHECKPOINT, OptimizerConfig, Rows, Schedule, TRAIN_LOG,
     TrainConfig, TrainEvent, embed, train,
 };
-use common::{TinyBn, data, tensors};
+use common::{TinyBn, data, tensors, test_device};
 use std::cell::RefCell;
 use std::path::Path;
 
@@ -52,7 +52,7 @@ fn log_lines(run: &Path) -> Vec<String> {
 /// checkpoint.
 #[test]
 fn resumed_run_reaches_the_weights_of_an_uninterrupted_run() {
-    let device = Device::flex();
+    let device = test_device();
     let (features, labels) = data(8, 2, 12, CLASSES, 1);
     let examples = Rows::new(&features, &labels).unwrap(); // 16 examples → batches 5, 5, 5, 1
     let whole = tempfile::tempdir().unwrap();
@@ -159,7 +159,7 @@ fn resumed_run_reaches_the_weights_of_an_uninterrupted_run() {
 /// another architecture is a typed error (naming the file where there is one), never a panic.
 #[test]
 fn bad_checkpoints_are_typed_errors() {
-    let device = Device::flex();
+    let device = test_device();
     let (features, labels) = data(4, 2, 12, CLASSES, 2);
     let examples = Rows::new(&features, &labels).unwrap();
     let run = tempfile::tempdir().unwrap();
@@ -233,7 +233,7 @@ fn bad_checkpoints_are_typed_errors() {
 /// nothing is written and the history is still returned.
 #[test]
 fn data_errors_are_typed() {
-    let device = Device::flex();
+    let device = test_device();
     let (features, _) = data(4, 1, 12, CLASSES, 3);
     let bad_labels = [0, 1, 2, 3];
     let examples = Rows::new(&features, &bad_labels).unwrap();

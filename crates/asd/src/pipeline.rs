@@ -27,6 +27,8 @@ use asd_metrics::Report;
 use asd_models::Embedder;
 use asd_models::burn::module::Module;
 use asd_models::burn::tensor::Device;
+/// Device names of `--device` (`cpu`, `cuda`, `cuda:<index>`); see [`asd_models::parse_device`].
+pub use asd_models::parse_device;
 use asd_scorers::{ScorerConfig, ScorerKind};
 use asd_train::{Clips, Examples, Extracted, Paired, Rows, Schedule, TrainConfig, TrainEvent};
 use ndarray::{Array1, Array2, Axis};
@@ -413,38 +415,6 @@ impl Default for RunOptions {
             resume: false,
         }
     }
-}
-
-/// Parses a device name: `cpu`, or `cuda` / `cuda:<index>` when built with the `cuda` feature.
-///
-/// # Errors
-/// [`Error::Config`] for an unknown name or a CUDA device in a build without CUDA.
-pub fn parse_device(name: &str) -> Result<Device> {
-    match name {
-        "cpu" => Ok(Device::flex()),
-        cuda if cuda == "cuda" || cuda.starts_with("cuda:") => cuda_device(cuda),
-        other => Err(Error::Config(format!(
-            "unknown device {other:?} (cpu, cuda, cuda:<index>)"
-        ))),
-    }
-}
-
-#[cfg(feature = "cuda")]
-fn cuda_device(name: &str) -> Result<Device> {
-    let index = match name.strip_prefix("cuda:") {
-        Some(i) => i
-            .parse::<usize>()
-            .map_err(|_| Error::Config(format!("bad CUDA device index in {name:?}")))?,
-        None => 0,
-    };
-    Ok(Device::cuda(index))
-}
-
-#[cfg(not(feature = "cuda"))]
-fn cuda_device(name: &str) -> Result<Device> {
-    Err(Error::Config(format!(
-        "device {name:?}: this build has no CUDA support (rebuild with `--features cuda`)"
-    )))
 }
 
 /// The clips a run uses: normal training clips and labelled test clips.
@@ -992,13 +962,5 @@ mod tests {
         let config = RunConfig::preset(System::Asdnet).with_epochs(10);
         assert_eq!(config.train.epochs, 10);
         assert!(matches!(config.train.schedule, Schedule::Cosine { t_max: 10, .. }));
-    }
-
-    #[test]
-    fn devices_parse() {
-        assert!(parse_device("cpu").is_ok());
-        assert!(parse_device("gpu").is_err());
-        #[cfg(not(feature = "cuda"))]
-        assert!(parse_device("cuda:0").is_err());
     }
 }

@@ -10,9 +10,13 @@ use asd_models::head::arcface::ArcFace;
 use asd_models::{Embedder, ModelOutput};
 use ndarray::ArrayD;
 
+#[path = "../../../asd-models/tests/common/device.rs"]
+mod device;
 #[path = "../../../asd-models/tests/common/fixture.rs"]
 mod fixture;
 
+#[allow(unused_imports)] // the f64 test binary stays on Flex
+pub use device::test_device;
 pub use fixture::{Fixture, to_array};
 
 /// Integer tensor `key` of `fixture` (i64 in the files) as `usize` values.

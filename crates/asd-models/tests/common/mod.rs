@@ -6,8 +6,10 @@ use asd_models::head::arcface::ArcFace;
 use asd_models::{Embedder, ModelOutput};
 use ndarray::ArrayD;
 
+mod device;
 mod fixture;
 
+pub use device::test_device;
 pub use fixture::{Fixture, to_array};
 
 /// Criterion |actual − expected| ≤ atol + rtol·|expected| element-wise; prints the largest |Δ| and the largest

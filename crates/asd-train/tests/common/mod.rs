@@ -8,6 +8,10 @@ use asd_models::burn::tensor::{Device, Int, Tensor};
 use asd_models::head::arcface::{ArcFace, ArcFaceConfig};
 use asd_models::{Embedder, ModelOutput};
 use ndarray::Array3;
+
+#[path = "../../../asd-models/tests/common/device.rs"]
+mod device;
+pub use device::test_device;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
