@@ -52,14 +52,16 @@
 //! statistics, as PyTorch's training mode does.
 //!
 //! # Feature flags
-//! - `cuda` (off by default): NVIDIA GPUs through Burn's CUDA backend (`Device::cuda(0)`). The default build runs on
-//!   the CPU with Burn's Flex backend (`Device::flex()`, x86-v4 kernels). Building with `cuda` needs network
-//!   access (a build script of cubecl-cuda's LLVM dependency downloads LLVM).
+//! - `cuda` (off by default): NVIDIA GPUs through Burn's CUDA backend (`Device::cuda(0)`), kernels compiled at run
+//!   time from CUDA C++ by NVRTC. The default build runs on the CPU with Burn's Flex backend (`Device::flex()`,
+//!   x86-v4 kernels). [`parse_device`] turns the names `cpu`, `cuda`, `cuda:<index>` into a device. Building
+//!   with `cuda` downloads an LLVM bundle for a dependency; offline, see `tools/cubecl-llvm-offline`.
 //!
 //! # Errors
-//! One enum, [`Error`]: invalid configurations (with the setting's name), inputs too short for a layer stack, and
-//! weight files that cannot be read or do not fit (with the file's path). Shape mismatches of tensors passed to
-//! `forward` are programming errors and panic, as in Burn; each such method documents it under `# Panics`.
+//! One enum, [`Error`]: invalid configurations (with the setting's name), inputs too short for a layer stack, device
+//! names this build cannot open, and weight files that cannot be read or do not fit (with the file's path). Shape
+//! mismatches of tensors passed to `forward` are programming errors and panic, as in Burn; each such method
+//! documents it under `# Panics`.
 
 #![warn(missing_docs)]
 
