@@ -44,11 +44,17 @@ use rayon::prelude::*;
 /// The autodiff backend whose tensors take the hand-written backward pass.
 type Ad = Autodiff<Flex, NoCheckpointing>;
 
+/// Whether this module's operations may serve `t`: float32 on an autodiff device (the training twin of
+/// `eval::serves`). Whether the backend is Flex is settled when the primitive is taken as [`Ad`].
+fn serves<const D: usize>(t: &Tensor<D>) -> bool {
+    t.device().is_autodiff() && t.dtype() == DType::F32
+}
+
 /// Applies a depthwise `conv` to `input` (`[batch, channels, height, width]` → `[batch, channels, oh, ow]`),
 /// as [`Conv2d::forward`], on an autodiff device of the Flex backend; `None` when this module does not serve
 /// the layer or the device (the caller then takes another route).
 pub(crate) fn depthwise2d(conv: &Conv2d, input: &Tensor<4>) -> Option<Tensor<4>> {
-    if !input.device().is_autodiff() || input.dtype() != DType::F32 {
+    if !serves(input) {
         return None;
     }
     let geometry = Depthwise::of(conv, input.dims())?;
@@ -261,7 +267,7 @@ impl pulp::WithSimd for PlaneGradients<'_> {
 /// `[batch, c_out, n]`), as [`Conv1d::forward`], on an autodiff device of the Flex backend; `None` otherwise
 /// (the caller then takes another route).
 pub(crate) fn conv1d(conv: &Conv1d, input: &Tensor<3>) -> Option<Tensor<3>> {
-    if !input.device().is_autodiff() || input.dtype() != DType::F32 {
+    if !serves(input) {
         return None;
     }
     let geometry = Geometry1d::of(conv, input.dims())?;
@@ -304,7 +310,7 @@ impl Backward<Flex, 2> for Dense1dBackward {
 /// one matrix product per batch item ([`kernels::matmul_items`], [`kernels::sum_outer_items`]), with no
 /// transposed copies and no zeroed allocations.
 pub(crate) fn pointwise2d(conv: &Conv2d, input: &Tensor<4>) -> Option<Tensor<4>> {
-    if !input.device().is_autodiff() || input.dtype() != DType::F32 {
+    if !serves(input) {
         return None;
     }
     let g = Pointwise::of(conv, input.dims())?;
@@ -345,7 +351,7 @@ impl Backward<Flex, 2> for PointwiseBackward {
 pub(crate) fn prelu(prelu: &PRelu, input: &Tensor<4>) -> Option<Tensor<4>> {
     let [batch, channels, height, width] = input.dims();
     let slopes = prelu.alpha.dims()[0];
-    if !(slopes == channels || slopes == 1) || !input.device().is_autodiff() || input.dtype() != DType::F32 {
+    if !(slopes == channels || slopes == 1) || !serves(input) {
         return None;
     }
     let g = PreluGeometry {
@@ -431,7 +437,7 @@ impl Backward<Flex, 2> for PreluBackward {
 /// layer's own `forward`).
 pub(crate) fn batch_norm(bn: &BatchNorm, input: &Tensor<4>) -> Option<Tensor<4>> {
     let [batch, channels, height, width] = input.dims();
-    if !(input.device().is_autodiff() && bn.training.is_enabled() && input.dtype() == DType::F32) {
+    if !(serves(input) && bn.training.is_enabled()) {
         return None;
     }
     let x = input.clone().try_into_primitive::<Ad>().ok()?;
