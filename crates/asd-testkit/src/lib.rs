@@ -6,7 +6,7 @@
 //!
 //! Tests may panic freely; this crate is never reachable from user input.
 #![forbid(unsafe_code)]
-use ndarray::{ArrayD, ArrayViewD};
+use ndarray::ArrayD;
 use std::path::PathBuf;
 
 /// The `shared/` folder beside the repository (or `$ASD_SHARED` when set).
@@ -66,22 +66,11 @@ pub fn json(path: impl Into<PathBuf>) -> serde_json::Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display())) // ok: test-only helper, a panic is a test failure
 }
 
-/// Largest absolute difference and the flat index where it occurs.
-pub fn max_abs_diff(actual: ArrayViewD<'_, f64>, expected: ArrayViewD<'_, f64>) -> (f64, usize) {
-    assert_eq!(actual.shape(), expected.shape(), "shape mismatch");
-    actual
-        .iter()
-        .zip(expected.iter())
-        .map(|(a, e)| (a - e).abs())
-        .enumerate()
-        .fold(
-            (0.0, 0),
-            |(m, mi), (i, d)| if d > m || d.is_nan() { (d, i) } else { (m, mi) },
-        )
-}
-
 /// Asserts `|actual − expected| ≤ atol + rtol·|expected|` element-wise (NaN never passes),
 /// naming `what`, the worst element and both values on failure.
+///
+/// Prints the largest |Δ|, the largest |Δ| / |expected| and the largest |Δ| / tolerance first, so that the
+/// margin a passing check keeps shows in `--nocapture` runs.
 ///
 /// # Panics
 /// On a shape mismatch or any element outside the tolerance.
@@ -91,14 +80,22 @@ where
     E: Copy + Into<f64>,
 {
     assert_eq!(actual.shape(), expected.shape(), "{what}: shape mismatch");
+    let (mut max_abs, mut max_rel, mut max_ratio) = (0.0_f64, 0.0_f64, 0.0_f64);
     let mut worst: Option<(usize, f64, f64, f64)> = None;
     for (i, (&a, &e)) in actual.iter().zip(expected.iter()).enumerate() {
         let (a, e): (f64, f64) = (a.into(), e.into());
-        let excess = (a - e).abs() - (atol + rtol * e.abs());
+        let diff = (a - e).abs();
+        max_abs = max_abs.max(diff);
+        if e != 0.0 {
+            max_rel = max_rel.max(diff / e.abs());
+        }
+        max_ratio = max_ratio.max(diff / (atol + rtol * e.abs()));
+        let excess = diff - (atol + rtol * e.abs());
         if (excess.is_nan() || excess > 0.0) && worst.is_none_or(|w| excess > w.3 || excess.is_nan()) {
             worst = Some((i, a, e, excess));
         }
     }
+    println!("{what}: max |Δ| = {max_abs:.3e}, max |Δ|/|ref| = {max_rel:.3e}, max |Δ|/tol = {max_ratio:.3}");
     if let Some((i, a, e, _)) = worst {
         let shape = actual.shape();
         let diff = (a - e).abs();

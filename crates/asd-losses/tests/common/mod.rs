@@ -16,7 +16,7 @@ mod device;
 mod fixture;
 
 #[allow(unused_imports)] // the f64 test binary stays on Flex
-pub use device::test_device;
+pub use device::{device_atol, test_device};
 pub use fixture::{Fixture, to_array};
 
 /// Integer tensor `key` of `fixture` (i64 in the files) as `usize` values.
@@ -54,23 +54,10 @@ impl Embedder for HeadOnly {
     }
 }
 
-/// Criterion |actual − expected| ≤ atol + rtol·|expected| element-wise (NaN fails). Prints the largest |Δ|, the
-/// largest relative |Δ| / |expected| and the largest |Δ| / tolerance, so the margin shows in `--nocapture` runs;
-/// returns the largest |Δ| / tolerance.
-pub fn assert_close(actual: &ArrayD<f64>, expected: &ArrayD<f64>, atol: f64, rtol: f64, what: &str) -> f64 {
-    assert_eq!(actual.shape(), expected.shape(), "{what}: shape");
-    let (mut max_abs, mut max_rel, mut max_ratio) = (0.0_f64, 0.0_f64, 0.0_f64);
-    for (&a, &e) in actual.iter().zip(expected.iter()) {
-        let diff = (a - e).abs();
-        max_abs = max_abs.max(diff);
-        if e != 0.0 {
-            max_rel = max_rel.max(diff / e.abs());
-        }
-        max_ratio = max_ratio.max(diff / (atol + rtol * e.abs()));
-    }
-    println!("{what}: max |Δ| = {max_abs:.3e}, max |Δ|/|ref| = {max_rel:.3e}, max |Δ|/tol = {max_ratio:.3}");
-    asd_testkit::assert_allclose(actual, expected, atol, rtol, what);
-    max_ratio
+/// Criterion |actual − expected| ≤ atol + rtol·|expected| element-wise (NaN fails), with `atol` widened for the test
+/// device by [`device_atol`]; prints the margin (see [`asd_testkit::assert_allclose`]).
+pub fn assert_close(actual: &ArrayD<f64>, expected: &ArrayD<f64>, atol: f64, rtol: f64, what: &str) {
+    asd_testkit::assert_allclose(actual, expected, device_atol(atol, max_abs(expected)), rtol, what);
 }
 
 /// Largest magnitude of an array (for absolute floors relative to a tensor's scale).
