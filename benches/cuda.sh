@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
-# CUDA checks in two halves, for a GPU machine that has no Rust toolchain and no network (as ours):
+# CUDA checks. The lints, here and in CI (.ci/run), without a GPU:
+#
+#   benches/cuda.sh check            clippy -D warnings over the workspace, all targets, with `--features cuda`;
+#
+# and two halves for a GPU machine that has no Rust toolchain and no network (as ours):
 #
 #   benches/cuda.sh build [BUNDLE]   here: builds `asd`, the device-independent tests and the models bench with
 #                                    `--features cuda` (release), strips them and packs them with the golden
 #                                    fixtures they read into BUNDLE (default .cuda-bundle, ignored by git);
 #   benches/cuda.sh run [BUNDLE] [LOGS]   on the GPU machine: the tests on `cuda`, `asd run --device cuda` on
 #                                    the quick benchmark of benches/e2e.sh, and the models bench on `cuda`, each
-#                                    part whose archive is in BUNDLE, each within ASD_CUDA_TIMEOUT seconds (300).
+#                                    part whose archive is in BUNDLE, each within ASD_CUDA_TIMEOUT seconds (300);
+#                                    cubecl's tuning and compilation caches are kept in ASD_CUDA_CACHE (a carried
+#                                    folder from an earlier run saves the minutes of the first) and copied to LOGS.
 #
 # Offline builds (no access to github.com, where cubecl-llvm's build downloads its LLVM bundle) set
-# ASD_CUDA_OFFLINE=1: the build then patches in tools/cubecl-llvm-offline and restores Cargo.lock afterwards.
+# ASD_CUDA_OFFLINE=1: `check` and `build` then patch in tools/cubecl-llvm-offline and restore Cargo.lock afterwards.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode="${1:-}"
@@ -28,18 +34,26 @@ for line in sys.stdin:
         print(m["target"]["name"], m["executable"])'
 }
 
-case "$mode" in
-build)
+cfg=()
+compile_setup() { # the environment of the modes that compile: a target directory, cudarc, the offline stand-in
   export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/asd-target}"
   # cudarc reads the CUDA version from the toolkit, which a build machine without CUDA lacks.
   export CUDARC_CUDA_VERSION="${CUDARC_CUDA_VERSION:-13000}"
-  cfg=()
   if [ "${ASD_CUDA_OFFLINE:-0}" = 1 ]; then
     cfg=(--config 'patch.crates-io.cubecl-llvm.path="tools/cubecl-llvm-offline"')
     lock="$(mktemp)"
     cp Cargo.lock "$lock"
     trap 'mv "$lock" Cargo.lock' EXIT
   fi
+}
+
+case "$mode" in
+check)
+  compile_setup
+  cargo clippy --workspace --all-targets "${cfg[@]}" --features asd-cli/cuda,asd-benches/cuda -- -D warnings
+  ;;
+build)
+  compile_setup
   rm -rf "$bundle" && mkdir -p "$bundle/bin" "$bundle/shared/golden"
   {
     cargo build --release "${cfg[@]}" -p asd-cli --features asd-cli/cuda --message-format=json
@@ -64,17 +78,24 @@ build)
   ;;
 run)
   logs="${3:-${OUT:-.}}"
+  mkdir -p "$logs" && logs="$(cd "$logs" && pwd)"
   work="$(mktemp -d)"
   for archive in "$bundle"/*.tar.xz; do
     python3 -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])' "$archive" "$work"
   done
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$logs/gpu.txt"
   export ASD_SHARED="$work/shared" ASD_TEST_DEVICE=cuda ASD_BENCH_DEVICE=cuda
+  # cubecl reads cubecl.toml from the working directory up: keep its autotune results and its compiled kernels
+  # (a cache it leaves off by default) in ASD_CUDA_CACHE, a folder a later run can start from; a copy lands in LOGS/cubecl.
+  cache="${ASD_CUDA_CACHE:-$work/cubecl}"
+  mkdir -p "$cache" && cache="$(cd "$cache" && pwd)"
+  printf '[compilation]\ncache = true\n\n[environment.path]\ndirectory = "%s"\n' "$cache" >"$work/cubecl.toml"
+  cd "$work"
   status=0
   if [ -x "$work/bin/device_suite" ]; then
     echo "== tests on cuda"
     start=$(date +%s)
-    (cd "$work" && timeout "${ASD_CUDA_TIMEOUT:-300}" "$work/bin/device_suite" --test-threads 1 --nocapture) >"$logs/tests.txt" 2>&1 || status=1
+    timeout "${ASD_CUDA_TIMEOUT:-300}" "$work/bin/device_suite" --test-threads 1 --nocapture >"$logs/tests.txt" 2>&1 || status=1
     echo "($(($(date +%s) - start)) s)"
     grep -E "^test |^test result|panicked" "$logs/tests.txt" || true
   fi
@@ -94,10 +115,11 @@ run)
       status=1
     grep -E "^models|time:" "$logs/bench.txt" || tail -20 "$logs/bench.txt"
   fi
+  mkdir -p "$logs/cubecl" && cp -r "$cache"/. "$logs/cubecl/"
   exit "$status"
   ;;
 *)
-  sed -n '2,11p' "$0" >&2
+  sed -n '2,18p' "$0" >&2
   exit 2
   ;;
 esac

@@ -54,7 +54,7 @@
 //!
 //! # Feature flags
 //! - `cuda` (off by default): forwards to `asd-models/cuda` (Burn's CUDA backend); pass `Device::cuda(0)`. Its
-//!   build needs network access.
+//!   build downloads an LLVM bundle unless `tools/cubecl-llvm-offline` is patched in (`benches/cuda.sh`).
 //!
 //! # Errors
 //! One enum, [`Error`]: invalid settings (naming the setting), data that does not fit (label counts, labels beyond

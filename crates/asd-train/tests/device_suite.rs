@@ -3,6 +3,8 @@
 //! would not. Built only with the `cuda` feature; every CPU build runs the same files as their own targets.
 //! Run with `ASD_TEST_DEVICE=cuda` (and `ASD_SHARED` where `../shared` is not beside the repository).
 #![cfg(feature = "cuda")]
+// Each gathered file declares its own `mod common;`, as it does in its own target, so the helpers load once per file.
+#![allow(clippy::duplicate_mod)]
 
 #[path = "../../asd-models/tests/asdnet_golden.rs"]
 mod asdnet_golden;
