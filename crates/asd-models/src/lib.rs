@@ -22,8 +22,9 @@
 //!   `params`, `params_paper`, `macs` summed from those rows).
 //! - [`init`]: PyTorch's default initialisation as Burn initialisers, and [`init::seeded`], which makes initial
 //!   weights depend on a seed alone even when other threads initialise at the same time.
-//! - [`weights`]: loading PyTorch `state_dict`s saved as safetensors; saving and loading any module in Burn's
-//!   burnpack format.
+//! - [`weights`]: loading PyTorch `state_dict`s from `torch.save` checkpoints (`.pt`, `.pth`: a bare state dict
+//!   or a training checkpoint holding one, read by a pickle reader that executes nothing) or safetensors; saving
+//!   and loading any module in Burn's burnpack format.
 //!
 //! ```
 //! use asd_models::backbone::asdnet::AsdNetConfig;
@@ -77,6 +78,7 @@ pub mod frontend;
 pub mod head;
 pub mod init;
 mod kernels;
+mod torch_pt;
 pub mod weights;
 
 pub use device::parse_device;

@@ -1,42 +1,72 @@
-//! Weight files: PyTorch `state_dict`s saved as safetensors (import), and Burn's own format, burnpack, for saving
-//! and reloading any module of this crate (checkpoints, trained models).
+//! Weight files: PyTorch `state_dict`s (import) and Burn's own format, burnpack, for saving and reloading any
+//! module of this crate (checkpoints, trained models).
 //!
-//! PyTorch pickles (`.pt`, `.pth`) are not read: burn-store's `PytorchStore` needs its `pytorch` feature (crate
-//! `pytorch-reader`), which this build does not compile. Convert them with
-//! `safetensors.torch.save_file(model.state_dict(), "model.safetensors")` and use [`load_torch_safetensors`] (or
-//! a model's `load_torch_safetensors`, which knows its key names).
+//! [`load_torch`] reads both forms a published PyTorch checkpoint comes in: `torch.save` files (`.pt`, `.pth`;
+//! the zip format of PyTorch ≥ 1.6, a bare state dict or a training checkpoint holding one) and safetensors. A
+//! file from PyTorch before 1.6 is refused with a message saying how to re-save it.
 
 use crate::error::{Error, Result};
+use crate::torch_pt::{self, LEGACY_MAGIC, ZIP_MAGIC};
 use burn::module::Module;
 use burn::store::{ApplyResult, BurnpackStore, ModuleSnapshot, ModuleStore, PyTorchToBurnAdapter, SafetensorsStore};
+use std::io::Read;
 use std::path::Path;
 
-/// Loads a PyTorch `state_dict` saved as safetensors into `module`.
+/// Loads a PyTorch `state_dict` into `module`, from a `torch.save` file (`.pt`, `.pth`) or a safetensors file; the
+/// format is told by the file's first bytes, not its name.
 ///
 /// Keys are renamed by `key_map` (regex → replacement, applied in order) before matching the module's field paths;
 /// Burn's PyTorch adapter transposes Linear weights (`[out, in]` → `[in, out]`) and maps BatchNorm
 /// `weight`/`bias` to `gamma`/`beta`. Every module tensor must be found with its shape, and every file tensor used
 /// except those named (after renaming) in `unused` and BatchNorm's `num_batches_tracked` counters (unused with a
-/// fixed momentum).
+/// fixed momentum). A training checkpoint (`{"model": state_dict, "optimizer": …, "epoch": …}`) gives the one dict
+/// of tensors it holds, or the one under `state_dict`, `model_state_dict` or `model` if it holds several.
 ///
 /// # Errors
-/// [`Error::WeightFile`] if the file cannot be read or parsed; [`Error::WeightMismatch`] listing missing, unused
-/// and mis-shaped tensors.
-pub fn load_torch_safetensors<M: Module>(
-    module: M,
-    path: &Path,
-    key_map: &[(&str, &str)],
-    unused: &[&str],
-) -> Result<M> {
+/// [`Error::WeightFile`] if the file cannot be read or parsed (naming the problem: a pre-1.6 PyTorch file, a
+/// pickle this reader does not follow, no state dict); [`Error::WeightMismatch`] listing missing, unused and
+/// mis-shaped tensors.
+pub fn load_torch<M: Module>(module: M, path: &Path, key_map: &[(&str, &str)], unused: &[&str]) -> Result<M> {
+    let file_error = |message: String| Error::WeightFile {
+        path: path.to_path_buf(),
+        message,
+    };
+    let mut head = Vec::with_capacity(ZIP_MAGIC.len());
+    std::fs::File::open(path)
+        .and_then(|f| f.take(ZIP_MAGIC.len() as u64).read_to_end(&mut head))
+        .map_err(|e| file_error(e.to_string()))?;
+    let store = if head.starts_with(&ZIP_MAGIC) {
+        let tensors = torch_pt::read_state_dict(path).map_err(file_error)?;
+        SafetensorsStore::from_bytes(Some(to_safetensors(&tensors).map_err(file_error)?))
+    } else if head.starts_with(&LEGACY_MAGIC) {
+        return Err(file_error(
+            "a PyTorch file from before version 1.6 (not a zip archive); re-save it with a current PyTorch, \
+             `torch.save(torch.load(path), path)`"
+                .to_string(),
+        ));
+    } else {
+        SafetensorsStore::from_file(path)
+    };
     let mut store = key_map
         .iter()
-        .fold(SafetensorsStore::from_file(path), |store, (from, to)| {
-            store.with_key_remapping(*from, *to)
-        })
+        .fold(store, |store, (from, to)| store.with_key_remapping(*from, *to))
         .with_from_adapter(PyTorchToBurnAdapter)
         .validate(false)
         .allow_partial(true);
     apply(module, &mut store, path, unused, true)
+}
+
+/// The checkpoint's tensors as the bytes of a safetensors file, the form burn-store imports from.
+fn to_safetensors(tensors: &[(String, torch_pt::TorchTensor)]) -> std::result::Result<Vec<u8>, String> {
+    let views = tensors
+        .iter()
+        .map(|(name, t)| {
+            safetensors::tensor::TensorView::new(t.dtype, t.shape.clone(), &t.data)
+                .map(|view| (name.as_str(), view))
+                .map_err(|e| format!("tensor `{name}`: {e}"))
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    safetensors::tensor::serialize(views, None).map_err(|e| e.to_string())
 }
 
 /// Suffix of PyTorch BatchNorm's batch counter, a `state_dict` entry with no Burn counterpart: it only matters with

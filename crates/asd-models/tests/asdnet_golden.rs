@@ -14,7 +14,7 @@ const ACT_RTOL: f64 = 1e-4;
 fn golden_model(device: &Device) -> AsdNet {
     let model = AsdNetConfig::new().init(device).expect("paper config is valid");
     let path = asd_testkit::golden("asdnet/asdnet/model.safetensors");
-    model.load_torch_safetensors(&path).unwrap_or_else(|e| panic!("{e}"))
+    model.load_torch(&path).unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[test]
@@ -60,9 +60,7 @@ fn foreign_weights_are_rejected_with_the_path() {
     let device = test_device();
     let model = AsdNetConfig::new().init(&device).expect("valid");
     let path = asd_testkit::golden("asdnet/specmfn/model.safetensors");
-    let err = model
-        .load_torch_safetensors(&path)
-        .expect_err("SpecMFN weights do not fit ASDNet");
+    let err = model.load_torch(&path).expect_err("SpecMFN weights do not fit ASDNet");
     let text = err.to_string();
     assert!(
         text.contains("specmfn/model.safetensors") && text.contains("missing"),
@@ -70,7 +68,7 @@ fn foreign_weights_are_rejected_with_the_path() {
     );
     let missing = asd_testkit::golden("asdnet/nope.safetensors");
     let model = AsdNetConfig::new().init(&device).expect("valid");
-    let err = model.load_torch_safetensors(&missing).expect_err("no file");
+    let err = model.load_torch(&missing).expect_err("no file");
     assert!(matches!(err, asd_models::Error::WeightFile { .. }), "{err}");
 }
 

@@ -29,7 +29,7 @@ fn saved_model_reloads_bit_identically() {
     let original: StgramMfn = config()
         .init(&device)
         .expect("valid")
-        .load_torch_safetensors(&asd_testkit::golden("stgram_mfn/model_head/model.safetensors"))
+        .load_torch(&asd_testkit::golden("stgram_mfn/model_head/model.safetensors"))
         .unwrap_or_else(|e| panic!("{e}"));
     let path = tmp("stgram_mfn_b.bpk");
     save_burnpack(&original, &path).unwrap_or_else(|e| panic!("{e}"));

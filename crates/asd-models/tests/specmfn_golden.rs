@@ -16,7 +16,7 @@ const RTOL: f64 = 1e-4;
 fn golden_model(device: &Device) -> SpecMfn {
     let model = SpecMfnConfig::new().init(device).expect("default config is valid");
     let path = asd_testkit::golden("asdnet/specmfn/model.safetensors");
-    model.load_torch_safetensors(&path).unwrap_or_else(|e| panic!("{e}"))
+    model.load_torch(&path).unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[test]

@@ -40,7 +40,7 @@ fn stgram(variant: MfnVariant, head: HeadConfig, weights: &str, device: &Device)
         .init(device)
         .expect("valid config");
     let path = asd_testkit::golden(weights);
-    model.load_torch_safetensors(&path).unwrap_or_else(|e| panic!("{e}"))
+    model.load_torch(&path).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// The shared batch of README §2: waveforms, log-Mels and labels.
@@ -227,7 +227,7 @@ fn stgram_weights_do_not_fit_logmel_mfn() {
         .init(&device)
         .expect("valid config");
     let path = asd_testkit::golden("stgram_mfn/model_head/model.safetensors");
-    match model.load_torch_safetensors(&path) {
+    match model.load_torch(&path) {
         Err(asd_models::Error::WeightMismatch { path: p, detail }) => {
             assert_eq!(p, path);
             assert!(detail.contains("tgramnet"), "{detail}");

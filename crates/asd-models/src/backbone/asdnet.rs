@@ -173,14 +173,15 @@ impl AsdNet {
     }
 
     /// Loads weights saved from the reference PyTorch module (`convs.{i}.weight|bias`, `fc.weight|bias`,
-    /// `arcface.weight`, as in `golden/asdnet/asdnet/model.safetensors`); Linear weights are transposed.
+    /// `arcface.weight`, as in `golden/asdnet/asdnet/model.safetensors`); Linear weights are transposed. The file
+    /// is a `torch.save` checkpoint (`.pt`, `.pth`) or safetensors ([`weights::load_torch`]).
     ///
     /// # Errors
     /// [`Error::WeightFile`](crate::Error::WeightFile) if the file cannot be read,
     /// [`Error::WeightMismatch`](crate::Error::WeightMismatch) if a tensor is missing, unused or
     /// of the wrong shape.
-    pub fn load_torch_safetensors(self, path: &Path) -> crate::Result<Self> {
-        weights::load_torch_safetensors(self, path, &TORCH_KEY_MAP, &[])
+    pub fn load_torch(self, path: &Path) -> crate::Result<Self> {
+        weights::load_torch(self, path, &TORCH_KEY_MAP, &[])
     }
 
     /// The layer table (`asd info`), in forward order: the conv layers `stack.convs.{i}` (`[channels, length]`),

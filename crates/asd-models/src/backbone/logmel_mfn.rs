@@ -82,14 +82,15 @@ impl LogMelMfn {
 
     /// Loads weights saved from a reference MobileFaceNet (`mobilefacenet.*` with a one-channel `conv1`, plus
     /// `arcface.weight` for an ArcFace head or `mobilefacenet.fc_out.*` for the Linear head; BatchNorm running
-    /// statistics included). The tensor the head does not use (`fc_out` or `arcface.weight`) may be present.
+    /// statistics included). The tensor the head does not use (`fc_out` or `arcface.weight`) may be present. The
+    /// file is a `torch.save` checkpoint (`.pt`, `.pth`) or safetensors ([`weights::load_torch`]).
     ///
     /// # Errors
     /// [`Error::WeightFile`](crate::Error::WeightFile) if the file cannot be read,
     /// [`Error::WeightMismatch`](crate::Error::WeightMismatch) if a tensor is missing, unused or of the wrong shape.
-    pub fn load_torch_safetensors(self, path: &Path) -> crate::Result<Self> {
+    pub fn load_torch(self, path: &Path) -> crate::Result<Self> {
         let (map, unused) = self.classifier.torch_keys(&[]);
-        weights::load_torch_safetensors(self, path, &map, &unused)
+        weights::load_torch(self, path, &map, &unused)
     }
 
     /// The layer table (`asd info`), in forward order: MobileFaceNet stages, the head, and with an ArcFace head the

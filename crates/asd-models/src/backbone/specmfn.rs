@@ -123,14 +123,15 @@ impl SpecMfn {
     }
 
     /// Loads weights saved from the reference PyTorch module (`golden/asdnet/specmfn/model.safetensors` layout,
-    /// BatchNorm running statistics included; `fc_out` is skipped).
+    /// BatchNorm running statistics included; `fc_out` is skipped), from a `torch.save` checkpoint or safetensors
+    /// ([`weights::load_torch`]).
     ///
     /// # Errors
     /// [`Error::WeightFile`](crate::Error::WeightFile) if the file cannot be read,
     /// [`Error::WeightMismatch`](crate::Error::WeightMismatch) if a tensor is missing, unused or
     /// of the wrong shape.
-    pub fn load_torch_safetensors(self, path: &Path) -> crate::Result<Self> {
-        weights::load_torch_safetensors(self, path, &MFN_TORCH_KEY_MAP, &TORCH_UNUSED)
+    pub fn load_torch(self, path: &Path) -> crate::Result<Self> {
+        weights::load_torch(self, path, &MFN_TORCH_KEY_MAP, &TORCH_UNUSED)
     }
 
     /// The layer table (`asd info`), in forward order: SpecNet `specnet.convs.{i}` (`[channels, length]`),

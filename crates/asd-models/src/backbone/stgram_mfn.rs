@@ -178,14 +178,15 @@ impl StgramMfn {
     /// Loads weights saved from the reference PyTorch module (`golden/stgram_mfn/model_head/model.safetensors`
     /// layout, or the paper-era `model_paper/` one with its duplicate `mobilefacenet.arcface.weight`; BatchNorm
     /// running statistics included). With an ArcFace head `mobilefacenet.fc_out.*` is skipped; with the Linear
-    /// head it is loaded and `arcface.weight` is skipped.
+    /// head it is loaded and `arcface.weight` is skipped. The file is a `torch.save` checkpoint (`.pt`, `.pth`)
+    /// or safetensors ([`weights::load_torch`]).
     ///
     /// # Errors
     /// [`Error::WeightFile`] if the file cannot be read, [`Error::WeightMismatch`] if a tensor is missing, unused
     /// or of the wrong shape.
-    pub fn load_torch_safetensors(self, path: &Path) -> crate::Result<Self> {
+    pub fn load_torch(self, path: &Path) -> crate::Result<Self> {
         let (map, unused) = self.classifier.torch_keys(&TGRAM_TORCH_KEY_MAP);
-        weights::load_torch_safetensors(self, path, &map, &unused)
+        weights::load_torch(self, path, &map, &unused)
     }
 
     /// The layer table (`asd info`), in forward order: TgramNet, MobileFaceNet stages, the head, and with an
