@@ -3,7 +3,7 @@
 //! Such a file is a zip archive `<name>/data.pkl`, `<name>/data/<key>`, …: `data.pkl` is a pickle program that
 //! builds the saved object, and each tensor in it points at a storage whose raw bytes are the entry `data/<key>`.
 //! This module runs the pickle program on a small stack machine that knows the opcodes `torch.save` emits
-//! (protocol 2) and the globals that rebuild tensors, and nothing else: no code is ever executed, and any other
+//! (protocol 2 by default, 4 with `pickle_protocol=4`) and the globals that rebuild tensors, and nothing else: no code is ever executed, and any other
 //! global (an optimiser class, a dataclass) is kept as an opaque value. Out comes the state dict: the object
 //! itself when it maps names to tensors, else the one such dict among its values (a training checkpoint's
 //! `"state_dict"` or `"model"` entry).
@@ -91,7 +91,13 @@ fn read_entry(archive: &mut zip::ZipArchive<File>, name: &str) -> PtResult<Vec<u
 /// [`STATE_DICT_KEYS`] when there are several).
 fn state_dict(object: Value) -> PtResult<Vec<(String, TensorRef)>> {
     let Value::Dict(entries) = object else {
-        return Err(format!("the checkpoint holds {}, not a dict", object.kind()));
+        return Err(match object {
+            Value::Global(module, name) => format!(
+                "the checkpoint holds a pickled {module}.{name}, not a dict (a whole module saved with \
+                 torch.save(model)?); save model.state_dict() instead"
+            ),
+            other => format!("the checkpoint holds {}, not a dict", other.kind()),
+        });
     };
     if let Some(dict) = tensor_dict(&entries) {
         return Ok(dict);
@@ -484,12 +490,31 @@ impl Machine {
                     let name = p.line()?;
                     self.stack.push(Value::Global(module, name));
                 }
+                0x93 => {
+                    // STACK_GLOBAL (protocol 4+): module and name from the stack
+                    match (self.pop()?, self.pop()?) {
+                        (Value::Str(name), Value::Str(module)) => self.stack.push(Value::Global(module, name)),
+                        _ => return Err("STACK_GLOBAL without a module and a name".to_string()),
+                    }
+                }
+                b'B' | b'C' => {
+                    // BINBYTES, SHORT_BINBYTES: kept opaque
+                    let n = if op == b'B' {
+                        p.u32()? as usize
+                    } else {
+                        usize::from(p.byte()?)
+                    };
+                    p.take(n)?;
+                    self.stack
+                        .push(Value::Global("builtins".to_string(), "bytes".to_string()));
+                }
                 b'Q' => {
                     // BINPERSID: torch.save's ('storage', storage class, key, location, numel)
                     let id = self.pop()?;
                     self.stack.push(persistent_storage(id)?);
                 }
-                b'R' => {
+                b'R' | 0x81 => {
+                    // REDUCE, NEWOBJ (cls.__new__(cls, *args), which the callables below treat alike)
                     let args = self.pop()?;
                     let callable = self.pop()?;
                     self.stack.push(call(callable, args)?);
@@ -692,6 +717,14 @@ mod tests {
         }
     }
 
+    /// Criterion: the same state dict pickled with protocol 4 (STACK_GLOBAL, MEMOIZE, FRAME) reads the same.
+    #[test]
+    fn protocol_4_reads_the_same() {
+        let two = read_state_dict(&fixture("tensors.pt")).unwrap_or_else(|e| panic!("{e}"));
+        let four = read_state_dict(&fixture("proto4.pt")).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(two, four);
+    }
+
     /// Criterion: a bare state dict is taken as it is, and the reader refuses what it cannot read with a message,
     /// never a panic: every truncation of a real `data.pkl`, a file that is not a zip, a zip without `data.pkl`.
     #[test]
@@ -769,6 +802,11 @@ mod tests {
         assert!(err.contains("no dict of tensors"), "{err}");
         let err = state_dict(Value::List(vec![])).expect_err("not a dict");
         assert!(err.contains("a list"), "{err}");
+        let err = state_dict(Value::Global("__main__".into(), "Net".into())).expect_err("a whole module");
+        assert!(
+            err.contains("__main__.Net") && err.contains("model.state_dict()"),
+            "{err}"
+        );
     }
 
     /// Criterion: a view reaching past its storage is an error naming both sizes, not an out-of-bounds read.
