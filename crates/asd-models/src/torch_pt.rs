@@ -80,7 +80,8 @@ pub(crate) fn read_state_dict(path: &Path) -> PtResult<Vec<(String, TorchTensor)
 /// The bytes of the archive entry `name`.
 fn read_entry(archive: &mut zip::ZipArchive<File>, name: &str) -> PtResult<Vec<u8>> {
     let mut entry = archive.by_name(name).map_err(|e| format!("entry `{name}`: {e}"))?;
-    let mut bytes = Vec::with_capacity(usize::try_from(entry.size()).unwrap_or(0));
+    // no capacity from the entry's declared size: a damaged header must not become one huge allocation
+    let mut bytes = Vec::new();
     entry
         .read_to_end(&mut bytes)
         .map_err(|e| format!("entry `{name}`: {e}"))?;
@@ -163,7 +164,9 @@ impl TensorRef {
             .iter()
             .try_fold(1_usize, |n, &d| n.checked_mul(d))
             .ok_or_else(overflow)?;
-        let mut data = Vec::with_capacity(count.checked_mul(size).ok_or_else(overflow)?);
+        // at most the storage's size up front: a view with zero strides may repeat elements, but its claimed
+        // size alone must not reserve memory
+        let mut data = Vec::with_capacity(count.checked_mul(size).ok_or_else(overflow)?.min(storage.len()));
         if count > 0 {
             // the view's last element; every other lies between the offset and it
             let last = self
