@@ -500,16 +500,33 @@ impl Machine {
                         _ => return Err("STACK_GLOBAL without a module and a name".to_string()),
                     }
                 }
-                b'B' | b'C' => {
-                    // BINBYTES, SHORT_BINBYTES: kept opaque
-                    let n = if op == b'B' {
-                        p.u32()? as usize
-                    } else {
-                        usize::from(p.byte()?)
+                b'B' | b'C' | 0x8e => {
+                    // BINBYTES, SHORT_BINBYTES, BINBYTES8 (protocol 4+): kept opaque
+                    let n = match op {
+                        b'B' => p.u32()? as usize,
+                        b'C' => usize::from(p.byte()?),
+                        _ => usize::try_from(u64::from_le_bytes(p.array()?)).map_err(|_| "a byte string too long")?,
                     };
                     p.take(n)?;
                     self.stack
                         .push(Value::Global("builtins".to_string(), "bytes".to_string()));
+                }
+                0x8d => {
+                    // BINUNICODE8 (protocol 4+)
+                    let n = usize::try_from(u64::from_le_bytes(p.array()?)).map_err(|_| "a string too long")?;
+                    let s = p.utf8(n)?;
+                    self.stack.push(Value::Str(s));
+                }
+                0x8f => self.stack.push(Value::List(Vec::new())), // EMPTY_SET, read as a list
+                0x90 => {
+                    // ADDITEMS
+                    let items = self.pop_to_mark()?;
+                    self.append(items)?;
+                }
+                0x91 => {
+                    // FROZENSET
+                    let items = self.pop_to_mark()?;
+                    self.stack.push(Value::List(items));
                 }
                 b'Q' => {
                     // BINPERSID: torch.save's ('storage', storage class, key, location, numel)
@@ -518,6 +535,13 @@ impl Machine {
                 }
                 b'R' | 0x81 => {
                     // REDUCE, NEWOBJ (cls.__new__(cls, *args), which the callables below treat alike)
+                    let args = self.pop()?;
+                    let callable = self.pop()?;
+                    self.stack.push(call(callable, args)?);
+                }
+                0x92 => {
+                    // NEWOBJ_EX (protocol 4+): cls.__new__(cls, *args, **kwargs)
+                    self.pop()?;
                     let args = self.pop()?;
                     let callable = self.pop()?;
                     self.stack.push(call(callable, args)?);
@@ -538,7 +562,7 @@ impl Machine {
                 }
                 other => {
                     return Err(format!(
-                        "pickle opcode 0x{other:02x} at byte {}, which torch.save does not write",
+                        "pickle opcode 0x{other:02x} at byte {}, which this reader does not know",
                         p.at - 1
                     ));
                 }
@@ -683,41 +707,49 @@ mod tests {
         (name, values)
     }
 
-    /// Criterion: every tensor of a training checkpoint (`{"state_dict": …, "epoch": 7, …}`) comes out with
-    /// PyTorch's dtype, shape and values (tensors.json, written by PyTorch from the same tensors), in the saved
-    /// order: eight dtypes, a 0-d and an empty tensor, a transposed view and two views of one storage.
-    #[test]
-    fn checkpoint_tensors_match_pytorch() {
-        let tensors = read_state_dict(&fixture("tensors.pt")).unwrap_or_else(|e| panic!("{e}"));
+    /// `file`'s state dict against `tensors.json[key]` (written by PyTorch from the same tensors): names in the
+    /// saved order, dtypes, shapes and every value exactly.
+    fn check_against_pytorch(file: &str, key: &str) {
+        let tensors = read_state_dict(&fixture(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
         let oracle = asd_testkit::json(fixture("tensors.json"));
-        let expected = oracle["tensors"].as_object().expect("tensors");
+        let expected = oracle[key].as_array().expect("the oracle's tensors");
         let names: Vec<&str> = tensors.iter().map(|(n, _)| n.as_str()).collect();
-        let expected_names: Vec<&str> = expected.keys().map(String::as_str).collect();
-        assert_eq!(names.len(), 13);
-        let mut sorted = (names.clone(), expected_names);
-        sorted.0.sort_unstable();
-        sorted.1.sort_unstable();
-        assert_eq!(sorted.0, sorted.1);
-        assert_eq!(names[..3], ["layer.weight", "layer.weight_t", "view.head"]);
-        for (name, tensor) in &tensors {
-            let want = &expected[name];
+        let expected_names: Vec<&str> = expected.iter().map(|t| t["name"].as_str().expect("name")).collect();
+        assert_eq!(names, expected_names, "{file}");
+        for ((name, tensor), want) in tensors.iter().zip(expected) {
             let (dtype, values) = decode(tensor);
-            assert_eq!(dtype, want["dtype"], "{name}");
+            assert_eq!(dtype, want["dtype"], "{file}: {name}");
             let shape: Vec<usize> = want["shape"]
                 .as_array()
                 .expect("shape")
                 .iter()
                 .map(|d| d.as_u64().expect("size") as usize)
                 .collect();
-            assert_eq!(tensor.shape, shape, "{name}");
+            assert_eq!(tensor.shape, shape, "{file}: {name}");
             let want: Vec<f64> = want["values"]
                 .as_array()
                 .expect("values")
                 .iter()
                 .map(|v| v.as_f64().expect("number"))
                 .collect();
-            assert_eq!(values, want, "{name}");
+            assert_eq!(values, want, "{file}: {name}");
         }
+    }
+
+    /// Criterion: every tensor of a checkpoint dict (`{"state_dict": …, "epoch": 7, …}`) comes out with PyTorch's
+    /// dtype, shape and values, in the saved order: eight dtypes, a 0-d and an empty tensor, a transposed view and
+    /// two views of one storage; the state dict's `_metadata` (restored by BUILD) is passed over.
+    #[test]
+    fn checkpoint_tensors_match_pytorch() {
+        check_against_pytorch("tensors.pt", "tensors");
+    }
+
+    /// Criterion: a training script's checkpoint (model, Adam state, scheduler, torch / numpy / Python RNG states,
+    /// a set and bytes among the arguments) gives its model's state dict, pickled with protocol 2 or 4.
+    #[test]
+    fn training_checkpoint_gives_the_model() {
+        check_against_pytorch("checkpoint.pt", "checkpoint");
+        check_against_pytorch("checkpoint4.pt", "checkpoint");
     }
 
     /// Criterion: the same state dict pickled with protocol 4 (STACK_GLOBAL, MEMOIZE, FRAME) reads the same.
