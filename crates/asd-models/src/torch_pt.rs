@@ -3,10 +3,10 @@
 //! Such a file is a zip archive `<name>/data.pkl`, `<name>/data/<key>`, …: `data.pkl` is a pickle program that
 //! builds the saved object, and each tensor in it points at a storage whose raw bytes are the entry `data/<key>`.
 //! This module runs the pickle program on a small stack machine that knows the opcodes `torch.save` emits
-//! (protocol 2 by default, 4 with `pickle_protocol=4`) and the globals that rebuild tensors, and nothing else: no code is ever executed, and any other
-//! global (an optimiser class, a dataclass) is kept as an opaque value. Out comes the state dict: the object
-//! itself when it maps names to tensors, else the one such dict among its values (a training checkpoint's
-//! `"state_dict"` or `"model"` entry).
+//! (protocol 2 by default, 4 with `pickle_protocol=4`) and the globals that rebuild tensors, and nothing else: no
+//! code is ever executed, and any other global (an optimiser class, a dataclass) is kept as an opaque value. Out
+//! comes the state dict: the object itself when it maps names to tensors, else the one such dict among its values
+//! (a training checkpoint's `"state_dict"` or `"model"` entry).
 //!
 //! The memo holds copies, not shared references: a container fetched from the memo is read as it was when it
 //! was memoised. `torch.save` state dicts share only tensors, storages, globals and strings, which never change.
@@ -54,7 +54,7 @@ pub(crate) fn read_state_dict(path: &Path) -> PtResult<Vec<(String, TorchTensor)
         .find(|name| name.ends_with("data.pkl") && name.matches('/').count() <= 1)
         .ok_or("no data.pkl in the archive")?
         .to_string();
-    let prefix = pickle_name.trim_end_matches("data.pkl").to_string();
+    let prefix = pickle_name.strip_suffix("data.pkl").unwrap_or_default().to_string();
     if let Some(order) = read_entry(&mut archive, &format!("{prefix}byteorder")).ok()
         && order != b"little"
     {
@@ -66,11 +66,17 @@ pub(crate) fn read_state_dict(path: &Path) -> PtResult<Vec<(String, TorchTensor)
     let program = read_entry(&mut archive, &pickle_name)?;
     let object = Machine::default().run(&program)?;
     let dict = state_dict(object)?;
+    // storages by key: views of one storage (tied or sliced weights) read it once
+    let mut storages = std::collections::HashMap::new();
     dict.into_iter()
         .map(|(name, tensor)| {
-            let storage = read_entry(&mut archive, &format!("{prefix}data/{}", tensor.storage_key))?;
+            if !storages.contains_key(&tensor.storage_key) {
+                let bytes = read_entry(&mut archive, &format!("{prefix}data/{}", tensor.storage_key))?;
+                storages.insert(tensor.storage_key.clone(), bytes);
+            }
+            let storage = storages.get(&tensor.storage_key).map_or(&[][..], Vec::as_slice);
             let tensor = tensor
-                .materialise(&storage)
+                .materialise(storage)
                 .map_err(|e| format!("tensor `{name}`: {e}"))?;
             Ok((name, tensor))
         })
