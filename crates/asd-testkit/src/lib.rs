@@ -84,13 +84,13 @@ where
     let mut worst: Option<(usize, f64, f64, f64)> = None;
     for (i, (&a, &e)) in actual.iter().zip(expected.iter()).enumerate() {
         let (a, e): (f64, f64) = (a.into(), e.into());
-        let diff = (a - e).abs();
+        let (diff, tolerance) = ((a - e).abs(), atol + rtol * e.abs());
         max_abs = max_abs.max(diff);
         if e != 0.0 {
             max_rel = max_rel.max(diff / e.abs());
         }
-        max_ratio = max_ratio.max(diff / (atol + rtol * e.abs()));
-        let excess = diff - (atol + rtol * e.abs());
+        max_ratio = max_ratio.max(diff / tolerance);
+        let excess = diff - tolerance;
         if (excess.is_nan() || excess > 0.0) && worst.is_none_or(|w| excess > w.3 || excess.is_nan()) {
             worst = Some((i, a, e, excess));
         }
