@@ -109,7 +109,7 @@ fn state_dict(object: Value) -> PtResult<Vec<(String, TensorRef)>> {
     if let Some(dict) = tensor_dict(&entries) {
         return Ok(dict);
     }
-    let candidates: Vec<(String, Vec<(String, TensorRef)>)> = entries
+    let mut candidates: Vec<(String, Vec<(String, TensorRef)>)> = entries
         .iter()
         .filter_map(|(key, value)| match (key, value) {
             (Value::Str(key), Value::Dict(inner)) => tensor_dict(inner).map(|dict| (key.clone(), dict)),
@@ -118,12 +118,12 @@ fn state_dict(object: Value) -> PtResult<Vec<(String, TensorRef)>> {
         .collect();
     match candidates.len() {
         0 => Err("no dict of tensors (a state_dict) in the checkpoint".to_string()),
-        1 => Ok(candidates.into_iter().next().map(|(_, dict)| dict).unwrap_or_default()),
+        1 => Ok(candidates.swap_remove(0).1),
         _ => {
             let names: Vec<&str> = candidates.iter().map(|(key, _)| key.as_str()).collect();
             let chosen = STATE_DICT_KEYS.iter().find_map(|k| names.iter().position(|n| n == k));
             match chosen {
-                Some(i) => Ok(candidates.into_iter().nth(i).map(|(_, dict)| dict).unwrap_or_default()),
+                Some(i) => Ok(candidates.swap_remove(i).1),
                 None => Err(format!(
                     "several dicts of tensors ({}), none named {STATE_DICT_KEYS:?}",
                     names.join(", ")
@@ -325,6 +325,16 @@ impl<'a> Program<'a> {
         Ok(u32::from_le_bytes(self.array()?))
     }
 
+    /// A little-endian length of `width` bytes (1, 4 or 8), the prefix of a string or byte string.
+    fn length(&mut self, width: u8) -> PtResult<usize> {
+        let n = match width {
+            1 => u64::from(self.byte()?),
+            4 => u64::from(self.u32()?),
+            _ => u64::from_le_bytes(self.array()?),
+        };
+        usize::try_from(n).map_err(|_| format!("a length of {n} bytes"))
+    }
+
     /// A newline-terminated line (GLOBAL's module and name).
     fn line(&mut self) -> PtResult<String> {
         let rest = &self.bytes[self.at..];
@@ -424,14 +434,13 @@ impl Machine {
                     let v = f64::from_be_bytes(p.array()?);
                     self.stack.push(Value::Float(v));
                 }
-                b'X' => {
-                    let n = p.u32()? as usize;
-                    let s = p.utf8(n)?;
-                    self.stack.push(Value::Str(s));
-                }
-                0x8c => {
-                    // SHORT_BINUNICODE (protocol 4+)
-                    let n = usize::from(p.byte()?);
+                b'X' | 0x8c | 0x8d => {
+                    // BINUNICODE; SHORT_BINUNICODE and BINUNICODE8 (protocol 4+)
+                    let n = p.length(match op {
+                        0x8c => 1,
+                        b'X' => 4,
+                        _ => 8,
+                    })?;
                     let s = p.utf8(n)?;
                     self.stack.push(Value::Str(s));
                 }
@@ -508,20 +517,14 @@ impl Machine {
                 }
                 b'B' | b'C' | 0x8e => {
                     // BINBYTES, SHORT_BINBYTES, BINBYTES8 (protocol 4+): kept opaque
-                    let n = match op {
-                        b'B' => p.u32()? as usize,
-                        b'C' => usize::from(p.byte()?),
-                        _ => usize::try_from(u64::from_le_bytes(p.array()?)).map_err(|_| "a byte string too long")?,
-                    };
+                    let n = p.length(match op {
+                        b'C' => 1,
+                        b'B' => 4,
+                        _ => 8,
+                    })?;
                     p.take(n)?;
                     self.stack
                         .push(Value::Global("builtins".to_string(), "bytes".to_string()));
-                }
-                0x8d => {
-                    // BINUNICODE8 (protocol 4+)
-                    let n = usize::try_from(u64::from_le_bytes(p.array()?)).map_err(|_| "a string too long")?;
-                    let s = p.utf8(n)?;
-                    self.stack.push(Value::Str(s));
                 }
                 0x8f => self.stack.push(Value::List(Vec::new())), // EMPTY_SET, read as a list
                 0x90 => {
@@ -539,15 +542,12 @@ impl Machine {
                     let id = self.pop()?;
                     self.stack.push(persistent_storage(id)?);
                 }
-                b'R' | 0x81 => {
-                    // REDUCE, NEWOBJ (cls.__new__(cls, *args), which the callables below treat alike)
-                    let args = self.pop()?;
-                    let callable = self.pop()?;
-                    self.stack.push(call(callable, args)?);
-                }
-                0x92 => {
-                    // NEWOBJ_EX (protocol 4+): cls.__new__(cls, *args, **kwargs)
-                    self.pop()?;
+                b'R' | 0x81 | 0x92 => {
+                    // REDUCE, NEWOBJ (cls.__new__(cls, *args), which the callables below treat alike) and
+                    // NEWOBJ_EX (protocol 4+), whose keyword arguments none of those callables takes
+                    if op == 0x92 {
+                        self.pop()?;
+                    }
                     let args = self.pop()?;
                     let callable = self.pop()?;
                     self.stack.push(call(callable, args)?);

@@ -66,6 +66,11 @@ pub fn json(path: impl Into<PathBuf>) -> serde_json::Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display())) // ok: test-only helper, a panic is a test failure
 }
 
+/// Largest magnitude of an array's elements (a tensor's scale, for tolerances relative to it); 0 when empty.
+pub fn max_abs<T: Copy + Into<f64>>(values: &ArrayD<T>) -> f64 {
+    values.iter().fold(0.0_f64, |m, &v| m.max(v.into().abs()))
+}
+
 /// Asserts `|actual − expected| ≤ atol + rtol·|expected|` element-wise (NaN never passes),
 /// naming `what`, the worst element and both values on failure.
 ///

@@ -57,10 +57,11 @@ impl Embedder for HeadOnly {
 /// Criterion |actual − expected| ≤ atol + rtol·|expected| element-wise (NaN fails), with `atol` widened for the test
 /// device by [`device_atol`]; prints the margin (see [`asd_testkit::assert_allclose`]).
 pub fn assert_close(actual: &ArrayD<f64>, expected: &ArrayD<f64>, atol: f64, rtol: f64, what: &str) {
-    asd_testkit::assert_allclose(actual, expected, device_atol(atol, max_abs(expected)), rtol, what);
-}
-
-/// Largest magnitude of an array (for absolute floors relative to a tensor's scale).
-pub fn max_abs(values: &ArrayD<f64>) -> f64 {
-    values.iter().fold(0.0_f64, |m, v| m.max(v.abs()))
+    asd_testkit::assert_allclose(
+        actual,
+        expected,
+        device_atol(atol, asd_testkit::max_abs(expected)),
+        rtol,
+        what,
+    );
 }

@@ -2,10 +2,11 @@
 //! λ = 0.35 and the stored permutation, s = 40 and 30, m = 0.7; sample 7 on the fallback branch), shared by the
 //! float64 and float32 test binaries, which differ in the device's float type and the tolerances.
 
-use super::{Fixture, HeadOnly, arcface, assert_close, max_abs, to_array};
+use super::{Fixture, HeadOnly, arcface, assert_close, to_array};
 use asd_losses::{Mix, MixupLoss, anomaly_score, training_loss};
 use asd_models::Embedder;
 use asd_models::burn::tensor::{DType, Device, Int, Tensor};
+use asd_testkit::max_abs;
 use ndarray::ArrayD;
 
 /// ArcFace margin of both codes (losses_arcmix.md §2 table).

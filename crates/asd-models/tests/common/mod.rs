@@ -16,8 +16,8 @@ pub use fixture::{Fixture, to_array};
 /// [`device_atol`]; prints the margin (see [`asd_testkit::assert_allclose`]).
 pub fn assert_close<const D: usize>(actual: Tensor<D>, expected: &ArrayD<f32>, atol: f64, rtol: f64, what: &str) {
     let actual: ArrayD<f32> = to_array(actual.into_data());
-    let max_abs = expected.iter().fold(0.0_f64, |m, &e| m.max(f64::from(e).abs()));
-    asd_testkit::assert_allclose(&actual, expected, device_atol(atol, max_abs), rtol, what);
+    let atol = device_atol(atol, asd_testkit::max_abs(expected));
+    asd_testkit::assert_allclose(&actual, expected, atol, rtol, what);
 }
 
 /// README §5: `cosine` ≤ 1e-5 absolute.
