@@ -12,12 +12,13 @@
 //! GPU times include the kernels' completion and the copy.
 
 use asd_features::{FeatureKind, FeatureSpec, FrontendPreset, extract_batch};
+use asd_losses::{MarginLossConfig, MarginStep};
 use asd_models::Embedder;
 use asd_models::backbone::asdnet::AsdNetConfig;
 use asd_models::backbone::mobilefacenet::{MfnVariant, MobileFaceNetConfig};
 use asd_models::backbone::stgram_mfn::StgramMfnConfig;
 use asd_models::burn::tensor::{Distribution, Tensor};
-use asd_train::{Clips, OptimizerConfig, Paired, Rows, Schedule, TrainConfig, train};
+use asd_train::{Clips, OptimizerConfig, Paired, Rows, Schedule, Session, TrainConfig, train};
 use criterion::{Criterion, criterion_group, criterion_main};
 use ndarray::Array3;
 use std::hint::black_box;
@@ -26,14 +27,18 @@ use std::time::Duration;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// One epoch of one batch: a single optimiser step, no mixup.
+/// The margin loss without mixup.
+fn step() -> MarginStep {
+    MarginStep::new(MarginLossConfig::default())
+}
+
+/// One epoch of one batch: a single optimiser step (no mixup: [`step`]).
 fn one_step(batch: usize, optimizer: OptimizerConfig) -> TrainConfig {
     TrainConfig {
         epochs: 1,
         batch_size: batch,
         optimizer,
         schedule: Schedule::Constant,
-        loss: asd_losses::LossConfig::default(),
         ..TrainConfig::default()
     }
 }
@@ -62,7 +67,7 @@ fn models(c: &mut Criterion) {
     let rows = Rows::new(&spectra, &labels).expect("labels");
     let adam = one_step(64, OptimizerConfig::adam(1e-4));
     group.bench_function("asdnet_train_step_b64", |b| {
-        b.iter(|| black_box(train(asdnet.clone(), &rows, &adam, &device, None, false, &|_| {}).expect("step")))
+        b.iter(|| black_box(train(asdnet.clone(), &rows, &mut step(), &adam, &device, &Session::new()).expect("step")))
     });
 
     let mfn = MobileFaceNetConfig::new([128, 313])
@@ -101,7 +106,7 @@ fn models(c: &mut Criterion) {
                 Clips::new(&mel, &labels16).expect("labels"),
             )
             .expect("pair");
-            black_box(train(stgram.clone(), &examples, &adamw, &device, None, false, &|_| {}).expect("step"))
+            black_box(train(stgram.clone(), &examples, &mut step(), &adamw, &device, &Session::new()).expect("step"))
         })
     });
     group.finish();

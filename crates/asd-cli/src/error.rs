@@ -27,6 +27,9 @@ pub enum CliError {
     /// Flags that parse but do not make sense together (exit code 2).
     #[error("{0}")]
     Usage(String),
+    /// Ctrl-C stopped training after writing a checkpoint; the message says how to resume (exit code 130).
+    #[error("{0}")]
+    Interrupted(String),
 }
 
 impl CliError {
@@ -34,7 +37,26 @@ impl CliError {
     pub fn exit_code(&self) -> u8 {
         match self {
             CliError::Usage(_) => 2,
+            CliError::Asd(e) if e.is_setting() => 2,
+            CliError::Interrupted(_) => 130,
             _ => 1,
+        }
+    }
+
+    /// A training run stopped by Ctrl-C becomes [`CliError::Interrupted`] saying how to continue it with
+    /// `command` (the same command line plus `--resume`); other errors pass through.
+    pub fn resumable(command: &str) -> impl FnOnce(asd::Error) -> CliError + '_ {
+        move |e| match e {
+            asd::Error::Train(asd::trainer::Error::Cancelled {
+                checkpoint: Some(path),
+                epoch,
+                step,
+            }) => CliError::Interrupted(format!(
+                "stopped in epoch {} after step {step}; checkpoint {}. Continue with: {command} --resume",
+                epoch + 1,
+                path.display()
+            )),
+            other => CliError::Asd(other),
         }
     }
 

@@ -2,6 +2,7 @@
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// A progress bar for `what`; hidden when stderr is not a terminal.
 pub struct Progress {
@@ -64,6 +65,23 @@ impl Progress {
     }
 }
 
+/// Set by the first Ctrl-C ([`catch_interrupt`]): the pipeline's observer then asks training to stop.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Installs the Ctrl-C handler of `asd train` / `asd run`: the first Ctrl-C lets the current training step finish
+/// and a checkpoint be written before the command exits; a second one exits at once (code 130).
+pub fn catch_interrupt() {
+    let handler = || {
+        if INTERRUPTED.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        eprintln!("\ninterrupted: finishing the current step and writing a checkpoint (Ctrl-C again to quit now)");
+    };
+    if let Err(e) = ctrlc::set_handler(handler) {
+        tracing::warn!("Ctrl-C will stop at once, without a checkpoint: {e}");
+    }
+}
+
 /// The progress of the pipeline (`asd train`, `asd score`, `asd run`): one bar that follows the stages, and one
 /// line per training epoch.
 pub struct PipelineProgress {
@@ -78,9 +96,9 @@ impl PipelineProgress {
         }
     }
 
-    /// The callback the pipeline calls.
-    pub fn update(&self, event: asd::pipeline::Event) {
-        use asd::pipeline::Event;
+    /// Shows one event of the pipeline.
+    pub fn update(&self, event: asd::Event) {
+        use asd::Event;
         use asd::trainer::TrainEvent;
         if let Some(line) = event.epoch_summary() {
             self.bar.println(&line);
@@ -114,5 +132,15 @@ impl PipelineProgress {
     /// Clears the bar and prints one summary line.
     pub fn finish(self, summary: &str) {
         self.bar.finish(summary);
+    }
+}
+
+impl asd::Observer for PipelineProgress {
+    fn event(&self, event: asd::Event) {
+        self.update(event);
+    }
+
+    fn cancelled(&self) -> bool {
+        INTERRUPTED.load(Ordering::SeqCst)
     }
 }

@@ -1,4 +1,5 @@
-//! The loss settings of a training run: mixup strength and how a mixed batch is scored.
+//! The loss settings of a training run ([`LossConfig`], tagged by `kind`): for the margin-classification
+//! systems, mixup strength and how a mixed batch is scored.
 
 use crate::error::{Error, Result};
 use crate::mixup::Mix;
@@ -34,20 +35,62 @@ pub enum MixupLoss {
     SoftTarget,
 }
 
-/// Loss settings of a training run.
+/// The loss of a training run: the `[loss]` table of a run configuration, tagged by `kind`. Each kind is the
+/// objective of a family of systems, built into that system's training step.
+///
+/// ```
+/// use asd_losses::{LossConfig, MixupLoss};
+/// let config: LossConfig = toml::from_str("kind = \"margin\"\nmixup_alpha = 0.5\nmixup_loss = \"noisy-arc-mix\"")?;
+/// assert_eq!(config, LossConfig::mixup(0.5, MixupLoss::NoisyArcMix));
+/// config.check()?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum LossConfig {
+    /// Cross-entropy of the head's margin logits (ArcFace's cos(θ + m), or none for a plain linear head), with
+    /// optional input mixup ([`MarginStep`](crate::MarginStep)).
+    Margin(MarginLossConfig),
+}
+
+impl Default for LossConfig {
+    /// [`LossConfig::Margin`] without mixup.
+    fn default() -> Self {
+        Self::Margin(MarginLossConfig::default())
+    }
+}
+
+impl LossConfig {
+    /// The margin loss with mixup of strength `alpha` scored by `loss`.
+    pub fn mixup(alpha: f64, loss: MixupLoss) -> Self {
+        Self::Margin(MarginLossConfig::mixup(alpha, loss))
+    }
+
+    /// Checks the settings.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the first bad setting.
+    pub fn check(&self) -> Result<()> {
+        match self {
+            Self::Margin(config) => config.check(),
+        }
+    }
+}
+
+/// Settings of the margin loss ([`LossConfig::Margin`]).
 ///
 /// `Default` is no mixup (`mixup_alpha = 0`) and [`MixupLoss::ArcMix`]: a plain ArcFace (or cross-entropy) loss.
 /// The papers' values are [`MIXUP_ALPHA_NOISY_ARCMIX`] (ASDNet, SpecMFN, Noisy-ArcMix) and [`MIXUP_ALPHA_NERI`].
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(deny_unknown_fields, default)]
-pub struct LossConfig {
+pub struct MarginLossConfig {
     /// Mixup strength α: each batch draws λ ~ Beta(α, α) (losses_arcmix.md §3). `0` switches mixup off.
     pub mixup_alpha: f64,
     /// How a mixed batch is scored; ignored without mixup.
     pub mixup_loss: MixupLoss,
 }
 
-impl Default for LossConfig {
+impl Default for MarginLossConfig {
     fn default() -> Self {
         Self {
             mixup_alpha: 0.0,
@@ -56,7 +99,7 @@ impl Default for LossConfig {
     }
 }
 
-impl LossConfig {
+impl MarginLossConfig {
     /// Mixup with strength `alpha` scored by `loss`.
     pub fn mixup(alpha: f64, loss: MixupLoss) -> Self {
         Self {
@@ -101,7 +144,8 @@ mod tests {
     /// Criterion: the default checks out and means no mixup (brief: "Default: no mixup").
     #[test]
     fn default_is_valid_and_without_mixup() {
-        let config = LossConfig::default();
+        assert!(LossConfig::default().check().is_ok());
+        let config = MarginLossConfig::default();
         assert!(config.check().is_ok());
         assert!(!config.uses_mixup());
         assert_eq!(config.mixup_loss, MixupLoss::ArcMix);

@@ -8,14 +8,17 @@
 //!   through [`Embedder::margin_logits`](asd_models::Embedder::margin_logits)) and, for a mixed batch, ArcMix,
 //!   Noisy-ArcMix or soft-target cross-entropy ([`MixupLoss`], losses_arcmix.md §5–6, asdnet_specmfn.md §4.2).
 //! - [`anomaly_score`]: −log softmax of the margin logits at the example's class (losses_arcmix.md §8).
-//! - [`LossConfig`]: the serde settings (mixup α, [`MixupLoss`]); `check()` gives typed errors.
+//! - [`LossConfig`]: the serde settings, tagged by `kind` (`margin`: mixup α, [`MixupLoss`]); `check()` gives
+//!   typed errors.
+//! - [`MarginStep`]: the [`asd_train::TrainStep`] of the margin-classification systems (mixup drawn from the
+//!   trainer's generator, then [`training_loss`]).
 //!
 //! The margin itself (ArcFace's cos(θ + m) with the reference's fallback and the clamp of 1 − cos², decisions.md §8)
 //! is [`asd_models::head::arcface::ArcFace::apply_margin`]; this crate only combines margin logits into losses.
 //! Every function also has a `*_with` form taking the margin as a closure, for a head used without a model.
 //!
 //! ```
-//! use asd_losses::{LossConfig, Mixable, MixupLoss, anomaly_score, training_loss};
+//! use asd_losses::{MarginLossConfig, Mixable, MixupLoss, anomaly_score, training_loss};
 //! use asd_models::backbone::asdnet::AsdNetConfig;
 //! use asd_models::burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
 //! use asd_models::Embedder;
@@ -34,7 +37,7 @@
 //! let labels = Tensor::<1, Int>::from_data(TensorData::from([0_i64, 1, 2, 1]), &device);
 //!
 //! // One training step's loss: mixup with α = 0.5 scored by ArcMix.
-//! let config = LossConfig::mixup(0.5, MixupLoss::ArcMix);
+//! let config = MarginLossConfig::mixup(0.5, MixupLoss::ArcMix);
 //! config.check()?;
 //! let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
 //! let mix = config.draw_mix(4, &mut rng); // Some(Mix { lambda, perm })
@@ -64,9 +67,11 @@ mod cross_entropy;
 mod error;
 mod mixup;
 mod objective;
+mod step;
 
-pub use config::{LossConfig, MIXUP_ALPHA_NERI, MIXUP_ALPHA_NOISY_ARCMIX, MixupLoss};
+pub use config::{LossConfig, MIXUP_ALPHA_NERI, MIXUP_ALPHA_NOISY_ARCMIX, MarginLossConfig, MixupLoss};
 pub use cross_entropy::{cross_entropy, cross_entropy_per_sample, cross_entropy_soft};
 pub use error::{Error, Result};
 pub use mixup::{ALPHA_POINT_MASS, Mix, Mixable};
 pub use objective::{anomaly_score, anomaly_score_with, training_loss, training_loss_with};
+pub use step::MarginStep;

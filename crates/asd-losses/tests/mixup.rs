@@ -1,7 +1,9 @@
 //! Mixup draws and blending (losses_arcmix.md §3), the loss forms on a hand-computable head, and the settings'
 //! serde names.
 
-use asd_losses::{LossConfig, Mix, Mixable, MixupLoss, cross_entropy, cross_entropy_per_sample, training_loss_with};
+use asd_losses::{
+    LossConfig, MarginLossConfig, Mix, Mixable, MixupLoss, cross_entropy, cross_entropy_per_sample, training_loss_with,
+};
 use asd_models::burn::tensor::{Device, Int, Tensor, TensorData};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -79,7 +81,7 @@ fn no_mixup_for_non_positive_alpha() {
             "α = {alpha} drew from the generator"
         );
         assert!(
-            LossConfig::mixup(alpha, MixupLoss::ArcMix)
+            MarginLossConfig::mixup(alpha, MixupLoss::ArcMix)
                 .draw_mix(5, &mut rng)
                 .is_none()
         );
@@ -88,7 +90,7 @@ fn no_mixup_for_non_positive_alpha() {
         Mix::draw(f64::INFINITY, 3, &mut ChaCha8Rng::seed_from_u64(0)).lambda,
         0.5
     );
-    let config = LossConfig::mixup(0.5, MixupLoss::ArcMix);
+    let config = MarginLossConfig::mixup(0.5, MixupLoss::ArcMix);
     let mix = config.draw_mix(6, &mut ChaCha8Rng::seed_from_u64(9)).expect("mixup on");
     assert_eq!(mix, Mix::draw(0.5, 6, &mut ChaCha8Rng::seed_from_u64(9)));
 }
@@ -224,13 +226,14 @@ fn loss_forms_reduce_to_weighted_cross_entropies() {
     }
 }
 
-/// Criterion: the serde names are kebab-case (`arc-mix`, `noisy-arc-mix`, `soft-target`), the specs' spellings are
-/// accepted as aliases, a missing field takes its default, and an unknown field is an error.
+/// Criterion: the loss is tagged by `kind` (`margin`); the serde names are kebab-case (`arc-mix`, `noisy-arc-mix`,
+/// `soft-target`), the specs' spellings are accepted as aliases, a missing field takes its default, and an unknown
+/// field or kind is an error.
 #[test]
 fn serde_names_and_defaults() {
     let parse = |s: &str| serde_json::from_str::<LossConfig>(s);
-    assert_eq!(parse("{}").expect("empty"), LossConfig::default());
-    let config = parse(r#"{"mixup_alpha": 0.5, "mixup_loss": "noisy-arc-mix"}"#).expect("valid");
+    assert_eq!(parse(r#"{"kind": "margin"}"#).expect("defaults"), LossConfig::default());
+    let config = parse(r#"{"kind": "margin", "mixup_alpha": 0.5, "mixup_loss": "noisy-arc-mix"}"#).expect("valid");
     assert_eq!(config, LossConfig::mixup(0.5, MixupLoss::NoisyArcMix));
     for (name, kind) in [
         ("arc-mix", MixupLoss::ArcMix),
@@ -248,6 +251,8 @@ fn serde_names_and_defaults() {
         serde_json::to_string(&MixupLoss::NoisyArcMix).expect("serialise"),
         "\"noisy-arc-mix\""
     );
-    assert!(parse(r#"{"mixup_alpha": 0.5, "alpha": 1}"#).is_err());
-    assert!(parse(r#"{"mixup_loss": "arcface"}"#).is_err());
+    assert!(parse(r#"{"kind": "margin", "mixup_alpha": 0.5, "alpha": 1}"#).is_err());
+    assert!(parse(r#"{"kind": "margin", "mixup_loss": "arcface"}"#).is_err());
+    assert!(parse(r#"{"kind": "contrastive"}"#).is_err());
+    assert!(parse(r#"{"mixup_alpha": 0.5}"#).is_err(), "the kind is required");
 }

@@ -4,9 +4,10 @@
 //!
 //! `cargo run --release -p asd-train --example asdnet_epoch_time [steps]` (default 10 steps).
 
+use asd_losses::{MIXUP_ALPHA_NOISY_ARCMIX, MarginLossConfig, MarginStep, MixupLoss};
 use asd_models::backbone::asdnet::AsdNetConfig;
 use asd_models::burn::tensor::Device;
-use asd_train::{Rows, Schedule, TrainConfig, TrainEvent, train};
+use asd_train::{Rows, Schedule, Session, TrainConfig, TrainEvent, train};
 use ndarray::Array3;
 use std::cell::Cell;
 use std::time::Instant;
@@ -33,11 +34,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let first_step_done = Cell::new(None);
     let started = Instant::now();
-    let trained = train(model, &examples, &config, &device, None, false, &|event| {
+    let observer = |event| {
         if let TrainEvent::Step { step: 1, .. } = event {
             first_step_done.set(Some(started.elapsed().as_secs_f64()));
         }
-    })?;
+    };
+    // ASDNet's loss: mixup α 0.5 scored by ArcMix (asdnet_specmfn.md §4.2).
+    let mut step = MarginStep::new(MarginLossConfig::mixup(MIXUP_ALPHA_NOISY_ARCMIX, MixupLoss::ArcMix));
+    let session = Session::new().with_observer(&observer);
+    let trained = train(model, &examples, &mut step, &config, &device, &session)?;
     let total = trained.history[0].seconds;
     let first = first_step_done.get().unwrap_or(0.0);
     let per_step = (total - first) / (steps.saturating_sub(1).max(1)) as f64;

@@ -6,8 +6,8 @@
 //!
 //! | bytes | content |
 //! |---|---|
-//! | 0..8 | magic `ASDCKPT1` |
-//! | then, three times | `u64` length + bytes of: the JSON [`CheckpointInfo`]; the model's Burn record (burnpack, with parameter ids); the optimiser's Burn record (burnpack, keyed by parameter id) |
+//! | 0..8 | magic `ASDCKPT2` |
+//! | then, five times | `u64` length + bytes of: the JSON [`CheckpointInfo`]; the online model's Burn record (burnpack, with parameter ids); the optimiser's Burn record (burnpack, keyed by parameter id); the EMA model's record (empty without EMA); the record of the model selected so far by validation loss (empty unless selected that way) |
 //! | last 8 | `u64` FNV-1a hash of every byte before it |
 //!
 //! A file is written under a temporary name in the same folder and renamed over the old one, so a crash leaves
@@ -22,9 +22,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The first 8 bytes of a checkpoint file.
-const MAGIC: &[u8; 8] = b"ASDCKPT1";
+const MAGIC: &[u8; 8] = b"ASDCKPT2";
 /// Version of [`CheckpointInfo`]'s content; bumped when it changes.
-pub(crate) const FORMAT_VERSION: u32 = 1;
+pub(crate) const FORMAT_VERSION: u32 = 2;
 /// FNV-1a 64-bit offset basis and prime (Fowler, Noll, Vo; IETF draft-eastlake-fnv): a hash that is stable across
 /// Rust releases, to detect truncated or damaged files.
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
@@ -40,10 +40,11 @@ pub const FINAL_CHECKPOINT: &str = "final.ckpt";
 
 /// Where training stands, stored as JSON in every checkpoint.
 ///
-/// The random state needs no bytes of its own: each epoch's generator is `ChaCha8Rng` seeded with
-/// `config.seed` on stream `epoch` (see [`train`](crate::train())), so `(config.seed, epochs_done)` is the whole
-/// state of the shuffling and mixup draws for the next epoch. The learning-rate schedule is a function of the
-/// epoch, so `epochs_done` is also the scheduler's position.
+/// The random state needs few bytes: each epoch's generator is `ChaCha8Rng` seeded with `config.seed` on stream
+/// `epoch` (see [`train`](crate::train())), so `(config.seed, epochs_done)` is the whole state of the shuffling
+/// and the step's draws at an epoch boundary; a checkpoint written mid-epoch (on cancellation) adds the
+/// generator's word position ([`EpochPosition`]). The learning-rate schedule is a function of the epoch, so
+/// `epochs_done` is also the scheduler's position.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CheckpointInfo {
@@ -63,15 +64,57 @@ pub struct CheckpointInfo {
     pub config: TrainConfig,
     /// The log of every completed epoch.
     pub history: Vec<EpochLog>,
+    /// The training step's settings ([`TrainStep::settings`](crate::TrainStep::settings)); a resumed run must
+    /// have the same.
+    pub step_settings: serde_json::Value,
+    /// The training step's state ([`TrainStep::state`](crate::TrainStep::state)).
+    pub step_state: serde_json::Value,
+    /// Where in epoch `epochs_done` training stopped, for a checkpoint written mid-epoch; `None` at an epoch
+    /// boundary.
+    pub position: Option<EpochPosition>,
+    /// The epoch (0-based) of the model kept by validation-loss selection so far, if any.
+    pub best_epoch: Option<usize>,
 }
 
-/// A checkpoint read back: its info and the two Burn records as bytes.
+/// How far an interrupted epoch got: enough to continue it exactly.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EpochPosition {
+    /// Optimiser steps completed in the epoch.
+    pub steps: usize,
+    /// The epoch generator's word position after those steps (`ChaCha8Rng::get_word_pos`), as (high, low) 64-bit
+    /// halves.
+    pub rng_word_pos: [u64; 2],
+    /// Sum of the steps' losses weighted by batch size.
+    pub loss_sum: f64,
+    /// Correctly classified examples so far.
+    pub correct: usize,
+    /// Examples seen so far.
+    pub seen: usize,
+    /// Seconds spent in the epoch so far.
+    pub seconds: f64,
+}
+
+/// The Burn records of a checkpoint, as bytes.
+#[derive(Debug, Default)]
+pub(crate) struct Records {
+    pub(crate) model: Vec<u8>,
+    pub(crate) optimizer: Vec<u8>,
+    /// Empty without EMA.
+    pub(crate) ema: Vec<u8>,
+    /// Empty unless a model was selected by validation loss.
+    pub(crate) best: Vec<u8>,
+}
+
+/// A checkpoint read back: its info and the Burn records as bytes.
 #[derive(Debug)]
 pub(crate) struct Checkpoint {
     pub(crate) info: CheckpointInfo,
-    pub(crate) model: Vec<u8>,
-    pub(crate) optimizer: Vec<u8>,
+    pub(crate) records: Records,
 }
+
+/// The parts after the info, in file order.
+const RECORD_PARTS: [&str; 4] = ["model", "optimizer", "ema", "best"];
 
 fn fnv1a(bytes: &[u8]) -> u64 {
     bytes
@@ -81,11 +124,18 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 
 impl Checkpoint {
     /// The file's bytes.
-    fn encode(path: &Path, info: &CheckpointInfo, model: &[u8], optimizer: &[u8]) -> Result<Vec<u8>> {
+    fn encode(path: &Path, info: &CheckpointInfo, records: &Records) -> Result<Vec<u8>> {
         let info = serde_json::to_vec(info).map_err(|e| Error::io(path)(std::io::Error::other(e)))?;
-        let mut out = Vec::with_capacity(MAGIC.len() + 32 + info.len() + model.len() + optimizer.len());
+        let parts = [
+            info.as_slice(),
+            &records.model,
+            &records.optimizer,
+            &records.ema,
+            &records.best,
+        ];
+        let mut out = Vec::with_capacity(MAGIC.len() + 8 + parts.iter().map(|p| p.len() + 8).sum::<usize>());
         out.extend_from_slice(MAGIC);
-        for part in [info.as_slice(), model, optimizer] {
+        for part in parts {
             out.extend_from_slice(&(part.len() as u64).to_le_bytes());
             out.extend_from_slice(part);
         }
@@ -101,7 +151,9 @@ impl Checkpoint {
             reason,
         };
         if bytes.len() < MAGIC.len() + 8 || &bytes[..MAGIC.len()] != MAGIC {
-            return Err(corrupt("no ASDCKPT1 header".into()));
+            return Err(corrupt(
+                "no ASDCKPT2 header (a checkpoint of another asd version?)".into(),
+            ));
         }
         let (body, tail) = bytes.split_at(bytes.len() - 8);
         let stored = u64::from_le_bytes(tail.try_into().map_err(|_| corrupt("no hash".into()))?);
@@ -109,8 +161,8 @@ impl Checkpoint {
             return Err(corrupt("hash mismatch (truncated or damaged file)".into()));
         }
         let mut rest = &body[MAGIC.len()..];
-        let mut parts = Vec::with_capacity(3);
-        for name in ["info", "model", "optimizer"] {
+        let mut parts = Vec::with_capacity(1 + RECORD_PARTS.len());
+        for name in std::iter::once("info").chain(RECORD_PARTS) {
             let len_bytes: [u8; 8] = rest
                 .get(..8)
                 .and_then(|b| b.try_into().ok())
@@ -125,14 +177,20 @@ impl Checkpoint {
         if !rest.is_empty() {
             return Err(corrupt(format!("{} stray bytes after the parts", rest.len())));
         }
-        let optimizer = parts.pop().unwrap_or_default();
-        let model = parts.pop().unwrap_or_default();
-        let info_bytes = parts.pop().unwrap_or_default();
+        let mut parts = parts.into_iter();
+        let mut next = || parts.next().unwrap_or_default();
+        let info_bytes = next();
+        let records = Records {
+            model: next(),
+            optimizer: next(),
+            ema: next(),
+            best: next(),
+        };
         let info: CheckpointInfo = serde_json::from_slice(&info_bytes).map_err(|e| corrupt(format!("info: {e}")))?;
         if info.format != FORMAT_VERSION {
             return Err(corrupt(format!("format {} (expected {FORMAT_VERSION})", info.format)));
         }
-        Ok(Checkpoint { info, model, optimizer })
+        Ok(Checkpoint { info, records })
     }
 
     /// Reads and verifies the checkpoint at `path`.
@@ -158,8 +216,8 @@ impl Checkpoint {
     ///
     /// # Errors
     /// [`Error::Io`] naming the file that cannot be written.
-    pub(crate) fn write(path: &Path, info: &CheckpointInfo, model: &[u8], optimizer: &[u8]) -> Result<()> {
-        write_atomic(path, &Checkpoint::encode(path, info, model, optimizer)?)
+    pub(crate) fn write(path: &Path, info: &CheckpointInfo, records: &Records) -> Result<()> {
+        write_atomic(path, &Checkpoint::encode(path, info, records)?)
     }
 }
 
@@ -201,6 +259,17 @@ mod tests {
             examples: 40,
             config: TrainConfig::default(),
             history: vec![],
+            step_settings: serde_json::json!({"kind": "test", "alpha": 0.5}),
+            step_state: serde_json::json!([1.5]),
+            position: Some(EpochPosition {
+                steps: 3,
+                rng_word_pos: [0, 96],
+                loss_sum: 1.25,
+                correct: 4,
+                seen: 12,
+                seconds: 0.5,
+            }),
+            best_epoch: Some(1),
         }
     }
 
@@ -210,12 +279,17 @@ mod tests {
     fn round_trip_and_every_damage_is_a_typed_error() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(LATEST_CHECKPOINT);
-        Checkpoint::write(&path, &info(), b"model bytes", b"optimiser").unwrap();
+        let records = Records {
+            model: b"model bytes".to_vec(),
+            optimizer: b"optimiser".to_vec(),
+            ema: b"ema".to_vec(),
+            best: Vec::new(),
+        };
+        Checkpoint::write(&path, &info(), &records).unwrap();
         let back = Checkpoint::read(&path).unwrap();
-        assert_eq!(
-            (back.info, back.model.as_slice(), back.optimizer.as_slice()),
-            (info(), &b"model bytes"[..], &b"optimiser"[..])
-        );
+        assert_eq!(back.info, info());
+        let parts = |r: &Records| [r.model.clone(), r.optimizer.clone(), r.ema.clone(), r.best.clone()];
+        assert_eq!(parts(&back.records), parts(&records));
         let bytes = fs::read(&path).unwrap();
         for cut in 0..bytes.len() {
             let err = Checkpoint::decode(&path, &bytes[..cut]).unwrap_err();

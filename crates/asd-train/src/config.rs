@@ -1,7 +1,7 @@
-//! Training settings: optimiser, learning-rate schedule, epochs, batches, seed and loss (TOML / serde).
+//! Training settings: optimiser, learning-rate schedule, epochs, batches, seed, EMA and validation split (TOML /
+//! serde). The loss is not among them: it belongs to the system's [`TrainStep`](crate::TrainStep).
 
 use crate::error::{Error, Result};
-use asd_losses::{LossConfig, MIXUP_ALPHA_NOISY_ARCMIX, MixupLoss};
 use asd_models::burn::optim::decay::WeightDecayConfig;
 use asd_models::burn::optim::{AdamConfig, AdamWConfig, ModuleOptimizer};
 use serde::{Deserialize, Serialize};
@@ -255,12 +255,48 @@ impl Schedule {
     }
 }
 
+/// An exponential moving average (EMA) of the model: after every optimiser step each float state entry (weights
+/// and BatchNorm statistics) becomes `decay · ema + (1 − decay) · online`. The EMA model is what evaluation, the
+/// validation loss and the saved model use; checkpoints hold both, so a resumed run continues both exactly.
+/// TOML: `[ema]`, `decay = 0.9999`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmaConfig {
+    /// Weight of the old average per step, in [0, 1).
+    pub decay: f64,
+}
+
+/// Which epoch's model a run returns.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ModelSelection {
+    /// The last epoch's model (decisions.md §3).
+    #[default]
+    Last,
+    /// The model of the epoch with the lowest validation loss (ties: the earlier epoch); uses no test data.
+    BestLoss,
+}
+
+/// A validation split: a fraction of the training examples, drawn per class (stratified) with the run's seed,
+/// held out of training; its loss (the step's [`validation_loss`](crate::TrainStep::validation_loss), in
+/// evaluation mode) is logged each epoch. TOML: `[validation]`, `fraction = 0.05`, `select = "best-loss"`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValidationConfig {
+    /// Fraction of each class's examples held out, in (0, 1); each class with at least two examples keeps at
+    /// least one for training and gives at least one.
+    pub fraction: f64,
+    /// Which epoch's model is returned. Default the last.
+    #[serde(default)]
+    pub select: ModelSelection,
+}
+
 /// Settings of a training run. TOML top level: `epochs`, `batch_size`, `drop_last`, `seed`, `[optimizer]`,
-/// `[schedule]`, `[loss]`; every setting left out takes its [`Default`] value.
+/// `[schedule]`, `[ema]`, `[validation]`; every setting left out takes its [`Default`] value.
 ///
 /// `Default` is the ASDNet / SpecMFN recipe (asdnet_specmfn.md §5, decisions.md §10): Adam lr 1e-4, β (0.9, 0.999),
 /// ε 1e-8, no weight decay; cosine annealing to 1e-5 over 300 epochs from epoch 0; 300 epochs of batches of 64,
-/// the last partial batch kept; mixup α 0.5 scored by ArcMix; seed 0.
+/// the last partial batch kept; seed 0; no EMA, no validation split.
 ///
 /// ```
 /// let config: asd_train::TrainConfig = toml::from_str(r#"
@@ -271,8 +307,9 @@ impl Schedule {
 ///     [schedule]
 ///     kind = "cosine"
 ///     start_epoch = 20
-///     [loss]
-///     mixup_alpha = 0.0
+///     [validation]
+///     fraction = 0.05
+///     select = "best-loss"
 /// "#)?;
 /// config.check()?;
 /// assert_eq!(config.learning_rate(20), 1e-4);
@@ -287,15 +324,19 @@ pub struct TrainConfig {
     pub batch_size: usize,
     /// Whether a last batch smaller than `batch_size` is skipped. Default `false` (kept).
     pub drop_last: bool,
-    /// Seed of the shuffling and mixup draws (the model's initial weights come from the caller). Default 0.
+    /// Seed of the shuffling, the validation split and the step's random draws (the model's initial weights come from
+    /// the caller). Default 0.
     pub seed: u64,
     /// Optimiser and its settings. Default Adam with [`LEARNING_RATE`].
     pub optimizer: OptimizerConfig,
     /// Learning-rate schedule. Default cosine ([`COSINE_T_MAX`], [`COSINE_ETA_MIN`], from epoch 0).
     pub schedule: Schedule,
-    /// Loss and mixup. Default mixup α [`MIXUP_ALPHA_NOISY_ARCMIX`] (0.5) scored by ArcMix
-    /// (asdnet_specmfn.md §4.2).
-    pub loss: LossConfig,
+    /// An exponential moving average of the weights, evaluated and saved as the model. Default none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ema: Option<EmaConfig>,
+    /// A validation split held out of training, and how the final model is chosen. Default none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation: Option<ValidationConfig>,
 }
 
 impl Default for TrainConfig {
@@ -311,7 +352,8 @@ impl Default for TrainConfig {
                 eta_min: COSINE_ETA_MIN,
                 start_epoch: 0,
             },
-            loss: LossConfig::mixup(MIXUP_ALPHA_NOISY_ARCMIX, MixupLoss::ArcMix),
+            ema: None,
+            validation: None,
         }
     }
 }
@@ -323,7 +365,7 @@ impl TrainConfig {
     /// [`Error::Config`] naming the first bad setting by its TOML path: `epochs` or `batch_size` of 0;
     /// `optimizer.lr` or `optimizer.eps` not finite and positive; `optimizer.betas` outside [0, 1);
     /// `optimizer.weight_decay` negative or not finite; `schedule.t_max` of 0; `schedule.eta_min` outside
-    /// [0, lr]; `loss.mixup_alpha` negative or not finite.
+    /// [0, lr]; `ema.decay` outside [0, 1); `validation.fraction` outside (0, 1).
     pub fn check(&self) -> Result<()> {
         if self.epochs == 0 {
             return Err(Error::config("epochs", "must be ≥ 1"));
@@ -333,10 +375,23 @@ impl TrainConfig {
         }
         self.optimizer.check()?;
         self.schedule.check(self.optimizer.lr())?;
-        self.loss.check().map_err(|e| match e {
-            asd_losses::Error::Config { field, reason } => Error::config(&format!("loss.{field}"), reason),
-            other => Error::config("loss", other.to_string()),
-        })
+        if let Some(ema) = &self.ema
+            && !(ema.decay.is_finite() && (0.0..1.0).contains(&ema.decay))
+        {
+            return Err(Error::config(
+                "ema.decay",
+                format!("must be in [0, 1), got {}", ema.decay),
+            ));
+        }
+        if let Some(validation) = &self.validation
+            && !(validation.fraction > 0.0 && validation.fraction < 1.0)
+        {
+            return Err(Error::config(
+                "validation.fraction",
+                format!("must be in (0, 1), got {}", validation.fraction),
+            ));
+        }
+        Ok(())
     }
 
     /// The learning rate of 0-based epoch `epoch` ([`Schedule::lr`] from the optimiser's `lr`).
@@ -491,10 +546,20 @@ mod tests {
             ),
             (
                 TrainConfig {
-                    loss: LossConfig::mixup(-1.0, MixupLoss::ArcMix),
+                    ema: Some(EmaConfig { decay: 1.0 }),
                     ..base.clone()
                 },
-                "loss.mixup_alpha",
+                "ema.decay",
+            ),
+            (
+                TrainConfig {
+                    validation: Some(ValidationConfig {
+                        fraction: 0.0,
+                        select: ModelSelection::Last,
+                    }),
+                    ..base.clone()
+                },
+                "validation.fraction",
             ),
         ];
         for (config, field) in cases {
@@ -516,7 +581,8 @@ mod tests {
             "[optimizer]\nkind = \"adam\"\nmomentum = 0.9",
             "[schedule]\nkind = \"cosine\"\ntmax = 3",
             "[schedule]\nkind = \"step\"",
-            "[loss]\nalpha = 0.2",
+            "[loss]\nmixup_alpha = 0.2",
+            "[ema]\ndecay = 0.9\nrate = 1",
         ] {
             assert!(toml::from_str::<TrainConfig>(bad).is_err(), "{bad}");
         }

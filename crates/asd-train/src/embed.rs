@@ -2,10 +2,11 @@
 
 use crate::error::{Error, Result};
 use crate::examples::Examples;
-use crate::train::{host, label_tensor};
+use crate::step::{Batch, check_labels};
+use crate::train::{host, make_batch};
 use asd_models::Embedder;
 use asd_models::burn::module::Module;
-use asd_models::burn::tensor::{Device, Tensor};
+use asd_models::burn::tensor::{Device, Int, Tensor};
 use ndarray::{Array1, Array2};
 
 /// What [`embed`] returns, one row per example in the source's order.
@@ -15,10 +16,15 @@ pub struct Extracted {
     pub embeddings: Array2<f32>,
     /// Logits without margin `[examples, n_classes]` (for ArcFace: s·cos).
     pub logits: Array2<f32>,
-    /// Anomaly scores `[examples]` in nats, [`asd_losses::anomaly_score`]: −log softmax of the margin logits at
-    /// the example's label (larger = more anomalous); `None` unless asked for.
+    /// Anomaly scores `[examples]` from the logits and each example's label, by the score function given to
+    /// [`embed`] (e.g. −log softmax of the margin logits at the label, in nats; larger = more anomalous); `None`
+    /// unless asked for.
     pub scores: Option<Array1<f32>>,
 }
+
+/// An anomaly score from a model's logits `[batch, n_classes]` and labels `[batch]`: `[batch]`, larger = more
+/// anomalous.
+pub type ScoreFn<M> = dyn Fn(&M, Tensor<2>, Tensor<1, Int>) -> Tensor<1>;
 
 /// Rows of a `[batch, width]` tensor appended to `out` (row-major); returns the width.
 fn append_rows(tensor: Tensor<2>, out: &mut Vec<f32>) -> Result<usize> {
@@ -31,12 +37,14 @@ fn append_rows(tensor: Tensor<2>, out: &mut Vec<f32>) -> Result<usize> {
 /// statistics, no mixup), `batch_size` examples at a time on `device` (its autodiff setting is ignored). Each
 /// batch of the source is converted into the model's input (`Into<M::Input>`, the identity for the same type).
 ///
-/// With `scores`, also computes each example's anomaly score at its label ([`asd_losses::anomaly_score`],
-/// losses_arcmix.md §8). `progress(done, total)` is called after each batch with counts of examples.
+/// With `score`, also computes each example's anomaly score from its logits and label, `score(model, logits
+/// [batch, n_classes], labels [batch]) → [batch]` (the system's class-confidence score, e.g.
+/// `asd_losses::anomaly_score`, losses_arcmix.md §8). `progress(done, total)` is called after each batch with
+/// counts of examples.
 ///
 /// # Errors
-/// [`Error::Config`] (`batch_size`) for a batch size of 0; [`Error::LabelOutOfRange`] when `scores` is asked for
-/// and a label is not below the model's number of classes; [`Error::Burn`] if reading results back fails.
+/// [`Error::Config`] (`batch_size`) for a batch size of 0; [`Error::LabelOutOfRange`] when `score` is given and a
+/// label is not below the model's number of classes; [`Error::Burn`] if reading results back fails.
 ///
 /// # Panics
 /// If the inputs do not have the shape the model was configured for (a programming error, as in Burn).
@@ -45,7 +53,7 @@ pub fn embed<M, E>(
     examples: &E,
     batch_size: usize,
     device: &Device,
-    scores: bool,
+    score: Option<&ScoreFn<M>>,
     progress: &dyn Fn(usize, usize),
 ) -> Result<Extracted>
 where
@@ -63,12 +71,17 @@ where
     let (mut dim, mut classes) = (0, 0);
     let indices: Vec<usize> = (0..n).collect();
     for chunk in indices.chunks(batch_size) {
-        let out = model.forward(examples.batch(chunk, &device)?.into());
-        if scores {
+        let Batch {
+            input,
+            labels,
+            label_values,
+            ..
+        } = make_batch(examples, chunk, &device)?;
+        let out = model.forward(input.into());
+        if let Some(score) = score {
             let [_, n_classes] = out.logits.dims();
-            let (_, labels) = label_tensor(examples, chunk, n_classes, &device)?;
-            let batch_scores = asd_losses::anomaly_score(&model, out.logits.clone(), labels);
-            score_values.extend(host::<1, _, f32>(batch_scores)?);
+            check_labels(chunk, &label_values, n_classes)?;
+            score_values.extend(host::<1, _, f32>(score(&model, out.logits.clone(), labels))?);
         }
         dim = append_rows(out.embedding, &mut embeddings)?;
         classes = append_rows(out.logits, &mut logits)?;
@@ -80,6 +93,6 @@ where
     Ok(Extracted {
         embeddings: shaped(embeddings, dim)?,
         logits: shaped(logits, classes)?,
-        scores: scores.then(|| Array1::from_vec(score_values)),
+        scores: score.map(|_| Array1::from_vec(score_values)),
     })
 }

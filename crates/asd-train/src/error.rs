@@ -63,6 +63,16 @@ pub enum Error {
         /// The loss value.
         loss: f64,
     },
+    /// The run's observer asked it to stop; the checkpoint (with a run directory) continues it with `resume`.
+    #[error("training stopped at epoch {epoch}, step {step}{}", checkpoint.as_ref().map_or_else(String::new, |p| format!("; checkpoint {}", p.display())))]
+    Cancelled {
+        /// The checkpoint written at that point, if the run has a directory.
+        checkpoint: Option<PathBuf>,
+        /// 0-based epoch it stopped in.
+        epoch: usize,
+        /// Steps of that epoch completed.
+        step: usize,
+    },
     /// `resume` was asked for but there is nothing to resume from.
     #[error("cannot resume: {reason} ({path})")]
     NoCheckpoint {

@@ -6,22 +6,30 @@
 //!   2-s segment spectra of ASDNet, `Tensor<2>` `[batch, cols]`), [`Clips`] (every clip is an example, e.g.
 //!   log-Mel images, `Tensor<3>` `[batch, rows, cols]`) and [`Paired`] (two sources over the same clips, e.g.
 //!   STgram-MFN's waveform and log-Mel).
+//! - [`TrainStep`]: the loss of one batch, owned by the system (as Burn's `TrainStep`). The trainer gives it the
+//!   batch ([`Batch`]) and the epoch's seeded generator for its random draws (mixup, noise in the forward pass);
+//!   the step returns a [`StepOutput`] (a loss built from any weighted terms, on logits or embeddings), may keep
+//!   state saved in checkpoints, and gives the validation loss. `asd_losses::MarginStep` is the margin systems'.
 //! - [`TrainConfig`]: optimiser (Adam / AdamW with PyTorch's defaults, decisions.md §8b), learning-rate schedule
-//!   (constant, or cosine annealing per epoch with a delayed start), epochs, batches, seed and
-//!   [`asd_losses::LossConfig`]; TOML / serde, `check()` with typed errors naming the setting.
-//! - [`train()`]: our own short loop (not burn-train's learner): seeded shuffling per epoch, mixup, the loss of
-//!   `asd-losses`, one optimiser step per batch; atomic per-epoch checkpoints ([`checkpoint`]) from which
-//!   `resume` reaches the same weights as an uninterrupted run; `train_log.csv`; progress through [`TrainEvent`]s.
-//! - [`embed()`]: embeddings, logits and anomaly scores in evaluation mode, batch by batch ([`Extracted`]).
+//!   (constant, or cosine annealing per epoch with a delayed start), epochs, batches, seed, [EMA](EmaConfig) and a
+//!   [validation split](ValidationConfig) with model selection; TOML / serde, `check()` with typed errors naming
+//!   the setting.
+//! - [`train()`]: our own short loop (not burn-train's learner) that knows no loss, head or system: seeded
+//!   shuffling per epoch, the step, one optimiser step per batch, the EMA update; atomic per-epoch checkpoints
+//!   ([`checkpoint`]) from which `resume` reaches the same weights as an uninterrupted run; `train_log.csv`;
+//!   progress and cancellation through an [`Observer`] ([`Session`]).
+//! - [`embed()`]: embeddings, logits and (with a score function) anomaly scores in evaluation mode, batch by batch
+//!   ([`Extracted`]).
 //!
 //! Training runs on `device.autodiff()`, where BatchNorm normalises with batch statistics (PyTorch's training
 //! mode); the trained model comes back without autodiff, where BatchNorm uses its running statistics, and
 //! [`embed()`] always runs that way.
 //!
 //! ```
+//! use asd_losses::{MarginLossConfig, MarginStep, MixupLoss};
 //! use asd_models::backbone::asdnet::AsdNetConfig;
 //! use asd_models::burn::tensor::Device;
-//! use asd_train::{OptimizerConfig, Rows, Schedule, TrainConfig, embed, train};
+//! use asd_train::{OptimizerConfig, Rows, Schedule, Session, TrainConfig, embed, train};
 //! use ndarray::Array3;
 //!
 //! let device = Device::flex();
@@ -43,9 +51,12 @@
 //!     schedule: Schedule::Constant,
 //!     ..TrainConfig::default()
 //! };
-//! let trained = train(model, &examples, &config, &device, None, false, &|_event| {})?;
+//! // The system's step: ArcFace with mixup α 0.5 scored by ArcMix.
+//! let mut step = MarginStep::new(MarginLossConfig::mixup(0.5, MixupLoss::ArcMix));
+//! let trained = train(model, &examples, &mut step, &config, &device, &Session::new())?;
 //! assert_eq!(trained.history.len(), 2);
-//! let out = embed(&trained.model, &examples, 5, &device, true, &|_, _| {})?;
+//! let score = |m: &_, logits, labels| asd_losses::anomaly_score(m, logits, labels);
+//! let out = embed(&trained.model, &examples, 5, &device, Some(&score), &|_, _| {})?;
 //! assert_eq!(out.embeddings.dim(), (12, 8));
 //! assert_eq!(out.logits.dim(), (12, 2));
 //! assert!(out.scores.is_some_and(|s| s.iter().all(|v| v.is_finite())));
@@ -67,17 +78,20 @@
 
 pub mod checkpoint;
 mod config;
+mod ema;
 mod embed;
 mod error;
 mod examples;
+mod step;
 mod train;
 
-pub use checkpoint::{CHECKPOINT_DIR, CheckpointInfo, FINAL_CHECKPOINT, LATEST_CHECKPOINT};
+pub use checkpoint::{CHECKPOINT_DIR, CheckpointInfo, EpochPosition, FINAL_CHECKPOINT, LATEST_CHECKPOINT};
 pub use config::{
     ADAM_BETAS, ADAM_EPSILON, ADAM_WEIGHT_DECAY, ADAMW_WEIGHT_DECAY, BATCH_SIZE, COSINE_ETA_MIN, COSINE_T_MAX, EPOCHS,
-    LEARNING_RATE, OptimizerConfig, Schedule, TrainConfig,
+    EmaConfig, LEARNING_RATE, ModelSelection, OptimizerConfig, Schedule, TrainConfig, ValidationConfig,
 };
-pub use embed::{Extracted, embed};
+pub use embed::{Extracted, ScoreFn, embed};
 pub use error::{Error, Result};
 pub use examples::{Clips, Examples, FeatureStore, Paired, Rows};
-pub use train::{EpochLog, TRAIN_LOG, TrainEvent, Trained, train};
+pub use step::{Batch, StepOutput, TrainStep, check_labels};
+pub use train::{EpochLog, Observer, Session, TRAIN_LOG, TrainEvent, Trained, train};

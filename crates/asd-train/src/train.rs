@@ -1,14 +1,14 @@
-//! The training loop: seeded shuffling, mixup, loss, Adam/AdamW steps, per-epoch checkpoints, log and resume.
+//! The training loop: seeded shuffling, the system's [`TrainStep`], Adam/AdamW steps, EMA, a validation split,
+//! per-epoch checkpoints, log, cancellation and resume. It knows no loss, head or system.
 
 use crate::checkpoint::{
-    CHECKPOINT_DIR, Checkpoint, CheckpointInfo, FINAL_CHECKPOINT, FORMAT_VERSION, LATEST_CHECKPOINT, checkpoint_path,
-    write_atomic,
+    CHECKPOINT_DIR, Checkpoint, CheckpointInfo, EpochPosition, FINAL_CHECKPOINT, FORMAT_VERSION, LATEST_CHECKPOINT,
+    Records, checkpoint_path, write_atomic,
 };
-use crate::config::TrainConfig;
+use crate::config::{ModelSelection, TrainConfig};
 use crate::error::{Error, Result};
 use crate::examples::Examples;
-use asd_losses::{Mixable, training_loss};
-use asd_models::Embedder;
+use crate::step::{Batch, TrainStep};
 use asd_models::burn::module::Module;
 use asd_models::burn::optim::GradientsParams;
 use asd_models::burn::store::ModuleRecord;
@@ -25,7 +25,7 @@ use std::time::Instant;
 /// File name of the per-epoch log inside a run directory.
 pub const TRAIN_LOG: &str = "train_log.csv";
 /// Header line of [`TRAIN_LOG`].
-const LOG_HEADER: &str = "epoch,lr,loss,accuracy,seconds";
+const LOG_HEADER: &str = "epoch,lr,loss,accuracy,seconds,val_loss";
 
 /// What one epoch did: a line of `train_log.csv`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -37,20 +37,30 @@ pub struct EpochLog {
     pub lr: f64,
     /// Mean training loss over the epoch's examples (each batch's mean loss weighted by its size), in nats.
     pub loss: f64,
-    /// Training accuracy in [0, 1]: the fraction of examples whose margin-free logits
-    /// ([`ModelOutput::logits`](asd_models::ModelOutput)) have their argmax at the example's own label, computed
-    /// on the (mixed, when mixup is on) training batches in training mode.
+    /// Training accuracy in [0, 1]: the fraction of examples whose step logits ([`StepOutput::logits`](
+    /// crate::StepOutput), margin-free) have their argmax at the example's own label, computed on the (mixed,
+    /// when mixup is on) training batches in training mode; NaN when the step gives no logits.
     pub accuracy: f64,
-    /// Wall-clock time of the epoch's batches in seconds (without writing the checkpoint).
+    /// Wall-clock time of the epoch's batches in seconds (without validation and the checkpoint).
     pub seconds: f64,
+    /// Mean validation loss after the epoch (evaluation mode; the EMA model when there is one), in nats; `None`
+    /// without a validation split.
+    #[serde(default)]
+    pub val_loss: Option<f64>,
 }
 
 impl EpochLog {
-    /// The CSV line (no newline), in the order of the header `epoch,lr,loss,accuracy,seconds`.
+    /// The CSV line (no newline), in the order of the header `epoch,lr,loss,accuracy,seconds,val_loss` (the last
+    /// field empty without validation).
     fn csv_line(&self) -> String {
         format!(
-            "{},{},{},{},{:.3}",
-            self.epoch, self.lr, self.loss, self.accuracy, self.seconds
+            "{},{},{},{},{:.3},{}",
+            self.epoch,
+            self.lr,
+            self.loss,
+            self.accuracy,
+            self.seconds,
+            self.val_loss.map_or_else(String::new, |v| v.to_string())
         )
     }
 }
@@ -94,17 +104,100 @@ pub enum TrainEvent {
     },
 }
 
+/// Watches a training run: receives its [`TrainEvent`]s and may ask it to stop.
+///
+/// Any `Fn(TrainEvent)` closure is an observer that never cancels; `()` ignores everything.
+pub trait Observer {
+    /// One event of the run.
+    fn event(&self, event: TrainEvent);
+
+    /// Polled after every optimiser step: `true` makes the run finish the step, write a checkpoint (with a run
+    /// directory) and return [`Error::Cancelled`]. Default `false`.
+    fn cancelled(&self) -> bool {
+        false
+    }
+}
+
+impl<F: Fn(TrainEvent)> Observer for F {
+    fn event(&self, event: TrainEvent) {
+        self(event);
+    }
+}
+
+impl Observer for () {
+    fn event(&self, _: TrainEvent) {}
+}
+
+/// Where a training run keeps its files, whether it resumes, and who watches it.
+#[derive(Clone, Copy)]
+pub struct Session<'a> {
+    /// Run directory for checkpoints and `train_log.csv`; `None` keeps nothing on disk.
+    pub run_dir: Option<&'a Path>,
+    /// Continue from `run_dir/checkpoints/latest.ckpt` instead of starting over.
+    pub resume: bool,
+    /// Receives the events and is polled for cancellation.
+    pub observer: &'a dyn Observer,
+}
+
+impl std::fmt::Debug for Session<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("run_dir", &self.run_dir)
+            .field("resume", &self.resume)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Session<'_> {
+    fn default() -> Self {
+        Self {
+            run_dir: None,
+            resume: false,
+            observer: &(),
+        }
+    }
+}
+
+impl<'a> Session<'a> {
+    /// Nothing on disk, no resume, no observer.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Checkpoints and the log in `dir`.
+    pub fn with_run_dir(self, dir: &'a Path) -> Self {
+        Self {
+            run_dir: Some(dir),
+            ..self
+        }
+    }
+
+    /// Resume (`true`) or start over.
+    pub fn with_resume(self, resume: bool) -> Self {
+        Self { resume, ..self }
+    }
+
+    /// Events to `observer`.
+    pub fn with_observer(self, observer: &'a dyn Observer) -> Self {
+        Self { observer, ..self }
+    }
+}
+
 /// A trained model and its training log.
 #[derive(Debug)]
 pub struct Trained<M> {
-    /// The model after the last epoch, in evaluation mode (no autodiff; BatchNorm on running statistics), on the
-    /// device given to [`train`].
+    /// The selected model ([`TrainConfig::validation`]: the last epoch's by default; the EMA weights when there
+    /// is an EMA), in evaluation mode (no autodiff; BatchNorm on running statistics), on the device given to
+    /// [`train`].
     pub model: M,
+    /// The 0-based epoch whose model this is.
+    pub epoch: usize,
     /// One entry per epoch of the whole run (resumed runs included), in order.
     pub history: Vec<EpochLog>,
 }
 
-/// The shuffling and mixup generator of 0-based `epoch`: `ChaCha8Rng` seeded with `seed`, on stream `epoch`.
+/// The generator of 0-based `epoch` (shuffling, then the step's draws): `ChaCha8Rng` seeded with `seed`, on
+/// stream `epoch`.
 ///
 /// Deriving each epoch's generator from `(seed, epoch)` makes a resumed run draw exactly what an uninterrupted
 /// one would.
@@ -114,6 +207,9 @@ fn epoch_rng(seed: u64, epoch: usize) -> ChaCha8Rng {
     rng
 }
 
+/// Stream of the validation split's generator (above every epoch's stream).
+const VALIDATION_STREAM: u64 = u64::MAX;
+
 /// Values of a tensor read back to the host as `T`.
 pub(crate) fn host<const D: usize, K: asd_models::burn::tensor::kind::Basic, T: asd_models::burn::tensor::Element>(
     tensor: Tensor<D, K>,
@@ -122,96 +218,187 @@ pub(crate) fn host<const D: usize, K: asd_models::burn::tensor::kind::Basic, T: 
     data.try_into_vec_as::<T>().map_err(|e| Error::Burn(format!("{e:?}")))
 }
 
-/// The labels of `indices` as an index tensor `[batch]`, after checking each against `n_classes`.
-pub(crate) fn label_tensor<E: Examples + ?Sized>(
+/// The batch of the examples `indices` on `device`: input, labels as a tensor and on the host.
+pub(crate) fn make_batch<E: Examples + ?Sized>(
     examples: &E,
     indices: &[usize],
-    n_classes: usize,
     device: &Device,
-) -> Result<(Vec<usize>, Tensor<1, Int>)> {
-    let labels: Vec<usize> = indices.iter().map(|&i| examples.label(i)).collect();
-    if let Some((&example, &label)) = indices.iter().zip(&labels).find(|&(_, &l)| l >= n_classes) {
-        return Err(Error::LabelOutOfRange {
-            example,
-            label,
-            n_classes,
-        });
-    }
-    let values: Vec<i64> = labels.iter().map(|&l| l as i64).collect();
-    let tensor = Tensor::from_data(TensorData::new(values, [indices.len()]), device);
-    Ok((labels, tensor))
+) -> Result<Batch<E::Input>> {
+    let input = examples.batch(indices, device)?;
+    let label_values: Vec<usize> = indices.iter().map(|&i| examples.label(i)).collect();
+    let values: Vec<i64> = label_values.iter().map(|&l| l as i64).collect();
+    let labels = Tensor::<1, Int>::from_data(TensorData::new(values, [indices.len()]), device);
+    Ok(Batch {
+        input,
+        labels,
+        label_values,
+        examples: indices.to_vec(),
+    })
 }
 
-/// Trains `model` on `examples` as `config` says and returns it in evaluation mode with its log.
+/// The examples trained on and those held out for validation (stratified by label, see
+/// [`ValidationConfig`](crate::ValidationConfig)), each in ascending order.
+fn split_examples<E: Examples + ?Sized>(examples: &E, config: &TrainConfig) -> (Vec<usize>, Vec<usize>) {
+    let n = examples.len();
+    let Some(validation) = &config.validation else {
+        return ((0..n).collect(), Vec::new());
+    };
+    let mut by_label: std::collections::BTreeMap<usize, Vec<usize>> = std::collections::BTreeMap::new();
+    for i in 0..n {
+        by_label.entry(examples.label(i)).or_default().push(i);
+    }
+    let mut rng = epoch_rng(config.seed, 0);
+    rng.set_stream(VALIDATION_STREAM);
+    let mut held = Vec::new();
+    for members in by_label.values_mut() {
+        if members.len() < 2 {
+            continue;
+        }
+        members.shuffle(&mut rng);
+        let k = ((members.len() as f64 * validation.fraction).round() as usize).clamp(1, members.len() - 1);
+        held.extend_from_slice(&members[..k]);
+    }
+    held.sort_unstable();
+    let mut is_held = vec![false; n];
+    for &i in &held {
+        is_held[i] = true;
+    }
+    ((0..n).filter(|&i| !is_held[i]).collect(), held)
+}
+
+/// Mean loss of `step.validation_loss` over `indices` in batches of `batch_size` (each batch weighted by its size).
+fn validation_loss<M, E, S>(
+    model: &M,
+    step: &S,
+    examples: &E,
+    indices: &[usize],
+    batch_size: usize,
+    device: &Device,
+) -> Result<f64>
+where
+    E: Examples + ?Sized,
+    S: TrainStep<M, E::Input>,
+{
+    let mut sum = 0.0;
+    for chunk in indices.chunks(batch_size.max(1)) {
+        let loss = step.validation_loss(model, make_batch(examples, chunk, device)?)?;
+        sum += host::<1, _, f64>(loss)?.first().copied().unwrap_or(f64::NAN) * chunk.len() as f64;
+    }
+    Ok(sum / indices.len().max(1) as f64)
+}
+
+/// A module's weights (and BatchNorm statistics) as record bytes.
+fn record_bytes<M: Module>(model: M, what: &str) -> Result<Vec<u8>> {
+    model
+        .into_record()
+        .into_bytes()
+        .map(|bytes| bytes.to_vec())
+        .map_err(|e| Error::Burn(format!("{what} record: {e}")))
+}
+
+/// `skeleton` with the weights of the record `bytes` (saved by [`record_bytes`]).
+fn load_record<M: Module>(skeleton: M, bytes: Vec<u8>, path: &Path, what: &str) -> Result<M> {
+    let mismatch = |reason: String| Error::CheckpointMismatch {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let record =
+        ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes)).map_err(|e| mismatch(format!("{what} record: {e}")))?;
+    skeleton
+        .try_load_record(record)
+        .map_err(|e| mismatch(format!("{what}: {e}")))
+}
+
+/// Sums of an epoch's steps.
+#[derive(Clone, Copy, Debug, Default)]
+struct Tally {
+    loss_sum: f64,
+    correct: usize,
+    seen: usize,
+    /// Steps whose output had no logits.
+    without_logits: usize,
+}
+
+/// Trains `model` on `examples` with the system's `step` as `config` says, and returns the selected model in
+/// evaluation mode with its log.
 ///
-/// Each epoch e (0-based) uses the learning rate [`TrainConfig::learning_rate`]`(e)`, shuffles the example order
-/// with the epoch's generator (`ChaCha8Rng`, seed `config.seed`, stream e), cuts it into batches of
-/// `config.batch_size` (the last partial one dropped with `drop_last`) and, per batch: reads the inputs, draws the
-/// mixup (λ, permutation) from the same generator when `config.loss.mixup_alpha > 0` and mixes the inputs, runs the
-/// model in training mode (autodiff on `device`; BatchNorm on batch statistics), computes
-/// [`asd_losses::training_loss`] and takes one Adam / AdamW step.
+/// Before the first epoch, a [`validation`](TrainConfig::validation) split (if any) is drawn per class from the
+/// generator `(config.seed, stream u64::MAX)`. Each epoch e (0-based) uses the learning rate
+/// [`TrainConfig::learning_rate`]`(e)`, shuffles the training examples with the epoch's generator (`ChaCha8Rng`, seed
+/// `config.seed`, stream e), cuts them into batches of `config.batch_size` (the last partial one dropped with
+/// `drop_last`) and, per batch: reads the inputs and labels, asks `step` for the loss in training mode (autodiff on
+/// `device`; BatchNorm on batch statistics) handing it the same generator for its draws (mixup, noise), takes one
+/// Adam / AdamW step, and updates the [EMA](TrainConfig::ema) if there is one. After the epoch the validation loss
+/// is computed in evaluation mode (on the EMA model when there is one).
 ///
-/// With `run_dir`, every epoch ends by writing `run_dir/checkpoints/latest.ckpt` (model, optimiser state,
-/// position; see [`crate::checkpoint`]) atomically and appending a line to `run_dir/train_log.csv`
-/// (`epoch,lr,loss,accuracy,seconds`); the last epoch also writes `checkpoints/final.ckpt`. A fresh run
-/// (`resume = false`) starts a new log and removes old checkpoints. With `resume = true`, training continues from
-/// `latest.ckpt` (weights, optimiser moments, epoch) and reaches the same weights as an uninterrupted run; the log
-/// is rewritten from the checkpoint's history (dropping any line of an epoch the checkpoint does not hold) and
-/// appended to. `config.epochs` may be larger than in the resumed run (to train longer); every other setting must
-/// be the same.
+/// With a run directory (`session.run_dir`), every epoch ends by writing `run_dir/checkpoints/latest.ckpt`
+/// (models, optimiser state, step state, position; see [`crate::checkpoint`]) atomically and appending a line to
+/// `run_dir/train_log.csv` (`epoch,lr,loss,accuracy,seconds,val_loss`); the last epoch also writes
+/// `checkpoints/final.ckpt`. A fresh run starts a new log and removes old checkpoints. With `session.resume`,
+/// training continues from `latest.ckpt` (weights, EMA, optimiser moments, step state, epoch and, for a checkpoint
+/// written on cancellation, the position inside the epoch) and reaches the same weights as an uninterrupted run; the
+/// log is rewritten from the checkpoint's history and appended to. `config.epochs` may be larger than in the
+/// resumed run (to train longer); every other setting, and the step's settings, must be the same.
+///
+/// After every step `session.observer` is asked whether to stop: if so, the run writes `latest.ckpt` at that
+/// point (with a run directory) and returns [`Error::Cancelled`]; `resume` then continues exactly.
 ///
 /// `model` holds the initial weights (any device, evaluation or training mode); when resuming, it only supplies
-/// the architecture and its weights are replaced by the checkpoint's. The source's batches are mixed as they come
-/// (`E::Input: Mixable`, e.g. a tensor or a pair of tensors mixed with one draw) and then converted into the
-/// model's input (`Into<M::Input>`; the identity when both are the same type).
+/// the architecture and its weights are replaced by the checkpoint's.
 ///
 /// # Errors
 /// - [`Error::Config`] for an invalid `config`; [`Error::NoBatches`] when there is no batch to train on;
-/// - [`Error::IndexOutOfRange`] / [`Error::LabelOutOfRange`] from the data (a label not below the model's number of
-///   classes);
+/// - [`Error::IndexOutOfRange`] from the data, and whatever the step returns (e.g. [`Error::LabelOutOfRange`]);
 /// - [`Error::NonFiniteLoss`] when the loss becomes NaN or infinite;
 /// - [`Error::NoCheckpoint`] when resuming without a run directory or checkpoint, [`Error::CorruptCheckpoint`] for
 ///   a damaged one, [`Error::CheckpointMismatch`] for one of another model, data size or settings;
+/// - [`Error::Cancelled`] when the observer asked to stop;
 /// - [`Error::Io`] naming a file or folder that cannot be written; [`Error::Burn`] if Burn cannot read a result
 ///   back or encode the model or optimiser state.
 ///
 /// # Panics
 /// If the inputs do not have the shape the model was configured for (a programming error, as in Burn).
-pub fn train<M, E>(
+pub fn train<M, E, S>(
     model: M,
     examples: &E,
+    step: &mut S,
     config: &TrainConfig,
     device: &Device,
-    run_dir: Option<&Path>,
-    resume: bool,
-    progress: &dyn Fn(TrainEvent),
+    session: &Session<'_>,
 ) -> Result<Trained<M>>
 where
-    M: Embedder + Module,
+    M: Module,
     E: Examples + ?Sized,
-    E::Input: Mixable + Into<M::Input>,
+    S: TrainStep<M, E::Input>,
 {
     config.check()?;
+    let (train_set, valid_set) = split_examples(examples, config);
     let n = examples.len();
-    let steps = config.steps_per_epoch(n);
+    let steps = config.steps_per_epoch(train_set.len());
     if steps == 0 {
         return Err(Error::NoBatches {
-            examples: n,
+            examples: train_set.len(),
             batch_size: config.batch_size,
             drop_last: config.drop_last,
         });
     }
+    let (run_dir, observer) = (session.run_dir, session.observer);
     let train_device = device.clone().autodiff();
-    let mut model = model.valid().to_device(&device.clone().without_autodiff());
+    let eval_device = device.clone().without_autodiff();
+    let mut model = model.valid().to_device(&eval_device);
+    // `valid` gives copies with their own BatchNorm statistics (a clone would share them).
+    let mut ema = config.ema.as_ref().map(|_| model.valid());
+    let mut best: Option<(usize, f64, M)> = None;
     let mut optimizer = config.optimizer.build();
     let mut history = Vec::new();
     let mut steps_done = 0u64;
+    let mut position: Option<EpochPosition> = None;
 
     if let Some(dir) = run_dir {
         let checkpoints = dir.join(CHECKPOINT_DIR);
         fs::create_dir_all(&checkpoints).map_err(Error::io(&checkpoints))?;
     }
-    match (run_dir, resume) {
+    match (run_dir, session.resume) {
         (None, true) => {
             return Err(Error::NoCheckpoint {
                 path: PathBuf::new(),
@@ -220,25 +407,39 @@ where
         }
         (Some(dir), true) => {
             let path = checkpoint_path(dir, LATEST_CHECKPOINT);
-            let checkpoint = Checkpoint::read(&path)?;
-            check_compatible(&path, &checkpoint.info, config, n)?;
+            let Checkpoint { info, records } = Checkpoint::read(&path)?;
+            check_compatible(&path, &info, config, n, &step.settings())?;
             let mismatch = |reason: String| Error::CheckpointMismatch {
                 path: path.clone(),
                 reason,
             };
-            let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(checkpoint.model))
-                .map_err(|e| mismatch(format!("model record: {e}")))?;
-            model = model
-                .try_load_record(record)
-                .map_err(|e| mismatch(format!("model: {e}")))?;
+            if ema.is_some() {
+                ema = Some(load_record(model.valid(), records.ema, &path, "EMA model")?);
+            }
+            if let Some(epoch) = info.best_epoch {
+                let loss = info
+                    .history
+                    .get(epoch)
+                    .and_then(|l| l.val_loss)
+                    .unwrap_or(f64::INFINITY);
+                best = Some((
+                    epoch,
+                    loss,
+                    load_record(model.valid(), records.best, &path, "selected model")?,
+                ));
+            }
+            model = load_record(model, records.model, &path, "model")?;
             optimizer = optimizer
-                .from_bytes(Bytes::from_bytes_vec(checkpoint.optimizer))
+                .from_bytes(Bytes::from_bytes_vec(records.optimizer))
                 .map_err(|e| mismatch(format!("optimiser state: {e}")))?;
-            history = checkpoint.info.history;
-            steps_done = checkpoint.info.steps_done;
+            step.load_state(&info.step_state)
+                .map_err(|e| mismatch(format!("training step state: {e}")))?;
+            history = info.history;
+            steps_done = info.steps_done;
+            position = info.position;
             rewrite_log(dir, &history)?;
-            progress(TrainEvent::Resumed {
-                epochs_done: checkpoint.info.epochs_done,
+            observer.event(TrainEvent::Resumed {
+                epochs_done: info.epochs_done,
             });
         }
         (Some(dir), false) => {
@@ -255,102 +456,218 @@ where
     }
 
     let mut model = model.train().fork(&train_device);
+    // Everything a checkpoint needs besides the models.
+    let checkpoint = |model: &M,
+                      ema: &Option<M>,
+                      best: &Option<(usize, f64, M)>,
+                      optimizer: &asd_models::burn::optim::ModuleOptimizer,
+                      history: &[EpochLog],
+                      steps_done: u64,
+                      position: Option<EpochPosition>,
+                      step: &S,
+                      names: &[&str]|
+     -> Result<PathBuf> {
+        let Some(dir) = run_dir else {
+            return Ok(PathBuf::new());
+        };
+        let epochs_done = history.len();
+        let info = CheckpointInfo {
+            format: FORMAT_VERSION,
+            epochs_done,
+            rng_seed: config.seed,
+            rng_stream: epochs_done as u64,
+            steps_done,
+            examples: n,
+            config: config.clone(),
+            history: history.to_vec(),
+            step_settings: step.settings(),
+            step_state: step.state(),
+            position,
+            best_epoch: best.as_ref().map(|b| b.0),
+        };
+        let records = Records {
+            model: record_bytes(model.valid(), "model")?,
+            optimizer: optimizer
+                .into_bytes()
+                .map(|bytes| bytes.to_vec())
+                .map_err(|e| Error::Burn(format!("optimiser record: {e}")))?,
+            ema: ema
+                .as_ref()
+                .map_or(Ok(Vec::new()), |m| record_bytes(m.valid(), "EMA model"))?,
+            best: best
+                .as_ref()
+                .map_or(Ok(Vec::new()), |b| record_bytes(b.2.valid(), "selected model"))?,
+        };
+        let mut last = PathBuf::new();
+        for name in names {
+            last = checkpoint_path(dir, name);
+            Checkpoint::write(&last, &info, &records)?;
+            observer.event(TrainEvent::Checkpoint { path: last.clone() });
+        }
+        Ok(last)
+    };
+
     for epoch in history.len()..config.epochs {
+        let resumed = position.take();
         let started = Instant::now();
         let lr = config.learning_rate(epoch);
-        progress(TrainEvent::EpochStart {
+        observer.event(TrainEvent::EpochStart {
             epoch,
             epochs: config.epochs,
             lr,
             steps,
         });
         let mut rng = epoch_rng(config.seed, epoch);
-        let mut order: Vec<usize> = (0..n).collect();
+        let mut order = train_set.clone();
         order.shuffle(&mut rng);
-        let (mut loss_sum, mut correct, mut seen) = (0.0, 0usize, 0usize);
-        for (step, indices) in order.chunks(config.batch_size).take(steps).enumerate() {
-            let input = examples.batch(indices, &train_device)?;
-            let mix = config.loss.draw_mix(indices.len(), &mut rng);
-            let input = match &mix {
-                Some(mix) => input.mix(mix),
-                None => input,
-            };
-            let out = model.forward(input.into());
-            let [_, n_classes] = out.logits.dims();
-            let (labels, label_tensor) = label_tensor(examples, indices, n_classes, &train_device)?;
-            let predicted: Vec<i64> = host(out.logits.clone().argmax(1))?;
-            let loss = training_loss(config.loss.mixup_loss, &model, out.logits, label_tensor, mix.as_ref());
-            let loss_value = host::<1, _, f64>(loss.clone())?.first().copied().unwrap_or(f64::NAN);
+        let (mut tally, first_step, earlier_seconds) = match &resumed {
+            Some(p) => {
+                rng.set_word_pos((u128::from(p.rng_word_pos[0]) << 64) | u128::from(p.rng_word_pos[1]));
+                let tally = Tally {
+                    loss_sum: p.loss_sum,
+                    correct: p.correct,
+                    seen: p.seen,
+                    without_logits: 0,
+                };
+                (tally, p.steps, p.seconds)
+            }
+            None => (Tally::default(), 0, 0.0),
+        };
+        for (step_index, indices) in order.chunks(config.batch_size).take(steps).enumerate().skip(first_step) {
+            let batch = make_batch(examples, indices, &train_device)?;
+            let labels = batch.label_values.clone();
+            let out = step.step(&model, batch, &mut rng)?;
+            let loss_value = host::<1, _, f64>(out.loss.clone())?
+                .first()
+                .copied()
+                .unwrap_or(f64::NAN);
             if !loss_value.is_finite() {
                 return Err(Error::NonFiniteLoss {
                     epoch,
-                    step,
+                    step: step_index,
                     loss: loss_value,
                 });
             }
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            match out.logits {
+                Some(logits) => {
+                    let predicted: Vec<i64> = host(logits.argmax(1))?;
+                    tally.correct += predicted.iter().zip(&labels).filter(|&(&p, &l)| p == l as i64).count();
+                }
+                None => tally.without_logits += 1,
+            }
+            let grads = GradientsParams::from_grads(out.loss.backward(), &model);
             model = optimizer.step(lr, model, grads);
+            if let (Some(average), Some(settings)) = (ema.take(), &config.ema) {
+                ema = Some(crate::ema::update(average, &model.valid(), settings.decay));
+            }
             steps_done += 1;
-            loss_sum += loss_value * indices.len() as f64;
-            correct += predicted.iter().zip(&labels).filter(|&(&p, &l)| p == l as i64).count();
-            seen += indices.len();
-            progress(TrainEvent::Step {
+            tally.loss_sum += loss_value * indices.len() as f64;
+            tally.seen += indices.len();
+            observer.event(TrainEvent::Step {
                 epoch,
-                step: step + 1,
+                step: step_index + 1,
                 steps,
                 loss: loss_value,
             });
+            if observer.cancelled() && step_index + 1 < steps {
+                let word_pos = rng.get_word_pos();
+                let here = EpochPosition {
+                    steps: step_index + 1,
+                    rng_word_pos: [(word_pos >> 64) as u64, word_pos as u64],
+                    loss_sum: tally.loss_sum,
+                    correct: tally.correct,
+                    seen: tally.seen,
+                    seconds: earlier_seconds + started.elapsed().as_secs_f64(),
+                };
+                let path = checkpoint(
+                    &model,
+                    &ema,
+                    &best,
+                    &optimizer,
+                    &history,
+                    steps_done,
+                    Some(here),
+                    step,
+                    &[LATEST_CHECKPOINT],
+                )?;
+                return Err(Error::Cancelled {
+                    checkpoint: run_dir.map(|_| path),
+                    epoch,
+                    step: step_index + 1,
+                });
+            }
         }
+        let seconds = earlier_seconds + started.elapsed().as_secs_f64();
+        let val_loss = if valid_set.is_empty() {
+            None
+        } else {
+            let evaluated = ema.as_ref().map_or_else(|| model.valid(), Module::valid);
+            Some(validation_loss(
+                &evaluated,
+                step,
+                examples,
+                &valid_set,
+                config.batch_size,
+                &eval_device,
+            )?)
+        };
         let log = EpochLog {
             epoch,
             lr,
-            loss: loss_sum / seen as f64,
-            accuracy: correct as f64 / seen as f64,
-            seconds: started.elapsed().as_secs_f64(),
+            loss: tally.loss_sum / tally.seen as f64,
+            accuracy: if tally.without_logits > 0 {
+                f64::NAN
+            } else {
+                tally.correct as f64 / tally.seen as f64
+            },
+            seconds,
+            val_loss,
         };
         history.push(log.clone());
+        let select_best = config
+            .validation
+            .as_ref()
+            .is_some_and(|v| v.select == ModelSelection::BestLoss);
+        if let (true, Some(loss)) = (select_best, val_loss)
+            && best.as_ref().is_none_or(|b| loss < b.1)
+        {
+            best = Some((epoch, loss, ema.as_ref().map_or_else(|| model.valid(), Module::valid)));
+        }
+        let last = epoch + 1 == config.epochs;
+        let names: &[&str] = if last {
+            &[LATEST_CHECKPOINT, FINAL_CHECKPOINT]
+        } else {
+            &[LATEST_CHECKPOINT]
+        };
+        let path = checkpoint(&model, &ema, &best, &optimizer, &history, steps_done, None, step, names)?;
         if let Some(dir) = run_dir {
-            let info = CheckpointInfo {
-                format: FORMAT_VERSION,
-                epochs_done: epoch + 1,
-                rng_seed: config.seed,
-                rng_stream: (epoch + 1) as u64,
-                steps_done,
-                examples: n,
-                config: config.clone(),
-                history: history.clone(),
-            };
-            let model_bytes = model
-                .valid()
-                .into_record()
-                .into_bytes()
-                .map_err(|e| Error::Burn(format!("model record: {e}")))?;
-            let optimizer_bytes = optimizer
-                .into_bytes()
-                .map_err(|e| Error::Burn(format!("optimiser record: {e}")))?;
-            let last = epoch + 1 == config.epochs;
-            let names: &[&str] = if last {
-                &[LATEST_CHECKPOINT, FINAL_CHECKPOINT]
-            } else {
-                &[LATEST_CHECKPOINT]
-            };
-            for name in names {
-                let path = checkpoint_path(dir, name);
-                Checkpoint::write(&path, &info, &model_bytes, &optimizer_bytes)?;
-                progress(TrainEvent::Checkpoint { path });
-            }
             append_log(dir, &log)?;
         }
-        progress(TrainEvent::EpochEnd(log));
+        observer.event(TrainEvent::EpochEnd(log));
+        if !last && observer.cancelled() {
+            return Err(Error::Cancelled {
+                checkpoint: run_dir.map(|_| path),
+                epoch: epoch + 1,
+                step: 0,
+            });
+        }
     }
-    Ok(Trained {
-        model: model.valid(),
-        history,
-    })
+    let last_epoch = history.len().saturating_sub(1);
+    let (epoch, model) = match best {
+        Some((epoch, _, model)) => (epoch, model),
+        None => (last_epoch, ema.unwrap_or_else(|| model.valid())),
+    };
+    Ok(Trained { model, epoch, history })
 }
 
 /// Checks that a checkpoint belongs to this run: same settings (except a larger `epochs`), same data size.
-fn check_compatible(path: &Path, info: &CheckpointInfo, config: &TrainConfig, examples: usize) -> Result<()> {
+fn check_compatible(
+    path: &Path,
+    info: &CheckpointInfo,
+    config: &TrainConfig,
+    examples: usize,
+    step_settings: &serde_json::Value,
+) -> Result<()> {
     let mismatch = |reason: String| {
         Err(Error::CheckpointMismatch {
             path: path.to_path_buf(),
@@ -387,6 +704,12 @@ fn check_compatible(path: &Path, info: &CheckpointInfo, config: &TrainConfig, ex
         return mismatch(format!(
             "other settings (checkpoint: {:?}; this run: {config:?})",
             info.config
+        ));
+    }
+    if &info.step_settings != step_settings {
+        return mismatch(format!(
+            "other training-step settings (checkpoint: {}; this run: {step_settings})",
+            info.step_settings
         ));
     }
     Ok(())

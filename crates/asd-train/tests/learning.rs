@@ -24,9 +24,9 @@ mod common;
 use asd_audio::synth::{SynthConfig, SynthLayout, generate};
 use asd_data::{Condition, Dataset, FeatureCache, LengthPolicy, Selection, Split};
 use asd_features::SegmentSpectrum;
-use asd_losses::{LossConfig, MixupLoss};
+use asd_losses::{MarginLossConfig, MarginStep, MixupLoss};
 use asd_models::backbone::asdnet::AsdNetConfig;
-use asd_train::{Examples, OptimizerConfig, Rows, Schedule, TrainConfig, embed, train};
+use asd_train::{Examples, OptimizerConfig, Rows, Schedule, Session, TrainConfig, embed, train};
 use common::test_device;
 use std::collections::BTreeMap;
 
@@ -97,11 +97,11 @@ fn asdnet_learns_machine_ids_of_synthetic_sounds() {
         seed: 1,
         optimizer: OptimizerConfig::adam(1e-3),
         schedule: Schedule::Constant,
-        loss: LossConfig::mixup(0.5, MixupLoss::ArcMix),
         ..TrainConfig::default()
     };
-    let trained = train(model, &train_examples, &config, &device, None, false, &|_| {}).unwrap();
-    let out = embed(&trained.model, &test_examples, 64, &device, true, &|_, _| {}).unwrap();
+    let mut step = MarginStep::new(MarginLossConfig::mixup(0.5, MixupLoss::ArcMix));
+    let trained = train(model, &train_examples, &mut step, &config, &device, &Session::new()).unwrap();
+    let out = embed(&trained.model, &test_examples, 64, &device, None, &|_, _| {}).unwrap();
 
     let correct = (0..test_examples.len())
         .filter(|&i| {

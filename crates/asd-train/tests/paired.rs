@@ -3,11 +3,11 @@
 
 mod common;
 
-use asd_losses::{LossConfig, MixupLoss};
+use asd_losses::{MarginLossConfig, MarginStep, MixupLoss};
 use asd_models::burn::module::Module;
 use asd_models::burn::tensor::{Int, Tensor};
 use asd_models::{Embedder, ModelOutput, burn};
-use asd_train::{Clips, OptimizerConfig, Paired, Rows, Schedule, TrainConfig, embed, train};
+use asd_train::{Clips, OptimizerConfig, Paired, Rows, Schedule, Session, TrainConfig, embed, train};
 use common::{TinyBn, data, test_device};
 
 /// A model input struct like `StgramInput`: a waveform and an image of the same clips.
@@ -63,12 +63,20 @@ fn paired_sources_train_a_model_with_its_own_input_type() {
         batch_size: 4,
         optimizer: OptimizerConfig::adam(1e-2),
         schedule: Schedule::Constant,
-        loss: LossConfig::mixup(0.5, MixupLoss::NoisyArcMix),
         ..TrainConfig::default()
     };
-    let trained = train(model, &source, &config, &device, None, false, &|_| {}).unwrap();
+    let mut step = MarginStep::new(MarginLossConfig::mixup(0.5, MixupLoss::NoisyArcMix));
+    let trained = train(model, &source, &mut step, &config, &device, &Session::new()).unwrap();
     assert_eq!(trained.history.len(), 3);
     assert!(trained.history.iter().all(|l| l.loss.is_finite()));
-    let out = embed(&trained.model, &source, 5, &device, true, &|_, _| {}).unwrap();
+    let out = embed(
+        &trained.model,
+        &source,
+        5,
+        &device,
+        Some(&|m: &Fused, z, y| asd_losses::anomaly_score(m, z, y)),
+        &|_, _| {},
+    )
+    .unwrap();
     assert_eq!((out.embeddings.dim(), out.logits.dim()), ((12, 4), (12, 3)));
 }

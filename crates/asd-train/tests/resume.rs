@@ -3,12 +3,12 @@
 
 mod common;
 
-use asd_losses::{LossConfig, MixupLoss};
+use asd_losses::{MarginLossConfig, MarginStep, MixupLoss};
 use asd_models::burn::tensor::Device;
 use asd_models::init::seeded;
 use asd_train::{
-    CHECKPOINT_DIR, Error, FINAL_CHECKPOINT, LATEST_CHECKPOINT, OptimizerConfig, Rows, Schedule, TRAIN_LOG,
-    TrainConfig, TrainEvent, embed, train,
+    CHECKPOINT_DIR, Error, Examples, FINAL_CHECKPOINT, LATEST_CHECKPOINT, OptimizerConfig, Rows, Schedule, Session,
+    TRAIN_LOG, TrainConfig, TrainEvent, Trained, embed, train,
 };
 use common::{TinyBn, data, tensors, test_device};
 use std::cell::RefCell;
@@ -30,8 +30,31 @@ fn config(epochs: usize) -> TrainConfig {
             eta_min: 1e-3,
             start_epoch: 1,
         },
-        loss: LossConfig::mixup(0.5, MixupLoss::ArcMix),
+        ..TrainConfig::default()
     }
+}
+
+/// The margin step with mixup (ArcMix): its draws come from the trainer's generator.
+fn step() -> MarginStep {
+    MarginStep::new(MarginLossConfig::mixup(0.5, MixupLoss::ArcMix))
+}
+
+/// [`train`] with [`step`], laid out as the trainer's arguments used to be.
+fn fit<E: Examples<Input = asd_models::burn::tensor::Tensor<2>>>(
+    model: TinyBn,
+    examples: &E,
+    config: &TrainConfig,
+    device: &Device,
+    run_dir: Option<&Path>,
+    resume: bool,
+    observer: &dyn Fn(TrainEvent),
+) -> Result<Trained<TinyBn>, Error> {
+    let session = Session {
+        run_dir,
+        resume,
+        observer: &observer,
+    };
+    train(model, examples, &mut step(), config, device, &session)
 }
 
 fn model(seed: u64, device: &Device) -> TinyBn {
@@ -59,7 +82,7 @@ fn resumed_run_reaches_the_weights_of_an_uninterrupted_run() {
     let split = tempfile::tempdir().unwrap();
 
     let initial = tensors(&model(3, &device));
-    let full = train(
+    let full = fit(
         model(3, &device),
         &examples,
         &config(3),
@@ -81,7 +104,7 @@ fn resumed_run_reaches_the_weights_of_an_uninterrupted_run() {
         .unwrap();
     assert!(running_mean.iter().any(|m| m.abs() > 1e-3), "{running_mean:?}");
 
-    let first = train(
+    let first = fit(
         model(3, &device),
         &examples,
         &config(2),
@@ -97,7 +120,7 @@ fn resumed_run_reaches_the_weights_of_an_uninterrupted_run() {
         "a finished run has final.ckpt"
     );
     let events = RefCell::new(Vec::new());
-    let resumed = train(
+    let resumed = fit(
         model(99, &device),
         &examples,
         &config(3),
@@ -140,15 +163,16 @@ fn resumed_run_reaches_the_weights_of_an_uninterrupted_run() {
     for run in [whole.path(), split.path()] {
         let lines = log_lines(run);
         assert_eq!(lines.len(), 4, "{lines:?}");
-        assert_eq!(lines[0], "epoch,lr,loss,accuracy,seconds");
+        assert_eq!(lines[0], "epoch,lr,loss,accuracy,seconds,val_loss");
         assert!(lines[3].starts_with("2,"));
         assert!(run.join(CHECKPOINT_DIR).join(LATEST_CHECKPOINT).exists());
         assert!(run.join(CHECKPOINT_DIR).join(FINAL_CHECKPOINT).exists());
     }
 
     // Evaluation mode: BatchNorm on running statistics, so an example's embedding does not depend on its batch.
-    let by_3 = embed(&resumed.model, &examples, 3, &device, true, &|_, _| {}).unwrap();
-    let by_16 = embed(&resumed.model, &examples, 16, &device, true, &|_, _| {}).unwrap();
+    let score = |m: &TinyBn, logits, labels| asd_losses::anomaly_score(m, logits, labels);
+    let by_3 = embed(&resumed.model, &examples, 3, &device, Some(&score), &|_, _| {}).unwrap();
+    let by_16 = embed(&resumed.model, &examples, 16, &device, Some(&score), &|_, _| {}).unwrap();
     assert_eq!(by_3.embeddings.dim(), (16, 4));
     assert!((&by_3.embeddings - &by_16.embeddings).iter().all(|d| d.abs() < 1e-5));
     let scores = by_3.scores.unwrap();
@@ -165,10 +189,10 @@ fn bad_checkpoints_are_typed_errors() {
     let run = tempfile::tempdir().unwrap();
     let latest = run.path().join(CHECKPOINT_DIR).join(LATEST_CHECKPOINT);
     let resume = |model: TinyBn, config: &TrainConfig, examples: &Rows<'_, ndarray::Array3<f32>>| {
-        train(model, examples, config, &device, Some(run.path()), true, &|_| {}).map(|t| t.history.len())
+        fit(model, examples, config, &device, Some(run.path()), true, &|_| {}).map(|t| t.history.len())
     };
 
-    let err = train(model(1, &device), &examples, &config(1), &device, None, true, &|_| {}).unwrap_err();
+    let err = fit(model(1, &device), &examples, &config(1), &device, None, true, &|_| {}).unwrap_err();
     assert!(matches!(err, Error::NoCheckpoint { .. }));
     let err = resume(model(1, &device), &config(2), &examples).unwrap_err();
     assert!(
@@ -176,7 +200,7 @@ fn bad_checkpoints_are_typed_errors() {
         "{err}"
     );
 
-    train(
+    fit(
         model(1, &device),
         &examples,
         &config(1),
@@ -237,7 +261,7 @@ fn data_errors_are_typed() {
     let (features, _) = data(4, 1, 12, CLASSES, 3);
     let bad_labels = [0, 1, 2, 3];
     let examples = Rows::new(&features, &bad_labels).unwrap();
-    let err = train(model(1, &device), &examples, &config(1), &device, None, false, &|_| {}).unwrap_err();
+    let err = fit(model(1, &device), &examples, &config(1), &device, None, false, &|_| {}).unwrap_err();
     assert!(
         matches!(
             err,
@@ -255,7 +279,7 @@ fn data_errors_are_typed() {
     let mut big_batch = config(1);
     big_batch.batch_size = 8;
     big_batch.drop_last = true;
-    let err = train(model(1, &device), &examples, &big_batch, &device, None, false, &|_| {}).unwrap_err();
+    let err = fit(model(1, &device), &examples, &big_batch, &device, None, false, &|_| {}).unwrap_err();
     assert!(matches!(
         err,
         Error::NoBatches {
@@ -264,6 +288,6 @@ fn data_errors_are_typed() {
             drop_last: true
         }
     ));
-    let trained = train(model(1, &device), &examples, &config(2), &device, None, false, &|_| {}).unwrap();
+    let trained = fit(model(1, &device), &examples, &config(2), &device, None, false, &|_| {}).unwrap();
     assert_eq!(trained.history.len(), 2);
 }

@@ -8,7 +8,7 @@
 //! the download, the expected time and the model-selection convention. Without it, the quick synthetic benchmark
 //! and the quick recipe run instead (minutes on a CPU; a smoke test, not a reproduction).
 
-use asd::pipeline::Event;
+use asd::Event;
 use std::path::PathBuf;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -19,7 +19,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map_or_else(|| std::env::temp_dir().join("asd-example-asdnet"), PathBuf::from);
     let progress = |event: Event| event.epoch_summary().into_iter().for_each(|line| eprintln!("{line}"));
     let options = asd::RunOptions::default();
-    let (_, table) = asd::paper::reproduce(asd::System::Asdnet, data.as_deref(), &out, &options, &progress)?;
+    let (_, table) = asd::paper::reproduce(asd::System::ASDNET, data.as_deref(), &out, &options, &progress)?;
     println!("{table}");
     println!(
         "run folder (scores, metrics, ROC curves, results.md): {}",

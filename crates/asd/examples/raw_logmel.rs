@@ -35,9 +35,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let config = asd::RunConfig {
         scoring: asd::scoring::ScoringConfig::single(ScorerConfig::new(scorer)),
-        ..asd::RunConfig::preset(asd::System::RawLogmel)
+        ..asd::RunConfig::preset(asd::System::RAW_LOGMEL)
     };
-    let result = asd::run(&config, &data, &out.join("run"), &asd::RunOptions::default(), &|_| {})?;
+    let result = asd::run(&config, &data, &out.join("run"), &asd::RunOptions::default(), &())?;
     if let Some(report) = result.report() {
         println!("{}", report.to_table());
     }

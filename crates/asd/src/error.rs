@@ -1,7 +1,11 @@
-//! The facade's error: one variant per pipeline crate, each naming the file where one is involved.
+//! The facade's error: one variant per pipeline crate, and typed variants for the facade's own settings and
+//! files, each naming the setting or the file.
+
+use std::path::PathBuf;
 
 /// Any error of the `asd` pipeline.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// Decoding, converting or generating audio.
     #[error(transparent)]
@@ -18,23 +22,67 @@ pub enum Error {
     /// Networks: configurations and weight files.
     #[error(transparent)]
     Models(#[from] asd_models::Error),
-    /// Training: settings, data that does not fit, checkpoints.
+    /// Training: settings, data that does not fit, checkpoints, a cancelled run.
     #[error(transparent)]
     Train(#[from] asd_train::Error),
     /// Metrics, score files and reports.
     #[error(transparent)]
     Metrics(#[from] asd_metrics::Error),
-    /// A run configuration that cannot work (names the setting).
-    #[error("invalid configuration: {0}")]
-    Config(String),
-    /// A run-folder file that cannot be written.
-    #[error("{path}: {source}")]
+    /// A setting that cannot work; `field` is its TOML path (`clip_seconds`, `model.frames`, `scoring.scorers`).
+    #[error("invalid setting `{field}`: {reason}")]
+    Setting {
+        /// The setting, as written in TOML.
+        field: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Text that is not valid TOML (from a file when `path` is given).
+    #[error("{}invalid TOML: {reason}", path.as_ref().map_or_else(String::new, |p| format!("{}: ", p.display())))]
+    Toml {
+        /// The file, if the text came from one.
+        path: Option<PathBuf>,
+        /// The parser's message.
+        reason: String,
+    },
+    /// A configuration file whose settings do not work.
+    #[error("{}: {source}", path.display())]
+    ConfigFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong in it.
+        source: Box<Error>,
+    },
+    /// A file (of a run folder or a dataset) whose content cannot be used.
+    #[error("{}: {reason}", path.display())]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Arrays handed to the scoring functions that do not line up (clips, groups, scores).
+    #[error("inputs do not line up: {0}")]
+    Mismatch(String),
+    /// A file or folder that cannot be read or written.
+    #[error("{}: {source}", path.display())]
     Io {
         /// The file or folder.
-        path: std::path::PathBuf,
+        path: PathBuf,
         /// The operating-system error.
         source: std::io::Error,
     },
+}
+
+impl Error {
+    /// Whether the error is a bad setting or command-line usage rather than a failure of the data, a file or the
+    /// computation (the CLI exits 2 for these, 1 otherwise).
+    pub fn is_setting(&self) -> bool {
+        match self {
+            Error::Setting { .. } => true,
+            Error::Train(asd_train::Error::Config { .. }) => true,
+            _ => false,
+        }
+    }
 }
 
 /// Result alias of the facade.

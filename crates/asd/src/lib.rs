@@ -14,24 +14,29 @@
 //!
 //! Errors of every stage convert into [`Error`].
 //!
-//! On top of them: [`System`] names each paper's system and [`RunConfig::preset`] gives its recipe (front end,
-//! network, loss, optimiser, schedule, scorers); [`train`], [`score`] and [`run`] drive the pipeline
-//! (module [`pipeline`]) and write a run folder; [`scoring`] evaluates several scorers and their ensemble on one
-//! set of embeddings; [`info`] counts a network's parameters and MACs; [`paper`] holds the papers' tables.
+//! On top of them:
+//! - [`system`]: one module per system and the registry; a [`System`] handle says everything about a system
+//!   (inputs, network, training step, recipe), and a program can define and [register](System::register) its own.
+//! - [`config`]: [`RunConfig`] and [`RunConfig::preset`], each system's recipe (front end, network, loss, optimiser,
+//!   schedule, scorers), TOML parsing and checks.
+//! - [`pipeline`]: [`train`], [`score`] and [`run`] drive the pipeline and write a run folder ([`run_folder`]);
+//!   [`progress`]: the one [`Observer`] interface for progress and cancellation.
+//! - [`scoring`] evaluates several scorers and their ensemble on one set of embeddings; [`info`] counts a
+//!   network's parameters and MACs; [`paper`] holds the papers' tables.
 //!
 //! ```
 //! use asd::{RunConfig, RunOptions, System};
 //!
 //! # fn main() -> asd::Result<()> {
-//! let dir = tempfile::tempdir().map_err(|e| asd::Error::Config(e.to_string()))?;
+//! let dir = tempfile::tempdir().map_err(|source| asd::Error::Io { path: "tempdir".into(), source })?;
 //! // A tiny synthetic DCASE 2020 tree: 2 machine types × 1 ID, 2-s clips.
 //! let synth = asd::audio::synth::SynthConfig { types: 2, ids: 1, train: 4, test: 2, seconds: 2.0, ..Default::default() };
 //! asd::audio::synth::generate(&synth, &dir.path().join("data"), &mut |_, _| {})?;
 //!
 //! // ASDNet with the paper's network and loss, one epoch, 2-s clips (one 2-s segment each).
-//! let mut config = RunConfig::preset(System::Asdnet).with_epochs(1);
+//! let mut config = RunConfig::preset(System::ASDNET).with_epochs(1);
 //! config.clip_seconds = 2.0;
-//! let out = asd::run(&config, &dir.path().join("data"), &dir.path().join("run"), &RunOptions::default(), &|_| {})?;
+//! let out = asd::run(&config, &dir.path().join("data"), &dir.path().join("run"), &RunOptions::default(), &())?;
 //! assert_eq!(out.history.len(), 1);
 //! // One report per scorer of the preset: K-Means (the headline), PROB, COS, GMM, LOF.
 //! let names: Vec<&str> = out.scores.reports.iter().map(|r| r.name.as_str()).collect();
@@ -42,9 +47,12 @@
 //! ```
 #![deny(unsafe_code)]
 
+pub mod config;
 mod error;
 pub mod paper;
 pub mod pipeline;
+pub mod progress;
+pub mod run_folder;
 pub mod scoring;
 pub mod system;
 
@@ -56,9 +64,11 @@ pub use asd_metrics as metrics;
 pub use asd_models as models;
 pub use asd_scorers as scorers;
 pub use asd_train as trainer;
+pub use config::{Pooling, RunConfig};
 pub use error::{Error, Result};
-pub use pipeline::{Pooling, RunConfig, RunOptions, RunOutput, run, score, train};
-pub use system::{ModelConfig, Network, System, SystemInfo, info};
+pub use pipeline::{RunOptions, RunOutput, run, score, train};
+pub use progress::{Event, Observer};
+pub use system::{Network, System, SystemDef, SystemInfo, info};
 
 /// The ground truth of a development-set clip read from its DCASE file name (the data crate's grammar),
 /// in the metrics crate's terms: anomalous or not, and the domain for DCASE 2021+ names. `None` when the

@@ -4,7 +4,9 @@
 //! type value is the mean over its development test IDs, the average the mean over the six types) as printed in
 //! the paper; [`PaperResults::source`] names the table.
 
-use crate::pipeline::{Progress, RunConfig, RunOptions, RunOutput};
+use crate::config::RunConfig;
+use crate::pipeline::{RunOptions, RunOutput};
+use crate::progress::Progress;
 use crate::{Result, System};
 use asd_data::DCASE2020_TYPES;
 use asd_metrics::Report;
@@ -85,15 +87,9 @@ pub const STGRAM_MFN_PAPER: PaperResults = PaperResults {
     average: (92.36, 86.34),
 };
 
-/// The published results of a system, if it has any.
+/// The published results of a system, if it has any ([`SystemDef::paper`](crate::SystemDef::paper)).
 pub fn paper_results(system: System) -> Option<PaperResults> {
-    match system {
-        System::Asdnet => Some(ASDNET_PAPER),
-        System::Specmfn => Some(SPECMFN_PAPER),
-        System::LogmelMfn => Some(LOGMEL_MFN_PAPER),
-        System::StgramMfn => Some(STGRAM_MFN_PAPER),
-        System::RawLogmel => None,
-    }
+    system.def().paper()
 }
 
 /// A Markdown table in the papers' layout: one row per machine type (the paper's order) and the average, with
@@ -127,7 +123,7 @@ pub fn comparison_table(report: &Report, paper: &PaperResults) -> String {
 /// Runs `system`'s paper preset and lays the result out beside the paper's table.
 ///
 /// On `data` (a DCASE 2020 development tree) the preset runs as published (hours to days on a CPU; see
-/// docs/reproducing.md). With `data = None`, the [quick synthetic benchmark](crate::pipeline::quick_benchmark) is
+/// docs/reproducing.md). With `data = None`, the [quick synthetic benchmark](crate::config::quick_benchmark) is
 /// written into `out/data` (reused if there) and the [quick recipe](RunConfig::quick) runs instead: a smoke test
 /// of the whole path in minutes, whose numbers say nothing about the paper's. The table reports the scorer the
 /// paper used, or the first scorer when the run has no scorer of that name.
@@ -147,9 +143,9 @@ pub fn reproduce(
         None => {
             let dir = out.join("data");
             if !dir.join(asd_audio::synth::MANIFEST_FILE).is_file() {
-                asd_audio::synth::generate(&crate::pipeline::quick_benchmark(), &dir, &mut |_, _| {})?;
+                asd_audio::synth::generate(&crate::config::quick_benchmark(), &dir, &mut |_, _| {})?;
             }
-            (preset.quick(), dir)
+            (preset.quick()?, dir)
         }
     };
     let output = crate::run(&config, &data, out, options, progress)?;

@@ -7,6 +7,7 @@
 //! metrics report per scorer and the Markdown results table (seed 000 Table 4 is one such run: five scorers on one
 //! set of embeddings).
 
+use crate::run_folder::create_dir;
 use crate::{Error, Result};
 use asd_data::{Clip, Condition};
 use asd_metrics::{ClipTruth, EvalOptions, GroupScores, Report, ScoredClip};
@@ -86,22 +87,29 @@ impl ScoringConfig {
     /// Checks every scorer; `has_logits` says whether the system produces class logits (PROB needs them).
     ///
     /// # Errors
-    /// [`Error::Config`] for no scorer, PROB without logits, or an ensemble of fewer than two scorers;
+    /// [`Error::Setting`] for no scorer, PROB without logits, or an ensemble of fewer than two scorers;
     /// [`Error::Scorers`] for a scorer's bad parameters.
     pub fn check(&self, has_logits: bool, system: &str) -> Result<()> {
         if self.scorers.is_empty() {
-            return Err(Error::Config("scoring.scorers needs at least one scorer".into()));
+            return Err(Error::Setting {
+                field: "scoring.scorers".into(),
+                reason: "needs at least one scorer".into(),
+            });
         }
         for scorer in &self.scorers {
             scorer.check()?;
             if scorer.kind() == ScorerKind::Prob && !has_logits {
-                return Err(Error::Config(format!(
-                    "scorer prob needs class logits, which system {system} does not produce"
-                )));
+                return Err(Error::Setting {
+                    field: "scoring.scorers".into(),
+                    reason: format!("scorer prob needs class logits, which system {system} does not produce"),
+                });
             }
         }
         if self.ensemble.is_some() && self.scorers.len() < 2 {
-            return Err(Error::Config("scoring.ensemble needs at least two scorers".into()));
+            return Err(Error::Setting {
+                field: "scoring.ensemble".into(),
+                reason: "needs at least two scorers".into(),
+            });
         }
         Ok(())
     }
@@ -168,7 +176,7 @@ impl ExampleOutputs {
         let scores_ok = self.class_scores.as_ref().is_none_or(|l| l.len() == n);
         let ordered = self.clip.windows(2).all(|w| w[1] == w[0] || w[1] == w[0] + 1) && self.clip.first() == Some(&0);
         if self.clip.len() != n || !scores_ok || !ordered {
-            return Err(Error::Config(format!(
+            return Err(Error::Mismatch(format!(
                 "{what} outputs: {n} embeddings, {} clip indices and {:?} class scores do not line up",
                 self.clip.len(),
                 self.class_scores.as_ref().map(|l| l.len())
@@ -222,7 +230,7 @@ pub fn score_clips(
         || train.n_clips() != train_target.len()
         || test.n_clips() != test_groups.len()
     {
-        return Err(Error::Config(format!(
+        return Err(Error::Mismatch(format!(
             "{} training / {} test clips but {} / {} group ids and {} training domains",
             train.n_clips(),
             test.n_clips(),
@@ -247,9 +255,11 @@ pub fn score_clips(
         let example_scores = if scorer.kind() == ScorerKind::Prob {
             // The classifier's own score: nothing to fit (the PROB scorer of `asd scorer` computes the same
             // −log softmax from logits).
-            test.class_scores
-                .clone()
-                .ok_or_else(|| Error::Config("scorer prob needs the class score of every test clip".into()))?
+            test.class_scores.clone().ok_or_else(|| {
+                Error::Mismatch(
+                    "scorer prob needs the class score of every test clip (a test group unseen in training?)".into(),
+                )
+            })?
         } else {
             asd_scorers::score_grouped_with_domains(
                 scorer,
@@ -335,7 +345,7 @@ pub fn write_reports(out: &Path, test: &[Clip], named_scores: &[(String, Array1<
         .iter()
         .map(|(name, scores)| {
             if scores.len() != test.len() {
-                return Err(Error::Config(format!(
+                return Err(Error::Mismatch(format!(
                     "{name}: {} scores for {} test clips",
                     scores.len(),
                     test.len()
@@ -347,10 +357,10 @@ pub fn write_reports(out: &Path, test: &[Clip], named_scores: &[(String, Array1<
                     Condition::Normal => false,
                     Condition::Anomaly => true,
                     Condition::Unknown => {
-                        return Err(Error::Config(format!(
-                            "{}: a test clip without a normal / anomaly label cannot be evaluated",
-                            clip.path.display()
-                        )));
+                        return Err(Error::File {
+                            path: clip.path.clone(),
+                            reason: "a test clip without a normal / anomaly label cannot be evaluated".into(),
+                        });
                     }
                 };
                 groups
@@ -421,14 +431,6 @@ pub fn summary_table(reports: &[ScorerReport]) -> String {
     table
 }
 
-/// Creates a folder (and its parents), naming it on failure.
-pub(crate) fn create_dir(dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(|source| Error::Io {
-        path: dir.into(),
-        source,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -469,13 +471,13 @@ mod tests {
         assert_eq!(config.names(), ["gmm", "kmeans", "gmm-2", "rank-average"]);
         assert!(config.check(false, "x").is_ok());
         config.scorers.push(ScorerConfig::new(ScorerKind::Prob));
-        assert!(matches!(config.check(false, "x"), Err(Error::Config(_))));
+        assert!(matches!(config.check(false, "x"), Err(Error::Setting { .. })));
         assert!(config.check(true, "x").is_ok());
         let lonely = ScoringConfig {
             ensemble: Some(Ensemble::RankAverage),
             ..ScoringConfig::default()
         };
-        assert!(matches!(lonely.check(true, "x"), Err(Error::Config(_))));
+        assert!(matches!(lonely.check(true, "x"), Err(Error::Setting { .. })));
     }
 
     /// Criterion: with two groups whose test clips are ordered by hand, COS on one-hot embeddings and the

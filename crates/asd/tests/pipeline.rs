@@ -2,8 +2,8 @@
 //! folder, and anomalies score higher than normals (the benchmark has learnable structure; the raw log-Mel
 //! statistics find some of it).
 
+use asd::Event;
 use asd::audio::synth::{SynthConfig, SynthLayout, generate};
-use asd::pipeline::Event;
 use asd::{RunConfig, RunOptions, System, run};
 
 fn synth(layout: SynthLayout, dir: &std::path::Path) {
@@ -23,7 +23,7 @@ fn synth(layout: SynthLayout, dir: &std::path::Path) {
 fn raw_logmel() -> RunConfig {
     RunConfig {
         clip_seconds: 4.0,
-        ..RunConfig::preset(System::RawLogmel)
+        ..RunConfig::preset(System::RAW_LOGMEL)
     }
 }
 
@@ -34,7 +34,7 @@ fn run_writes_the_run_folder_and_detects_anomalies() {
     synth(SynthLayout::Dcase2020, &data);
     let out = tmp.path().join("run");
     let config = raw_logmel();
-    let result = run(&config, &data, &out, &RunOptions::default(), &|_| {}).expect("run");
+    let result = run(&config, &data, &out, &RunOptions::default(), &()).expect("run");
     for f in [
         "config.toml",
         "metrics.json",
@@ -80,7 +80,7 @@ fn run_on_the_dcase2023_layout_reports_domains_and_the_official_score() {
         &data,
         &tmp.path().join("run"),
         &RunOptions::default(),
-        &|_| {},
+        &(),
     )
     .expect("run");
     let official = result
@@ -98,7 +98,7 @@ fn run_on_the_dcase2023_layout_reports_domains_and_the_official_score() {
 fn bad_configurations_are_refused_before_any_work() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let go = |config: &RunConfig, data: &std::path::Path, out: &str| {
-        run(config, data, &tmp.path().join(out), &RunOptions::default(), &|_| {})
+        run(config, data, &tmp.path().join(out), &RunOptions::default(), &())
     };
     let mut prob = raw_logmel();
     prob.scoring = asd::scoring::ScoringConfig::single(asd::scorers::ScorerConfig::new(asd::scorers::ScorerKind::Prob));
@@ -114,12 +114,12 @@ fn bad_configurations_are_refused_before_any_work() {
     // A network whose input size does not fit the front end's output for the clip length.
     let short = RunConfig {
         clip_seconds: 2.0,
-        ..RunConfig::preset(System::LogmelMfn)
+        ..RunConfig::preset(System::LOGMEL_MFN)
     };
     let err = go(&short, tmp.path(), "run4").expect_err("313-frame network on 2-s clips");
     assert!(err.to_string().contains("expects inputs"), "{err}");
     // A [model] table of another system.
-    let mut mixed = RunConfig::preset(System::Asdnet);
-    mixed.model = asd::ModelConfig::preset(System::Specmfn);
+    let mut mixed = RunConfig::preset(System::ASDNET);
+    mixed.model = RunConfig::preset(System::SPECMFN).model;
     assert!(go(&mixed, tmp.path(), "run5").is_err());
 }

@@ -22,16 +22,12 @@
 //! reaches 93.3 % there with KNN, 96.9 % with a Gaussian).
 
 use asd::audio::synth::{SynthConfig, SynthLayout, generate};
-use asd::models::backbone::logmel_mfn::LogMelMfnConfig;
-use asd::models::backbone::stgram_mfn::StgramMfnConfig;
 use asd::scorers::{ScorerConfig, ScorerKind};
 use asd::trainer::{OptimizerConfig, Schedule};
-use asd::{ModelConfig, RunConfig, RunOptions, System, run};
+use asd::{RunConfig, RunOptions, System, run};
 
 /// Clip length of the benchmark, seconds.
 const SECONDS: f32 = 2.0;
-/// Log-Mel frames of a 2-s clip: 1 + 32000 / 512.
-const FRAMES: usize = 63;
 
 /// Normal (and as many anomalous) test clips per type.
 const TEST_CLIPS: usize = 24;
@@ -54,22 +50,21 @@ fn data(dir: &std::path::Path, severity: Option<f32>) {
     generate(&config, dir, &mut |_, _| {}).expect("synthetic data");
 }
 
-fn check(system: System, severity: Option<f32>, epochs: usize, lr: f64, model: Option<ModelConfig>) {
+fn check(system: System, severity: Option<f32>, epochs: usize, lr: f64) {
     let tmp = tempfile::tempdir().expect("tempdir");
     let root = tmp.path().join("data");
     data(&root, severity);
     let mut config = RunConfig::preset(system).with_epochs(epochs);
     config.clip_seconds = SECONDS;
-    if model.is_some() {
-        config.model = model;
-    }
+    // The MobileFaceNets' frame count and TgramNet's samples follow the clip length.
+    system.def().fit_clip_length(&mut config).expect("model table");
     config.train.batch_size = 32;
     config.train.optimizer = OptimizerConfig::adam(lr);
     config.train.schedule = Schedule::Constant;
     let own = config.scoring.scorers.clone();
     config.scoring.scorers = std::iter::once(ScorerConfig::new(ScorerKind::Knn)).chain(own).collect();
     let out = tmp.path().join("run");
-    let result = run(&config, &root, &out, &RunOptions::default(), &|_| {}).expect("run");
+    let result = run(&config, &root, &out, &RunOptions::default(), &()).expect("run");
     let accuracy = result.history.last().map_or(0.0, |l| l.accuracy);
     let report = result.report().expect("a report");
     eprintln!(
@@ -92,26 +87,20 @@ fn check(system: System, severity: Option<f32>, epochs: usize, lr: f64, model: O
 
 #[test]
 fn asdnet_learns_and_detects_anomalies() {
-    check(System::Asdnet, BENCHMARK, 6, 1e-3, None);
+    check(System::ASDNET, BENCHMARK, 6, 1e-3);
 }
 
 #[test]
 fn specmfn_learns_and_detects_anomalies() {
-    check(System::Specmfn, BENCHMARK, 6, 1e-3, None);
+    check(System::SPECMFN, BENCHMARK, 6, 1e-3);
 }
 
 #[test]
 fn logmel_mfn_learns_and_detects_clear_faults() {
-    let model = ModelConfig::LogmelMfn(LogMelMfnConfig::new().with_frames(FRAMES));
-    check(System::LogmelMfn, CLEAR_FAULTS, 3, 1e-4, Some(model));
+    check(System::LOGMEL_MFN, CLEAR_FAULTS, 3, 1e-4);
 }
 
 #[test]
 fn stgram_mfn_learns_and_detects_clear_faults() {
-    let model = ModelConfig::StgramMfn(
-        StgramMfnConfig::new()
-            .with_frames(FRAMES)
-            .with_samples((SECONDS * 16_000.0) as usize),
-    );
-    check(System::StgramMfn, CLEAR_FAULTS, 3, 1e-4, Some(model));
+    check(System::STGRAM_MFN, CLEAR_FAULTS, 3, 1e-4);
 }

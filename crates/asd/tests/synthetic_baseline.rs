@@ -33,9 +33,9 @@ fn default_benchmark_baseline_auc_is_between_0_6_and_0_9_per_type() {
     let config = RunConfig {
         pooling: Pooling::Mean,
         scoring: ScoringConfig::single(ScorerConfig::Gmm(scorer)),
-        ..RunConfig::preset(System::RawLogmel)
+        ..RunConfig::preset(System::RAW_LOGMEL)
     };
-    let result = run(&config, &data, &dir.path().join("run"), &RunOptions::default(), &|_| {}).expect("run");
+    let result = run(&config, &data, &dir.path().join("run"), &RunOptions::default(), &()).expect("run");
     let report = result.report().expect("a report");
     eprintln!("{}", report.to_table());
     let out_of_range: Vec<String> = report

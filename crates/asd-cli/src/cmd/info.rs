@@ -1,6 +1,6 @@
 //! `asd info`: parameters, MACs and the layer table of a system's network.
 
-use super::serde_name;
+use super::parse_system;
 use crate::error::{CliError, Result};
 use asd::System;
 use std::path::PathBuf;
@@ -11,11 +11,16 @@ use std::path::PathBuf;
 /// head); `params_paper` counts as the paper did (with layers the reference builds but never uses); MACs are
 /// those of convolutions and linear layers for one input example (decisions.md §9).
 #[derive(clap::Args, Debug)]
-#[command(after_help = "Examples:\n  asd info --system asdnet\n  asd info --system stgram-mfn --json stgram.json")]
+#[command(
+    after_help = "Examples:\n  asd info --list\n  asd info --system asdnet\n  asd info --system stgram-mfn --json stgram.json"
+)]
 pub struct Args {
-    /// System: asdnet | specmfn | logmel-mfn | stgram-mfn.
-    #[arg(long, value_parser = serde_name::<System>)]
-    system: System,
+    /// System: asdnet | specmfn | logmel-mfn | stgram-mfn (`--list` shows every system).
+    #[arg(long, value_parser = parse_system, required_unless_present = "list")]
+    system: Option<System>,
+    /// List every system (name, whether it trains a network, source) and exit.
+    #[arg(long, conflicts_with = "system")]
+    list: bool,
     /// Also write `{"params", "params_paper", "macs", "layers", …}` as JSON to this file.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -23,7 +28,18 @@ pub struct Args {
 
 /// Runs `asd info`.
 pub fn run(args: Args) -> Result<()> {
-    let info = asd::info(args.system).map_err(|e| CliError::Usage(e.to_string()))?;
+    let Some(system) = args.system else {
+        for system in System::all() {
+            let kind = if system.def().trains() {
+                "network"
+            } else {
+                "training-free"
+            };
+            println!("{:<12} {:<14} {}", system.name(), kind, system.source());
+        }
+        return Ok(());
+    };
+    let info = asd::info(system).map_err(|e| CliError::Usage(e.to_string()))?;
     println!("{} ({})", info.system, info.source);
     println!("input: {}", info.input);
     println!(

@@ -16,11 +16,45 @@ pub(crate) fn serde_name<T: serde::de::DeserializeOwned>(s: &str) -> std::result
     T::deserialize(serde::de::value::StrDeserializer::<serde::de::value::Error>::new(s)).map_err(|e| e.to_string())
 }
 
+/// Parses `--system` against the registry ([`asd::System::all`]).
+pub(crate) fn parse_system(name: &str) -> std::result::Result<asd::System, String> {
+    asd::System::from_name(name).map_err(|e| e.to_string())
+}
+
+/// The command line that continues an interrupted `asd train` / `asd run` (without `--resume`, which the
+/// message adds).
+pub(crate) fn resume_command(
+    command: &str,
+    config: &ConfigArgs,
+    data: Option<&std::path::Path>,
+    out: &std::path::Path,
+) -> String {
+    let mut line = format!("asd {command}");
+    if let Some(system) = config.system {
+        line.push_str(&format!(" --system {system}"));
+    }
+    if let Some(path) = &config.config {
+        line.push_str(&format!(" --config {}", path.display()));
+    }
+    if let Some(epochs) = config.epochs {
+        line.push_str(&format!(" --epochs {epochs}"));
+    }
+    if let Some(seed) = config.seed {
+        line.push_str(&format!(" --seed {seed}"));
+    }
+    if let Some(data) = data {
+        line.push_str(&format!(" --data {}", data.display()));
+    }
+    line.push_str(&format!(" --out {}", out.display()));
+    line
+}
+
 /// Options shared by `asd train` and `asd run`: which system, a configuration file, and overrides.
 #[derive(clap::Args, Debug)]
 pub struct ConfigArgs {
-    /// System: asdnet | specmfn | logmel-mfn | stgram-mfn | raw-logmel (training-free).
-    #[arg(long, value_parser = serde_name::<asd::System>)]
+    /// System: asdnet | specmfn | logmel-mfn | stgram-mfn | raw-logmel (training-free); `asd info --list` lists
+    /// every system with its source.
+    #[arg(long, value_parser = parse_system)]
     pub system: Option<asd::System>,
     /// A TOML run configuration (the format of `RUN/config.toml`); flags override it.
     #[arg(long)]
@@ -41,7 +75,9 @@ impl ConfigArgs {
     pub fn resolve(&self) -> crate::error::Result<(asd::RunConfig, asd::RunOptions)> {
         use crate::error::CliError;
         let mut config = match &self.config {
-            Some(path) => asd::RunConfig::load(path).map_err(|e| CliError::Usage(e.to_string()))?,
+            // A file that cannot be read or parsed is a failure (exit 1); settings it holds that cannot work are
+            // usage errors (exit 2), as are the flags'.
+            Some(path) => asd::RunConfig::load(path)?,
             None => asd::RunConfig::preset(self.system.unwrap_or_default()),
         };
         if let Some(system) = self.system

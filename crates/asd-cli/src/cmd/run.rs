@@ -43,10 +43,10 @@ pub fn run(args: Args) -> Result<()> {
     let data = match &args.data {
         Some(dir) => dir.clone(),
         None => {
-            let synth = asd::pipeline::quick_benchmark();
+            let synth = asd::config::quick_benchmark();
             if args.config.config.is_none() {
                 let epochs = config.train.epochs;
-                config = config.quick();
+                config = config.quick().map_err(|e| CliError::Usage(e.to_string()))?;
                 if args.config.epochs.is_some() {
                     config = config.with_epochs(epochs);
                 }
@@ -69,7 +69,9 @@ pub fn run(args: Args) -> Result<()> {
     };
     config.check().map_err(|e| CliError::Usage(e.to_string()))?;
     let progress = PipelineProgress::new("run");
-    let output = asd::run(&config, &data, &args.out, &options, &|e| progress.update(e))?;
+    crate::progress::catch_interrupt();
+    let command = super::resume_command("run", &args.config, args.data.as_deref(), &args.out);
+    let output = asd::run(&config, &data, &args.out, &options, &progress).map_err(CliError::resumable(&command))?;
     progress.finish(&format!(
         "{} trained {} epochs and scored",
         config.system,

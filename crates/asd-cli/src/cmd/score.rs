@@ -34,7 +34,7 @@ pub struct Args {
 
 /// Runs `asd score`.
 pub fn run(args: Args) -> Result<()> {
-    let base = asd::RunConfig::load(&args.run.join(asd::pipeline::CONFIG_FILE))?;
+    let base = asd::RunConfig::load(&args.run.join(asd::run_folder::CONFIG_FILE))?;
     let scoring = args.scorers.apply(&base.scoring);
     if let Some(s) = &scoring {
         s.check(base.model.is_some(), base.system.name())

@@ -1,6 +1,6 @@
 //! `asd train`: train a system's network on a dataset's normal training clips.
 
-use super::ConfigArgs;
+use super::{ConfigArgs, resume_command};
 use crate::error::{CliError, Result};
 use crate::progress::PipelineProgress;
 use std::path::PathBuf;
@@ -33,14 +33,17 @@ pub struct Args {
 pub fn run(args: Args) -> Result<()> {
     let (config, mut options) = args.config.resolve()?;
     options.resume = args.resume;
-    if config.model.is_none() {
+    if !config.system.def().trains() {
         return Err(CliError::Usage(format!(
             "system {} has no network to train",
             config.system
         )));
     }
     let progress = PipelineProgress::new("train");
-    let trained = asd::train(&config, &args.data, &args.out, &options, &|e| progress.update(e))?;
+    crate::progress::catch_interrupt();
+    let command = resume_command("train", &args.config, Some(&args.data), &args.out);
+    let trained =
+        asd::train(&config, &args.data, &args.out, &options, &progress).map_err(CliError::resumable(&command))?;
     let last = trained.history.last();
     progress.finish(&format!(
         "{} epochs of {}, final loss {:.4}, train accuracy {:.3}; weights in {}",

@@ -1,0 +1,325 @@
+//! The run configuration ([`RunConfig`], saved as `RUN/config.toml`): each system's preset, TOML parsing that
+//! takes every left-out setting from the preset, the checks made before any decoding or training, and the quick
+//! recipe of the built-in benchmark.
+
+use crate::scoring::ScoringConfig;
+use crate::system::System;
+use crate::{Error, Result};
+use asd_data::ClassScheme;
+use asd_features::FeatureSpec;
+use asd_losses::LossConfig;
+use asd_train::{Schedule, TrainConfig};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// Clip length of every DCASE 2020 reference system, seconds (dcase_protocols.md §1.3: clips are cropped to
+/// their first 10 s).
+pub const DEFAULT_CLIP_SECONDS: f32 = 10.0;
+/// Machine types of the quick synthetic benchmark ([`quick_benchmark`]).
+pub const QUICK_TYPES: usize = 6;
+/// Machine IDs per type of the quick benchmark.
+pub const QUICK_IDS: usize = 2;
+/// Normal training clips per ID of the quick benchmark.
+pub const QUICK_TRAIN: usize = 40;
+/// Test clips per ID and condition of the quick benchmark.
+pub const QUICK_TEST: usize = 20;
+/// Clip length of the quick benchmark, seconds (two of ASDNet's 2-s segments).
+pub const QUICK_SECONDS: f32 = 4.0;
+/// Epochs of the quick recipe ([`RunConfig::quick`]); the presets' full recipes take hundreds.
+pub const QUICK_EPOCHS: usize = 12;
+/// Learning rate of the quick recipe: ten times the presets' 1e-4, so that a dozen epochs learn the IDs.
+pub const QUICK_LR: f64 = 1e-3;
+
+/// The quick synthetic benchmark `asd run` writes when no dataset is given: DCASE 2020 layout, 6 machine
+/// types × 2 IDs, 40 normal training and 20 + 20 test clips per ID, 4-s clips (960 clips).
+pub fn quick_benchmark() -> asd_audio::synth::SynthConfig {
+    asd_audio::synth::SynthConfig {
+        types: QUICK_TYPES,
+        ids: QUICK_IDS,
+        train: QUICK_TRAIN,
+        test: QUICK_TEST,
+        seconds: QUICK_SECONDS,
+        ..asd_audio::synth::SynthConfig::default()
+    }
+}
+
+/// How a clip's feature frames `[rows, frames]` become one embedding (training-free system only).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Pooling {
+    /// Mean and (population) standard deviation over frames: `[2 · rows]`.
+    #[default]
+    MeanStd,
+    /// Mean over frames: `[rows]` (the baseline of `spec/synthetic.md`).
+    Mean,
+}
+
+/// Everything a run needs besides the data; saved as `RUN/config.toml`. [`RunConfig::preset`] gives each
+/// system's paper settings.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RunConfig {
+    /// Which system ([`System::all`]).
+    pub system: System,
+    /// The network's main input front end (a system may read more inputs, e.g. STgram-MFN's waveform).
+    pub features: FeatureSpec,
+    /// Clip length, seconds: longer clips are cropped to their start, shorter ones repeat-padded
+    /// (decisions.md §11).
+    pub clip_seconds: f32,
+    /// Training-free system only: how feature frames are summarised into an embedding.
+    pub pooling: Pooling,
+    /// Which metadata makes a training class: `type_group` (machine type × ID for DCASE 2020, type × section for
+    /// 2021+; the default) or `type_group_domain_attribute` (type × section × domain × attributes, DCASE 2023+).
+    /// The run folder keeps the class map (`classes.json`).
+    pub classes: ClassScheme,
+    /// The network's settings, tagged by `kind` (the system's name); absent for a training-free system. Its
+    /// class count is set from the data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<toml::Table>,
+    /// How the network is trained.
+    pub train: TrainConfig,
+    /// The loss of the system's training step, tagged by `kind`.
+    pub loss: LossConfig,
+    /// Scorers fitted per machine type × ID / section on the normal training embeddings.
+    pub scoring: ScoringConfig,
+    /// Seed of the network's initial weights and of the scorers' random draws (training draws use
+    /// `train.seed`).
+    pub seed: u64,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        Self::preset(System::default())
+    }
+}
+
+impl PartialEq for RunConfig {
+    /// Equal when they serialise to the same TOML.
+    fn eq(&self, other: &Self) -> bool {
+        toml::to_string(self).ok() == toml::to_string(other).ok()
+    }
+}
+
+impl RunConfig {
+    /// The paper's settings of `system` (its [`Recipe`](crate::system::Recipe); decisions.md §10, the systems'
+    /// specs):
+    ///
+    /// | system | input | training | scorers (first = headline) |
+    /// |---|---|---|---|
+    /// | asdnet, specmfn | `|rfft|` of five 2-s segments per 10-s clip | Adam 1e-4, cosine to 1e-5 over 300 epochs, batch 64, mixup α 0.5 + ArcMix | K-Means, PROB, COS, GMM, LOF (seed 000 Table 4), mean segment score |
+    /// | logmel-mfn, stgram-mfn | torchaudio log-Mel 128 × 313 of the 10-s clip (+ waveform) | Adam 1e-4, 200 epochs, batch 128, constant 20 epochs then cosine to 1e-5, no mixup | PROB (seed 004) |
+    /// | raw-logmel | that log-Mel, mean and std per band | none | KNN |
+    pub fn preset(system: System) -> RunConfig {
+        let recipe = system.def().recipe();
+        RunConfig {
+            system,
+            features: recipe.features,
+            clip_seconds: DEFAULT_CLIP_SECONDS,
+            pooling: Pooling::default(),
+            classes: ClassScheme::TypeGroup,
+            model: recipe.model,
+            train: recipe.train,
+            loss: recipe.loss,
+            scoring: ScoringConfig::many(recipe.scorers),
+            seed: 0,
+        }
+    }
+
+    /// Checks every setting before any decoding or training.
+    ///
+    /// # Errors
+    /// [`Error::Setting`] naming the setting for a non-positive clip length, a `[model]` table that does not
+    /// belong to the system or does not fit the front end, a front end the system cannot use, or a scorer it
+    /// cannot feed; [`Error::Features`], [`Error::Scorers`], [`Error::Models`], [`Error::Train`] for bad settings of
+    /// those stages.
+    pub fn check(&self) -> Result<()> {
+        self.features.build()?;
+        if !(self.clip_seconds > 0.0 && self.clip_seconds.is_finite()) {
+            return Err(Error::Setting {
+                field: "clip_seconds".into(),
+                reason: format!("must be positive, got {}", self.clip_seconds),
+            });
+        }
+        let system = self.system.def();
+        system.check(self)?;
+        if system.trains() {
+            self.train.check()?;
+            self.loss.check().map_err(|e| match e {
+                asd_losses::Error::Config { field, reason } => Error::Setting {
+                    field: format!("loss.{field}"),
+                    reason,
+                },
+                other => Error::Setting {
+                    field: "loss".into(),
+                    reason: other.to_string(),
+                },
+            })?;
+        }
+        self.scoring.check(system.trains(), self.system.name())
+    }
+
+    /// Clip length in samples at 16 kHz.
+    pub fn clip_samples(&self) -> usize {
+        (self.clip_seconds * asd_audio::TARGET_SAMPLE_RATE as f32).round() as usize
+    }
+
+    /// Sets the number of epochs, and the cosine schedule's period with it when it spanned the old count (so a
+    /// shortened run still anneals to its floor).
+    pub fn with_epochs(mut self, epochs: usize) -> RunConfig {
+        if let Schedule::Cosine { t_max, .. } = &mut self.train.schedule
+            && *t_max == self.train.epochs
+        {
+            *t_max = epochs;
+        }
+        self.train.epochs = epochs;
+        self
+    }
+
+    /// Parses a configuration (the format of `RUN/config.toml`). Every setting left out takes the value of the
+    /// preset of the file's `system` (default `asdnet`): tables are merged key by key, so
+    /// `system = "stgram-mfn"` plus `[train] epochs = 20` is the STgram-MFN recipe with 20 epochs.
+    ///
+    /// # Errors
+    /// [`Error::Toml`] for invalid TOML; [`Error::Setting`] for an unknown system or setting, or a value of the
+    /// wrong type.
+    pub fn from_toml(text: &str) -> Result<RunConfig> {
+        let user: toml::Table = toml::from_str(text).map_err(|e| Error::Toml {
+            path: None,
+            reason: e.message().to_string(),
+        })?;
+        let setting = |reason: String| Error::Setting {
+            field: "config".into(),
+            reason,
+        };
+        let system = match user.get("system") {
+            Some(toml::Value::String(name)) => System::from_name(name)?,
+            Some(other) => {
+                return Err(Error::Setting {
+                    field: "system".into(),
+                    reason: format!("must be a system name, got {other}"),
+                });
+            }
+            None => System::default(),
+        };
+        let preset = toml::Table::try_from(RunConfig::preset(system)).map_err(|e| setting(e.to_string()))?;
+        let merged = merge_tables(preset, user);
+        RunConfig::deserialize(merged).map_err(|e| setting(e.message().to_string()))
+    }
+
+    /// The quick recipe for the [`quick_benchmark`]: its clip length and, for systems with a network,
+    /// [`QUICK_EPOCHS`] epochs (the cosine period shortened with them) at learning rate [`QUICK_LR`]; the network's
+    /// input size follows the 4-s clips where it depends on them ([`SystemDef::fit_clip_length`](
+    /// crate::system::SystemDef::fit_clip_length): the MobileFaceNets' frame count, TgramNet's samples).
+    ///
+    /// # Errors
+    /// An invalid `[model]` table.
+    pub fn quick(mut self) -> Result<RunConfig> {
+        self.clip_seconds = QUICK_SECONDS;
+        let system = self.system.def();
+        system.fit_clip_length(&mut self)?;
+        if system.trains() {
+            self = self.with_epochs(QUICK_EPOCHS);
+            let (asd_train::OptimizerConfig::Adam { lr, .. } | asd_train::OptimizerConfig::AdamW { lr, .. }) =
+                &mut self.train.optimizer;
+            *lr = QUICK_LR;
+        }
+        Ok(self)
+    }
+
+    /// Reads a configuration file ([`RunConfig::from_toml`]).
+    ///
+    /// # Errors
+    /// [`Error::Io`] naming the file when it cannot be read; [`Error::ConfigFile`] naming it and wrapping what
+    /// [`RunConfig::from_toml`] found.
+    pub fn load(path: &Path) -> Result<RunConfig> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.into(),
+            source,
+        })?;
+        Self::from_toml(&text).map_err(|e| match e {
+            Error::Toml { reason, .. } => Error::Toml {
+                path: Some(path.into()),
+                reason,
+            },
+            other => Error::ConfigFile {
+                path: path.into(),
+                source: Box::new(other),
+            },
+        })
+    }
+
+    /// Writes the configuration as TOML to `path`.
+    ///
+    /// # Errors
+    /// [`Error::Io`] naming the file.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let text = toml::to_string_pretty(self).map_err(|e| Error::Io {
+            path: path.into(),
+            source: std::io::Error::other(e),
+        })?;
+        crate::run_folder::write_file(path, text.as_bytes())
+    }
+}
+
+/// `over` laid onto `base`: tables merge key by key (recursively), any other value of `over` replaces `base`'s.
+/// A table whose `kind` tag changes (another optimiser, schedule, loss or network) is replaced whole.
+fn merge_tables(mut base: toml::Table, over: toml::Table) -> toml::Table {
+    for (key, value) in over {
+        let merged = match (base.remove(&key), value) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o))
+                if b.get("kind") == o.get("kind") || o.get("kind").is_none() =>
+            {
+                toml::Value::Table(merge_tables(b, o))
+            }
+            (_, value) => value,
+        };
+        base.insert(key, merged);
+    }
+    base
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_partial_file_takes_the_rest_from_its_systems_preset() {
+        let config = RunConfig::from_toml(
+            "system = \"stgram-mfn\"\n[train]\nepochs = 20\n[train.optimizer]\nlr = 0.001\n[model]\nn_classes = 7\n",
+        )
+        .unwrap();
+        let preset = RunConfig::preset(System::STGRAM_MFN);
+        assert_eq!(config.system, System::STGRAM_MFN);
+        assert_eq!(config.train.epochs, 20);
+        assert_eq!(config.train.optimizer.lr(), 1e-3);
+        assert_eq!(config.train.batch_size, preset.train.batch_size);
+        assert_eq!(config.features, preset.features);
+        let n_classes = config
+            .model
+            .as_ref()
+            .and_then(|m| m.get("n_classes"))
+            .and_then(toml::Value::as_integer);
+        assert_eq!(n_classes, Some(7));
+        assert!(config.check().is_ok());
+        // Every preset reads back as itself, and an empty file is the default system's preset.
+        for system in System::all() {
+            let preset = RunConfig::preset(system);
+            let text = toml::to_string(&preset).unwrap();
+            assert_eq!(RunConfig::from_toml(&text).unwrap(), preset, "{system}");
+        }
+        assert_eq!(RunConfig::from_toml("").unwrap(), RunConfig::default());
+        assert!(
+            RunConfig::from_toml("sytem = \"asdnet\"").is_err(),
+            "unknown keys are refused"
+        );
+        assert!(RunConfig::from_toml("system = \"nope\"").is_err());
+        assert!(matches!(RunConfig::from_toml("system = "), Err(Error::Toml { .. })));
+    }
+
+    #[test]
+    fn with_epochs_keeps_a_full_cosine_period() {
+        let config = RunConfig::preset(System::ASDNET).with_epochs(10);
+        assert_eq!(config.train.epochs, 10);
+        assert!(matches!(config.train.schedule, Schedule::Cosine { t_max: 10, .. }));
+    }
+}

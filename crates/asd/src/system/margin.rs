@@ -1,0 +1,144 @@
+//! What the margin-classification systems (ASDNet, SpecMFN, LogMel-MFN, STgram-MFN) share: a [`Network`] around
+//! any Burn model with a margin head ([`MarginNetwork`]), trained by [`asd_losses::MarginStep`] and scored at the
+//! class by [`asd_losses::anomaly_score`] (PROB). A system module only says how its clips' caches become examples.
+
+use super::{EmbedJob, Network, TrainJob};
+use crate::Result;
+use crate::scoring::ExampleOutputs;
+use asd_losses::{LossConfig, MarginStep, Mixable};
+use asd_models::Embedder;
+use asd_models::burn::module::Module;
+use asd_models::count::{LayerRow, ModelCount};
+use asd_train::{EpochLog, Examples};
+use std::path::Path;
+
+/// Trains a model of a margin system on its examples: the trainer's training loop ([`asd_train::train`]).
+pub type FitFn<M> = fn(M, &TrainJob<'_>) -> Result<(M, Vec<EpochLog>)>;
+/// Embeds a clip list's examples with a model of a margin system.
+pub type EmbedFn<M> = fn(&M, &EmbedJob<'_>) -> Result<ExampleOutputs>;
+
+/// A Burn model with a margin head as a [`Network`]: its counts (fixed at build time) and the system's two
+/// functions from clip caches to examples.
+pub struct MarginNetwork<M> {
+    model: M,
+    count: ModelCount,
+    layers: Vec<LayerRow>,
+    fit: FitFn<M>,
+    embed: EmbedFn<M>,
+}
+
+impl<M: Module + 'static> MarginNetwork<M> {
+    /// Wraps `model`, whose counts and layer table are `count` and `layers`.
+    pub fn new(model: M, count: ModelCount, layers: Vec<LayerRow>, fit: FitFn<M>, embed: EmbedFn<M>) -> Box<Self> {
+        Box::new(Self {
+            model,
+            count,
+            layers,
+            fit,
+            embed,
+        })
+    }
+}
+
+impl<M: Module + 'static> Network for MarginNetwork<M> {
+    fn count(&self) -> ModelCount {
+        self.count
+    }
+
+    fn layers(&self) -> Vec<LayerRow> {
+        self.layers.clone()
+    }
+
+    fn train(self: Box<Self>, job: &TrainJob<'_>) -> Result<(Box<dyn Network>, Vec<EpochLog>)> {
+        let this = *self;
+        let (model, history) = (this.fit)(this.model, job)?;
+        Ok((Box::new(Self { model, ..this }), history))
+    }
+
+    fn embed(&self, job: &EmbedJob<'_>) -> Result<ExampleOutputs> {
+        (self.embed)(&self.model, job)
+    }
+
+    fn save(&self, path: &Path) -> Result<()> {
+        Ok(asd_models::weights::save_burnpack(&self.model, path)?)
+    }
+
+    fn load(self: Box<Self>, path: &Path) -> Result<Box<dyn Network>> {
+        let this = *self;
+        let model = asd_models::weights::load_burnpack(this.model, path)?;
+        Ok(Box::new(Self { model, ..this }))
+    }
+}
+
+/// Trains `model` on `examples` with the run's margin loss ([`MarginStep`]) and training settings.
+///
+/// # Errors
+/// A training, data or checkpoint error.
+pub fn fit<M, E>(model: M, examples: &E, job: &TrainJob<'_>) -> Result<(M, Vec<EpochLog>)>
+where
+    M: Embedder + Module,
+    E: Examples + ?Sized,
+    E::Input: Mixable + Into<M::Input>,
+{
+    let LossConfig::Margin(loss) = &job.config.loss;
+    let mut step = MarginStep::new(loss.clone());
+    let trained = asd_train::train(model, examples, &mut step, &job.config.train, job.device, &job.session)?;
+    Ok((trained.model, trained.history))
+}
+
+/// Embeddings of every example of `examples` (`rows_per_clip` consecutive examples per clip) and, with labels,
+/// PROB's class score of each ([`asd_losses::anomaly_score`]).
+///
+/// # Errors
+/// A data error, or a label beyond the model's classes.
+pub fn embed<M, E>(model: &M, examples: &E, rows_per_clip: usize, job: &EmbedJob<'_>) -> Result<ExampleOutputs>
+where
+    M: Embedder + Module,
+    E: Examples + ?Sized,
+    E::Input: Into<M::Input>,
+{
+    let score = |m: &M, logits, labels| asd_losses::anomaly_score(m, logits, labels);
+    let extracted = asd_train::embed(
+        model,
+        examples,
+        crate::pipeline::EXTRACT_BATCH,
+        job.device,
+        job.labels.map(|_| &score as &asd_train::ScoreFn<M>),
+        job.progress,
+    )?;
+    let n = extracted.embeddings.nrows();
+    Ok(ExampleOutputs {
+        embeddings: extracted.embeddings.mapv(f64::from),
+        class_scores: extracted.scores.map(|s| s.mapv(f64::from)),
+        clip: (0..n).map(|i| i / rows_per_clip.max(1)).collect(),
+    })
+}
+
+/// The labels of an embedding job, or zeros when it has none (the examples need some; no score uses them then).
+pub fn labels_or_zero<'a>(job: &EmbedJob<'a>, zeros: &'a mut Vec<usize>) -> &'a [usize] {
+    match job.labels {
+        Some(labels) => labels,
+        None => {
+            *zeros = vec![0; job.inputs.first().map_or(0, |c| c.len())];
+            zeros
+        }
+    }
+}
+
+/// The front end must give `expected` (rows, cols) for clips of the configured length.
+///
+/// # Errors
+/// [`crate::Error::Setting`] (`model`) when it does not.
+pub fn check_input_shape(config: &crate::RunConfig, expected: [usize; 2], got: [usize; 2]) -> Result<()> {
+    if expected == got {
+        return Ok(());
+    }
+    Err(crate::Error::Setting {
+        field: "model".into(),
+        reason: format!(
+            "the network of {} expects inputs {expected:?} but the front end gives {got:?} for {} s clips; set \
+             the model's input size or clip_seconds to match",
+            config.system, config.clip_seconds
+        ),
+    })
+}

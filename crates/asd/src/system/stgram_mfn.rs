@@ -1,0 +1,134 @@
+//! STgram-MFN (Liu et al., ICASSP 2022, seed 004; stgram_mfn.md): the log-Mel and TgramNet's learnable Tgram of
+//! the waveform stacked into MobileFaceNet, ArcFace. Also the MobileFaceNet recipe LogMel-MFN shares.
+
+use super::margin::{self, MarginNetwork};
+use super::{EmbedJob, Network, Recipe, SystemDef, TrainJob, model_config, model_table};
+use crate::config::RunConfig;
+use crate::paper::{PaperResults, STGRAM_MFN_PAPER};
+use crate::{Error, Result};
+use asd_features::{FeatureKind, FeatureSpec, FrontendPreset};
+use asd_losses::LossConfig;
+use asd_models::backbone::stgram_mfn::{StgramMfn as Model, StgramMfnConfig};
+use asd_models::burn::tensor::Device;
+use asd_scorers::{ScorerConfig, ScorerKind};
+use asd_train::{Clips, EpochLog, Paired, Rows, Schedule, TrainConfig};
+
+/// STgram-MFN / LogMel-MFN epochs (seed 004 §3.1; decisions.md §10).
+pub const MFN_EPOCHS: usize = 200;
+/// STgram-MFN / LogMel-MFN batch size (seed 004 §3.1).
+pub const MFN_BATCH_SIZE: usize = 128;
+/// Epochs of constant learning rate before STgram-MFN's cosine schedule starts (stgram_mfn.md §6,
+/// `start_scheduler_epoch`).
+pub const MFN_SCHEDULE_START_EPOCH: usize = 20;
+
+/// The STgram-MFN system.
+pub(super) struct StgramMfn;
+
+/// Seed 004's recipe around a network: torchaudio's log-Mel 128 × 313 of the 10-s clip, Adam 1e-4, 200 epochs of
+/// batches of 128, constant for 20 epochs then cosine to 1e-5, no mixup; scored by PROB (seed 004).
+pub(super) fn mfn_recipe(model: toml::Table) -> Recipe {
+    Recipe {
+        features: FeatureSpec::new(FeatureKind::LogMel).with_preset(FrontendPreset::StgramMfn),
+        model: Some(model),
+        train: TrainConfig {
+            epochs: MFN_EPOCHS,
+            batch_size: MFN_BATCH_SIZE,
+            schedule: Schedule::Cosine {
+                t_max: MFN_EPOCHS,
+                eta_min: asd_train::COSINE_ETA_MIN,
+                start_epoch: MFN_SCHEDULE_START_EPOCH,
+            },
+            ..TrainConfig::default()
+        },
+        loss: LossConfig::default(),
+        scorers: vec![ScorerConfig::new(ScorerKind::Prob)],
+    }
+}
+
+/// The MobileFaceNet systems read a log-Mel image `[n_mels, frames]` of the whole clip.
+pub(super) fn check_image(config: &RunConfig, n_mels: usize, frames: usize) -> Result<()> {
+    super::require_features(config, &[FeatureKind::LogMel, FeatureKind::HpfLogMel])?;
+    let (rows, cols) = config.features.build()?.output_shape(config.clip_samples());
+    margin::check_input_shape(config, [n_mels, frames], [rows, cols])
+}
+
+/// The front end's frame count for the configured clip length.
+pub(super) fn frames(config: &RunConfig) -> Result<usize> {
+    Ok(config.features.build()?.output_shape(config.clip_samples()).1)
+}
+
+fn fit(model: Model, job: &TrainJob<'_>) -> Result<(Model, Vec<EpochLog>)> {
+    let examples = Paired::new(
+        Rows::new(&job.inputs[1], job.labels)?,
+        Clips::new(&job.inputs[0], job.labels)?,
+    )?;
+    margin::fit(model, &examples, job)
+}
+
+fn embed(model: &Model, job: &EmbedJob<'_>) -> Result<crate::scoring::ExampleOutputs> {
+    let mut zeros = Vec::new();
+    let labels = margin::labels_or_zero(job, &mut zeros);
+    let examples = Paired::new(Rows::new(&job.inputs[1], labels)?, Clips::new(&job.inputs[0], labels)?)?;
+    margin::embed(model, &examples, 1, job)
+}
+
+impl SystemDef for StgramMfn {
+    fn name(&self) -> &'static str {
+        "stgram-mfn"
+    }
+
+    fn source(&self) -> &'static str {
+        "Liu et al., ICASSP 2022 (seed 004)"
+    }
+
+    fn recipe(&self) -> Recipe {
+        mfn_recipe(model_table(self.name(), &StgramMfnConfig::new()).unwrap_or_default())
+    }
+
+    fn paper(&self) -> Option<PaperResults> {
+        Some(STGRAM_MFN_PAPER)
+    }
+
+    /// The log-Mel (`config.features`), then the waveform `[1, samples]` of the same crop.
+    fn inputs(&self, config: &RunConfig) -> Vec<FeatureSpec> {
+        vec![config.features.clone(), FeatureSpec::new(FeatureKind::Waveform)]
+    }
+
+    fn describe_input(&self, config: &RunConfig) -> Result<String> {
+        let c: StgramMfnConfig = model_config(config)?;
+        Ok(format!(
+            "waveform [{}] and log-Mel [{}, {}] of a 10-s clip",
+            c.samples, c.n_mels, c.frames
+        ))
+    }
+
+    fn check(&self, config: &RunConfig) -> Result<()> {
+        let c: StgramMfnConfig = model_config(config)?;
+        c.check()?;
+        check_image(config, c.n_mels, c.frames)?;
+        if c.samples != config.clip_samples() {
+            return Err(Error::Setting {
+                field: "model.samples".into(),
+                reason: format!(
+                    "stgram-mfn's TgramNet expects {} samples, clips are {} samples",
+                    c.samples,
+                    config.clip_samples()
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    fn fit_clip_length(&self, config: &mut RunConfig) -> Result<()> {
+        let c: StgramMfnConfig = model_config(config)?;
+        let c = c.with_frames(frames(config)?).with_samples(config.clip_samples());
+        config.model = Some(model_table(self.name(), &c)?);
+        Ok(())
+    }
+
+    fn build(&self, config: &RunConfig, device: &Device) -> Result<Box<dyn Network>> {
+        let model = model_config::<StgramMfnConfig>(config)?.init(device)?;
+        let (count, layers) = (model.count(), model.layers());
+        Ok(MarginNetwork::new(model, count, layers, fit, embed))
+    }
+}
