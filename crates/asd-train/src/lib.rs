@@ -55,7 +55,7 @@
 //! let mut step = MarginStep::new(MarginLossConfig::mixup(0.5, MixupLoss::ArcMix));
 //! let trained = train(model, &examples, &mut step, &config, &device, &Session::new())?;
 //! assert_eq!(trained.history.len(), 2);
-//! let score = |m: &_, logits, labels| asd_losses::anomaly_score(m, logits, labels);
+//! let score = |m: &asd_models::backbone::asdnet::AsdNet, logits, labels| asd_losses::anomaly_score(m, logits, labels);
 //! let out = embed(&trained.model, &examples, 5, &device, Some(&score), &|_, _| {})?;
 //! assert_eq!(out.embeddings.dim(), (12, 8));
 //! assert_eq!(out.logits.dim(), (12, 2));
