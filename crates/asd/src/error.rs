@@ -77,11 +77,10 @@ impl Error {
     /// Whether the error is a bad setting or command-line usage rather than a failure of the data, a file or the
     /// computation (the CLI exits 2 for these, 1 otherwise).
     pub fn is_setting(&self) -> bool {
-        match self {
-            Error::Setting { .. } => true,
-            Error::Train(asd_train::Error::Config { .. }) => true,
-            _ => false,
-        }
+        matches!(
+            self,
+            Error::Setting { .. } | Error::Train(asd_train::Error::Config { .. })
+        )
     }
 }
 
