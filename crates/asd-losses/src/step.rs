@@ -5,13 +5,13 @@ use crate::config::MarginLossConfig;
 use crate::mixup::Mixable;
 use crate::objective::training_loss;
 use asd_models::Embedder;
-use asd_models::burn::tensor::Tensor;
+use asd_models::burn::tensor::{Int, Tensor};
 use asd_train::{Batch, StepOutput, TrainStep};
 use rand_chacha::ChaCha8Rng;
 
 /// [`TrainStep`] of a model with a margin head: draws the batch's mixup (λ, permutation) from the trainer's
 /// generator when `mixup_alpha > 0`, mixes the inputs, and returns [`training_loss`] of the model's logits with
-/// the logits themselves for the training accuracy. Validation: the same loss without mixup, in evaluation mode.
+/// their argmax for the training accuracy. Validation: the same loss without mixup, in evaluation mode.
 ///
 /// The source's batches are mixed as they come (`I: Mixable`, e.g. a tensor or a pair of tensors mixed with one
 /// draw) and then converted into the model's input (`Into<M::Input>`; the identity when both are the same type).
@@ -38,10 +38,10 @@ where
             Some(mix) => input.mix(mix),
             None => input,
         });
-        let (loss, logits) = margin_loss(&self.config, model, batch, mix.as_ref())?;
+        let (loss, predicted) = margin_loss(&self.config, model, batch, mix.as_ref())?;
         Ok(StepOutput {
             loss,
-            logits: Some(logits),
+            predicted: Some(predicted),
         })
     }
 
@@ -54,13 +54,13 @@ where
     }
 }
 
-/// The loss of a (mixed) batch and its logits.
+/// The loss of a (mixed) batch and the predicted class of each example `[batch, 1]`.
 fn margin_loss<M: Embedder, I: Into<M::Input>>(
     config: &MarginLossConfig,
     model: &M,
     batch: Batch<I>,
     mix: Option<&crate::Mix>,
-) -> asd_train::Result<(Tensor<1>, Tensor<2>)> {
+) -> asd_train::Result<(Tensor<1>, Tensor<2, Int>)> {
     let Batch {
         input,
         labels,
@@ -70,6 +70,7 @@ fn margin_loss<M: Embedder, I: Into<M::Input>>(
     let out = model.forward(input.into());
     let [_, n_classes] = out.logits.dims();
     asd_train::check_labels(&examples, &label_values, n_classes)?;
-    let loss = training_loss(config.mixup_loss, model, out.logits.clone(), labels, mix);
-    Ok((loss, out.logits))
+    let predicted = out.logits.clone().argmax(1);
+    let loss = training_loss(config.mixup_loss, model, out.logits, labels, mix);
+    Ok((loss, predicted))
 }

@@ -58,9 +58,9 @@ pub fn check_labels(examples: &[usize], labels: &[usize], n_classes: usize) -> R
 pub struct StepOutput {
     /// The loss to minimise, `[1]`, tracked for gradients: any sum of weighted terms (on logits, on embeddings).
     pub loss: Tensor<1>,
-    /// Logits `[batch, n_classes]` whose argmax is compared with the labels for the logged training accuracy;
-    /// `None` when the step has no class scores (the accuracy is then logged as NaN).
-    pub logits: Option<Tensor<2>>,
+    /// The predicted class of each example, `[batch, 1]` (the argmax of its logits), compared with the labels
+    /// for the logged training accuracy; `None` when the step has no class scores (the accuracy is then NaN).
+    pub predicted: Option<Tensor<2, Int>>,
 }
 
 /// The loss of one batch, owned by a system: what [`train`](crate::train()) asks for at every step.

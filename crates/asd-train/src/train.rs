@@ -37,9 +37,9 @@ pub struct EpochLog {
     pub lr: f64,
     /// Mean training loss over the epoch's examples (each batch's mean loss weighted by its size), in nats.
     pub loss: f64,
-    /// Training accuracy in [0, 1]: the fraction of examples whose step logits ([`StepOutput::logits`](
-    /// crate::StepOutput), margin-free) have their argmax at the example's own label, computed on the (mixed,
-    /// when mixup is on) training batches in training mode; NaN when the step gives no logits.
+    /// Training accuracy in [0, 1]: the fraction of examples whose predicted class ([`StepOutput::predicted`](
+    /// crate::StepOutput), e.g. the argmax of the margin-free logits) is the example's own label, computed on the
+    /// (mixed, when mixup is on) training batches in training mode; NaN when the step predicts no class.
     pub accuracy: f64,
     /// Wall-clock time of the epoch's batches in seconds (without validation and the checkpoint).
     pub seconds: f64,
@@ -548,9 +548,9 @@ where
                     loss: loss_value,
                 });
             }
-            match out.logits {
-                Some(logits) => {
-                    let predicted: Vec<i64> = host(logits.argmax(1))?;
+            match out.predicted {
+                Some(predicted) => {
+                    let predicted: Vec<i64> = host(predicted)?;
                     tally.correct += predicted.iter().zip(&labels).filter(|&(&p, &l)| p == l as i64).count();
                 }
                 None => tally.without_logits += 1,

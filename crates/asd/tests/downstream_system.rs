@@ -119,8 +119,8 @@ impl SystemDef for TinyConvSystem {
             embed: LinearConfig::new(c.channels, 8).init(device),
             head: LinearConfig::new(8, c.n_classes).init(device),
         };
-        let count = ModelCount::from_layers(&[], false);
-        Ok(MarginNetwork::new(model, count, Vec::new(), fit, embed))
+        let count = |_: &TinyConv| ModelCount::from_layers(&[], false);
+        Ok(MarginNetwork::new(model, count, |_| Vec::new(), fit, embed))
     }
 }
 

@@ -17,19 +17,29 @@ pub type FitFn<M> = fn(M, &TrainJob<'_>) -> Result<(M, Vec<EpochLog>)>;
 /// Embeds a clip list's examples with a model of a margin system.
 pub type EmbedFn<M> = fn(&M, &EmbedJob<'_>) -> Result<ExampleOutputs>;
 
-/// A Burn model with a margin head as a [`Network`]: its counts (fixed at build time) and the system's two
-/// functions from clip caches to examples.
+/// A Burn model with a margin head as a [`Network`]: the model's count and layer-table functions and the system's
+/// two functions from clip caches to examples.
+///
+/// Nothing here touches the weights before training: Burn draws a parameter's initial values when it is first
+/// used (lazy initialisation), so reading the model early (even for its counts) would change which values each
+/// parameter gets from the seeded generator.
 pub struct MarginNetwork<M> {
     model: M,
-    count: ModelCount,
-    layers: Vec<LayerRow>,
+    count: fn(&M) -> ModelCount,
+    layers: fn(&M) -> Vec<LayerRow>,
     fit: FitFn<M>,
     embed: EmbedFn<M>,
 }
 
 impl<M: Module + 'static> MarginNetwork<M> {
-    /// Wraps `model`, whose counts and layer table are `count` and `layers`.
-    pub fn new(model: M, count: ModelCount, layers: Vec<LayerRow>, fit: FitFn<M>, embed: EmbedFn<M>) -> Box<Self> {
+    /// Wraps `model`; `count` and `layers` are its counts and layer table (e.g. `AsdNet::count`, `AsdNet::layers`).
+    pub fn new(
+        model: M,
+        count: fn(&M) -> ModelCount,
+        layers: fn(&M) -> Vec<LayerRow>,
+        fit: FitFn<M>,
+        embed: EmbedFn<M>,
+    ) -> Box<Self> {
         Box::new(Self {
             model,
             count,
@@ -42,11 +52,11 @@ impl<M: Module + 'static> MarginNetwork<M> {
 
 impl<M: Module + 'static> Network for MarginNetwork<M> {
     fn count(&self) -> ModelCount {
-        self.count
+        (self.count)(&self.model)
     }
 
     fn layers(&self) -> Vec<LayerRow> {
-        self.layers.clone()
+        (self.layers)(&self.model)
     }
 
     fn train(self: Box<Self>, job: &TrainJob<'_>) -> Result<(Box<dyn Network>, Vec<EpochLog>)> {

@@ -43,7 +43,12 @@ impl SystemDef for SpecMfn {
 
     fn build(&self, config: &RunConfig, device: &Device) -> Result<Box<dyn Network>> {
         let model: Model = model_config::<SpecMfnConfig>(config)?.init(device)?;
-        let (count, layers) = (model.count(), model.layers());
-        Ok(MarginNetwork::new(model, count, layers, fit_rows, embed_rows))
+        Ok(MarginNetwork::new(
+            model,
+            Model::count,
+            Model::layers,
+            fit_rows,
+            embed_rows,
+        ))
     }
 }

@@ -127,8 +127,7 @@ impl SystemDef for StgramMfn {
     }
 
     fn build(&self, config: &RunConfig, device: &Device) -> Result<Box<dyn Network>> {
-        let model = model_config::<StgramMfnConfig>(config)?.init(device)?;
-        let (count, layers) = (model.count(), model.layers());
-        Ok(MarginNetwork::new(model, count, layers, fit, embed))
+        let model: Model = model_config::<StgramMfnConfig>(config)?.init(device)?;
+        Ok(MarginNetwork::new(model, Model::count, Model::layers, fit, embed))
     }
 }
