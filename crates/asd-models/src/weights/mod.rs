@@ -5,8 +5,10 @@
 //! the zip format of PyTorch ≥ 1.6, a bare state dict or a training checkpoint holding one) and safetensors. A
 //! file from PyTorch before 1.6 is refused with a message saying how to re-save it.
 
+mod torch_pt;
+
 use crate::error::{Error, Result};
-use crate::torch_pt::{self, LEGACY_MAGIC, ZIP_MAGIC};
+use torch_pt::{LEGACY_MAGIC, ZIP_MAGIC};
 use burn::module::Module;
 use burn::store::{ApplyResult, BurnpackStore, ModuleSnapshot, ModuleStore, PyTorchToBurnAdapter, SafetensorsStore};
 use std::io::Read;
