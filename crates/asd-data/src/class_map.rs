@@ -5,7 +5,7 @@ use crate::clip::{Clip, NO_ATTRIBUTE};
 use crate::error::{Error, Result};
 use crate::name::group_name;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 /// DCASE 2020 machine types in the order `t` of the canonical class index `7·t + k`
@@ -28,6 +28,58 @@ pub enum ClassScheme {
     TypeGroup,
     /// Machine type × section × domain × attribute string (2021–25; `""` and `noAttribute` are one value).
     TypeGroupDomainAttribute,
+    /// A class given for each clip: from a label file ([`read_labels`]) or computed from the clips (pseudo
+    /// labels); clips are known by [`clip_key`] (`type/split/file`). Built by [`ClassMap::from_listed`].
+    Listed,
+}
+
+/// The key of a clip in a listed class map and in label files: `type/split/file name` (e.g.
+/// `fan/train/normal_id_00_00000000.wav`), the clip's path below the dataset root in the DCASE layouts.
+pub fn clip_key(clip: &Clip) -> String {
+    format!("{}/{}/{}", clip.machine_type, clip.split.as_str(), clip.file_name)
+}
+
+/// Reads a label file: one `clip,class` line per clip (an optional header line `clip,class`), where `clip` is its
+/// [`clip_key`] and `class` any non-empty name. Returns the pairs in file order.
+///
+/// # Errors
+/// [`Error::Io`] when the file cannot be read; [`Error::Labels`] naming the file and line for a line without
+/// exactly two non-empty fields, or a clip listed twice with different classes.
+pub fn read_labels(path: &Path) -> Result<Vec<(String, String)>> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let bad = |line: usize, reason: String| Error::Labels {
+        path: path.to_path_buf(),
+        reason: format!("line {line}: {reason}"),
+    };
+    let mut seen: HashMap<String, String> = HashMap::new();
+    let mut labels = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || (i == 0 && line == "clip,class") {
+            continue;
+        }
+        let fields: Vec<&str> = line.split(',').map(str::trim).collect();
+        let [clip, class] = fields[..] else {
+            return Err(bad(
+                i + 1,
+                format!("expected `clip,class`, got {} fields", fields.len()),
+            ));
+        };
+        if clip.is_empty() || class.is_empty() {
+            return Err(bad(i + 1, "an empty clip or class".into()));
+        }
+        match seen.insert(clip.to_string(), class.to_string()) {
+            Some(other) if other != class => {
+                return Err(bad(i + 1, format!("{clip} is listed as {other} and as {class}")));
+            }
+            Some(_) => {}
+            None => labels.push((clip.to_string(), class.to_string())),
+        }
+    }
+    Ok(labels)
 }
 
 /// Contiguous class indices `0..len()` with a name per class.
@@ -45,26 +97,43 @@ pub struct ClassMap {
     scheme: ClassScheme,
     names: Vec<String>,
     index: HashMap<String, usize>,
+    /// [`ClassScheme::Listed`]: the class of each listed clip, by [`clip_key`].
+    clips: HashMap<String, usize>,
 }
 
-/// What a saved class map holds: the scheme and the names in class order (the index is rebuilt).
+/// What a saved class map holds: the scheme, the names in class order and, for a listed map, each clip's class
+/// name (the indices are rebuilt).
 #[derive(Clone, Serialize, Deserialize)]
 struct ClassMapData {
     scheme: ClassScheme,
     names: Vec<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    clips: BTreeMap<String, String>,
 }
 
 impl From<ClassMapData> for ClassMap {
     fn from(data: ClassMapData) -> Self {
-        ClassMap::from_names(data.scheme, data.names)
+        let mut map = ClassMap::from_names(data.scheme, data.names);
+        map.clips = data
+            .clips
+            .into_iter()
+            .filter_map(|(clip, class)| map.index.get(&class).map(|&i| (clip, i)))
+            .collect();
+        map
     }
 }
 
 impl From<ClassMap> for ClassMapData {
     fn from(map: ClassMap) -> Self {
+        let clips = map
+            .clips
+            .into_iter()
+            .map(|(clip, i)| (clip, map.names[i].clone()))
+            .collect();
         ClassMapData {
             scheme: map.scheme,
             names: map.names,
+            clips,
         }
     }
 }
@@ -104,9 +173,47 @@ impl ClassMap {
         Self::from_clips_at(scheme, clips, origin)
     }
 
+    /// A listed class map ([`ClassScheme::Listed`]): `labels` gives the class name of each clip by its
+    /// [`clip_key`]; classes are the names present, sorted (byte order), numbered from 0. `origin` (the label file
+    /// or the clips' folder) is named in errors.
+    ///
+    /// # Errors
+    /// [`Error::TooFewClasses`] when the labels hold fewer than 2 classes.
+    ///
+    /// ```
+    /// use asd_data::ClassMap;
+    /// let labels = [("fan/train/a.wav", "loud"), ("fan/train/b.wav", "quiet"), ("pump/train/c.wav", "loud")];
+    /// let map = ClassMap::from_listed(labels.map(|(c, l)| (c.to_string(), l.to_string())), "labels.csv".as_ref())?;
+    /// assert_eq!(map.names(), ["loud", "quiet"]);
+    /// # Ok::<(), asd_data::Error>(())
+    /// ```
+    pub fn from_listed(labels: impl IntoIterator<Item = (String, String)>, origin: &Path) -> Result<ClassMap> {
+        let labels: Vec<(String, String)> = labels.into_iter().collect();
+        let present: BTreeSet<&String> = labels.iter().map(|(_, class)| class).collect();
+        if present.len() < 2 {
+            return Err(Error::TooFewClasses {
+                path: origin.to_path_buf(),
+                n_classes: present.len(),
+            });
+        }
+        let mut map = ClassMap::from_names(ClassScheme::Listed, present.into_iter().cloned().collect());
+        map.clips = labels
+            .into_iter()
+            .filter_map(|(clip, class)| map.index.get(&class).map(|&i| (clip, i)))
+            .collect();
+        Ok(map)
+    }
+
     /// [`ClassMap::from_clips`] with `origin` named in the error.
     pub(crate) fn from_clips_at(scheme: ClassScheme, clips: &[Clip], origin: PathBuf) -> Result<ClassMap> {
-        let present: BTreeSet<String> = clips.iter().map(|c| class_name(scheme, c)).collect();
+        if scheme == ClassScheme::Listed {
+            return Err(Error::Labels {
+                path: origin,
+                reason: "listed classes come from a label file or a labelling function, not from the clips' names"
+                    .into(),
+            });
+        }
+        let present: BTreeSet<String> = clips.iter().filter_map(|c| class_name(scheme, c)).collect();
         if present.len() < 2 {
             return Err(Error::TooFewClasses {
                 path: origin,
@@ -115,10 +222,9 @@ impl ClassMap {
         }
         if scheme == ClassScheme::TypeGroup {
             let canonical = ClassMap::dcase2020();
-            if clips
-                .iter()
-                .all(|c| c.group.starts_with("id_") && canonical.index.contains_key(&class_name(scheme, c)))
-            {
+            if clips.iter().all(|c| {
+                c.group.starts_with("id_") && class_name(scheme, c).is_some_and(|n| canonical.index.contains_key(&n))
+            }) {
                 return Ok(canonical);
             }
         }
@@ -127,12 +233,21 @@ impl ClassMap {
 
     fn from_names(scheme: ClassScheme, names: Vec<String>) -> ClassMap {
         let index = names.iter().enumerate().map(|(i, n)| (n.clone(), i)).collect();
-        ClassMap { scheme, names, index }
+        ClassMap {
+            scheme,
+            names,
+            index,
+            clips: HashMap::new(),
+        }
     }
 
-    /// The class of `clip`, or `None` when the map has no such class (e.g. a test-only combination).
+    /// The class of `clip`, or `None` when the map has no such class (e.g. a test-only combination, or a clip a
+    /// listed map does not list).
     pub fn class_of(&self, clip: &Clip) -> Option<usize> {
-        self.index.get(&class_name(self.scheme, clip)).copied()
+        match self.scheme {
+            ClassScheme::Listed => self.clips.get(&clip_key(clip)).copied(),
+            scheme => self.index.get(&class_name(scheme, clip)?).copied(),
+        }
     }
 
     /// The class with name `name`, if any.
@@ -172,9 +287,11 @@ impl crate::Dataset {
     }
 }
 
-/// The name of `clip`'s class under `scheme`.
-fn class_name(scheme: ClassScheme, clip: &Clip) -> String {
-    match scheme {
+/// The name of `clip`'s class under `scheme` (`None` for [`ClassScheme::Listed`], whose classes are not in the
+/// clip's metadata).
+fn class_name(scheme: ClassScheme, clip: &Clip) -> Option<String> {
+    Some(match scheme {
+        ClassScheme::Listed => return None,
         ClassScheme::TypeGroup => format!("{}/{}", clip.machine_type, clip.group),
         ClassScheme::TypeGroupDomainAttribute => {
             let domain = clip.domain.map_or("", |d| d.as_str());
@@ -185,7 +302,7 @@ fn class_name(scheme: ClassScheme, clip: &Clip) -> String {
             };
             format!("{}/{}/{domain}/{attributes}", clip.machine_type, clip.group)
         }
-    }
+    })
 }
 
 #[cfg(test)]
@@ -289,6 +406,75 @@ mod tests {
         assert!(matches!(
             ClassMap::from_clips(ClassScheme::TypeGroup, &[]),
             Err(Error::TooFewClasses { n_classes: 0, .. })
+        ));
+    }
+
+    /// Criterion: a listed map classes clips by their `type/split/file` key alone (two clips of one type and ID in
+    /// different classes), keeps its per-clip classes through JSON, refuses fewer than two classes, and is not
+    /// built from clip names.
+    #[test]
+    fn listed_classes_follow_the_labels() {
+        let mut a = clip("fan", "id_00", None, "");
+        let mut b = a.clone();
+        a.file_name = "a.wav".into();
+        b.file_name = "b.wav".into();
+        let labels = [("fan/train/a.wav", "low"), ("fan/train/b.wav", "high")];
+        let map = ClassMap::from_listed(
+            labels.map(|(c, l)| (c.to_string(), l.to_string())),
+            Path::new("labels.csv"),
+        )
+        .unwrap();
+        assert_eq!(map.scheme(), ClassScheme::Listed);
+        assert_eq!(map.names(), ["high", "low"]);
+        assert_eq!((map.class_of(&a), map.class_of(&b)), (Some(1), Some(0)));
+        let mut unlisted = a.clone();
+        unlisted.split = Split::Test;
+        assert_eq!(map.class_of(&unlisted), None, "the key includes the split");
+        let back: ClassMap = serde_json::from_str(&serde_json::to_string(&map).unwrap()).unwrap();
+        assert_eq!(back, map);
+        let one = [("fan/train/a.wav".to_string(), "low".to_string())];
+        assert!(matches!(
+            ClassMap::from_listed(one, Path::new("labels.csv")),
+            Err(Error::TooFewClasses { n_classes: 1, .. })
+        ));
+        assert!(matches!(
+            ClassMap::from_clips(ClassScheme::Listed, &[a, b]),
+            Err(Error::Labels { .. })
+        ));
+    }
+
+    /// Criterion: label files are read line by line (header optional, blank lines skipped); a line without two
+    /// fields, an empty field, and a clip given two classes are errors naming the file and the line.
+    #[test]
+    fn label_files_name_the_bad_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("labels.csv");
+        std::fs::write(
+            &path,
+            "clip,class\nfan/train/a.wav,low\n\nfan/train/b.wav, high\nfan/train/a.wav,low\n",
+        )
+        .unwrap();
+        let labels = read_labels(&path).unwrap();
+        assert_eq!(
+            labels,
+            [
+                ("fan/train/a.wav".to_string(), "low".to_string()),
+                ("fan/train/b.wav".to_string(), "high".to_string())
+            ]
+        );
+        for (text, line) in [
+            ("fan/train/a.wav\n", "line 1"),
+            ("fan/train/a.wav,low,x\n", "line 1"),
+            ("fan/train/a.wav,\n", "line 1"),
+            ("fan/train/a.wav,low\nfan/train/a.wav,high\n", "line 2"),
+        ] {
+            std::fs::write(&path, text).unwrap();
+            let err = read_labels(&path).unwrap_err().to_string();
+            assert!(err.contains("labels.csv") && err.contains(line), "{text:?}: {err}");
+        }
+        assert!(matches!(
+            read_labels(&dir.path().join("none.csv")),
+            Err(Error::Io { .. })
         ));
     }
 }

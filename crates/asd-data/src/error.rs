@@ -73,6 +73,14 @@ pub enum Error {
         /// What is wrong, in words.
         reason: String,
     },
+    /// A label file (`clip,class` per line) that cannot be used, or a class map asked of a scheme that needs one.
+    #[error("{}: bad class labels: {reason}", path.display())]
+    Labels {
+        /// The label file (or the folder of the clips).
+        path: PathBuf,
+        /// What is wrong, in words (with the line where there is one).
+        reason: String,
+    },
     /// A class map needs at least two classes to train a classifier.
     #[error("{}: the clips give {n_classes} class(es); a class map needs at least 2", path.display())]
     TooFewClasses {
@@ -134,6 +142,7 @@ impl Error {
             | Error::MixedLayouts { path }
             | Error::Misplaced { path, .. }
             | Error::AttributeCsv { path, .. }
+            | Error::Labels { path, .. }
             | Error::TooFewClasses { path, .. }
             | Error::Features { path, .. }
             | Error::FeatureShape { path, .. }

@@ -60,7 +60,7 @@ mod name;
 mod summary;
 
 pub use cache::{Batches, FeatureCache};
-pub use class_map::{ClassMap, ClassScheme, DCASE2020_N_CLASSES, DCASE2020_TYPES};
+pub use class_map::{ClassMap, ClassScheme, DCASE2020_N_CLASSES, DCASE2020_TYPES, clip_key, read_labels};
 pub use clip::{Clip, Condition, Domain, Layout, NO_ATTRIBUTE, Split};
 pub use dataset::{AttributePairs, Dataset, Problem, SET_FOLDERS, Selection};
 pub use error::{Error, Result};

@@ -20,6 +20,9 @@
 //! - [`count`]: parameter and MAC counts as the papers count them, and the layer table behind them: every whole
 //!   model has `layers()` (rows name, output shape, params, MACs, in forward order) and `count()` (totals
 //!   `params`, `params_paper`, `macs` summed from those rows).
+//! - [`flex`]: the CPU fast paths: convolutions, BatchNorm and PReLU computed by our own kernels and custom
+//!   backward passes on Burn's Flex backend, which layers reach through [`flex::conv`]; its docs list which layers
+//!   have one and how a new layer gets one.
 //! - [`init`]: PyTorch's default initialisation as Burn initialisers, and [`init::seeded`], which makes initial
 //!   weights depend on a seed alone even when other threads initialise at the same time.
 //! - [`weights`]: loading PyTorch `state_dict`s from `torch.save` checkpoints (`.pt`, `.pth`: a bare state dict
@@ -67,18 +70,14 @@
 #![warn(missing_docs)]
 
 pub mod backbone;
-mod backward;
 pub mod blocks;
-pub mod conv;
 pub mod count;
 mod device;
 mod error;
-mod eval;
+pub mod flex;
 pub mod frontend;
 pub mod head;
 pub mod init;
-mod kernels;
-mod torch_pt;
 pub mod weights;
 
 pub use device::parse_device;

@@ -5,12 +5,12 @@
 use crate::scoring::ScoringConfig;
 use crate::system::System;
 use crate::{Error, Result};
-use asd_data::ClassScheme;
+use asd_data::{ClassMap, ClassScheme, Clip};
 use asd_features::FeatureSpec;
 use asd_losses::LossConfig;
 use asd_train::{Schedule, TrainConfig};
 use serde::{Deserialize, Serialize};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Clip length of every DCASE 2020 reference system, seconds (dcase_protocols.md §1.3: clips are cropped to
 /// their first 10 s).
@@ -43,6 +43,40 @@ pub fn quick_benchmark() -> asd_audio::synth::SynthConfig {
     }
 }
 
+/// Where the training classes come from (`classes` in `config.toml`).
+///
+/// TOML: `classes = "type_group"`, `classes = "type_group_domain_attribute"` or `classes = { file = "labels.csv" }`.
+/// A system may instead compute its classes from the clips (pseudo labels) through
+/// [`SystemDef::class_map`](crate::system::SystemDef::class_map).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClassSource {
+    /// Machine type × ID (DCASE 2020) or machine type × section (2021+): the seeds' classes.
+    #[default]
+    TypeGroup,
+    /// Machine type × section × domain × attributes (DCASE 2023+ systems).
+    TypeGroupDomainAttribute,
+    /// A label file: one `clip,class` line per training clip, `clip` being `type/split/file`
+    /// ([`asd_data::clip_key`]); test clips listed too get PROB scores.
+    File(PathBuf),
+}
+
+impl ClassSource {
+    /// The class map of the training clips `train`.
+    ///
+    /// # Errors
+    /// Fewer than two classes; a label file that cannot be read or parsed (named).
+    pub fn class_map(&self, train: &[Clip]) -> Result<ClassMap> {
+        Ok(match self {
+            ClassSource::TypeGroup => ClassMap::from_clips(ClassScheme::TypeGroup, train)?,
+            ClassSource::TypeGroupDomainAttribute => {
+                ClassMap::from_clips(ClassScheme::TypeGroupDomainAttribute, train)?
+            }
+            ClassSource::File(path) => ClassMap::from_listed(asd_data::read_labels(path)?, path)?,
+        })
+    }
+}
+
 /// How a clip's feature frames `[rows, frames]` become one embedding (training-free system only).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -68,10 +102,9 @@ pub struct RunConfig {
     pub clip_seconds: f32,
     /// Training-free system only: how feature frames are summarised into an embedding.
     pub pooling: Pooling,
-    /// Which metadata makes a training class: `type_group` (machine type × ID for DCASE 2020, type × section for
-    /// 2021+; the default) or `type_group_domain_attribute` (type × section × domain × attributes, DCASE 2023+).
-    /// The run folder keeps the class map (`classes.json`).
-    pub classes: ClassScheme,
+    /// Where the training classes come from ([`ClassSource`]): machine type × ID / section (the default), type ×
+    /// section × domain × attributes, or a label file. The run folder keeps the class map (`classes.json`).
+    pub classes: ClassSource,
     /// The network's settings, tagged by `kind` (the system's name); absent for a training-free system. Its
     /// class count is set from the data.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -116,7 +149,7 @@ impl RunConfig {
             features: recipe.features,
             clip_seconds: DEFAULT_CLIP_SECONDS,
             pooling: Pooling::default(),
-            classes: ClassScheme::TypeGroup,
+            classes: ClassSource::TypeGroup,
             model: recipe.model,
             train: recipe.train,
             loss: recipe.loss,

@@ -64,7 +64,7 @@ pub use asd_metrics as metrics;
 pub use asd_models as models;
 pub use asd_scorers as scorers;
 pub use asd_train as trainer;
-pub use config::{Pooling, RunConfig};
+pub use config::{ClassSource, Pooling, RunConfig};
 pub use error::{Error, Result};
 pub use pipeline::{RunOptions, RunOutput, run, score, train};
 pub use progress::{Event, Observer};

@@ -146,7 +146,7 @@ pub fn train(
         });
     }
     let split = open_data(data)?;
-    let classes = ClassMap::from_clips(config.classes, &split.train)?;
+    let classes = system.class_map(config, &split.train, &split.test)?;
     let mut config = config.clone();
     if let Some(model) = &mut config.model {
         system.set_classes(model, classes.len());

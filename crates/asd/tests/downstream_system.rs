@@ -3,6 +3,7 @@
 //! scored again from its run folder (its `config.toml` names the system; its weights are loaded back).
 
 use asd::audio::synth::{SynthConfig, generate};
+use asd::data::{ClassMap, ClassScheme, Clip};
 use asd::features::{FeatureKind, FeatureSpec, FrontendPreset};
 use asd::losses::LossConfig;
 use asd::models::burn;
@@ -111,6 +112,15 @@ impl SystemDef for TinyConvSystem {
         Ok(())
     }
 
+    /// Pseudo labels computed from the clips: the machine type alone (the default would be type × ID).
+    fn class_map(&self, _: &RunConfig, train: &[Clip], test: &[Clip]) -> Result<ClassMap> {
+        let labels = train
+            .iter()
+            .chain(test)
+            .map(|c| (asd::data::clip_key(c), c.machine_type.clone()));
+        Ok(ClassMap::from_listed(labels, "machine types".as_ref())?)
+    }
+
     fn build(&self, config: &RunConfig, device: &Device) -> Result<Box<dyn Network>> {
         let c: TinyConvConfig = model_config(config)?;
         let model = TinyConv {
@@ -127,8 +137,9 @@ impl SystemDef for TinyConvSystem {
 static TINY_CONV: TinyConvSystem = TinyConvSystem;
 
 /// Criterion (issue: a Rust user defines and runs their own system through the public API): the system trains
-/// (4 epochs logged, the class count set from the data), is scored by its two scorers with finite AUCs, and its
-/// run folder scores again after the system is looked up by name.
+/// (4 epochs logged) on its own labels (2 machine types, where type × ID would give 4 classes; the network's class
+/// count follows), is scored by its two scorers with finite AUCs, and its run folder scores again after the
+/// system is looked up by name.
 #[test]
 fn a_system_defined_downstream_trains_scores_and_reloads() {
     let system = System::new(&TINY_CONV);
@@ -143,7 +154,7 @@ fn a_system_defined_downstream_trains_scores_and_reloads() {
     let data = tmp.path().join("data");
     let synth = SynthConfig {
         types: 2,
-        ids: 1,
+        ids: 2,
         train: 8,
         test: 4,
         seconds: 2.0,
@@ -163,6 +174,14 @@ fn a_system_defined_downstream_trains_scores_and_reloads() {
     }
     let saved = RunConfig::load(&run_dir.join(asd::run_folder::CONFIG_FILE)).expect("config.toml");
     assert_eq!(saved.system, system);
+    let n_classes = saved
+        .model
+        .as_ref()
+        .and_then(|m| m.get("n_classes"))
+        .and_then(|v| v.as_integer());
+    assert_eq!(n_classes, Some(2));
+    let classes = asd::run_folder::read_classes(&run_dir).expect("classes.json");
+    assert_eq!((classes.scheme(), classes.len()), (ClassScheme::Listed, 2));
 
     let again = asd::score(
         &run_dir,

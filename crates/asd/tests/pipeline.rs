@@ -123,3 +123,52 @@ fn bad_configurations_are_refused_before_any_work() {
     mixed.model = RunConfig::preset(System::SPECMFN).model;
     assert!(go(&mixed, tmp.path(), "run5").is_err());
 }
+
+/// Criterion (issue: label sources): `classes = { file = … }` trains on the file's classes (here the machine type
+/// of each training clip: 2 classes where type × ID gives 4), the network's class count follows and the run folder
+/// keeps the listed map; a training clip the file does not list is refused, naming the clip.
+#[test]
+fn a_label_file_sets_the_training_classes() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+    let synth = SynthConfig {
+        types: 2,
+        ids: 2,
+        train: 6,
+        test: 2,
+        seconds: 2.0,
+        ..SynthConfig::default()
+    };
+    generate(&synth, &data, &mut |_, _| {}).expect("synthetic data");
+    let dataset = asd::data::Dataset::open(&data).expect("dataset");
+    let train = dataset.select(&asd::data::Selection::new().with_split(asd::data::Split::Train));
+    let lines: Vec<String> = train
+        .iter()
+        .map(|c| format!("{},{}", asd::data::clip_key(c), c.machine_type))
+        .collect();
+    let labels = tmp.path().join("labels.csv");
+    std::fs::write(&labels, format!("clip,class\n{}\n", lines.join("\n"))).expect("labels");
+
+    let text = format!(
+        "system = \"asdnet\"\nclip_seconds = 2.0\nclasses = {{ file = {:?} }}\n[train]\nepochs = 1\n",
+        labels.display().to_string()
+    );
+    let config = RunConfig::from_toml(&text).expect("config");
+    assert_eq!(config.classes, asd::ClassSource::File(labels.clone()));
+    let run_dir = tmp.path().join("run");
+    let trained = asd::train(&config, &data, &run_dir, &RunOptions::default(), &()).expect("train");
+    assert_eq!(trained.classes.len(), 2);
+    let saved = asd::run_folder::read_classes(&run_dir).expect("classes.json");
+    assert_eq!((saved.scheme(), saved.len()), (asd::data::ClassScheme::Listed, 2));
+    let n_classes = trained
+        .config
+        .model
+        .as_ref()
+        .and_then(|m| m.get("n_classes"))
+        .and_then(|v| v.as_integer());
+    assert_eq!(n_classes, Some(2));
+
+    std::fs::write(&labels, format!("clip,class\n{}\n", lines[1..].join("\n"))).expect("labels");
+    let err = asd::train(&config, &data, &tmp.path().join("run2"), &RunOptions::default(), &()).expect_err("unlisted");
+    assert!(err.to_string().contains(&train[0].file_name), "{err}");
+}

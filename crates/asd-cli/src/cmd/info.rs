@@ -1,6 +1,6 @@
 //! `asd info`: parameters, MACs and the layer table of a system's network.
 
-use super::parse_system;
+use super::system_parser;
 use crate::error::{CliError, Result};
 use asd::System;
 use std::path::PathBuf;
@@ -15,8 +15,8 @@ use std::path::PathBuf;
     after_help = "Examples:\n  asd info --list\n  asd info --system asdnet\n  asd info --system stgram-mfn --json stgram.json"
 )]
 pub struct Args {
-    /// System: asdnet | specmfn | logmel-mfn | stgram-mfn (`--list` shows every system).
-    #[arg(long, value_parser = parse_system, required_unless_present = "list")]
+    /// System with a network (`--list` shows every system).
+    #[arg(long, value_parser = system_parser(), required_unless_present = "list")]
     system: Option<System>,
     /// List every system (name, whether it trains a network, source) and exit.
     #[arg(long, conflicts_with = "system")]

@@ -16,9 +16,14 @@ pub(crate) fn serde_name<T: serde::de::DeserializeOwned>(s: &str) -> std::result
     T::deserialize(serde::de::value::StrDeserializer::<serde::de::value::Error>::new(s)).map_err(|e| e.to_string())
 }
 
-/// Parses `--system` against the registry ([`asd::System::all`]).
-pub(crate) fn parse_system(name: &str) -> std::result::Result<asd::System, String> {
-    asd::System::from_name(name).map_err(|e| e.to_string())
+/// The parser of `--system`: the registry's names ([`asd::System::all`]) as clap's possible values, so the help
+/// and the error for an unknown name list them.
+pub(crate) fn system_parser() -> impl clap::builder::TypedValueParser<Value = asd::System> {
+    use clap::builder::TypedValueParser;
+    let names: Vec<&'static str> = asd::System::all().into_iter().map(asd::System::name).collect();
+    // Every name clap accepts is a registered system's, so the lookup finds it.
+    clap::builder::PossibleValuesParser::new(names)
+        .map(|name: String| asd::System::from_name(&name).unwrap_or_default())
 }
 
 /// The command line that continues an interrupted `asd train` / `asd run` (without `--resume`, which the
@@ -52,9 +57,8 @@ pub(crate) fn resume_command(
 /// Options shared by `asd train` and `asd run`: which system, a configuration file, and overrides.
 #[derive(clap::Args, Debug)]
 pub struct ConfigArgs {
-    /// System: asdnet | specmfn | logmel-mfn | stgram-mfn | raw-logmel (training-free); `asd info --list` lists
-    /// every system with its source.
-    #[arg(long, value_parser = parse_system)]
+    /// System (raw-logmel is training-free); `asd info --list` lists every system with its source.
+    #[arg(long, value_parser = system_parser())]
     pub system: Option<asd::System>,
     /// A TOML run configuration (the format of `RUN/config.toml`); flags override it.
     #[arg(long)]

@@ -148,7 +148,7 @@ impl Conv1dStack {
     }
 
     fn layer(conv: &Conv1d, x: Tensor<3>) -> Tensor<3> {
-        crate::conv::conv1d_relu(conv, x)
+        crate::flex::conv::conv1d_relu(conv, x)
     }
 
     /// Parameters and MACs for an input of `len_in` samples; also returns the output length.

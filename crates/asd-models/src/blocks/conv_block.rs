@@ -89,13 +89,13 @@ impl ConvBlock {
     /// # Panics
     /// If the channel axis differs from `in_channels`.
     pub fn forward(&self, input: Tensor<4>) -> Tensor<4> {
-        let x = crate::conv::conv2d(&self.conv, input);
-        if crate::eval::serves(&x) {
-            return crate::eval::norm_act(&self.bn, self.prelu.as_ref(), x);
+        let x = crate::flex::conv::conv2d(&self.conv, input);
+        if crate::flex::eval::serves(&x) {
+            return crate::flex::eval::norm_act(&self.bn, self.prelu.as_ref(), x);
         }
-        let x = crate::backward::batch_norm(&self.bn, &x).unwrap_or_else(|| self.bn.forward(x));
+        let x = crate::flex::backward::batch_norm(&self.bn, &x).unwrap_or_else(|| self.bn.forward(x));
         match &self.prelu {
-            Some(prelu) => crate::backward::prelu(prelu, &x).unwrap_or_else(|| prelu.forward(x)),
+            Some(prelu) => crate::flex::backward::prelu(prelu, &x).unwrap_or_else(|| prelu.forward(x)),
             None => x,
         }
     }

@@ -170,9 +170,9 @@ impl TgramNet {
     /// If the waveform length differs from `samples` of the configuration.
     pub fn forward(&self, wave: Tensor<2>) -> Tensor<3> {
         assert_shape!(wave, [_, self.samples]);
-        let x = crate::conv::conv1d(&self.conv_extractor, wave.unsqueeze_dim(1));
+        let x = crate::flex::conv::conv1d(&self.conv_extractor, wave.unsqueeze_dim(1));
         self.blocks.iter().fold(x, |x, block| {
-            crate::conv::conv1d(&block.conv, leaky_relu(block.norm.forward(x), self.leaky_slope))
+            crate::flex::conv::conv1d(&block.conv, leaky_relu(block.norm.forward(x), self.leaky_slope))
         })
     }
 

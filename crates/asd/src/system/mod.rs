@@ -157,6 +157,22 @@ pub trait SystemDef: Send + Sync {
         Ok(())
     }
 
+    /// The class map of the training clips `train`: by default what `config.classes` says. A system that computes
+    /// its classes from the audio (pseudo labels) overrides this and returns an
+    /// [`asd_data::ClassMap::from_listed`] map; listing the `test` clips as well gives them PROB scores.
+    ///
+    /// # Errors
+    /// Fewer than two classes, or a label source that cannot be used (named).
+    fn class_map(
+        &self,
+        config: &RunConfig,
+        train: &[asd_data::Clip],
+        test: &[asd_data::Clip],
+    ) -> Result<asd_data::ClassMap> {
+        let _ = test;
+        config.classes.class_map(train)
+    }
+
     /// Sets the class count of the `[model]` table (default: its `n_classes` key).
     fn set_classes(&self, model: &mut toml::Table, n_classes: usize) {
         model.insert("n_classes".into(), toml::Value::Integer(n_classes as i64));

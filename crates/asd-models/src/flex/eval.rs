@@ -3,7 +3,7 @@
 //!
 //! - **Dense Conv1d**: Flex decomposes a strided 1-D convolution into one product per kernel tap (re-reading
 //!   the output each time) or, for a single input channel, a scalar loop over strided reads; here it is the
-//!   input windows of each batch item and one matrix product (`crate::kernels::conv1d`), bias included.
+//!   input windows of each batch item and one matrix product (`crate::flex::kernels::conv1d`), bias included.
 //! - **Depthwise and pointwise Conv2d** (MobileFaceNet): a register-blocked depthwise kernel on phase-split
 //!   padded planes, and one matrix product per item for 1 × 1 layers, into buffers not zeroed first.
 //! - **BatchNorm + PReLU** of a MobileFaceNet block: Burn's inference BatchNorm is four broadcast passes
@@ -14,7 +14,7 @@
 //! Callers take these routes for inputs the module [`serves`]; a layer shape a route does not cover runs Burn's
 //! layer. Values equal Burn's up to float32 rounding (tested below).
 
-use crate::kernels::{self, Depthwise, Geometry1d, Planes, Pointwise, slice, tensor};
+use crate::flex::kernels::{self, Depthwise, Geometry1d, Planes, Pointwise, slice, tensor};
 use burn::backend::Flex;
 use burn::backend::flex::FlexTensor;
 use burn::module::Param;
@@ -80,7 +80,7 @@ pub(crate) fn conv1d(conv: &Conv1d, input: Tensor<3>, relu: bool) -> Tensor<3> {
 
 /// Applies `conv` to `input` (`[batch, c_in, height, width]`), as [`Conv2d::forward`], for an input this
 /// module [`serves`]: depthwise layers ([`Depthwise::of`]) and pointwise ones ([`Pointwise::of`]) by the
-/// kernels of [`crate::kernels`], others by Burn's forward.
+/// kernels of [`crate::flex::kernels`], others by Burn's forward.
 pub(crate) fn conv2d(conv: &Conv2d, input: Tensor<4>) -> Tensor<4> {
     /// The kernel a layer takes.
     enum Route {

@@ -2,9 +2,9 @@
 //! as the layer's own `forward` up to float32 rounding of the sums' order (tested against Burn's convolution,
 //! values and gradients).
 //!
-//! - **Evaluation on Flex** (`crate::eval`): dense 1-D layers as im2col and one matrix product per item,
+//! - **Evaluation on Flex** (`crate::flex::eval`): dense 1-D layers as im2col and one matrix product per item,
 //!   pointwise 2-D layers as one product per item, depthwise 2-D layers by a register-blocked kernel.
-//! - **Training on Flex** (custom autodiff operations, `crate::backward`): dense 1-D layers, depthwise and
+//! - **Training on Flex** (custom autodiff operations, `crate::flex::backward`): dense 1-D layers, depthwise and
 //!   pointwise 2-D layers, with the same forward kernels. Burn's generic weight gradient of a convolution is
 //!   itself a convolution over the batch axis with the output gradient as its kernel (e.g. 2 666 taps wide for
 //!   ASDNet's first layer), which Flex computes through a very skinny im2col product; there it is one matrix
@@ -48,10 +48,10 @@ fn product_route(input: &Tensor<4>, groups: usize) -> bool {
 /// # Panics
 /// As [`Conv1d::forward`]: if the channel axis differs from the layer's or the input is shorter than the kernel.
 pub fn conv1d(conv: &Conv1d, input: Tensor<3>) -> Tensor<3> {
-    if crate::eval::serves(&input) {
-        return crate::eval::conv1d(conv, input, false);
+    if crate::flex::eval::serves(&input) {
+        return crate::flex::eval::conv1d(conv, input, false);
     }
-    crate::backward::conv1d(conv, &input).unwrap_or_else(|| conv.forward(input))
+    crate::flex::backward::conv1d(conv, &input).unwrap_or_else(|| conv.forward(input))
 }
 
 /// [`conv1d`] followed by a ReLU; on the evaluation route the ReLU runs inside the convolution, on each item's
@@ -60,8 +60,8 @@ pub fn conv1d(conv: &Conv1d, input: Tensor<3>) -> Tensor<3> {
 /// # Panics
 /// As [`conv1d`].
 pub fn conv1d_relu(conv: &Conv1d, input: Tensor<3>) -> Tensor<3> {
-    if crate::eval::serves(&input) {
-        return crate::eval::conv1d(conv, input, true);
+    if crate::flex::eval::serves(&input) {
+        return crate::flex::eval::conv1d(conv, input, true);
     }
     relu(conv1d(conv, input))
 }
@@ -72,13 +72,13 @@ pub fn conv1d_relu(conv: &Conv1d, input: Tensor<3>) -> Tensor<3> {
 /// # Panics
 /// As [`Conv2d::forward`]: if the channel axis differs from the layer's or the input is smaller than the kernel.
 pub fn conv2d(conv: &Conv2d, input: Tensor<4>) -> Tensor<4> {
-    if crate::eval::serves(&input) {
-        return crate::eval::conv2d(conv, input);
+    if crate::flex::eval::serves(&input) {
+        return crate::flex::eval::conv2d(conv, input);
     }
-    if let Some(out) = crate::backward::depthwise2d(conv, &input) {
+    if let Some(out) = crate::flex::backward::depthwise2d(conv, &input) {
         return out;
     }
-    if let Some(out) = crate::backward::pointwise2d(conv, &input) {
+    if let Some(out) = crate::flex::backward::pointwise2d(conv, &input) {
         return out;
     }
     let [top, left, bottom, right] = match conv.padding {
@@ -245,7 +245,7 @@ mod tests {
         check(&rectangular, [2, 1, 5, 13], "2 × 4 kernel, stride 1 × 3");
     }
 
-    /// Depthwise layers take the hand-written backward pass of `crate::backward` (MobileFaceNet's 3 × 3
+    /// Depthwise layers take the hand-written backward pass of `crate::flex::backward` (MobileFaceNet's 3 × 3
     /// depthwise convolutions at strides 1 and 2, and its GDC layer, whose kernel covers the whole plane).
     #[test]
     fn depthwise_conv2d_matches_burn() {

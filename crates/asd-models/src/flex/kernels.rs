@@ -1,5 +1,5 @@
-//! Float32 kernels on contiguous buffers, shared by the custom autodiff operations of [`crate::backward`] and
-//! the evaluation routes of [`crate::eval`]: the Flex primitive ↔ slice conversions, the layouts they work
+//! Float32 kernels on contiguous buffers, shared by the custom autodiff operations of [`crate::flex::backward`] and
+//! the evaluation routes of [`crate::flex::eval`]: the Flex primitive ↔ slice conversions, the layouts they work
 //! on, the per-item matrix products of dense 1-D (im2col) and pointwise 2-D convolutions and their weight
 //! gradients, the depthwise 2-D convolution, and sums in vector lanes. Hot loops that the compiler would
 //! otherwise build for baseline x86-64 run through `pulp`'s run-time dispatch.

@@ -12,7 +12,7 @@
 //! **Dense 1-D** (ASDNet's and TgramNet's layers). Burn's weight gradient is a convolution over the batch axis
 //! with the output gradient as its kernel, which Flex computes through a very skinny product. Here the forward
 //! pass and the weight gradient are one matrix product per batch item with the item's input windows (im2col,
-//! [`crate::kernels`]); the input gradient is Flex's transposed convolution.
+//! [`crate::flex::kernels`]); the input gradient is Flex's transposed convolution.
 //!
 //! **Pointwise 2-D** (MobileFaceNet's 1 × 1 layers): the forward pass, the input gradient and the weight
 //! gradient are one matrix product per item each, written into fresh buffers without zeroing them first;
@@ -23,9 +23,9 @@
 //! input, its square and the gradient to reduce over them; here each is one operation with one or two passes
 //! per direction.
 //!
-//! Other devices, other layer shapes and evaluation take the routes of [`crate::conv`] and [`crate::eval`].
+//! Other devices, other layer shapes and evaluation take the routes of [`crate::flex::conv`] and [`crate::flex::eval`].
 
-use crate::kernels::{
+use crate::flex::kernels::{
     self, Depthwise, Geometry1d, Planes, Pointwise, axpy, block_sums, dense, slice, sum_map, sum_pairs, tensor, valid,
 };
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
@@ -200,7 +200,7 @@ fn gradients(
 /// One plane of the depthwise gradients: its input `x` (`[height, width]`), output gradient `grad`
 /// (`[oh, ow]`) and filter `w` (`[kh · kw]`); every tap's weight-gradient term goes into `gw` (`[kh · kw]`)
 /// and, if asked, the input gradient into `gx` (`[height, width]`). Compiled for the widest SIMD instruction
-/// set of the CPU through `pulp` (as `crate::kernels` does).
+/// set of the CPU through `pulp` (as `crate::flex::kernels` does).
 struct PlaneGradients<'a> {
     x: &'a [f32],
     grad: &'a [f32],
@@ -563,7 +563,7 @@ impl Backward<Flex, 3> for BatchNormBackward {
 
 #[cfg(test)]
 mod tests {
-    //! Values and gradients against Burn's own convolution are tested in `crate::conv` (whose `conv2d` routes
+    //! Values and gradients against Burn's own convolution are tested in `crate::flex::conv` (whose `conv2d` routes
     //! depthwise layers here); these tests check which layers and devices take this route.
     use super::*;
     use burn::nn::PaddingConfig2d;
@@ -584,7 +584,7 @@ mod tests {
         let depthwise_eval = Conv2dConfig::new([4, 4], [3, 3]).with_groups(4).init(&eval);
         assert!(
             depthwise2d(&depthwise_eval, &x(&eval)).is_none(),
-            "evaluation takes the route of crate::eval"
+            "evaluation takes the route of crate::flex::eval"
         );
         let dense = Conv2dConfig::new([4, 4], [3, 3]).init(&train);
         assert!(depthwise2d(&dense, &x(&train)).is_none());

@@ -5,12 +5,14 @@
 //! the zip format of PyTorch ≥ 1.6, a bare state dict or a training checkpoint holding one) and safetensors. A
 //! file from PyTorch before 1.6 is refused with a message saying how to re-save it.
 
+mod torch_pt;
+
 use crate::error::{Error, Result};
-use crate::torch_pt::{self, LEGACY_MAGIC, ZIP_MAGIC};
 use burn::module::Module;
 use burn::store::{ApplyResult, BurnpackStore, ModuleSnapshot, ModuleStore, PyTorchToBurnAdapter, SafetensorsStore};
 use std::io::Read;
 use std::path::Path;
+use torch_pt::{LEGACY_MAGIC, ZIP_MAGIC};
 
 /// Loads a PyTorch `state_dict` into `module`, from a `torch.save` file (`.pt`, `.pth`) or a safetensors file; the
 /// format is told by the file's first bytes, not its name.
