@@ -12,7 +12,13 @@ use std::sync::{Mutex, PoisonError};
 ///
 /// Burn's CPU generator is one per process, so two threads that seed and initialise at the same time (parallel
 /// tests, two runs in one program) would interleave their draws and get weights that depend on timing. Every
-/// seeded initialisation in this workspace goes through here; the initial weights then depend on `seed` alone.
+/// seeded initialisation in this workspace goes through here.
+///
+/// Caveat (measured 2026-12-07): Burn 0.22 draws a parameter's initial values when the parameter is first used
+/// (lazy initialisation), not in `build`. The values therefore depend on the order in which parameters are first
+/// read, and a draw made after the lock is released can interleave with another thread's: only parameters read
+/// inside `build` are guarded. Two models trained at once in one process were seen to change each other's
+/// results.
 ///
 /// ```
 /// use asd_models::burn::nn::LinearConfig;
