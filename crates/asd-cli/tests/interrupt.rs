@@ -51,7 +51,7 @@ fn ctrl_c_checkpoints_and_the_printed_command_resumes() {
         "--epochs",
         &epochs,
     ];
-    let mut child = Command::new(env!("CARGO_BIN_EXE_asd"))
+    let child = Command::new(env!("CARGO_BIN_EXE_asd"))
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
