@@ -3,8 +3,9 @@
 //! Burn's own defaults differ between layers and versions, so every layer of this crate names its initialiser
 //! explicitly through these functions.
 
+use burn::module::{Module, ModuleVisitor, Param};
 use burn::nn::Initializer;
-use burn::tensor::Device;
+use burn::tensor::{Device, Tensor};
 use std::sync::{Mutex, PoisonError};
 
 /// Runs `build` (typically a model config's `init`) with the device's random-number generator freshly seeded
@@ -14,11 +15,10 @@ use std::sync::{Mutex, PoisonError};
 /// tests, two runs in one program) would interleave their draws and get weights that depend on timing. Every
 /// seeded initialisation in this workspace goes through here.
 ///
-/// Caveat (measured 2026-12-07): Burn 0.22 draws a parameter's initial values when the parameter is first used
-/// (lazy initialisation), not in `build`. The values therefore depend on the order in which parameters are first
-/// read, and a draw made after the lock is released can interleave with another thread's: only parameters read
-/// inside `build` are guarded. Two models trained at once in one process were seen to change each other's
-/// results.
+/// Burn 0.22 draws a parameter's initial values when the parameter is first used (lazy initialisation), not when
+/// the module is built (measured 2026-12-07). A draw made after the lock is released could interleave with another
+/// thread's (two models trained at once in one process were seen to change each other's results), so a module
+/// built here should pass through [`draw_now`] inside `build`.
 ///
 /// ```
 /// use asd_models::burn::nn::LinearConfig;
@@ -37,6 +37,33 @@ pub fn seeded<T>(device: &Device, seed: u64, build: impl FnOnce(&Device) -> T) -
 }
 
 /// Leaky-ReLU slope `a` PyTorch passes to `kaiming_uniform_` in `Conv*d.reset_parameters` and
+/// Draws every lazily initialised parameter of `module` now, in visiting order, and returns the module.
+///
+/// Called inside [`seeded`]'s `build`, it fixes the initial weights while the lock is held. Visiting order (the
+/// fields in declaration order) is also the order of a module's first use in training (`Module::valid`, then
+/// the optimiser), so the values are those the same seed gave before.
+///
+/// ```
+/// use asd_models::burn::nn::LinearConfig;
+/// use asd_models::burn::tensor::Device;
+/// use asd_models::init::{draw_now, seeded};
+/// let device = Device::flex();
+/// let now = seeded(&device, 7, |d| draw_now(LinearConfig::new(4, 2).init(d)));
+/// let later = seeded(&device, 7, |d| LinearConfig::new(4, 2).init(d));
+/// assert_eq!(now.weight.val().into_data(), later.weight.val().into_data());
+/// assert_eq!(now.bias.map(|b| b.val().into_data()), later.bias.map(|b| b.val().into_data()));
+/// ```
+pub fn draw_now<M: Module>(module: M) -> M {
+    struct Touch;
+    impl ModuleVisitor for Touch {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            let _ = param.val();
+        }
+    }
+    module.visit(&mut Touch);
+    module
+}
+
 /// `Linear.reset_parameters` (torch/nn/modules/conv.py, linear.py: `a=math.sqrt(5)`).
 pub const TORCH_KAIMING_A: f64 = 2.236_067_977_499_79; // √5
 

@@ -56,7 +56,7 @@ fn paired_sources_train_a_model_with_its_own_input_type() {
     )
     .unwrap();
     let model = Fused {
-        inner: asd_models::init::seeded(&device, 2, |d| TinyBn::new(4 + 8, 4, 3, d)),
+        inner: asd_models::init::seeded(&device, 2, |d| asd_models::init::draw_now(TinyBn::new(4 + 8, 4, 3, d))),
     };
     let config = TrainConfig {
         epochs: 3,

@@ -5,7 +5,7 @@ mod common;
 
 use asd_losses::{MarginLossConfig, MarginStep, MixupLoss};
 use asd_models::burn::tensor::Device;
-use asd_models::init::seeded;
+use asd_models::init::{draw_now, seeded};
 use asd_train::{
     CHECKPOINT_DIR, Error, Examples, FINAL_CHECKPOINT, LATEST_CHECKPOINT, OptimizerConfig, Rows, Schedule, Session,
     TRAIN_LOG, TrainConfig, TrainEvent, Trained, embed, train,
@@ -58,7 +58,7 @@ fn fit<E: Examples<Input = asd_models::burn::tensor::Tensor<2>>>(
 }
 
 fn model(seed: u64, device: &Device) -> TinyBn {
-    seeded(device, seed, |d| TinyBn::new(12, 4, CLASSES, d))
+    seeded(device, seed, |d| draw_now(TinyBn::new(12, 4, CLASSES, d)))
 }
 
 fn log_lines(run: &Path) -> Vec<String> {
@@ -230,7 +230,7 @@ fn bad_checkpoints_are_typed_errors() {
         matches!(err, Error::CheckpointMismatch { .. }),
         "other data size: {err}"
     );
-    let wider = seeded(&device, 1, |d| TinyBn::new(12, 6, CLASSES, d));
+    let wider = seeded(&device, 1, |d| draw_now(TinyBn::new(12, 6, CLASSES, d)));
     let err = resume(wider, &config(3), &examples).unwrap_err();
     assert!(
         matches!(&err, Error::CheckpointMismatch { path, .. } if path == &latest),

@@ -20,9 +20,8 @@ pub type EmbedFn<M> = fn(&M, &EmbedJob<'_>) -> Result<ExampleOutputs>;
 /// A Burn model with a margin head as a [`Network`]: the model's count and layer-table functions and the system's
 /// two functions from clip caches to examples.
 ///
-/// Nothing here touches the weights before training: Burn draws a parameter's initial values when it is first
-/// used (lazy initialisation), so reading the model early (even for its counts) would change which values each
-/// parameter gets from the seeded generator.
+/// [`MarginNetwork::new`] draws the model's lazily initialised weights at once, in visiting order
+/// ([`asd_models::init::draw_now`]), so that they are fixed while [`asd_models::init::seeded`] holds its lock.
 pub struct MarginNetwork<M> {
     model: M,
     count: fn(&M) -> ModelCount,
@@ -32,7 +31,8 @@ pub struct MarginNetwork<M> {
 }
 
 impl<M: Module + 'static> MarginNetwork<M> {
-    /// Wraps `model`; `count` and `layers` are its counts and layer table (e.g. `AsdNet::count`, `AsdNet::layers`).
+    /// Wraps `model`, drawing its initial weights now; `count` and `layers` are its counts and layer table (e.g.
+    /// `AsdNet::count`, `AsdNet::layers`).
     pub fn new(
         model: M,
         count: fn(&M) -> ModelCount,
@@ -41,7 +41,7 @@ impl<M: Module + 'static> MarginNetwork<M> {
         embed: EmbedFn<M>,
     ) -> Box<Self> {
         Box::new(Self {
-            model,
+            model: asd_models::init::draw_now(model),
             count,
             layers,
             fit,
