@@ -30,12 +30,29 @@ pub enum CliError {
     /// Ctrl-C stopped training after writing a checkpoint; the message says how to resume (exit code 130).
     #[error("{0}")]
     Interrupted(String),
+    /// The reader of standard output went away (`asd info | head -1`): the command ends quietly, exit code 0.
+    #[error("standard output closed")]
+    ClosedPipe,
+}
+
+/// Writes `text` to standard output.
+///
+/// # Errors
+/// [`CliError::ClosedPipe`] when the reader closed the pipe; [`CliError::Io`] for another write failure.
+pub fn print(text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(CliError::ClosedPipe),
+        written => written.map_err(CliError::io("standard output")),
+    }
 }
 
 impl CliError {
     /// The process exit code: 2 for usage errors, 1 for every other failure.
     pub fn exit_code(&self) -> u8 {
         match self {
+            CliError::ClosedPipe => 0,
             CliError::Usage(_) => 2,
             CliError::Asd(e) if e.is_setting() => 2,
             CliError::Interrupted(_) => 130,

@@ -82,7 +82,7 @@ fn main() -> ExitCode {
         Command::Run(args) => cmd::run::run(args),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) | Err(error::CliError::ClosedPipe) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(e.exit_code())

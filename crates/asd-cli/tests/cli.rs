@@ -3,7 +3,7 @@
 
 use asd_testkit::{assert_allclose, golden, json, npy, npy_f64};
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 fn asd(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_asd"))
@@ -511,4 +511,38 @@ fn run_then_score_on_both_layouts() {
         Some(2),
         "nothing to train"
     );
+}
+
+/// Criterion (issue 17): a reader that closes the pipe (`asd info | head -1`) ends the command quietly with code 0
+/// (it panicked with code 101); a bad `asd synth` flag value is a usage error (code 2, it was 1) and writes nothing.
+#[test]
+fn closed_pipes_end_quietly_and_bad_synth_flags_are_usage_errors() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_asd"))
+        .args(["info", "--system", "stgram-mfn"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the asd binary runs");
+    drop(child.stdout.take()); // the reader goes away before the table is written
+    let out = child.wait_with_output().expect("asd info ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let target = dir.path().join("synth");
+    for flag in [["--types", "0"], ["--ids", "0"], ["--train", "0"]] {
+        let bad = asd(&["synth", "--out", p(&target), flag[0], flag[1]]);
+        assert_eq!(
+            bad.status.code(),
+            Some(2),
+            "{flag:?}: {}",
+            String::from_utf8_lossy(&bad.stderr)
+        );
+        assert!(
+            String::from_utf8_lossy(&bad.stderr).contains(&flag[0][2..]),
+            "{flag:?} named"
+        );
+        assert!(!target.exists(), "{flag:?}: nothing written");
+    }
 }

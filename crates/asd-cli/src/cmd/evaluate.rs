@@ -50,7 +50,7 @@ pub fn run(args: Args) -> Result<()> {
         .with_pool(if args.pool_type { Pool::Type } else { Pool::Group })
         .with_jackknife(!args.no_ci);
     let report = asd::metrics::evaluate_dir(&args.scores, &truth, &options).map_err(asd::Error::from)?;
-    print!("{}", report.to_table());
+    crate::error::print(&report.to_table())?;
     if let Some(path) = &args.json {
         report.write_json(path).map_err(asd::Error::from)?;
     }

@@ -22,7 +22,7 @@ pub struct Args {
 pub fn run(args: Args) -> Result<()> {
     let (dataset, problems) = Dataset::scan(&args.dir).map_err(asd::Error::from)?;
     let summary = Summary::new(&dataset, problems);
-    print!("{summary}");
+    crate::error::print(&summary.to_string())?;
     if let Some(path) = &args.json {
         let text = serde_json::to_string_pretty(&summary).map_err(|e| CliError::Io {
             path: path.clone(),

@@ -29,44 +29,47 @@ pub struct Args {
 /// Runs `asd info`.
 pub fn run(args: Args) -> Result<()> {
     let Some(system) = args.system else {
+        let mut text = String::new();
         for system in System::all() {
             let kind = if system.def().trains() {
                 "network"
             } else {
                 "training-free"
             };
-            println!("{:<12} {:<14} {}", system.name(), kind, system.source());
+            text.push_str(&format!("{:<12} {:<14} {}\n", system.name(), kind, system.source()));
         }
-        return Ok(());
+        return crate::error::print(&text);
     };
     let info = asd::info(system).map_err(|e| CliError::Usage(e.to_string()))?;
-    println!("{} ({})", info.system, info.source);
-    println!("input: {}", info.input);
-    println!(
-        "params: {} trained, {} as the paper counts; MACs per input: {} ({:.2} M)\n",
+    let mut text = format!(
+        "{} ({})\ninput: {}\nparams: {} trained, {} as the paper counts; MACs per input: {} ({:.2} M)\n\n",
+        info.system,
+        info.source,
+        info.input,
         info.params,
         info.params_paper,
         info.macs,
         info.macs as f64 / 1e6
     );
     let width = info.layers.iter().map(|l| l.name.len()).max().unwrap_or(5).max(5);
-    println!(
-        "{:<width$}  {:<16}  {:>10}  {:>14}  role",
+    text.push_str(&format!(
+        "{:<width$}  {:<16}  {:>10}  {:>14}  role\n",
         "layer", "output", "params", "MACs"
-    );
+    ));
     for layer in &info.layers {
         let shape = format!("{:?}", layer.output_shape);
-        println!(
-            "{:<width$}  {:<16}  {:>10}  {:>14}  {}",
+        text.push_str(&format!(
+            "{:<width$}  {:<16}  {:>10}  {:>14}  {}\n",
             layer.name, shape, layer.params, layer.macs, layer.role
-        );
+        ));
     }
+    // The JSON file first: a reader that closes the pipe early must not cost the file.
     if let Some(path) = &args.json {
-        let text = serde_json::to_string_pretty(&info).map_err(|e| CliError::Io {
+        let json = serde_json::to_string_pretty(&info).map_err(|e| CliError::Io {
             path: path.clone(),
             source: std::io::Error::other(e),
         })?;
-        std::fs::write(path, text + "\n").map_err(CliError::io(path))?;
+        std::fs::write(path, json + "\n").map_err(CliError::io(path))?;
     }
-    Ok(())
+    crate::error::print(&text)
 }

@@ -142,11 +142,19 @@ impl ScorerArgs {
 }
 
 /// Prints the results of a scoring run: the side-by-side table of all scorers, then the headline table.
-pub fn print_results(output: &asd::pipeline::ScoreOutput) {
-    println!("{}", asd::scoring::summary_table(&output.reports));
+///
+/// # Errors
+/// A closed or failing standard output ([`crate::error::print`]).
+pub fn print_results(output: &asd::pipeline::ScoreOutput) -> crate::error::Result<()> {
+    let mut text = format!("{}\n", asd::scoring::summary_table(&output.reports));
     if let Some(first) = output.reports.first() {
-        println!("{} (headline scorer):\n{}", first.name, first.report.to_table());
+        text.push_str(&format!(
+            "{} (headline scorer):\n{}\n",
+            first.name,
+            first.report.to_table()
+        ));
     }
+    crate::error::print(&text)?;
     eprintln!(
         "scores in {}, metrics in {}, tables in {}",
         output
@@ -156,4 +164,5 @@ pub fn print_results(output: &asd::pipeline::ScoreOutput) {
         output.metrics_json.display(),
         output.results_md.display()
     );
+    Ok(())
 }

@@ -77,6 +77,5 @@ pub fn run(args: Args) -> Result<()> {
         config.system,
         output.history.len()
     ));
-    print_results(&output.scores);
-    Ok(())
+    print_results(&output.scores)
 }

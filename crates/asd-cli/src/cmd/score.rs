@@ -50,6 +50,5 @@ pub fn run(args: Args) -> Result<()> {
         progress.update(e)
     })?;
     progress.finish(&format!("{} scorers evaluated", output.reports.len()));
-    print_results(&output);
-    Ok(())
+    print_results(&output)
 }

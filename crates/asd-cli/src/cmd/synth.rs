@@ -1,6 +1,6 @@
 //! `asd synth`: write the built-in synthetic machine-sound benchmark in a DCASE layout.
 
-use crate::error::Result;
+use crate::error::{CliError, Result};
 use crate::progress::Progress;
 use asd::audio::synth::{SynthConfig, SynthLayout};
 use std::path::PathBuf;
@@ -78,6 +78,8 @@ pub fn run(args: Args) -> Result<()> {
     if let Some(v) = args.seed {
         config.seed = v;
     }
+    // A bad flag value is a usage error (exit code 2), found before anything is written.
+    config.check().map_err(|e| CliError::Usage(e.to_string()))?;
     let progress = Progress::new("synth");
     let summary = asd::audio::synth::generate(&config, &args.out, &mut |done, total| progress.update(done, total))
         .map_err(asd::Error::from)?;
