@@ -57,10 +57,18 @@ pub fn decode(path: &Path) -> Result<Decoded> {
 
 /// [`decode`] without the panic guard.
 fn decode_unguarded(path: &Path) -> Result<Decoded> {
-    let bytes = std::fs::read(path).map_err(|source| AudioError::Io {
+    // Only regular files: a FIFO or device would block or never end, and is refused without being opened.
+    let io = |source| AudioError::Io {
         path: path.into(),
         source,
-    })?;
+    };
+    if !std::fs::metadata(path).map_err(io)?.is_file() {
+        return Err(AudioError::Unsupported {
+            path: path.into(),
+            what: "not a regular file (a FIFO, device or folder)".into(),
+        });
+    }
+    let bytes = std::fs::read(path).map_err(io)?;
     if bytes.is_empty() {
         return Err(AudioError::Empty { path: path.into() });
     }

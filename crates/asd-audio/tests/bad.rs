@@ -201,3 +201,28 @@ fn truncated_and_corrupted_copies_of_every_good_file_never_panic() {
     }
     assert_eq!(tried, 12 * 16);
 }
+
+/// Criterion (issue 17): a FIFO or a folder named like audio is refused without being opened for reading (a FIFO
+/// would block `load` forever), as `Unsupported` naming the path.
+#[cfg(unix)]
+#[test]
+fn fifos_and_folders_are_refused_without_blocking() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let fifo = dir.path().join("x.wav");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(made.success());
+    let folder = dir.path().join("y.flac");
+    std::fs::create_dir(&folder).unwrap_or_else(|e| panic!("{e}"));
+    for path in [fifo, folder] {
+        match load(&path) {
+            Err(AudioError::Unsupported { path: named, what }) => {
+                assert_eq!(named, path);
+                assert!(what.contains("regular file"), "{what}");
+            }
+            other => panic!("{}: {other:?}", path.display()),
+        }
+    }
+}

@@ -456,8 +456,16 @@ fn clip_from_file(
     Ok((clip, parsed.form.layout()))
 }
 
-/// Opens the file and checks its `RIFF....WAVE` header (an unreadable file is an [`Error::Io`]).
+/// Opens the file and checks its `RIFF....WAVE` header (an unreadable file is an [`Error::Io`]). Anything but a
+/// regular file (a FIFO, a device, a folder named like a clip) is refused without being opened for reading: a FIFO
+/// would block.
 fn check_wav_header(path: &Path) -> Result<()> {
+    if !fs::metadata(path).map_err(Error::io(path))?.is_file() {
+        return Err(Error::NotAudio {
+            path: path.to_path_buf(),
+            reason: "not a regular file (a FIFO, device or folder)".into(),
+        });
+    }
     let mut header = [0u8; WAV_HEADER_LEN];
     let mut file = fs::File::open(path).map_err(Error::io(path))?;
     let mut n = 0;

@@ -427,3 +427,27 @@ fn lenient_scan_reports_every_problem() {
     let back: Summary = serde_json::from_str(&json).expect("parse");
     assert_eq!(back, summary);
 }
+
+/// Criterion (issue 17): a FIFO named like a clip is refused without being opened (opening it would block), as
+/// `NotAudio` naming it; the lenient scan reports it and keeps the other clips.
+#[cfg(unix)]
+#[test]
+fn fifo_named_like_a_clip_is_refused_without_blocking() {
+    let dir = tree(&GOOD);
+    let fifo = dir.path().join("fan/test/normal_id_00_00000009.wav");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    match open_err(dir.path()) {
+        Error::NotAudio { path, reason } => {
+            assert_eq!(path, fifo);
+            assert!(reason.contains("regular file"), "{reason}");
+        }
+        e => panic!("{e}"),
+    }
+    let (data, problems) = Dataset::scan(dir.path()).expect("lenient scan");
+    assert_eq!(data.len(), GOOD.len());
+    assert!(problems.iter().any(|p| p.path == fifo), "{problems:?}");
+}
