@@ -66,6 +66,26 @@ fn open_data(data: &Path) -> Result<RunClips> {
             reason: "no labelled test clips to evaluate".into(),
         });
     }
+    // Every test group needs training clips to fit its scorers on: found here, before any decoding or training,
+    // all of them at once, each named by machine type and group.
+    let trained: std::collections::BTreeSet<(&str, &str)> = train
+        .iter()
+        .map(|c| (c.machine_type.as_str(), c.group.as_str()))
+        .collect();
+    let missing: std::collections::BTreeSet<String> = test
+        .iter()
+        .filter(|c| !trained.contains(&(c.machine_type.as_str(), c.group.as_str())))
+        .map(|c| format!("{} {}", c.machine_type, c.group))
+        .collect();
+    if !missing.is_empty() {
+        return Err(Error::File {
+            path: data.into(),
+            reason: format!(
+                "test groups without normal training clips to fit their scorers on: {}",
+                missing.into_iter().collect::<Vec<_>>().join(", ")
+            ),
+        });
+    }
     Ok(RunClips { train, test })
 }
 

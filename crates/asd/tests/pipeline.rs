@@ -172,3 +172,37 @@ fn a_label_file_sets_the_training_classes() {
     let err = asd::train(&config, &data, &tmp.path().join("run2"), &RunOptions::default(), &()).expect_err("unlisted");
     assert!(err.to_string().contains(&train[0].file_name), "{err}");
 }
+
+/// Criterion (issue 17): a test group without training clips is found before any work, named by machine type and
+/// group (it was reported as "test group 3" after every epoch had run).
+#[test]
+fn a_test_group_without_training_clips_is_named_before_any_work() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+    let synth = SynthConfig {
+        types: 2,
+        ids: 2,
+        train: 4,
+        test: 2,
+        seconds: 2.0,
+        ..SynthConfig::default()
+    };
+    generate(&synth, &data, &mut |_, _| {}).expect("synthetic data");
+    let dataset = asd::data::Dataset::open(&data).expect("dataset");
+    let train = dataset.select(&asd::data::Selection::new().with_split(asd::data::Split::Train));
+    let (machine_type, group) = (train[0].machine_type.clone(), train[0].group.clone());
+    for clip in train
+        .iter()
+        .filter(|c| c.machine_type == machine_type && c.group == group)
+    {
+        std::fs::remove_file(&clip.path).expect("remove");
+    }
+    let config = RunConfig {
+        clip_seconds: 2.0,
+        ..RunConfig::preset(System::RAW_LOGMEL)
+    };
+    let out = tmp.path().join("run");
+    let err = run(&config, &data, &out, &RunOptions::default(), &()).expect_err("a group without training clips");
+    assert!(err.to_string().contains(&format!("{machine_type} {group}")), "{err}");
+    assert!(!out.join("cache").exists(), "nothing was decoded");
+}
