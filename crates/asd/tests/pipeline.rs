@@ -124,24 +124,31 @@ fn bad_configurations_are_refused_before_any_work() {
     assert!(go(&mixed, tmp.path(), "run5").is_err());
 }
 
-/// Criterion (issue: label sources): `classes = { file = … }` trains on the file's classes (here the machine type
-/// of each training clip: 2 classes where type × ID gives 4), the network's class count follows and the run folder
-/// keeps the listed map; a training clip the file does not list is refused, naming the clip.
-#[test]
-fn a_label_file_sets_the_training_classes() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let data = tmp.path().join("data");
+/// A synthetic DCASE 2020 tree in `dir/data` (2 types × 2 IDs, `train` training and 2 + 2 test clips per ID,
+/// 2-s clips) and its training clips.
+fn small_tree(dir: &std::path::Path, train: usize) -> (std::path::PathBuf, Vec<asd::data::Clip>) {
+    let data = dir.join("data");
     let synth = SynthConfig {
         types: 2,
         ids: 2,
-        train: 6,
+        train,
         test: 2,
         seconds: 2.0,
         ..SynthConfig::default()
     };
     generate(&synth, &data, &mut |_, _| {}).expect("synthetic data");
     let dataset = asd::data::Dataset::open(&data).expect("dataset");
-    let train = dataset.select(&asd::data::Selection::new().with_split(asd::data::Split::Train));
+    let clips = dataset.select(&asd::data::Selection::new().with_split(asd::data::Split::Train));
+    (data, clips)
+}
+
+/// Criterion (issue: label sources): `classes = { file = … }` trains on the file's classes (here the machine type
+/// of each training clip: 2 classes where type × ID gives 4), the network's class count follows and the run folder
+/// keeps the listed map; a training clip the file does not list is refused, naming the clip.
+#[test]
+fn a_label_file_sets_the_training_classes() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (data, train) = small_tree(tmp.path(), 6);
     let lines: Vec<String> = train
         .iter()
         .map(|c| format!("{},{}", asd::data::clip_key(c), c.machine_type))
@@ -178,18 +185,7 @@ fn a_label_file_sets_the_training_classes() {
 #[test]
 fn a_test_group_without_training_clips_is_named_before_any_work() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let data = tmp.path().join("data");
-    let synth = SynthConfig {
-        types: 2,
-        ids: 2,
-        train: 4,
-        test: 2,
-        seconds: 2.0,
-        ..SynthConfig::default()
-    };
-    generate(&synth, &data, &mut |_, _| {}).expect("synthetic data");
-    let dataset = asd::data::Dataset::open(&data).expect("dataset");
-    let train = dataset.select(&asd::data::Selection::new().with_split(asd::data::Split::Train));
+    let (data, train) = small_tree(tmp.path(), 4);
     let (machine_type, group) = (train[0].machine_type.clone(), train[0].group.clone());
     for clip in train
         .iter()
