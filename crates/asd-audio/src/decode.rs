@@ -19,6 +19,12 @@
 //!   packets (whole blocks) from symphonia's WAV reader and decode them with the reference algorithm
 //!   ([`crate::ima_adpcm`]), bit-exact against libsndfile. Like libsndfile, every block is decoded
 //!   whole (the `fact` chunk's shorter count is not applied).
+//! - **Sample rates outside [`MIN_SAMPLE_RATE`] ..= [`MAX_SAMPLE_RATE`] and channel counts outside
+//!   1 ..= [`MAX_CHANNELS`]** are refused as [`AudioError::Unsupported`]: a WAV file's `fmt ` chunk is read (with
+//!   bounds checks) before symphonia sees the file, other containers' parameters after probing, and the decoded
+//!   stream's at the end, so neither symphonia (which panics on a rate of 0) nor the resampler (which allocates in
+//!   proportion to 16 kHz / rate) gets a lying header.
+//! - **Only regular files** are read: a FIFO, device or folder is refused without being opened.
 //! - **Microsoft ADPCM** (0x0002) is refused as [`AudioError::Unsupported`]: no fixture verifies
 //!   symphonia's decoder, and a misread is worse than a clear error.
 
@@ -72,6 +78,9 @@ fn decode_unguarded(path: &Path) -> Result<Decoded> {
     if bytes.is_empty() {
         return Err(AudioError::Empty { path: path.into() });
     }
+    if let Some((rate, n_channels)) = wav_format(&bytes) {
+        check_format(path, rate, n_channels)?;
+    }
     let size_unknown = riff_size_unknown(&bytes);
     let decode_error = |what: &str, e: SymphoniaError| AudioError::Decode {
         path: path.into(),
@@ -100,6 +109,9 @@ fn decode_unguarded(path: &Path) -> Result<Decoded> {
             reason: "no audio track".into(),
         })?;
     let (track_id, params) = (track.id, track.codec_params.clone());
+    if let (Some(rate), Some(layout)) = (params.sample_rate, params.channels) {
+        check_format(path, rate, layout.count())?;
+    }
     let mut codec = Codec::new(&params, path)?;
     let mut channels: Vec<Vec<f32>> = Vec::new();
     let mut sample_rate = params.sample_rate.unwrap_or(0);
@@ -154,6 +166,7 @@ fn decode_unguarded(path: &Path) -> Result<Decoded> {
             reason: "sample rate missing or 0".into(),
         });
     }
+    check_format(path, sample_rate, channels.len())?;
     if let Some(announced) = params.n_frames.filter(|&n| n > frames as u64 && !size_unknown) {
         tracing::warn!(
             path = %path.display(),
@@ -262,6 +275,56 @@ impl Codec {
 
 /// Whether `bytes` is a RIFF file whose size field is 0xFFFFFFFF, the "length unknown" marker of
 /// streaming writers; its data chunk then runs to the end of the file.
+/// Lowest sample rate `asd` reads, Hz: below it a header is lying (and a resampler to 16 kHz would allocate
+/// 16 000 / rate times the clip). A documented limit of the crate (issue 17), not a paper's number.
+pub const MIN_SAMPLE_RATE: u32 = 1_000;
+/// Highest sample rate `asd` reads, Hz (the highest rate of common audio interfaces).
+pub const MAX_SAMPLE_RATE: u32 = 768_000;
+/// Most channels `asd` reads in one file.
+pub const MAX_CHANNELS: usize = 64;
+
+/// Checks a sample rate and channel count against [`MIN_SAMPLE_RATE`] ..= [`MAX_SAMPLE_RATE`] and
+/// 1 ..= [`MAX_CHANNELS`].
+fn check_format(path: &Path, sample_rate: u32, channels: usize) -> Result<()> {
+    if !(MIN_SAMPLE_RATE..=MAX_SAMPLE_RATE).contains(&sample_rate) {
+        return Err(AudioError::Unsupported {
+            path: path.into(),
+            what: format!("sample rate {sample_rate} Hz (asd reads {MIN_SAMPLE_RATE} to {MAX_SAMPLE_RATE} Hz)"),
+        });
+    }
+    if !(1..=MAX_CHANNELS).contains(&channels) {
+        return Err(AudioError::Unsupported {
+            path: path.into(),
+            what: format!("{channels} channels (asd reads 1 to {MAX_CHANNELS})"),
+        });
+    }
+    Ok(())
+}
+
+/// For a RIFF/WAVE file, the sample rate and channel count of its `fmt ` chunk, read with every offset checked
+/// against the file's length; `None` for another container or a WAV file without a complete `fmt ` chunk (then
+/// symphonia reports the malformed header). Read before symphonia sees the file: it panics on some impossible
+/// values (a rate of 0).
+fn wav_format(bytes: &[u8]) -> Option<(u32, usize)> {
+    if bytes.len() < 12 || &bytes[..4] != b"RIFF" || &bytes[8..12] != b"WAVE" {
+        return None;
+    }
+    let mut at = 12usize;
+    while let Some(header) = bytes.get(at..at.checked_add(8)?) {
+        let size = u32::from_le_bytes(header[4..8].try_into().ok()?) as usize;
+        let body = at + 8;
+        if &header[..4] == b"fmt " {
+            let fmt = bytes.get(body..body.checked_add(8)?)?;
+            let channels = u16::from_le_bytes(fmt[2..4].try_into().ok()?);
+            let rate = u32::from_le_bytes(fmt[4..8].try_into().ok()?);
+            return Some((rate, usize::from(channels)));
+        }
+        // chunks are padded to an even length
+        at = body.checked_add(size)?.checked_add(size % 2)?;
+    }
+    None
+}
+
 fn riff_size_unknown(bytes: &[u8]) -> bool {
     bytes.len() >= 8 && &bytes[..4] == b"RIFF" && bytes[4..8] == [0xFF; 4]
 }

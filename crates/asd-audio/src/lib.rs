@@ -74,7 +74,7 @@ mod write;
 
 use std::path::Path;
 
-pub use decode::decode;
+pub use decode::{MAX_CHANNELS, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, decode};
 pub use error::{AudioError, Result};
 pub use waveform::{Decoded, PadMode, Waveform};
 pub use write::write_wav_pcm16;

@@ -226,3 +226,64 @@ fn fifos_and_folders_are_refused_without_blocking() {
         }
     }
 }
+
+/// A 16-bit PCM WAV file whose `fmt ` chunk says `sample_rate` and `channels`, with 400 bytes of samples.
+fn pcm16_wav(sample_rate: u32, channels: u16) -> Vec<u8> {
+    let data = vec![0u8; 400];
+    let block = channels.max(1) * 2;
+    let mut bytes = Vec::new();
+    bytes.extend_from_slice(b"RIFF");
+    bytes.extend_from_slice(&(36 + data.len() as u32).to_le_bytes());
+    bytes.extend_from_slice(b"WAVEfmt ");
+    bytes.extend_from_slice(&16u32.to_le_bytes());
+    bytes.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    bytes.extend_from_slice(&channels.to_le_bytes());
+    bytes.extend_from_slice(&sample_rate.to_le_bytes());
+    bytes.extend_from_slice(&sample_rate.wrapping_mul(u32::from(block)).to_le_bytes());
+    bytes.extend_from_slice(&block.to_le_bytes());
+    bytes.extend_from_slice(&16u16.to_le_bytes());
+    bytes.extend_from_slice(b"data");
+    bytes.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    bytes.extend_from_slice(&data);
+    bytes
+}
+
+/// Criterion (issue 17): a WAV header's sample rate and channel count are checked against the documented limits
+/// (1 kHz to 768 kHz, 1 to 64 channels) before the decoder or the resampler sees them: a rate of 0 (which made
+/// symphonia panic), 1 Hz or 2.1 GHz (which made the resampler ask for 32 GB and 8.6 GB) and 0 or 65 channels are
+/// `Unsupported` errors naming the file; the rate limits themselves decode.
+#[test]
+fn lying_wav_headers_are_refused_before_decoding() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.path().join("header.wav");
+    for (rate, channels) in [
+        (0, 1),
+        (1, 1),
+        (999, 1),
+        (768_001, 1),
+        (2_100_000_000, 1),
+        (16_000, 0),
+        (16_000, 65),
+    ] {
+        std::fs::write(&path, pcm16_wav(rate, channels)).unwrap_or_else(|e| panic!("{e}"));
+        match load_16k(&path) {
+            Err(AudioError::Unsupported { path: named, what }) => {
+                assert_eq!(named, path);
+                assert!(what.contains("sample rate") || what.contains("channels"), "{what}");
+            }
+            other => panic!("rate {rate}, {channels} channels: {other:?}"),
+        }
+    }
+    for (rate, channels) in [
+        (asd_audio::MIN_SAMPLE_RATE, 1),
+        (16_000, 2),
+        (asd_audio::MAX_SAMPLE_RATE, 8),
+    ] {
+        std::fs::write(&path, pcm16_wav(rate, channels)).unwrap_or_else(|e| panic!("{e}"));
+        let decoded = decode(&path).unwrap_or_else(|e| panic!("rate {rate}, {channels} channels: {e}"));
+        assert_eq!(
+            (decoded.sample_rate, decoded.channels.len()),
+            (rate, usize::from(channels))
+        );
+    }
+}
