@@ -15,6 +15,9 @@ use std::path::{Path, PathBuf};
 /// Clip length of every DCASE 2020 reference system, seconds (dcase_protocols.md §1.3: clips are cropped to
 /// their first 10 s).
 pub const DEFAULT_CLIP_SECONDS: f32 = 10.0;
+/// Longest clip length a run accepts, seconds: DCASE clips last 6 to 16 s, and a clip of this length is already
+/// 9.6 M samples per clip in every feature cache. A documented limit of `asd` (issue 17), not a paper's number.
+pub const MAX_CLIP_SECONDS: f32 = 600.0;
 /// Machine types of the quick synthetic benchmark ([`quick_benchmark`]).
 pub const QUICK_TYPES: usize = 6;
 /// Machine IDs per type of the quick benchmark.
@@ -167,10 +170,10 @@ impl RunConfig {
     /// those stages.
     pub fn check(&self) -> Result<()> {
         self.features.build()?;
-        if !(self.clip_seconds > 0.0 && self.clip_seconds.is_finite()) {
+        if !(self.clip_seconds > 0.0 && self.clip_seconds <= MAX_CLIP_SECONDS) {
             return Err(Error::Setting {
                 field: "clip_seconds".into(),
-                reason: format!("must be positive, got {}", self.clip_seconds),
+                reason: format!("must be in (0, {MAX_CLIP_SECONDS}] seconds, got {}", self.clip_seconds),
             });
         }
         let system = self.system.def();
@@ -347,6 +350,27 @@ mod tests {
         );
         assert!(RunConfig::from_toml("system = \"nope\"").is_err());
         assert!(matches!(RunConfig::from_toml("system = "), Err(Error::Toml { .. })));
+    }
+
+    /// Criterion (issue 17): a clip length that is not positive, not finite or beyond [`MAX_CLIP_SECONDS`] (`1e6`
+    /// aborted `asd run` when the caches were sized) is a setting error naming `clip_seconds`, found by `check`.
+    #[test]
+    fn clip_lengths_are_bounded() {
+        for seconds in [0.0, -1.0, f32::NAN, f32::INFINITY, 1e6, MAX_CLIP_SECONDS + 1.0] {
+            let config = RunConfig {
+                clip_seconds: seconds,
+                ..RunConfig::preset(System::RAW_LOGMEL)
+            };
+            match config.check() {
+                Err(Error::Setting { field, .. }) => assert_eq!(field, "clip_seconds", "{seconds}"),
+                other => panic!("{seconds}: {other:?}"),
+            }
+        }
+        let longest = RunConfig {
+            clip_seconds: MAX_CLIP_SECONDS,
+            ..RunConfig::preset(System::RAW_LOGMEL)
+        };
+        assert!(longest.check().is_ok());
     }
 
     #[test]
