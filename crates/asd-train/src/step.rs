@@ -19,14 +19,6 @@ pub struct Batch<I> {
 }
 
 impl<I> Batch<I> {
-    /// Checks that every label is below `n_classes` (the width of the model's logits).
-    ///
-    /// # Errors
-    /// [`Error::LabelOutOfRange`] naming the first example whose label is not.
-    pub fn check_labels(&self, n_classes: usize) -> Result<()> {
-        check_labels(&self.examples, &self.label_values, n_classes)
-    }
-
     /// The same batch with its input replaced by `f(input)` (e.g. a mixed or converted input).
     pub fn map<J>(self, f: impl FnOnce(I) -> J) -> Batch<J> {
         Batch {
@@ -75,7 +67,7 @@ pub trait TrainStep<M, I> {
     /// The loss of `batch` under `model` in training mode.
     ///
     /// # Errors
-    /// An [`Error`] of the data (e.g. [`Batch::check_labels`]).
+    /// An [`Error`] of the data (e.g. from [`check_labels`]).
     fn step(&mut self, model: &M, batch: Batch<I>, rng: &mut ChaCha8Rng) -> Result<StepOutput>;
 
     /// The loss of `batch` under `model` in evaluation mode, with no random draw: the validation loss.

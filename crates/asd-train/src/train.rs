@@ -309,14 +309,33 @@ fn load_record<M: Module>(skeleton: M, bytes: Vec<u8>, path: &Path, what: &str) 
         .map_err(|e| mismatch(format!("{what}: {e}")))
 }
 
+/// What a run has done that a checkpoint keeps besides the online model and the optimiser.
+struct Done<M> {
+    /// The EMA model, with an EMA.
+    ema: Option<M>,
+    /// The epoch and model kept by validation-loss selection so far.
+    best: Option<(usize, M)>,
+    /// One entry per completed epoch.
+    history: Vec<EpochLog>,
+    /// Optimiser steps taken.
+    steps_done: u64,
+}
+
+impl<M: Module> Done<M> {
+    /// The model evaluation uses: the EMA model with an EMA, else the online `model`, as an independent copy.
+    fn evaluated(&self, model: &M) -> M {
+        self.ema.as_ref().unwrap_or(model).valid()
+    }
+}
+
 /// Sums of an epoch's steps.
 #[derive(Clone, Copy, Debug, Default)]
 struct Tally {
     loss_sum: f64,
     correct: usize,
     seen: usize,
-    /// Steps whose output had no logits.
-    without_logits: usize,
+    /// Steps whose output predicted no class.
+    without_predictions: usize,
 }
 
 /// Trains `model` on `examples` with the system's `step` as `config` says, and returns the selected model in
@@ -387,11 +406,13 @@ where
     let eval_device = device.clone().without_autodiff();
     let mut model = model.valid().to_device(&eval_device);
     // `valid` gives copies with their own BatchNorm statistics (a clone would share them).
-    let mut ema = config.ema.as_ref().map(|_| model.valid());
-    let mut best: Option<(usize, f64, M)> = None;
+    let mut done = Done {
+        ema: config.ema.as_ref().map(|_| model.valid()),
+        best: None,
+        history: Vec::new(),
+        steps_done: 0,
+    };
     let mut optimizer = config.optimizer.build();
-    let mut history = Vec::new();
-    let mut steps_done = 0u64;
     let mut position: Option<EpochPosition> = None;
 
     if let Some(dir) = run_dir {
@@ -413,18 +434,12 @@ where
                 path: path.clone(),
                 reason,
             };
-            if ema.is_some() {
-                ema = Some(load_record(model.valid(), records.ema, &path, "EMA model")?);
+            if done.ema.is_some() {
+                done.ema = Some(load_record(model.valid(), records.ema, &path, "EMA model")?);
             }
             if let Some(epoch) = info.best_epoch {
-                let loss = info
-                    .history
-                    .get(epoch)
-                    .and_then(|l| l.val_loss)
-                    .unwrap_or(f64::INFINITY);
-                best = Some((
+                done.best = Some((
                     epoch,
-                    loss,
                     load_record(model.valid(), records.best, &path, "selected model")?,
                 ));
             }
@@ -434,10 +449,10 @@ where
                 .map_err(|e| mismatch(format!("optimiser state: {e}")))?;
             step.load_state(&info.step_state)
                 .map_err(|e| mismatch(format!("training step state: {e}")))?;
-            history = info.history;
-            steps_done = info.steps_done;
+            done.history = info.history;
+            done.steps_done = info.steps_done;
             position = info.position;
-            rewrite_log(dir, &history)?;
+            rewrite_log(dir, &done.history)?;
             observer.event(TrainEvent::Resumed {
                 epochs_done: info.epochs_done,
             });
@@ -450,7 +465,7 @@ where
                     _ => {}
                 }
             }
-            rewrite_log(dir, &history)?;
+            rewrite_log(dir, &done.history)?;
         }
         (None, false) => {}
     }
@@ -458,32 +473,29 @@ where
     let mut model = model.train().fork(&train_device);
     // Everything a checkpoint needs besides the models.
     let checkpoint = |model: &M,
-                      ema: &Option<M>,
-                      best: &Option<(usize, f64, M)>,
                       optimizer: &asd_models::burn::optim::ModuleOptimizer,
-                      history: &[EpochLog],
-                      steps_done: u64,
-                      position: Option<EpochPosition>,
+                      done: &Done<M>,
                       step: &S,
+                      position: Option<EpochPosition>,
                       names: &[&str]|
      -> Result<PathBuf> {
         let Some(dir) = run_dir else {
             return Ok(PathBuf::new());
         };
-        let epochs_done = history.len();
+        let epochs_done = done.history.len();
         let info = CheckpointInfo {
             format: FORMAT_VERSION,
             epochs_done,
             rng_seed: config.seed,
             rng_stream: epochs_done as u64,
-            steps_done,
+            steps_done: done.steps_done,
             examples: n,
             config: config.clone(),
-            history: history.to_vec(),
+            history: done.history.clone(),
             step_settings: step.settings(),
             step_state: step.state(),
             position,
-            best_epoch: best.as_ref().map(|b| b.0),
+            best_epoch: done.best.as_ref().map(|b| b.0),
         };
         let records = Records {
             model: record_bytes(model.valid(), "model")?,
@@ -491,12 +503,14 @@ where
                 .into_bytes()
                 .map(|bytes| bytes.to_vec())
                 .map_err(|e| Error::Burn(format!("optimiser record: {e}")))?,
-            ema: ema
+            ema: done
+                .ema
                 .as_ref()
                 .map_or(Ok(Vec::new()), |m| record_bytes(m.valid(), "EMA model"))?,
-            best: best
+            best: done
+                .best
                 .as_ref()
-                .map_or(Ok(Vec::new()), |b| record_bytes(b.2.valid(), "selected model"))?,
+                .map_or(Ok(Vec::new()), |b| record_bytes(b.1.valid(), "selected model"))?,
         };
         let mut last = PathBuf::new();
         for name in names {
@@ -507,7 +521,7 @@ where
         Ok(last)
     };
 
-    for epoch in history.len()..config.epochs {
+    for epoch in done.history.len()..config.epochs {
         let resumed = position.take();
         let started = Instant::now();
         let lr = config.learning_rate(epoch);
@@ -527,7 +541,7 @@ where
                     loss_sum: p.loss_sum,
                     correct: p.correct,
                     seen: p.seen,
-                    without_logits: 0,
+                    without_predictions: 0,
                 };
                 (tally, p.steps, p.seconds)
             }
@@ -553,14 +567,14 @@ where
                     let predicted: Vec<i64> = host(predicted)?;
                     tally.correct += predicted.iter().zip(&labels).filter(|&(&p, &l)| p == l as i64).count();
                 }
-                None => tally.without_logits += 1,
+                None => tally.without_predictions += 1,
             }
             let grads = GradientsParams::from_grads(out.loss.backward(), &model);
             model = optimizer.step(lr, model, grads);
-            if let (Some(average), Some(settings)) = (ema.take(), &config.ema) {
-                ema = Some(crate::ema::update(average, &model.valid(), settings.decay));
+            if let (Some(average), Some(settings)) = (done.ema.take(), &config.ema) {
+                done.ema = Some(crate::ema::update(average, &model.valid(), settings.decay));
             }
-            steps_done += 1;
+            done.steps_done += 1;
             tally.loss_sum += loss_value * indices.len() as f64;
             tally.seen += indices.len();
             observer.event(TrainEvent::Step {
@@ -579,17 +593,7 @@ where
                     seen: tally.seen,
                     seconds: earlier_seconds + started.elapsed().as_secs_f64(),
                 };
-                let path = checkpoint(
-                    &model,
-                    &ema,
-                    &best,
-                    &optimizer,
-                    &history,
-                    steps_done,
-                    Some(here),
-                    step,
-                    &[LATEST_CHECKPOINT],
-                )?;
+                let path = checkpoint(&model, &optimizer, &done, step, Some(here), &[LATEST_CHECKPOINT])?;
                 return Err(Error::Cancelled {
                     checkpoint: run_dir.map(|_| path),
                     epoch,
@@ -601,9 +605,8 @@ where
         let val_loss = if valid_set.is_empty() {
             None
         } else {
-            let evaluated = ema.as_ref().map_or_else(|| model.valid(), Module::valid);
             Some(validation_loss(
-                &evaluated,
+                &done.evaluated(&model),
                 step,
                 examples,
                 &valid_set,
@@ -615,7 +618,7 @@ where
             epoch,
             lr,
             loss: tally.loss_sum / tally.seen as f64,
-            accuracy: if tally.without_logits > 0 {
+            accuracy: if tally.without_predictions > 0 {
                 f64::NAN
             } else {
                 tally.correct as f64 / tally.seen as f64
@@ -623,23 +626,29 @@ where
             seconds,
             val_loss,
         };
-        history.push(log.clone());
         let select_best = config
             .validation
             .as_ref()
             .is_some_and(|v| v.select == ModelSelection::BestLoss);
+        // The kept epoch's loss is in the log; ties keep the earlier epoch.
+        let best_loss = done
+            .best
+            .as_ref()
+            .and_then(|b| done.history.get(b.0))
+            .and_then(|l| l.val_loss);
         if let (true, Some(loss)) = (select_best, val_loss)
-            && best.as_ref().is_none_or(|b| loss < b.1)
+            && best_loss.is_none_or(|b| loss < b)
         {
-            best = Some((epoch, loss, ema.as_ref().map_or_else(|| model.valid(), Module::valid)));
+            done.best = Some((epoch, done.evaluated(&model)));
         }
+        done.history.push(log.clone());
         let last = epoch + 1 == config.epochs;
         let names: &[&str] = if last {
             &[LATEST_CHECKPOINT, FINAL_CHECKPOINT]
         } else {
             &[LATEST_CHECKPOINT]
         };
-        let path = checkpoint(&model, &ema, &best, &optimizer, &history, steps_done, None, step, names)?;
+        let path = checkpoint(&model, &optimizer, &done, step, None, names)?;
         if let Some(dir) = run_dir {
             append_log(dir, &log)?;
         }
@@ -652,12 +661,18 @@ where
             });
         }
     }
-    let last_epoch = history.len().saturating_sub(1);
-    let (epoch, model) = match best {
-        Some((epoch, _, model)) => (epoch, model),
-        None => (last_epoch, ema.unwrap_or_else(|| model.valid())),
+    let (epoch, model) = match done.best {
+        Some(best) => best,
+        None => (
+            done.history.len().saturating_sub(1),
+            done.ema.unwrap_or_else(|| model.valid()),
+        ),
     };
-    Ok(Trained { model, epoch, history })
+    Ok(Trained {
+        model,
+        epoch,
+        history: done.history,
+    })
 }
 
 /// Checks that a checkpoint belongs to this run: same settings (except a larger `epochs`), same data size.

@@ -58,8 +58,8 @@ fn fit(model: TinyConv, job: &TrainJob<'_>) -> Result<(TinyConv, Vec<EpochLog>)>
 }
 
 fn embed(model: &TinyConv, job: &EmbedJob<'_>) -> Result<asd::scoring::ExampleOutputs> {
-    let mut zeros = Vec::new();
-    let clips = Clips::new(&job.inputs[0], margin::labels_or_zero(job, &mut zeros))?;
+    let labels = job.labels_or_zeros();
+    let clips = Clips::new(&job.inputs[0], &labels)?;
     margin::embed(model, &clips, 1, job)
 }
 

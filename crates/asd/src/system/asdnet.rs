@@ -59,8 +59,8 @@ pub(super) fn embed_rows<M>(model: &M, job: &EmbedJob<'_>) -> Result<crate::scor
 where
     M: asd_models::Embedder<Input = asd_models::burn::tensor::Tensor<2>> + asd_models::burn::module::Module,
 {
-    let mut zeros = Vec::new();
-    let rows = Rows::new(&job.inputs[0], margin::labels_or_zero(job, &mut zeros))?;
+    let labels = job.labels_or_zeros();
+    let rows = Rows::new(&job.inputs[0], &labels)?;
     margin::embed(model, &rows, rows.rows_per_clip(), job)
 }
 

@@ -19,8 +19,8 @@ fn fit(model: Model, job: &TrainJob<'_>) -> Result<(Model, Vec<EpochLog>)> {
 }
 
 fn embed(model: &Model, job: &EmbedJob<'_>) -> Result<crate::scoring::ExampleOutputs> {
-    let mut zeros = Vec::new();
-    let clips = Clips::new(&job.inputs[0], margin::labels_or_zero(job, &mut zeros))?;
+    let labels = job.labels_or_zeros();
+    let clips = Clips::new(&job.inputs[0], &labels)?;
     margin::embed(model, &clips, 1, job)
 }
 

@@ -124,17 +124,6 @@ where
     })
 }
 
-/// The labels of an embedding job, or zeros when it has none (the examples need some; no score uses them then).
-pub fn labels_or_zero<'a>(job: &EmbedJob<'a>, zeros: &'a mut Vec<usize>) -> &'a [usize] {
-    match job.labels {
-        Some(labels) => labels,
-        None => {
-            *zeros = vec![0; job.inputs.first().map_or(0, |c| c.len())];
-            zeros
-        }
-    }
-}
-
 /// The front end must give `expected` (rows, cols) for clips of the configured length.
 ///
 /// # Errors

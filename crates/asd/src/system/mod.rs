@@ -71,6 +71,17 @@ pub struct EmbedJob<'a> {
     pub progress: &'a dyn Fn(usize, usize),
 }
 
+impl EmbedJob<'_> {
+    /// The clips' labels, or zeros when the job has none (example sources need a label per clip; no class score
+    /// is computed then).
+    pub fn labels_or_zeros(&self) -> std::borrow::Cow<'_, [usize]> {
+        match self.labels {
+            Some(labels) => std::borrow::Cow::Borrowed(labels),
+            None => std::borrow::Cow::Owned(vec![0; self.inputs.first().map_or(0, FeatureCache::len)]),
+        }
+    }
+}
+
 /// A built network of a system: trained, saved, loaded and asked for embeddings through this one interface.
 pub trait Network: Send {
     /// Parameters (as trained and as the paper counts them) and MACs per input example (decisions.md §9).

@@ -66,9 +66,11 @@ fn fit(model: Model, job: &TrainJob<'_>) -> Result<(Model, Vec<EpochLog>)> {
 }
 
 fn embed(model: &Model, job: &EmbedJob<'_>) -> Result<crate::scoring::ExampleOutputs> {
-    let mut zeros = Vec::new();
-    let labels = margin::labels_or_zero(job, &mut zeros);
-    let examples = Paired::new(Rows::new(&job.inputs[1], labels)?, Clips::new(&job.inputs[0], labels)?)?;
+    let labels = job.labels_or_zeros();
+    let examples = Paired::new(
+        Rows::new(&job.inputs[1], &labels)?,
+        Clips::new(&job.inputs[0], &labels)?,
+    )?;
     margin::embed(model, &examples, 1, job)
 }
 
