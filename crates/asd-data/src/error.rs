@@ -103,6 +103,15 @@ pub enum Error {
         /// The front end's error.
         source: asd_features::FeatureError,
     },
+    /// A clip whose features are NaN or infinite (finite but huge samples overflow the power spectrum).
+    #[error("{}: its features are not finite (samples too large to analyse?)", path.display())]
+    NonFiniteFeatures {
+        /// The clip.
+        path: PathBuf,
+    },
+    /// Several clips that cannot be used, each error naming its file (in clip order).
+    #[error("{} clips cannot be used: {}", .0.len(), join_errors(.0))]
+    Clips(Vec<Error>),
     /// A front end returned a shape other than the one it announced through `output_shape`.
     #[error("{}: front end returned shape {actual:?}, expected {expected:?}", path.display())]
     FeatureShape {
@@ -130,7 +139,16 @@ impl Error {
         move |source| Error::Io { path, source }
     }
 
-    /// The file or folder the error is about, if any.
+    /// `Ok` for no errors, the error itself for one, [`Error::Clips`] for several.
+    pub(crate) fn collect(mut errors: Vec<Error>) -> Result<()> {
+        match errors.len() {
+            0 => Ok(()),
+            1 => Err(errors.remove(0)),
+            _ => Err(Error::Clips(errors)),
+        }
+    }
+
+    /// The file or folder the error is about, if any (`None` for [`Error::Clips`], whose errors each name theirs).
     pub fn path(&self) -> Option<&std::path::Path> {
         match self {
             Error::Io { path, .. }
@@ -146,11 +164,17 @@ impl Error {
             | Error::TooFewClasses { path, .. }
             | Error::Features { path, .. }
             | Error::FeatureShape { path, .. }
+            | Error::NonFiniteFeatures { path }
             | Error::CorruptCache { path, .. } => Some(path),
             Error::Audio(e) => audio_path(e),
-            Error::Invalid(_) => None,
+            Error::Invalid(_) | Error::Clips(_) => None,
         }
     }
+}
+
+/// The errors' messages joined by `; `.
+fn join_errors(errors: &[Error]) -> String {
+    errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
 }
 
 /// The file an audio error names.

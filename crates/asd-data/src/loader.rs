@@ -60,7 +60,9 @@ impl LengthPolicy {
 ///
 /// # Errors
 /// The decoder's error (naming the file), [`Error::Features`] or [`Error::FeatureShape`] naming the file
-/// when the front end fails or returns another shape than `frontend.output_shape(policy.samples)`.
+/// when the front end fails or returns another shape than `frontend.output_shape(policy.samples)`, and
+/// [`Error::NonFiniteFeatures`] when a feature overflows (finite but huge samples, ±3e38, give an infinite
+/// power spectrum that would otherwise surface as a non-finite training loss).
 pub fn clip_features(path: &Path, frontend: &dyn Frontend, policy: &LengthPolicy) -> Result<Array2<f32>> {
     let wave = policy.fit(&asd_audio::load_16k(path)?);
     let features = frontend.extract(&wave.samples).map_err(|source| Error::Features {
@@ -75,6 +77,11 @@ pub fn clip_features(path: &Path, frontend: &dyn Frontend, policy: &LengthPolicy
             actual: features.dim(),
         });
     }
+    if features.iter().any(|v| !v.is_finite()) {
+        return Err(Error::NonFiniteFeatures {
+            path: path.to_path_buf(),
+        });
+    }
     Ok(features)
 }
 
@@ -82,9 +89,12 @@ pub fn clip_features(path: &Path, frontend: &dyn Frontend, policy: &LengthPolicy
 /// `sink` in clip order as `(clip index, [rows, cols] features)`. At most one chunk of waveforms and
 /// features is in memory at once.
 ///
+/// A clip that fails does not stop the pass: every clip is still decoded, so that one run reports every
+/// unusable file at once; `sink` is not called again after the first failure.
+///
 /// # Errors
-/// [`Error::Invalid`] for a bad `policy`; otherwise the error of the first failing clip in clip order
-/// (naming its file), or the first error of `sink`.
+/// [`Error::Invalid`] for a bad `policy`; the first error of `sink`; otherwise, when clips fail, the error of the
+/// one failing clip (naming its file) or [`Error::Clips`] listing every failing clip in clip order.
 pub fn for_each_features(
     clips: &[Clip],
     frontend: &dyn Frontend,
@@ -95,6 +105,7 @@ pub fn for_each_features(
     policy.check()?;
     let chunk = CLIPS_PER_THREAD * rayon::current_num_threads().max(1);
     let done = AtomicUsize::new(0);
+    let mut failed = Vec::new();
     for (c, block) in clips.chunks(chunk).enumerate() {
         let features: Vec<Result<Array2<f32>>> = block
             .par_iter()
@@ -105,10 +116,14 @@ pub fn for_each_features(
             })
             .collect();
         for (i, result) in features.into_iter().enumerate() {
-            sink(c * chunk + i, result?)?;
+            match result {
+                Ok(features) if failed.is_empty() => sink(c * chunk + i, features)?,
+                Ok(_) => {}
+                Err(e) => failed.push(e),
+            }
         }
     }
-    Ok(())
+    Error::collect(failed)
 }
 
 /// The features of every clip in one array `[n_clips, rows, cols]` (for data that fits in memory; a

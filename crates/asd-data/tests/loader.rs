@@ -173,8 +173,10 @@ fn cropping_keeps_the_first_samples() {
     assert_eq!(cropped, full.slice(ndarray::s![.., .., ..100]));
 }
 
+/// Criterion (issue 17): every unusable clip is reported, each naming its file, in clip order (the loader used
+/// to stop at the first).
 #[test]
-fn first_error_names_the_file() {
+fn every_failing_clip_is_named() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut clips: Vec<Clip> = real_clips(dir.path(), 160_000).into_iter().map(|(c, _)| c).collect();
     let bad = [dir.path().join("bad_1.wav"), dir.path().join("bad_2.wav")];
@@ -184,7 +186,17 @@ fn first_error_names_the_file() {
     clips.insert(3, clip(bad[0].clone()));
     clips.push(clip(bad[1].clone()));
     let err = load_features(&clips, &FrameStats, &LengthPolicy::new(160_000), &|_, _| {}).expect_err("bad file");
-    assert_eq!(err.path(), Some(bad[0].as_path()), "{err}");
+    let Error::Clips(errors) = &err else {
+        panic!("expected every failing clip, got {err}");
+    };
+    let named: Vec<Option<&Path>> = errors.iter().map(Error::path).collect();
+    assert_eq!(named, [Some(bad[0].as_path()), Some(bad[1].as_path())], "{err}");
+    let err = load_features(&clips[..4], &FrameStats, &LengthPolicy::new(160_000), &|_, _| {}).expect_err("bad file");
+    assert_eq!(
+        err.path(),
+        Some(bad[0].as_path()),
+        "one failing clip is its own error: {err}"
+    );
     let err = load_features(&clips[..1], &Liar, &LengthPolicy::new(160_000), &|_, _| {}).expect_err("shape");
     assert!(
         matches!(
@@ -199,6 +211,39 @@ fn first_error_names_the_file() {
     );
     let err = load_features(&clips[..1], &FrameStats, &LengthPolicy::new(0), &|_, _| {}).expect_err("length 0");
     assert!(matches!(err, Error::Invalid(_)));
+}
+
+/// Criterion (issue 17): finite but huge samples (±3e38) whose spectrum overflows are refused naming the file,
+/// instead of surfacing as a non-finite training loss.
+#[test]
+fn overflowing_features_name_the_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("loud.wav");
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 16_000,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
+    let mut writer = hound::WavWriter::create(&path, spec).expect("create");
+    for i in 0..4_000 {
+        writer
+            .write_sample(if i % 2 == 0 { 3e38f32 } else { -3e38 })
+            .expect("sample");
+    }
+    writer.finalize().expect("finalize");
+    let spectrum = asd_features::FeatureSpec::new(asd_features::FeatureKind::Spectrum)
+        .build()
+        .expect("front end");
+    let err = load_features(
+        &[clip(path.clone())],
+        spectrum.as_ref(),
+        &LengthPolicy::new(32_000),
+        &|_, _| {},
+    )
+    .expect_err("overflow");
+    assert!(matches!(err, Error::NonFiniteFeatures { .. }), "{err}");
+    assert_eq!(err.path(), Some(path.as_path()));
 }
 
 #[test]

@@ -56,6 +56,10 @@ impl Fit for CosParams {
         check_nonzero_rows(as_row, "train mean")?;
         Ok(Cos { mean })
     }
+
+    fn min_rows(&self) -> (&'static str, usize) {
+        ("rows", 1)
+    }
 }
 
 impl Score for Cos {

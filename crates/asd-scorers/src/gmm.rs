@@ -21,7 +21,7 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::kmeans::KMeansParams;
-use crate::linalg::{check_matrix, check_test, cholesky, inv_lower_t, par_dot, par_t_dot, standard};
+use crate::linalg::{check_matrix, check_rows, check_test, cholesky, inv_lower_t, par_dot, par_t_dot, standard};
 use crate::{Error, Fit, Result, Score};
 
 /// k = 4 components, the same k as K-Means (asdnet_specmfn.md §7.4).
@@ -165,13 +165,7 @@ impl GmmParams {
     fn check_train(&self, train: ArrayView2<'_, f64>) -> Result<()> {
         self.check()?;
         check_matrix(train, "train")?;
-        if train.nrows() < self.n_components {
-            return Err(Error::TooFewPoints {
-                param: "n_components",
-                needed: self.n_components,
-                found: train.nrows(),
-            });
-        }
+        check_rows(self.min_rows(), train.nrows())?;
         Ok(())
     }
 
@@ -407,6 +401,10 @@ impl Fit for GmmParams {
         Zip::from(resp.rows_mut()).and(&labels).for_each(|mut r, &l| r[l] = 1.0);
         let start = self.m_step(x.view(), resp.view())?;
         self.em(x.view(), start)
+    }
+
+    fn min_rows(&self) -> (&'static str, usize) {
+        ("n_components", self.n_components)
     }
 }
 

@@ -188,6 +188,31 @@ impl ScorerConfig {
         }
     }
 
+    /// Whether one group's training rows are enough to fit this scorer: `source_rows` rows outside the target
+    /// domain (all rows of a layout without domains) and `target_rows` in it. Call it before training, with the
+    /// row counts the embeddings will have, so a setting that cannot fit a group (more clusters than clips)
+    /// is found before hours of training.
+    ///
+    /// # Errors
+    /// [`Error::TooFewPoints`] naming the parameter.
+    pub fn check_group(&self, source_rows: usize, target_rows: usize) -> Result<()> {
+        let fits = crate::linalg::check_rows;
+        let all = source_rows + target_rows;
+        match self {
+            Self::Prob(_) => Ok(()),
+            Self::Cos(p) => fits(p.min_rows(), all),
+            Self::Kmeans(p) => fits(p.min_rows(), all),
+            Self::Gmm(p) => fits(p.min_rows(), all),
+            Self::Lof(p) => fits(p.min_rows(), all),
+            Self::Knn(p) => fits(p.min_rows(), all),
+            // Each domain's model is fitted on the group's rows of that domain, when it has any.
+            Self::DomainKnn(p) => [(&p.source, source_rows), (&p.target, target_rows)]
+                .into_iter()
+                .filter(|&(_, rows)| rows > 0)
+                .try_for_each(|(params, rows)| fits(params.min_rows(), rows)),
+        }
+    }
+
     /// Checks the parameters (call at config load, before any decoding or training).
     pub fn check(&self) -> Result<()> {
         match self {

@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::cos::neg_log_max_abs_cos;
-use crate::linalg::{ROW_BLOCK, check_matrix, dot, row_norms, sq_euclid_rows, standard};
+use crate::linalg::{ROW_BLOCK, check_matrix, check_rows, dot, row_norms, sq_euclid_rows, standard};
 use crate::{Error, Fit, Result, Score};
 
 /// k = 4 clusters per class: the only k shown in seed 000 (Fig. 3; asdnet_specmfn.md §7.3).
@@ -135,13 +135,7 @@ impl KMeansParams {
     fn check_train(&self, train: ArrayView2<'_, f64>) -> Result<()> {
         self.check()?;
         check_matrix(train, "train")?;
-        if train.nrows() < self.n_clusters {
-            return Err(Error::TooFewPoints {
-                param: "n_clusters",
-                needed: self.n_clusters,
-                found: train.nrows(),
-            });
-        }
+        check_rows(self.min_rows(), train.nrows())?;
         Ok(())
     }
 
@@ -400,6 +394,10 @@ impl Fit for KMeansParams {
             }
         }
         best.ok_or(Error::Zero { param: "n_init" })
+    }
+
+    fn min_rows(&self) -> (&'static str, usize) {
+        ("n_clusters", self.n_clusters)
     }
 }
 

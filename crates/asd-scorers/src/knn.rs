@@ -5,7 +5,7 @@ use ndarray::{Array1, ArrayView2, Axis, Zip};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::linalg::{check_matrix, check_nonzero_rows, check_test};
+use crate::linalg::{check_matrix, check_nonzero_rows, check_rows, check_test};
 use crate::metric::Metric;
 use crate::neighbors::Index;
 use crate::{Error, Fit, Result, Score};
@@ -92,19 +92,17 @@ impl Fit for KnnParams {
     fn fit(&self, train: ArrayView2<'_, f64>, _rng: &mut impl Rng) -> Result<Knn> {
         self.fit_train(train)
     }
+
+    fn min_rows(&self) -> (&'static str, usize) {
+        ("k", self.k)
+    }
 }
 
 impl KnnParams {
     fn fit_train(&self, train: ArrayView2<'_, f64>) -> Result<Knn> {
         self.check()?;
         check_matrix(train, "train")?;
-        if train.nrows() < self.k {
-            return Err(Error::TooFewPoints {
-                param: "k",
-                needed: self.k,
-                found: train.nrows(),
-            });
-        }
+        check_rows(self.min_rows(), train.nrows())?;
         if self.metric == Metric::Cosine {
             check_nonzero_rows(train, "train")?;
         }

@@ -85,6 +85,11 @@ pub trait Fit {
     /// Fits on `train`, `[n_train, dim]` normal embeddings of one group; `rng` seeds any random
     /// initialisation (scorers without one ignore it).
     fn fit(&self, train: ArrayView2<'_, f64>, rng: &mut impl rand::Rng) -> Result<Self::Fitted>;
+
+    /// The fewest training rows one group needs, and the parameter that sets the need (`k`, `n_clusters`, …):
+    /// [`Fit::fit`] refuses fewer with [`Error::TooFewPoints`], and [`ScorerConfig::check_group`] tells it
+    /// before any embedding exists.
+    fn min_rows(&self) -> (&'static str, usize);
 }
 
 /// A fitted scorer.

@@ -9,6 +9,14 @@ use crate::{Error, Result};
 pub(crate) const ROW_BLOCK: usize = 256;
 
 /// Checks that `x` has rows and columns and only finite values.
+/// [`Error::TooFewPoints`] when `found` rows are fewer than `need` ([`crate::Fit::min_rows`]) asks for.
+pub(crate) fn check_rows((param, needed): (&'static str, usize), found: usize) -> Result<()> {
+    if found < needed {
+        return Err(Error::TooFewPoints { param, needed, found });
+    }
+    Ok(())
+}
+
 pub(crate) fn check_matrix(x: ArrayView2<'_, f64>, what: &'static str) -> Result<()> {
     if x.is_empty() {
         return Err(Error::Empty {

@@ -5,7 +5,7 @@ use ndarray::{Array1, ArrayView2, Axis, Zip};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::linalg::{check_matrix, check_nonzero_rows, check_test};
+use crate::linalg::{check_matrix, check_nonzero_rows, check_rows, check_test};
 use crate::metric::Metric;
 use crate::neighbors::{Index, Neighbours};
 use crate::{Error, Fit, Result, Score};
@@ -101,13 +101,7 @@ impl Fit for LofParams {
     fn fit(&self, train: ArrayView2<'_, f64>, _rng: &mut impl Rng) -> Result<Lof> {
         self.check()?;
         check_matrix(train, "train")?;
-        if train.nrows() < 2 {
-            return Err(Error::TooFewPoints {
-                param: "n_neighbors",
-                needed: 2,
-                found: train.nrows(),
-            });
-        }
+        check_rows(self.min_rows(), train.nrows())?;
         if self.metric == Metric::Cosine {
             check_nonzero_rows(train, "train")?;
         }
@@ -117,6 +111,11 @@ impl Fit for LofParams {
         let k_dist = nb.dist.index_axis(Axis(1), k - 1).to_owned();
         let lrd = reach_lrd(&nb, &k_dist);
         Ok(Lof { index, k, k_dist, lrd })
+    }
+
+    /// Two rows: a point needs one neighbour besides itself (`n_neighbors` is capped at the rows − 1).
+    fn min_rows(&self) -> (&'static str, usize) {
+        ("n_neighbors", 2)
     }
 }
 

@@ -204,6 +204,32 @@ fn too_small_groups() {
     ));
 }
 
+/// `check_group` (the check before training) agrees with the fits: for each kind, the row count where the
+/// grouped fit starts to succeed is where `check_group` starts to accept; PROB fits nothing.
+#[test]
+fn check_group_agrees_with_the_fits() {
+    let configs = [
+        ScorerConfig::Cos(CosParams::default()),
+        ScorerConfig::Kmeans(KMeansParams::new(4)),
+        ScorerConfig::Gmm(GmmParams::new(3).with_covariance(Covariance::Diagonal)),
+        ScorerConfig::Lof(LofParams::new(20)),
+        ScorerConfig::Knn(KnnParams::new(5)),
+        ScorerConfig::DomainKnn(DomainKnnParams::new(KnnParams::new(3))),
+    ];
+    for config in &configs {
+        for n in 1..8 {
+            let train = blobs(n, 4, 0.0);
+            let fitted = score_all(config, train.view(), &vec![0; n], train.view(), &vec![0; n], 0).is_ok();
+            let checked = config.check_group(n, 0).is_ok();
+            assert_eq!(fitted, checked, "{:?} on {n} rows", config.kind());
+        }
+    }
+    // The domain-wise KNN fits each domain on its own rows.
+    let domain = &configs[5];
+    assert!(domain.check_group(5, 2).is_err() && domain.check_group(5, 3).is_ok() && domain.check_group(0, 3).is_ok());
+    assert!(ScorerConfig::new(ScorerKind::Prob).check_group(0, 0).is_ok());
+}
+
 #[test]
 fn zero_vectors_are_rejected_by_cosine_scorers() {
     let mut train = blobs(20, 3, 1.0);

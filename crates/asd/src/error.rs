@@ -63,6 +63,10 @@ pub enum Error {
     /// Arrays handed to the scoring functions that do not line up (clips, groups, scores).
     #[error("inputs do not line up: {0}")]
     Mismatch(String),
+    /// Several problems found together before any training or scoring (unreadable clips, groups that cannot be
+    /// fitted or evaluated), each naming its file, group or setting.
+    #[error("{} problems found before any training or scoring: {}", .0.len(), .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Problems(Vec<Error>),
     /// A file or folder that cannot be read or written.
     #[error("{}: {source}", path.display())]
     Io {
@@ -77,10 +81,37 @@ impl Error {
     /// Whether the error is a bad setting or command-line usage rather than a failure of the data, a file or the
     /// computation (the CLI exits 2 for these, 1 otherwise).
     pub fn is_setting(&self) -> bool {
-        matches!(
-            self,
-            Error::Setting { .. } | Error::Train(asd_train::Error::Config { .. })
-        )
+        match self {
+            Error::Setting { .. } | Error::Train(asd_train::Error::Config { .. }) => true,
+            Error::Problems(problems) => problems.iter().all(Error::is_setting),
+            _ => false,
+        }
+    }
+
+    /// `Ok` for no problems, else [`Error::together`].
+    pub fn collect(problems: Vec<Error>) -> Result<()> {
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::together(problems))
+        }
+    }
+
+    /// One error for problems found together: the problem itself for one, [`Error::Problems`] for several (an
+    /// [`asd_data::Error::Clips`] list of unreadable clips is spread into its clips).
+    pub fn together(problems: Vec<Error>) -> Error {
+        let mut flat: Vec<Error> = Vec::with_capacity(problems.len());
+        for problem in problems {
+            match problem {
+                Error::Data(asd_data::Error::Clips(clips)) => flat.extend(clips.into_iter().map(Error::Data)),
+                other => flat.push(other),
+            }
+        }
+        if flat.len() == 1 {
+            flat.remove(0)
+        } else {
+            Error::Problems(flat)
+        }
     }
 }
 

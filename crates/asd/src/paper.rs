@@ -153,7 +153,9 @@ pub fn reproduce(
         Some(paper) => {
             let reports = &output.scores.reports;
             let chosen = reports.iter().find(|r| r.name == paper.scorer).or(reports.first());
-            chosen.map_or_else(String::new, |r| comparison_table(&r.report, &paper))
+            chosen
+                .and_then(|r| r.report.as_ref())
+                .map_or_else(String::new, |report| comparison_table(report, &paper))
         }
         None => output.report().map_or_else(String::new, Report::to_table),
     };

@@ -10,15 +10,16 @@ use crate::progress::{Event, Progress, TrainObserver};
 use crate::run_folder::{
     CONFIG_FILE, MODEL_FILE, create_dir, read_classes, write_classes, write_embeddings, write_file,
 };
-use crate::scoring::{self, ExampleOutputs, ScorerReport, ScoringConfig};
+use crate::scoring::{self, ClipPooling, ExampleOutputs, ScorerReport, ScoringConfig};
 use crate::system::{EmbedJob, Network, TrainJob};
 use crate::{Error, Result};
 use asd_data::{ClassMap, Clip, Condition, Dataset, Domain, FeatureCache, LengthPolicy, Selection, Split};
-use asd_metrics::Report;
+use asd_metrics::{EvalOptions, Report};
 use asd_models::burn::tensor::Device;
 /// Device names of `--device` (`cpu`, `cuda`, `cuda:<index>`); see [`asd_models::parse_device`].
 pub use asd_models::parse_device;
 use ndarray::Array1;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// Examples per forward pass when extracting embeddings (memory only; results do not depend on it).
@@ -42,43 +43,50 @@ impl Default for RunOptions {
     }
 }
 
-/// The clips a run uses: normal training clips and labelled test clips.
+/// The clips a run uses: normal training clips, and every test clip, labelled (development names) or not
+/// (evaluation names, scored for submission but not evaluated).
 struct RunClips {
     train: Vec<Clip>,
     test: Vec<Clip>,
 }
 
-fn open_data(data: &Path) -> Result<RunClips> {
+/// A machine type and group in words, as messages name it: `pump id_02`.
+fn group_words(clip: &Clip) -> String {
+    format!("{} {}", clip.machine_type, clip.group)
+}
+
+/// Opens the dataset and lists what its structure alone shows to be wrong, before any decoding: test groups
+/// without normal training clips to fit their scorers on, and labelled test groups that cannot be evaluated (a
+/// single-class folder, a domain without normal clips), each named by machine type and group.
+///
+/// # Errors
+/// A dataset that cannot be opened, or one without test clips.
+fn open_data(data: &Path) -> Result<(RunClips, Vec<Error>)> {
     let dataset = Dataset::open(data)?;
     let train = dataset.select(
         &Selection::new()
             .with_split(Split::Train)
             .with_condition(Condition::Normal),
     );
-    let test: Vec<Clip> = dataset
-        .select(&Selection::new().with_split(Split::Test))
-        .into_iter()
-        .filter(|c| c.condition != Condition::Unknown)
-        .collect();
+    let test = dataset.select(&Selection::new().with_split(Split::Test));
     if test.is_empty() {
         return Err(Error::File {
             path: data.into(),
-            reason: "no labelled test clips to evaluate".into(),
+            reason: "no test clips to score".into(),
         });
     }
-    // Every test group needs training clips to fit its scorers on: found here, before any decoding or training,
-    // all of them at once, each named by machine type and group.
-    let trained: std::collections::BTreeSet<(&str, &str)> = train
+    let mut problems = Vec::new();
+    let trained: BTreeSet<(&str, &str)> = train
         .iter()
         .map(|c| (c.machine_type.as_str(), c.group.as_str()))
         .collect();
-    let missing: std::collections::BTreeSet<String> = test
+    let missing: BTreeSet<String> = test
         .iter()
         .filter(|c| !trained.contains(&(c.machine_type.as_str(), c.group.as_str())))
-        .map(|c| format!("{} {}", c.machine_type, c.group))
+        .map(group_words)
         .collect();
     if !missing.is_empty() {
-        return Err(Error::File {
+        problems.push(Error::File {
             path: data.into(),
             reason: format!(
                 "test groups without normal training clips to fit their scorers on: {}",
@@ -86,7 +94,38 @@ fn open_data(data: &Path) -> Result<RunClips> {
             ),
         });
     }
-    Ok(RunClips { train, test })
+    // The evaluator's own rules, run on placeholder scores: a group it would refuse after training is
+    // refused now.
+    for group in scoring::labelled_groups(&test, |_| 0.0) {
+        if let Err(e) = asd_metrics::evaluate(
+            std::slice::from_ref(&group),
+            &EvalOptions::default().with_jackknife(false),
+        ) {
+            problems.push(Error::File {
+                path: data.into(),
+                reason: format!(
+                    "test group {} {} cannot be evaluated: {e}",
+                    group.machine_type, group.group
+                ),
+            });
+        }
+    }
+    Ok((RunClips { train, test }, problems))
+}
+
+/// The (machine type, group)s of `test` without any labelled clip, in words (`fan id_01`), sorted.
+fn unlabelled_groups(test: &[Clip]) -> Vec<String> {
+    let labelled: BTreeSet<(&str, &str)> = test
+        .iter()
+        .filter(|c| c.condition != Condition::Unknown)
+        .map(|c| (c.machine_type.as_str(), c.group.as_str()))
+        .collect();
+    let all: BTreeSet<String> = test
+        .iter()
+        .filter(|c| !labelled.contains(&(c.machine_type.as_str(), c.group.as_str())))
+        .map(group_words)
+        .collect();
+    all.into_iter().collect()
 }
 
 /// The feature caches of one clip list, one per input of the system, in the order it lists them.
@@ -115,6 +154,67 @@ fn caches(
             )?)
         })
         .collect()
+}
+
+/// The feature caches of both splits, built (or reopened) before any training.
+struct Inputs {
+    train: Vec<FeatureCache>,
+    test: Vec<FeatureCache>,
+}
+
+/// Everything that can go wrong before the first epoch, found and reported together: the structural
+/// `problems` of [`open_data`], every train and test clip that does not decode (both feature caches are built
+/// here), and every scorer that cannot be fitted on a group's training examples.
+///
+/// # Errors
+/// [`Error::Problems`] listing them (or the one problem alone).
+fn prepare(
+    config: &RunConfig,
+    out: &Path,
+    clips: &RunClips,
+    mut problems: Vec<Error>,
+    progress: Progress<'_>,
+) -> Result<Inputs> {
+    problems.extend(scorers_fit(config, &clips.train).err());
+    let train = caches(config, out, &clips.train, Split::Train, progress);
+    let test = caches(config, out, &clips.test, Split::Test, progress);
+    match (train, test) {
+        (Ok(train), Ok(test)) => Error::collect(problems).map(|()| Inputs { train, test }),
+        (train, test) => {
+            problems.extend(train.err());
+            problems.extend(test.err());
+            Err(Error::together(problems))
+        }
+    }
+}
+
+/// Checks that each scorer can be fitted on the training examples of every group (a K-Means with more clusters
+/// than a group's examples fails otherwise after training); all failures together.
+fn scorers_fit(config: &RunConfig, train: &[Clip]) -> Result<()> {
+    let per_clip = match config.scoring.clip_pooling {
+        ClipPooling::MeanSegmentEmbedding => 1,
+        ClipPooling::MeanSegmentScore => config.system.def().examples_per_clip(config)?,
+    };
+    let mut rows: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    for clip in train {
+        let (source, target) = rows.entry(group_words(clip)).or_default();
+        match clip.domain {
+            Some(Domain::Target) => *target += per_clip,
+            _ => *source += per_clip,
+        }
+    }
+    let mut problems = Vec::new();
+    for (scorer, name) in config.scoring.scorers.iter().zip(config.scoring.names()) {
+        for (group, &(source, target)) in &rows {
+            if let Err(e) = scorer.check_group(source, target) {
+                problems.push(Error::Setting {
+                    field: "scoring.scorers".into(),
+                    reason: format!("scorer {name} cannot be fitted on the training examples of {group}: {e}"),
+                });
+            }
+        }
+    }
+    Error::collect(problems)
 }
 
 /// What [`train`] produced.
@@ -165,7 +265,7 @@ pub fn train(
             reason: format!("system {} has no network to train", config.system),
         });
     }
-    let split = open_data(data)?;
+    let (split, problems) = open_data(data)?;
     let classes = system.class_map(config, &split.train, &split.test)?;
     let mut config = config.clone();
     if let Some(model) = &mut config.model {
@@ -177,7 +277,8 @@ pub fn train(
     write_classes(out, &classes)?;
 
     let labels = class_indices(&classes, &split.train)?;
-    let inputs = caches(&config, out, &split.train, Split::Train, progress)?;
+    // Both splits' features before the first epoch: a test clip that does not decode is found now.
+    let inputs = prepare(&config, out, &split, problems, progress)?.train;
     let network = asd_models::init::seeded(&options.device, config.seed, |d| system.build(&config, d))?;
     let observer = TrainObserver(progress);
     let job = TrainJob {
@@ -239,16 +340,19 @@ fn extract(
 pub struct ScoreOutput {
     /// One report per scorer (then the ensemble), in the order of [`ScoringConfig::names`].
     pub reports: Vec<ScorerReport>,
-    /// `OUT/metrics.json`: the first scorer's report.
-    pub metrics_json: PathBuf,
+    /// `OUT/metrics.json`: the first scorer's report; `None` when no test clip has a label.
+    pub metrics_json: Option<PathBuf>,
     /// `OUT/results.md`.
     pub results_md: PathBuf,
+    /// The test groups that were scored but not evaluated because none of their clips has a label (evaluation
+    /// names such as `section_03_0000.wav`), as `fan section_03`.
+    pub unlabelled: Vec<String>,
 }
 
 impl ScoreOutput {
-    /// The headline (first scorer's) report.
+    /// The headline (first scorer's) report, when some test clips have labels.
     pub fn report(&self) -> Option<&Report> {
-        self.reports.first().map(|r| &r.report)
+        self.reports.first().and_then(|r| r.report.as_ref())
     }
 }
 
@@ -301,10 +405,12 @@ fn score_with(
     options: &RunOptions,
     progress: Progress<'_>,
 ) -> Result<ScoreOutput> {
-    let split = open_data(data)?;
+    let (split, problems) = open_data(data)?;
     create_dir(out)?;
-    let train_inputs = caches(config, out, &split.train, Split::Train, progress)?;
-    let test_inputs = caches(config, out, &split.test, Split::Test, progress)?;
+    let Inputs {
+        train: train_inputs,
+        test: test_inputs,
+    } = prepare(config, out, &split, problems, progress)?;
     let train_labels = classes.map(|c| class_indices(c, &split.train)).transpose()?;
     // PROB needs every test clip's class; a test ID unseen in training leaves it out.
     let test_labels: Option<Vec<usize>> =
@@ -342,16 +448,25 @@ fn score_with(
     )?;
     let named: Vec<(String, Array1<f64>)> = config.scoring.names().into_iter().zip(scores).collect();
     let reports = scoring::write_reports(out, &split.test, &named)?;
-    let metrics_json = out.join("metrics.json");
-    if let Some(first) = reports.first() {
-        first.report.write_json(&metrics_json)?;
-    }
+    let metrics_json = match reports.first().and_then(|r| r.report.as_ref()) {
+        Some(report) => {
+            let path = out.join("metrics.json");
+            report.write_json(&path)?;
+            Some(path)
+        }
+        None => None,
+    };
+    let unlabelled = unlabelled_groups(&split.test);
     let results_md = out.join("results.md");
-    write_file(&results_md, results_markdown(config, data, &reports).as_bytes())?;
+    write_file(
+        &results_md,
+        results_markdown(config, data, &reports, &unlabelled).as_bytes(),
+    )?;
     Ok(ScoreOutput {
         reports,
         metrics_json,
         results_md,
+        unlabelled,
     })
 }
 
@@ -369,22 +484,31 @@ fn scorer_groups(train: &[Clip], test: &[Clip]) -> (Vec<i64>, Vec<i64>) {
     (train.iter().map(group).collect(), test.iter().map(group).collect())
 }
 
-fn results_markdown(config: &RunConfig, data: &Path, reports: &[ScorerReport]) -> String {
-    let mut text = format!(
-        "# {} on {}\n\nAUC / pAUC (p = 0.1, McClish) in percent, per machine type (mean over IDs / sections) and on \
-         average; one row per scorer.\n\n{}\n",
-        config.system,
-        data.display(),
-        scoring::summary_table(reports)
-    );
-    if let Some(first) = reports.first() {
+fn results_markdown(config: &RunConfig, data: &Path, reports: &[ScorerReport], unlabelled: &[String]) -> String {
+    let mut text = format!("# {} on {}\n\n", config.system, data.display());
+    let headline = reports
+        .first()
+        .and_then(|r| r.report.as_ref().map(|report| (&r.name, report)));
+    if let Some((name, report)) = headline {
         text.push_str(&format!(
-            "## {} (headline scorer)\n\n{}",
-            first.name,
-            first.report.to_table()
+            "AUC / pAUC (p = 0.1, McClish) in percent, per machine type (mean over IDs / sections) and on average; \
+             one row per scorer.\n\n{}\n## {name} (headline scorer)\n\n{}",
+            scoring::summary_table(reports),
+            report.to_table()
         ));
     }
+    if !unlabelled.is_empty() {
+        text.push_str(&format!("\n{}\n", unlabelled_note(unlabelled)));
+    }
     text
+}
+
+/// The sentence that says which groups were scored without labels.
+pub fn unlabelled_note(unlabelled: &[String]) -> String {
+    format!(
+        "Scored without evaluation (no test clip of theirs has a normal / anomaly label): {}.",
+        unlabelled.join(", ")
+    )
 }
 
 /// What [`run`] produced.

@@ -9,10 +9,10 @@
 //! | `checkpoints/`, `train_log.csv` | per-epoch checkpoints and log of [`asd_train::train`] (`--resume` continues) |
 //! | `model.bpk` | the final network's weights (Burn burnpack) |
 //! | `embeddings/{train,test}.npy` | `[examples, dim]` f32 embeddings; `{train,test}_files.txt`: the clip of each row |
-//! | `scores/<scorer>/anomaly_score_<type>_<group>.csv` | DCASE-format score CSVs (`file,score`), one folder per scorer |
-//! | `metrics/<scorer>.json`, `roc/<scorer>/` | the report of each scorer (as `asd evaluate --json`) and its ROC curves |
-//! | `metrics.json` | the report of the first scorer (the headline) |
-//! | `results.md` | all scorers side by side, then the headline scorer's table per type and ID / section |
+//! | `scores/<scorer>/anomaly_score_<type>_<group>.csv` | DCASE-format score CSVs (`file,score`) of every test clip, labelled or not (evaluation names), one folder per scorer |
+//! | `metrics/<scorer>.json`, `roc/<scorer>/` | the report of each scorer on the labelled test clips (as `asd evaluate --json`) and its ROC curves; absent when no test clip has a label |
+//! | `metrics.json` | the report of the first scorer (the headline); absent when no test clip has a label |
+//! | `results.md` | all scorers side by side, then the headline scorer's table per type and ID / section; the groups scored without labels |
 
 use crate::scoring::ExampleOutputs;
 use crate::{Error, Result};

@@ -9,7 +9,7 @@
 
 use crate::run_folder::create_dir;
 use crate::{Error, Result};
-use asd_data::{Clip, Condition};
+use asd_data::Clip;
 use asd_metrics::{ClipTruth, EvalOptions, GroupScores, Report, ScoredClip};
 use asd_scorers::{ScorerConfig, ScorerKind};
 use ndarray::{Array1, Array2, Axis};
@@ -328,18 +328,50 @@ fn group_ranks(scores: &Array1<f64>, groups: &[i64]) -> Array1<f64> {
 pub struct ScorerReport {
     /// The scorer's name ([`ScoringConfig::names`]).
     pub name: String,
-    /// Its evaluation.
-    pub report: Report,
-    /// `scores/<name>/`: DCASE score CSVs.
+    /// Its evaluation on the labelled test clips; `None` when no test clip has a label (an evaluation set).
+    pub report: Option<Report>,
+    /// `scores/<name>/`: DCASE score CSVs of every test clip, labelled or not.
     pub scores_dir: PathBuf,
 }
 
-/// Writes, for each named clip-score vector, `out/scores/<name>/anomaly_score_<type>_<group>.csv`,
-/// `out/metrics/<name>.json` and `out/roc/<name>/`, and evaluates it on the labelled `test` clips.
+/// The labelled test clips of each (machine type, group), with the score `score` gives each (by index into
+/// `test`); groups without a labelled clip are left out.
+pub(crate) fn labelled_groups(test: &[Clip], score: impl Fn(usize) -> f64) -> Vec<GroupScores> {
+    let mut groups: BTreeMap<(&str, &str), Vec<ScoredClip>> = BTreeMap::new();
+    for (i, clip) in test.iter().enumerate() {
+        let Some(label) = clip.condition.label() else {
+            continue;
+        };
+        groups
+            .entry((&clip.machine_type, &clip.group))
+            .or_default()
+            .push(ScoredClip {
+                file: clip.file_name.clone(),
+                score: score(i),
+                truth: ClipTruth {
+                    anomaly: label == 1,
+                    domain: clip.domain.map(crate::metrics_domain),
+                },
+                decision: None,
+            });
+    }
+    groups
+        .into_iter()
+        .map(|((machine_type, group), clips)| GroupScores {
+            machine_type: machine_type.to_string(),
+            group: group.to_string(),
+            clips,
+        })
+        .collect()
+}
+
+/// Writes, for each named clip-score vector, `out/scores/<name>/anomaly_score_<type>_<group>.csv` for every
+/// test clip (labelled or not: evaluation-set names are scored for submission), and evaluates it on the labelled
+/// clips, writing `out/metrics/<name>.json` and `out/roc/<name>/` when there are any.
 ///
 /// # Errors
-/// A test clip without a normal / anomaly label, a score vector of the wrong length, or a file that cannot
-/// be written (named).
+/// A score vector of the wrong length, a labelled group the evaluator refuses, or a file that cannot be
+/// written (named).
 pub fn write_reports(out: &Path, test: &[Clip], named_scores: &[(String, Array1<f64>)]) -> Result<Vec<ScorerReport>> {
     named_scores
         .iter()
@@ -351,51 +383,32 @@ pub fn write_reports(out: &Path, test: &[Clip], named_scores: &[(String, Array1<
                     test.len()
                 )));
             }
-            let mut groups: BTreeMap<(String, String), Vec<ScoredClip>> = BTreeMap::new();
-            for (clip, &score) in test.iter().zip(scores) {
-                let anomaly = match clip.condition {
-                    Condition::Normal => false,
-                    Condition::Anomaly => true,
-                    Condition::Unknown => {
-                        return Err(Error::File {
-                            path: clip.path.clone(),
-                            reason: "a test clip without a normal / anomaly label cannot be evaluated".into(),
-                        });
-                    }
-                };
-                groups
-                    .entry((clip.machine_type.clone(), clip.group.clone()))
-                    .or_default()
-                    .push(ScoredClip {
-                        file: clip.file_name.clone(),
-                        score,
-                        truth: ClipTruth {
-                            anomaly,
-                            domain: clip.domain.map(crate::metrics_domain),
-                        },
-                        decision: None,
-                    });
-            }
             let scores_dir = out.join("scores").join(name);
             create_dir(&scores_dir)?;
-            let mut group_scores = Vec::with_capacity(groups.len());
-            for ((machine_type, group), clips) in groups {
-                let rows: Vec<(&str, f64)> = clips.iter().map(|c| (c.file.as_str(), c.score)).collect();
+            let mut files: BTreeMap<(&str, &str), Vec<(&str, f64)>> = BTreeMap::new();
+            for (clip, &score) in test.iter().zip(scores) {
+                files
+                    .entry((&clip.machine_type, &clip.group))
+                    .or_default()
+                    .push((&clip.file_name, score));
+            }
+            for ((machine_type, group), rows) in files {
                 asd_metrics::write_scores(
-                    &scores_dir.join(asd_metrics::score_file_name(&machine_type, &group)),
+                    &scores_dir.join(asd_metrics::score_file_name(machine_type, group)),
                     &rows,
                 )?;
-                group_scores.push(GroupScores {
-                    machine_type,
-                    group,
-                    clips,
-                });
             }
-            let report = asd_metrics::evaluate(&group_scores, &EvalOptions::default())?;
-            let metrics_dir = out.join("metrics");
-            create_dir(&metrics_dir)?;
-            report.write_json(&metrics_dir.join(format!("{name}.json")))?;
-            asd_metrics::write_roc_pngs(&report, &out.join("roc").join(name))?;
+            let groups = labelled_groups(test, |i| scores[i]);
+            let report = if groups.is_empty() {
+                None
+            } else {
+                let report = asd_metrics::evaluate(&groups, &EvalOptions::default())?;
+                let metrics_dir = out.join("metrics");
+                create_dir(&metrics_dir)?;
+                report.write_json(&metrics_dir.join(format!("{name}.json")))?;
+                asd_metrics::write_roc_pngs(&report, &out.join("roc").join(name))?;
+                Some(report)
+            };
             Ok(ScorerReport {
                 name: name.clone(),
                 report,
@@ -405,27 +418,32 @@ pub fn write_reports(out: &Path, test: &[Clip], named_scores: &[(String, Array1<
         .collect()
 }
 
-/// A Markdown table with one row per scorer: AUC / pAUC (percent) per machine type and on average.
+/// A Markdown table with one row per evaluated scorer: AUC / pAUC (percent) per machine type and on average
+/// (empty when nothing was evaluated).
 pub fn summary_table(reports: &[ScorerReport]) -> String {
-    let Some(first) = reports.first() else {
+    let evaluated: Vec<(&str, &Report)> = reports
+        .iter()
+        .filter_map(|r| r.report.as_ref().map(|report| (r.name.as_str(), report)))
+        .collect();
+    let Some(&(_, first)) = evaluated.first() else {
         return String::new();
     };
-    let types: Vec<&String> = first.report.types.keys().collect();
+    let types: Vec<&String> = first.types.keys().collect();
     let mut table = String::from("| scorer |");
     types.iter().for_each(|t| table.push_str(&format!(" {t} |")));
     table.push_str(" average |\n|---|");
     table.push_str(&"---|".repeat(types.len() + 1));
     table.push('\n');
     let pct = |auc: f64, pauc: f64| format!(" {:.2} / {:.2} |", 100.0 * auc, 100.0 * pauc);
-    for r in reports {
-        table.push_str(&format!("| {} |", r.name));
+    for (name, report) in evaluated {
+        table.push_str(&format!("| {name} |"));
         for t in &types {
-            match r.report.types.get(*t) {
+            match report.types.get(*t) {
                 Some(tr) => table.push_str(&pct(tr.auc, tr.pauc)),
                 None => table.push_str(" – |"),
             }
         }
-        table.push_str(&pct(r.report.average.auc, r.report.average.pauc));
+        table.push_str(&pct(report.average.auc, report.average.pauc));
         table.push('\n');
     }
     table

@@ -180,10 +180,12 @@ fn a_label_file_sets_the_training_classes() {
     assert!(err.to_string().contains(&train[0].file_name), "{err}");
 }
 
-/// Criterion (issue 17): a test group without training clips is found before any work, named by machine type and
-/// group (it was reported as "test group 3" after every epoch had run).
+/// Criterion (issue 17): everything that would fail after training is found before the first epoch and reported
+/// together, each naming its file or group: a test group without training clips (named by machine type and group,
+/// not "test group 3"), a training clip and a test clip that do not decode, a labelled test group of one class,
+/// and a scorer with more clusters than a group's training examples.
 #[test]
-fn a_test_group_without_training_clips_is_named_before_any_work() {
+fn every_problem_is_found_before_the_first_epoch_and_reported_together() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let (data, train) = small_tree(tmp.path(), 4);
     let (machine_type, group) = (train[0].machine_type.clone(), train[0].group.clone());
@@ -193,12 +195,117 @@ fn a_test_group_without_training_clips_is_named_before_any_work() {
     {
         std::fs::remove_file(&clip.path).expect("remove");
     }
+    let dataset = asd::data::Dataset::open(&data).expect("dataset");
+    let test = dataset.select(&asd::data::Selection::new().with_split(asd::data::Split::Test));
+    let last_train = train.last().expect("training clips");
+    // A RIFF/WAVE header followed by junk: listed as audio, but it does not decode.
+    let junk = b"RIFF\x24\x00\x00\x00WAVEjunk and more junk";
+    std::fs::write(&last_train.path, junk).expect("junk");
+    let broken_test = test.last().expect("test clips");
+    std::fs::write(&broken_test.path, junk).expect("junk");
+    // One group keeps only its normal test clips.
+    let single = &test[test.len() / 2];
+    for clip in test.iter().filter(|c| {
+        (&c.machine_type, &c.group) == (&single.machine_type, &single.group)
+            && c.condition == asd::data::Condition::Anomaly
+    }) {
+        std::fs::remove_file(&clip.path).expect("remove");
+    }
+
+    let mut config = RunConfig::preset(System::ASDNET).with_epochs(1);
+    config.clip_seconds = 2.0;
+    config.scoring = asd::scoring::ScoringConfig::single(asd::scorers::ScorerConfig::Kmeans(
+        asd::scorers::KMeansParams::new(1000),
+    ));
+    let out = tmp.path().join("run");
+    let epochs = std::sync::atomic::AtomicUsize::new(0);
+    let err = run(&config, &data, &out, &RunOptions::default(), &|event: Event| {
+        if matches!(event, Event::Train(_)) {
+            epochs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    })
+    .expect_err("a tree with problems");
+    assert_eq!(
+        epochs.into_inner(),
+        0,
+        "no training event before the problems are reported"
+    );
+    let text = err.to_string();
+    for needle in [
+        format!("{machine_type} {group}"),
+        last_train.file_name.clone(),
+        broken_test.file_name.clone(),
+        format!(
+            "test group {} {} cannot be evaluated",
+            single.machine_type, single.group
+        ),
+        "n_clusters".to_string(),
+    ] {
+        assert!(text.contains(&needle), "{needle:?} missing from: {text}");
+    }
+    assert!(matches!(err, asd::Error::Problems(ref p) if p.len() >= 5), "{err:?}");
+    assert!(
+        !err.is_setting(),
+        "data problems are failures (exit 1), not usage errors"
+    );
+}
+
+/// Criterion (issue 17): an evaluation-layout tree, where some groups have development names (labelled) and
+/// others evaluation names (`id_II_NNNNNNNN.wav`, no label), is scored end to end: every test clip is in the
+/// score CSVs, metrics cover the labelled groups, and the unlabelled groups are named; a tree with no label at
+/// all gives score CSVs and no metrics instead of an error.
+#[test]
+fn evaluation_names_are_scored_and_only_labelled_groups_evaluated() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (data, _) = small_tree(tmp.path(), 4);
+    let dataset = asd::data::Dataset::open(&data).expect("dataset");
+    let test = dataset.select(&asd::data::Selection::new().with_split(asd::data::Split::Test));
+    let hide = |clips: &[&asd::data::Clip]| {
+        for (i, clip) in clips.iter().enumerate() {
+            let eval_name = format!("{}_{:08}.wav", clip.group, 100 + i);
+            std::fs::rename(&clip.path, clip.path.with_file_name(eval_name)).expect("rename");
+        }
+    };
+    let (eval_type, eval_group) = (test[0].machine_type.clone(), test[0].group.clone());
+    let in_eval_group: Vec<&asd::data::Clip> = test
+        .iter()
+        .filter(|c| (&c.machine_type, &c.group) == (&eval_type, &eval_group))
+        .collect();
+    hide(&in_eval_group);
     let config = RunConfig {
         clip_seconds: 2.0,
         ..RunConfig::preset(System::RAW_LOGMEL)
     };
     let out = tmp.path().join("run");
-    let err = run(&config, &data, &out, &RunOptions::default(), &()).expect_err("a group without training clips");
-    assert!(err.to_string().contains(&format!("{machine_type} {group}")), "{err}");
-    assert!(!out.join("cache").exists(), "nothing was decoded");
+    let result = run(&config, &data, &out, &RunOptions::default(), &()).expect("mixed dev / eval names");
+    assert_eq!(result.scores.unlabelled, [format!("{eval_type} {eval_group}")]);
+    let csv = out
+        .join("scores/knn")
+        .join(asd::metrics::score_file_name(&eval_type, &eval_group));
+    let rows = asd::metrics::read_scores(&csv).expect("the evaluation group's score CSV");
+    assert_eq!(rows.len(), in_eval_group.len(), "every unlabelled clip is scored");
+    assert!(
+        rows.iter().all(|r| r.file.starts_with(&eval_group)),
+        "{:?}",
+        rows[0].file
+    );
+    let report = result.report().expect("labelled groups are evaluated");
+    let evaluated: usize = report.types.values().map(|t| t.groups.len()).sum();
+    assert_eq!(evaluated, 3, "2 types × 2 IDs, one of them unlabelled");
+    let results = std::fs::read_to_string(&result.scores.results_md).expect("results.md");
+    assert!(results.contains(&format!("{eval_type} {eval_group}")), "{results}");
+
+    // Nothing labelled at all: scores, a note, no metrics.
+    let rest: Vec<&asd::data::Clip> = test
+        .iter()
+        .filter(|c| (&c.machine_type, &c.group) != (&eval_type, &eval_group))
+        .collect();
+    hide(&rest);
+    let out = tmp.path().join("run-eval");
+    let result = run(&config, &data, &out, &RunOptions::default(), &()).expect("an evaluation set");
+    assert_eq!(result.scores.unlabelled.len(), 4);
+    assert!(result.report().is_none() && result.scores.metrics_json.is_none());
+    assert!(!out.join("metrics.json").exists());
+    let written = std::fs::read_dir(out.join("scores/knn")).expect("score CSVs").count();
+    assert_eq!(written, 4, "one score CSV per group");
 }

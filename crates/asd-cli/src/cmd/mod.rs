@@ -146,23 +146,33 @@ impl ScorerArgs {
 /// # Errors
 /// A closed or failing standard output ([`crate::error::print`]).
 pub fn print_results(output: &asd::pipeline::ScoreOutput) -> crate::error::Result<()> {
-    let mut text = format!("{}\n", asd::scoring::summary_table(&output.reports));
-    if let Some(first) = output.reports.first() {
+    let mut text = String::new();
+    if let (Some(first), Some(report)) = (output.reports.first(), output.report()) {
         text.push_str(&format!(
-            "{} (headline scorer):\n{}\n",
+            "{}\n{} (headline scorer):\n{}\n",
+            asd::scoring::summary_table(&output.reports),
             first.name,
-            first.report.to_table()
+            report.to_table()
         ));
     }
+    if !output.unlabelled.is_empty() {
+        text.push_str(&format!("{}\n", asd::pipeline::unlabelled_note(&output.unlabelled)));
+    }
     crate::error::print(&text)?;
-    eprintln!(
-        "scores in {}, metrics in {}, tables in {}",
-        output
-            .reports
-            .first()
-            .map_or_else(String::new, |r| r.scores_dir.display().to_string()),
-        output.metrics_json.display(),
-        output.results_md.display()
-    );
+    let scores = output
+        .reports
+        .first()
+        .map_or_else(String::new, |r| r.scores_dir.display().to_string());
+    match &output.metrics_json {
+        Some(metrics) => eprintln!(
+            "scores in {scores}, metrics in {}, tables in {}",
+            metrics.display(),
+            output.results_md.display()
+        ),
+        None => eprintln!(
+            "scores in {scores} (no labelled test clips, so no metrics), summary in {}",
+            output.results_md.display()
+        ),
+    }
     Ok(())
 }

@@ -46,6 +46,11 @@ pub(super) fn check_segments(config: &RunConfig, input_bins: usize) -> Result<()
     margin::check_input_shape(config, [1, input_bins], [1, cols])
 }
 
+/// Segments per clip: the rows of the spectrum front end for a clip of `config.clip_seconds`.
+pub(super) fn segments_per_clip(config: &RunConfig) -> Result<usize> {
+    Ok(config.features.build()?.output_shape(config.clip_samples()).0)
+}
+
 /// Trains a segment model: every segment of every clip is an example (the first input's rows).
 pub(super) fn fit_rows<M>(model: M, job: &TrainJob<'_>) -> Result<(M, Vec<EpochLog>)>
 where
@@ -90,6 +95,10 @@ impl SystemDef for AsdNet {
         let c: AsdNetConfig = model_config(config)?;
         c.check()?;
         check_segments(config, c.input_bins)
+    }
+
+    fn examples_per_clip(&self, config: &RunConfig) -> Result<usize> {
+        segments_per_clip(config)
     }
 
     fn build(&self, config: &RunConfig, device: &Device) -> Result<Box<dyn Network>> {

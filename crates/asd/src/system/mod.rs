@@ -158,6 +158,17 @@ pub trait SystemDef: Send + Sync {
     /// [`Error::Setting`] naming the setting.
     fn check(&self, config: &RunConfig) -> Result<()>;
 
+    /// Examples the network embeds per clip of `config.clip_seconds`: 1 (the default) for a whole-clip model, the
+    /// segment count for a segment model. Before training, the facade checks with it that every scorer can be
+    /// fitted on each group's training examples.
+    ///
+    /// # Errors
+    /// An invalid front end.
+    fn examples_per_clip(&self, config: &RunConfig) -> Result<usize> {
+        let _ = config;
+        Ok(1)
+    }
+
     /// Makes the network's input size follow the clip length where it depends on it (frame counts, samples),
     /// for the quick recipe's shorter clips. Default: nothing depends on it.
     ///

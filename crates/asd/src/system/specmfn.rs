@@ -1,7 +1,7 @@
 //! SpecMFN (seed 000; asdnet_specmfn.md): SpecNet's Conv1d layers shape the spectrum of a 2-s segment into an
 //! image for MobileFaceNet, ArcFace; seed 000's recipe ([`super::asdnet::segment_recipe`]).
 
-use super::asdnet::{check_segments, embed_rows, fit_rows, segment_recipe};
+use super::asdnet::{check_segments, embed_rows, fit_rows, segment_recipe, segments_per_clip};
 use super::margin::MarginNetwork;
 use super::{Network, Recipe, SystemDef, model_config, model_table};
 use crate::Result;
@@ -39,6 +39,10 @@ impl SystemDef for SpecMfn {
         let c: SpecMfnConfig = model_config(config)?;
         c.check()?;
         check_segments(config, c.input_bins)
+    }
+
+    fn examples_per_clip(&self, config: &RunConfig) -> Result<usize> {
+        segments_per_clip(config)
     }
 
     fn build(&self, config: &RunConfig, device: &Device) -> Result<Box<dyn Network>> {
