@@ -36,14 +36,17 @@ pub fn write_wav_pcm16(path: &Path, wave: &Waveform) -> Result<()> {
             source: std::io::Error::other(other.to_string()),
         },
     };
-    let mut writer = hound::WavWriter::create(path, spec).map_err(io)?;
-    {
-        let mut samples = writer.get_i16_writer(wave.samples.len() as u32);
-        for &s in &wave.samples {
-            // The clamp keeps the cast in range; `as` saturates anyway.
-            samples.write_sample((s * PCM16_SCALE).round().clamp(-32768.0, 32767.0) as i16);
+    let write = |tmp: &Path| {
+        let mut writer = hound::WavWriter::create(tmp, spec).map_err(io)?;
+        {
+            let mut samples = writer.get_i16_writer(wave.samples.len() as u32);
+            for &s in &wave.samples {
+                // The clamp keeps the cast in range; `as` saturates anyway.
+                samples.write_sample((s * PCM16_SCALE).round().clamp(-32768.0, 32767.0) as i16);
+            }
+            samples.flush().map_err(io)?;
         }
-        samples.flush().map_err(io)?;
-    }
-    writer.finalize().map_err(io)
+        writer.finalize().map_err(io)
+    };
+    asd_io::write_with(path, write, |e| io(hound::Error::IoError(e)))
 }

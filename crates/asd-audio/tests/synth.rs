@@ -4,7 +4,7 @@
 use asd_audio::AudioError;
 use asd_audio::synth::{
     ClipSpec, Domain, GENERATOR_VERSION, MANIFEST_FILE, MachineType, SEVERITY_MAX, Split, SynthConfig, SynthLayout,
-    generate, render_clip,
+    generate, is_generated, render_clip,
 };
 use realfft::RealFftPlanner;
 use std::collections::{BTreeMap, BTreeSet};
@@ -83,6 +83,29 @@ fn dcase2020_layout_writes_exactly_the_expected_files() {
         manifest.contains("seed = 7") && manifest.contains("seconds = 2.0"),
         "{manifest}"
     );
+}
+
+/// Criterion (issue 17): the manifest is written last, so a generation interrupted before it is recognised as
+/// incomplete (as is a tree of other settings), and generating again removes the temporary files the interrupted
+/// run left and gives the complete tree.
+#[test]
+fn an_interrupted_generation_is_recognised_and_completed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = small_2020();
+    generate_into(&config, dir.path());
+    let complete = files(dir.path());
+    assert!(is_generated(&config, dir.path()));
+    assert!(!is_generated(&SynthConfig { seed: 8, ..config }, dir.path()));
+
+    // What a kill in the middle leaves: no manifest, a missing clip, a temporary file.
+    std::fs::remove_file(dir.path().join(MANIFEST_FILE)).expect("remove manifest");
+    std::fs::remove_file(dir.path().join(&complete[5])).expect("remove a clip");
+    let leftover = dir.path().join("fan/train/.asd-tmp-1-normal_id_00_00000003.wav");
+    std::fs::write(&leftover, b"RIFF").expect("leftover");
+    assert!(!is_generated(&config, dir.path()));
+    generate_into(&config, dir.path());
+    assert!(is_generated(&config, dir.path()));
+    assert_eq!(files(dir.path()), complete);
 }
 
 #[test]

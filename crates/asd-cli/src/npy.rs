@@ -84,12 +84,17 @@ pub fn read_groups(path: &Path) -> Result<Vec<i64>> {
     Ok(v.to_vec())
 }
 
-/// Writes any array as `.npy`.
+/// Writes any array as `.npy`, atomically (a failed write leaves no partial file).
 pub fn write<T: WritableElement, D: ndarray::Dimension>(path: &Path, array: &ndarray::Array<T, D>) -> Result<()> {
-    ndarray_npy::write_npy(path, array).map_err(|e| CliError::Npy {
+    let failed = |reason: String| CliError::Npy {
         path: path.into(),
-        reason: e.to_string(),
-    })
+        reason,
+    };
+    asd_io::write_with(
+        path,
+        |tmp| ndarray_npy::write_npy(tmp, array).map_err(|e| failed(e.to_string())),
+        |e| failed(e.to_string()),
+    )
 }
 
 #[cfg(test)]

@@ -122,13 +122,11 @@ impl FeatureCache {
             }
         }
         fs::create_dir_all(dir).map_err(Error::io(dir))?;
-        let tmp = dir.join(format!(".{}.tmp-{}", cache_file_name(&header), std::process::id()));
-        let written = write_cache(&tmp, &header, clips, frontend, policy, progress)
-            .and_then(|()| fs::rename(&tmp, &path).map_err(Error::io(&path)));
-        if let Err(e) = written {
-            let _ = fs::remove_file(&tmp); // best effort: the first error is the one to report
-            return Err(e);
-        }
+        asd_io::write_with(
+            &path,
+            |tmp| write_cache(tmp, &header, clips, frontend, policy, progress),
+            Error::io(&path),
+        )?;
         FeatureCache::open(&path)
     }
 
@@ -348,9 +346,5 @@ fn write_cache(
         bytes.extend(features.iter().flat_map(|v| v.to_le_bytes()));
         out.write_all(&bytes).map_err(Error::io(path))
     })?;
-    let file = out.into_inner().map_err(|e| Error::Io {
-        path: path.to_path_buf(),
-        source: e.into_error(),
-    })?;
-    file.sync_all().map_err(io)
+    out.flush().map_err(io)
 }

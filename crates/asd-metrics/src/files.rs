@@ -237,7 +237,7 @@ fn write_rows<T>(path: &Path, rows: &[(impl AsRef<str>, T)], format: impl Fn(&T)
         text.push_str(&format(value));
         text.push('\n');
     }
-    std::fs::write(path, text).map_err(io(path))
+    asd_io::write(path, text.as_bytes()).map_err(io(path))
 }
 
 /// Writes a score CSV (`file,score`; scores in shortest round-trip form, so reading gives the same f64).

@@ -25,10 +25,11 @@ pub fn write_roc_pngs(report: &Report, dir: &Path) -> Result<Vec<PathBuf>> {
             .values()
             .map(|g| g.roc.points().iter().map(|p| (p.fpr, p.tpr)).collect())
             .collect();
-        draw(&path, &curves).map_err(|reason| Error::Plot {
+        let plot_error = |reason| Error::Plot {
             path: path.clone(),
             reason,
-        })?;
+        };
+        asd_io::write_with(&path, |tmp| draw(tmp, &curves), |e| e.to_string()).map_err(plot_error)?;
         paths.push(path);
     }
     Ok(paths)

@@ -279,7 +279,7 @@ impl Report {
             path: path.into(),
             source,
         })?;
-        std::fs::write(path, text + "\n").map_err(io(path))
+        asd_io::write(path, (text + "\n").as_bytes()).map_err(io(path))
     }
 
     /// A plain-text (Markdown) table for the terminal: one row per group, then per-type and overall rows,
@@ -484,7 +484,7 @@ impl Report {
     ///
     /// Errors: as [`Report::to_evaluator_csv`]; [`Error::Io`].
     pub fn write_evaluator_csv(&self, path: &Path) -> Result<()> {
-        std::fs::write(path, self.to_evaluator_csv()?).map_err(io(path))
+        asd_io::write(path, self.to_evaluator_csv()?.as_bytes()).map_err(io(path))
     }
 }
 

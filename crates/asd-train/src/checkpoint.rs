@@ -18,7 +18,6 @@ use crate::error::{Error, Result};
 use crate::train::EpochLog;
 use serde::{Deserialize, Serialize};
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The first 8 bytes of a checkpoint file.
@@ -221,23 +220,9 @@ impl Checkpoint {
     }
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same folder that is synced and renamed over `path`.
+/// Writes `bytes` to `path` atomically ([`asd_io::write`]).
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-    let written = (|| {
-        let mut file = fs::File::create(&tmp).map_err(Error::io(&tmp))?;
-        file.write_all(bytes).map_err(Error::io(&tmp))?;
-        file.sync_all().map_err(Error::io(&tmp))?;
-        fs::rename(&tmp, path).map_err(Error::io(path))
-    })();
-    if written.is_err() {
-        let _ = fs::remove_file(&tmp); // best effort: the first error is the one to report
-    }
-    written
+    asd_io::write(path, bytes).map_err(Error::io(path))
 }
 
 /// `run_dir/checkpoints/<name>`.

@@ -124,7 +124,7 @@ pub fn comparison_table(report: &Report, paper: &PaperResults) -> String {
 ///
 /// On `data` (a DCASE 2020 development tree) the preset runs as published (hours to days on a CPU; see
 /// docs/reproducing.md). With `data = None`, the [quick synthetic benchmark](crate::config::quick_benchmark) is
-/// written into `out/data` (reused if there) and the [quick recipe](RunConfig::quick) runs instead: a smoke test
+/// written into `out/data` (reused if complete, written again if an interrupted run left it incomplete) and the [quick recipe](RunConfig::quick) runs instead: a smoke test
 /// of the whole path in minutes, whose numbers say nothing about the paper's. The table reports the scorer the
 /// paper used, or the first scorer when the run has no scorer of that name.
 ///
@@ -142,8 +142,9 @@ pub fn reproduce(
         Some(dir) => (preset, dir.to_path_buf()),
         None => {
             let dir = out.join("data");
-            if !dir.join(asd_audio::synth::MANIFEST_FILE).is_file() {
-                asd_audio::synth::generate(&crate::config::quick_benchmark(), &dir, &mut |_, _| {})?;
+            let synth = crate::config::quick_benchmark();
+            if !asd_audio::synth::is_generated(&synth, &dir) {
+                asd_audio::synth::generate(&synth, &dir, &mut |_, _| {})?;
             }
             (preset.quick()?, dir)
         }

@@ -8,7 +8,7 @@
 use crate::config::RunConfig;
 use crate::progress::{Event, Progress, TrainObserver};
 use crate::run_folder::{
-    CONFIG_FILE, MODEL_FILE, create_dir, read_classes, write_classes, write_embeddings, write_file,
+    CONFIG_FILE, MODEL_FILE, open_run_folder, read_classes, write_classes, write_embeddings, write_file,
 };
 use crate::scoring::{self, ClipPooling, ExampleOutputs, ScorerReport, ScoringConfig};
 use crate::system::{EmbedJob, Network, TrainJob};
@@ -272,7 +272,7 @@ pub fn train(
         system.set_classes(model, classes.len());
     }
     config.check()?;
-    create_dir(out)?;
+    open_run_folder(out)?;
     config.save(&out.join(CONFIG_FILE))?;
     write_classes(out, &classes)?;
 
@@ -406,7 +406,7 @@ fn score_with(
     progress: Progress<'_>,
 ) -> Result<ScoreOutput> {
     let (split, problems) = open_data(data)?;
-    create_dir(out)?;
+    open_run_folder(out)?;
     let Inputs {
         train: train_inputs,
         test: test_inputs,
@@ -557,7 +557,7 @@ pub fn run(
         });
     }
     config.check()?;
-    create_dir(out)?;
+    open_run_folder(out)?;
     config.save(&out.join(CONFIG_FILE))?;
     let network = config.system.def().build(config, &options.device)?;
     let scores = score_with(config, network.as_ref(), None, data, out, options, progress)?;

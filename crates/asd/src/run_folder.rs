@@ -17,7 +17,7 @@
 use crate::scoring::ExampleOutputs;
 use crate::{Error, Result};
 use asd_data::{ClassMap, Clip};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// File name of the final weights in a run folder.
 pub const MODEL_FILE: &str = "model.bpk";
@@ -34,32 +34,21 @@ pub(crate) fn create_dir(dir: &Path) -> Result<()> {
     })
 }
 
-/// The temporary name `path` is written under before the rename.
-fn temporary(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
-}
-
-/// Writes `bytes` to `path` through a temporary file renamed over it, naming the file on failure (the temporary
-/// file is removed).
+/// Writes `bytes` to `path` atomically ([`asd_io::write`]), naming the file on failure.
 pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
-    write_with(path, |tmp| std::fs::write(tmp, bytes))
+    asd_io::write(path, bytes).map_err(|source| Error::Io {
+        path: path.into(),
+        source,
+    })
 }
 
-/// Runs `write` on a temporary name beside `path`, then renames it to `path`; on failure the temporary file is
-/// removed and the error names `path`.
-pub(crate) fn write_with(path: &Path, write: impl FnOnce(&Path) -> std::io::Result<()>) -> Result<()> {
-    let tmp = temporary(path);
-    let done = write(&tmp).and_then(|()| std::fs::rename(&tmp, path));
-    done.map_err(|source| {
-        let _ = std::fs::remove_file(&tmp); // best effort: the write's error is the one to report
-        Error::Io {
-            path: path.into(),
-            source,
-        }
+/// Creates the run folder `out` (and its parents) and removes the temporary files that interrupted runs left in
+/// it ([`asd_io::remove_stale`]).
+pub(crate) fn open_run_folder(out: &Path) -> Result<()> {
+    create_dir(out)?;
+    asd_io::remove_stale(out).map(drop).map_err(|source| Error::Io {
+        path: out.into(),
+        source,
     })
 }
 
@@ -95,9 +84,15 @@ pub(crate) fn write_embeddings(out: &Path, split: &str, outputs: &ExampleOutputs
     create_dir(&dir)?;
     let path = dir.join(format!("{split}.npy"));
     let embeddings = outputs.embeddings.mapv(|v| v as f32);
-    write_with(&path, |tmp| {
-        ndarray_npy::write_npy(tmp, &embeddings).map_err(std::io::Error::other)
-    })?;
+    let io_error = |source| Error::Io {
+        path: path.clone(),
+        source,
+    };
+    asd_io::write_with(
+        &path,
+        |tmp| ndarray_npy::write_npy(tmp, &embeddings).map_err(|e| io_error(std::io::Error::other(e))),
+        io_error,
+    )?;
     let files: String = outputs
         .clip
         .iter()

@@ -462,9 +462,10 @@ pub struct SynthSummary {
 const PROGRESS_CHUNK: usize = 32;
 
 /// Writes the dataset of `config` under `out_dir` (created if needed; existing files of the same names are
-/// overwritten): the WAV files of [`SynthConfig::clips`], `attributes_SS.csv` per section (2023 layout) and
-/// the manifest [`MANIFEST_FILE`]. Clips render in parallel; `progress(done, total)` is called from the
-/// calling thread after each batch.
+/// overwritten): the WAV files of [`SynthConfig::clips`], `attributes_SS.csv` per section (2023 layout) and,
+/// last, the manifest [`MANIFEST_FILE`], so a tree whose manifest matches ([`is_generated`]) is complete. Every
+/// file is written atomically, and temporary files an interrupted generation left are removed first. Clips
+/// render in parallel; `progress(done, total)` is called from the calling thread after each batch.
 ///
 /// # Errors
 /// [`AudioError::SynthConfig`] for a bad config (checked before anything is written); [`AudioError::Io`]
@@ -482,8 +483,7 @@ pub fn generate(config: &SynthConfig, out_dir: &Path, progress: &mut dyn FnMut(u
             std::fs::create_dir_all(&dir).map_err(io(&dir))?;
         }
     }
-    let manifest = out_dir.join(MANIFEST_FILE);
-    std::fs::write(&manifest, manifest_text(config, clips.len())).map_err(io(&manifest))?;
+    asd_io::remove_stale(out_dir).map_err(io(out_dir))?;
     if config.layout == SynthLayout::Dcase2023 {
         write_attribute_tables(config, &clips, out_dir)?;
     }
@@ -497,12 +497,22 @@ pub fn generate(config: &SynthConfig, out_dir: &Path, progress: &mut dyn FnMut(u
         done += batch.len() as u64;
         progress(done, total);
     }
+    let manifest = out_dir.join(MANIFEST_FILE);
+    asd_io::write(&manifest, manifest_text(config, clips.len()).as_bytes()).map_err(io(&manifest))?;
     Ok(SynthSummary {
         n_clips: clips.len(),
         seconds_of_audio: clips.iter().map(|c| c.n_samples() as f64 / SAMPLE_RATE).sum(),
         machine_types: config.machine_types().to_vec(),
         manifest,
     })
+}
+
+/// Whether `dir` holds the complete dataset of `config`: its manifest, which [`generate`] writes last, exists
+/// and is the one `config` gives. `false` for a tree that an interrupted generation left, or one made with other
+/// settings or by another version of the generator.
+pub fn is_generated(config: &SynthConfig, dir: &Path) -> bool {
+    std::fs::read_to_string(dir.join(MANIFEST_FILE))
+        .is_ok_and(|text| text == manifest_text(config, config.clips().len()))
 }
 
 /// `<type>/attributes_SS.csv` for every section: header `file_name,d1p,d1v,…`, one row per clip with its
@@ -524,7 +534,7 @@ fn write_attribute_tables(config: &SynthConfig, clips: &[ClipSpec], out_dir: &Pa
                 text.push('\n');
             }
             let path = out_dir.join(machine.name()).join(format!("attributes_{group:02}.csv"));
-            std::fs::write(&path, text).map_err(|source| AudioError::Io { path, source })?;
+            asd_io::write(&path, text.as_bytes()).map_err(|source| AudioError::Io { path, source })?;
         }
     }
     Ok(())

@@ -28,7 +28,7 @@ pub fn run(args: Args) -> Result<()> {
             path: path.clone(),
             source: std::io::Error::other(e),
         })?;
-        std::fs::write(path, text + "\n").map_err(CliError::io(path))?;
+        asd_io::write(path, (text + "\n").as_bytes()).map_err(CliError::io(path))?;
     }
     Ok(())
 }

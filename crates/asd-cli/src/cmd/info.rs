@@ -69,7 +69,7 @@ pub fn run(args: Args) -> Result<()> {
             path: path.clone(),
             source: std::io::Error::other(e),
         })?;
-        std::fs::write(path, json + "\n").map_err(CliError::io(path))?;
+        asd_io::write(path, (json + "\n").as_bytes()).map_err(CliError::io(path))?;
     }
     crate::error::print(&text)
 }

@@ -52,9 +52,15 @@ pub fn run(args: Args) -> Result<()> {
                 }
             }
             let dir = args.out.join("data");
-            if dir.join(MANIFEST_FILE).is_file() {
+            if asd::audio::synth::is_generated(&synth, &dir) {
                 eprintln!("run: reusing the synthetic benchmark in {}", dir.display());
             } else {
+                if dir.exists() {
+                    eprintln!(
+                        "run: the synthetic benchmark in {} is incomplete (no matching {MANIFEST_FILE}); writing it again",
+                        dir.display()
+                    );
+                }
                 let progress = Progress::new("synth");
                 let summary = asd::audio::synth::generate(&synth, &dir, &mut |d, t| progress.update(d, t))
                     .map_err(asd::Error::from)?;

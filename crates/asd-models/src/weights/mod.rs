@@ -112,11 +112,18 @@ fn check_applied<M>(
 /// # Errors
 /// [`Error::WeightWrite`] naming `path` if the file cannot be written.
 pub fn save_burnpack<M: Module>(module: &M, path: &Path) -> Result<()> {
-    let mut store = BurnpackStore::from_file(path).auto_extension(false).overwrite(true);
-    module.save_into(&mut store).map_err(|e| Error::WeightWrite {
+    let failed = |message: String| Error::WeightWrite {
         path: path.to_path_buf(),
-        message: e.to_string(),
-    })
+        message,
+    };
+    asd_io::write_with(
+        path,
+        |tmp| {
+            let mut store = BurnpackStore::from_file(tmp).auto_extension(false).overwrite(true);
+            module.save_into(&mut store).map_err(|e| failed(e.to_string()))
+        },
+        |e| failed(e.to_string()),
+    )
 }
 
 /// Loads a file written by [`save_burnpack`] into `module`, which must have been built from the same
