@@ -59,14 +59,20 @@ enum Command {
     Run(cmd::run::Args),
 }
 
+/// The log filter without `ASD_LOG`: warnings of the crates that log (`asd_audio`'s decoder notes, the CLI's own).
+const DEFAULT_LOG: &str = "off,asd_audio=warn,asd=warn";
+
 fn main() -> ExitCode {
     keep_freed_memory();
+    // Warnings of asd's own crates only (a third-party crate's log lines are not the user's business unless
+    // ASD_LOG asks for them), coloured only on a terminal.
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("ASD_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG)),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .without_time()
         .init();
     let cli = Cli::parse(); // usage errors exit with code 2 (clap's convention, ours too)

@@ -12,12 +12,13 @@ pub const ARCFACE_SCALE: f64 = 30.0;
 pub const ARCFACE_MARGIN: f64 = 0.7;
 
 /// What the PROB scorer receives per clip.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ProbInput {
-    /// Final class logits, margin already applied by the model head: score = logsumexp(ℓ) − ℓ_c.
-    #[default]
-    Logits,
+    /// Final class logits, margin already applied by the model head: score = logsumexp(ℓ) − ℓ_c. (A struct
+    /// variant without fields, so that serde refuses unknown keys beside `type = "logits"`, which it does not
+    /// check for a unit variant of a tagged enum.)
+    Logits {},
     /// ArcFace cosines `cos(z, W_j)` of a head without margin: the scorer applies the additive angular
     /// margin at the clip's class and the scale, then takes the cross-entropy (OS-SCL's test score).
     ArcFaceCosine {
@@ -26,6 +27,13 @@ pub enum ProbInput {
         /// Additive angular margin m (radians).
         margin: f64,
     },
+}
+
+impl Default for ProbInput {
+    /// Final logits.
+    fn default() -> Self {
+        ProbInput::Logits {}
+    }
 }
 
 /// PROB scorer settings. Nothing is fitted: the score of a clip depends only on its own logits and class.
@@ -98,7 +106,7 @@ impl ProbParams {
             .and(&cls)
             .par_for_each(|o, row, &c| {
                 *o = match self.input {
-                    ProbInput::Logits => cross_entropy(row, c, row[c]),
+                    ProbInput::Logits {} => cross_entropy(row, c, row[c]),
                     ProbInput::ArcFaceCosine { scale, margin } => {
                         let logits = row.mapv(|v| scale * v);
                         cross_entropy(logits.view(), c, scale * arc_margin(row[c], margin))

@@ -318,6 +318,70 @@ fn merge_tables(mut base: toml::Table, over: toml::Table) -> toml::Table {
 mod tests {
     use super::*;
 
+    /// Every table of `table` (itself, nested tables, tables inside arrays), each as the path to it.
+    fn table_paths(table: &toml::Table, at: Vec<String>, out: &mut Vec<Vec<String>>) {
+        out.push(at.clone());
+        for (key, value) in table {
+            match value {
+                toml::Value::Table(t) => table_paths(t, [at.clone(), vec![key.clone()]].concat(), out),
+                toml::Value::Array(items) => {
+                    for (i, item) in items.iter().enumerate() {
+                        if let toml::Value::Table(t) = item {
+                            table_paths(t, [at.clone(), vec![key.clone(), i.to_string()]].concat(), out);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn table_at<'a>(table: &'a mut toml::Table, path: &[String]) -> &'a mut toml::Table {
+        let Some((first, rest)) = path.split_first() else {
+            return table;
+        };
+        let next = match table.get_mut(first) {
+            Some(toml::Value::Table(t)) => t,
+            Some(toml::Value::Array(items)) => {
+                let (index, rest) = rest.split_first().expect("an index after an array");
+                match &mut items[index.parse::<usize>().expect("index")] {
+                    toml::Value::Table(t) => return table_at(t, rest),
+                    other => panic!("{other} is not a table"),
+                }
+            }
+            other => panic!("{other:?} is not a table"),
+        };
+        table_at(next, rest)
+    }
+
+    /// Criterion (issue 17): in every system's full configuration, a misspelt key in any table (the top level,
+    /// `[features]`, `[train]` and its optimiser and schedule, `[loss]`, `[model]`, each scorer of `[scoring]`, …)
+    /// is refused, naming the key, when the file is read or checked; none is silently ignored.
+    #[test]
+    fn an_unknown_key_in_any_table_is_refused() {
+        for system in System::all() {
+            let full = toml::Table::try_from(RunConfig::preset(system)).expect("preset as TOML");
+            let mut paths = Vec::new();
+            table_paths(&full, Vec::new(), &mut paths);
+            assert!(paths.len() >= 5, "{system}: {paths:?}");
+            for path in paths {
+                let mut edited = full.clone();
+                table_at(&mut edited, &path).insert("n_clases".into(), toml::Value::Integer(3));
+                let text = toml::to_string(&edited).expect("TOML");
+                let result = RunConfig::from_toml(&text).and_then(|c| c.check());
+                let err = result.expect_err(&format!(
+                    "{system}: an unknown key in [{}] was accepted",
+                    path.join(".")
+                ));
+                assert!(
+                    err.to_string().contains("n_clases"),
+                    "{system} [{}]: {err}",
+                    path.join(".")
+                );
+            }
+        }
+    }
+
     #[test]
     fn a_partial_file_takes_the_rest_from_its_systems_preset() {
         let config = RunConfig::from_toml(

@@ -268,9 +268,7 @@ pub fn train(
     let (split, problems) = open_data(data)?;
     let classes = system.class_map(config, &split.train, &split.test)?;
     let mut config = config.clone();
-    if let Some(model) = &mut config.model {
-        system.set_classes(model, classes.len());
-    }
+    set_classes(&mut config, classes.len())?;
     config.check()?;
     open_run_folder(out)?;
     config.save(&out.join(CONFIG_FILE))?;
@@ -302,6 +300,31 @@ pub fn train(
         history,
         model_path,
     })
+}
+
+/// Sets the `[model]` settings the data fixes (the class count) through [`SystemDef::set_classes`](
+/// crate::SystemDef::set_classes). A value the user wrote (one that is neither the preset's nor the data's) is
+/// refused with that reason rather than silently replaced.
+fn set_classes(config: &mut RunConfig, n_classes: usize) -> Result<()> {
+    let system = config.system.def();
+    let Some(model) = &mut config.model else {
+        return Ok(());
+    };
+    let preset = RunConfig::preset(config.system).model.unwrap_or_default();
+    let mut fixed = model.clone();
+    system.set_classes(&mut fixed, n_classes);
+    for (key, value) in &fixed {
+        if let Some(written) = model.get(key).filter(|&w| w != value && Some(w) != preset.get(key)) {
+            return Err(Error::Setting {
+                field: format!("model.{key}"),
+                reason: format!(
+                    "is set from the data ({value} here, from {n_classes} training classes); leave it out (it is {written})"
+                ),
+            });
+        }
+    }
+    *model = fixed;
+    Ok(())
 }
 
 /// Class index of each clip.

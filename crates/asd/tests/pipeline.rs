@@ -180,6 +180,24 @@ fn a_label_file_sets_the_training_classes() {
     assert!(err.to_string().contains(&train[0].file_name), "{err}");
 }
 
+/// Criterion (issue 17): a class count the user wrote that the data contradicts is refused with that reason, naming
+/// the key, before any decoding (it was silently replaced); the preset's placeholder is replaced without a word.
+#[test]
+fn a_class_count_the_data_contradicts_is_refused() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (data, _) = small_tree(tmp.path(), 4);
+    let config =
+        RunConfig::from_toml("system = \"asdnet\"\nclip_seconds = 2.0\n[model]\nn_classes = 7\n").expect("config");
+    let out = tmp.path().join("run");
+    let err = asd::train(&config, &data, &out, &RunOptions::default(), &()).expect_err("7 classes for 4");
+    let text = err.to_string();
+    assert!(
+        text.contains("model.n_classes") && text.contains("set from the data"),
+        "{text}"
+    );
+    assert!(err.is_setting() && !out.join("cache").exists());
+}
+
 /// Criterion (issue 17): everything that would fail after training is found before the first epoch and reported
 /// together, each naming its file or group: a test group without training clips (named by machine type and group,
 /// not "test group 3"), a training clip and a test clip that do not decode, a labelled test group of one class,

@@ -384,16 +384,64 @@ pub fn model_config<C: Serialize + serde::de::DeserializeOwned>(config: &RunConf
         }
         None => return Err(setting("model.kind", format!("missing; it must be \"{system}\""))),
     }
-    let keys: Vec<String> = table.keys().cloned().collect();
-    let parsed = C::deserialize(toml::Value::Table(table)).map_err(|e| setting("model", e.message().to_string()))?;
-    let known = toml::Table::try_from(&parsed).map_err(|e| setting("model", e.to_string()))?;
-    if let Some(unknown) = keys.iter().find(|k| !known.contains_key(k.as_str())) {
-        return Err(setting(
-            &format!("model.{unknown}"),
+    let unknown = |key: &str| {
+        setting(
+            &format!("model.{key}"),
             format!("unknown setting of {system}'s network"),
-        ));
+        )
+    };
+    let parsed = match C::deserialize(toml::Value::Table(table.clone())) {
+        Ok(parsed) => parsed,
+        // An extra key inside a tagged table (`head = { ArcFace = { …, typo = 1 } }`) fails the parse itself:
+        // name the key whose removal makes the table parse, when the parsed settings have no such key (a known key
+        // of the wrong type keeps the parser's message).
+        Err(e) => {
+            let is_culprit = |path: &Vec<String>| {
+                C::deserialize(toml::Value::Table(without(&table, path)))
+                    .ok()
+                    .and_then(|parsed| toml::Table::try_from(&parsed).ok())
+                    .is_some_and(|known| !key_paths(&known).contains(path))
+            };
+            let culprit = key_paths(&table).into_iter().find(is_culprit);
+            return Err(culprit.map_or_else(|| setting("model", e.message().to_string()), |p| unknown(&p.join("."))));
+        }
+    };
+    let known = toml::Table::try_from(&parsed).map_err(|e| setting("model", e.to_string()))?;
+    let known_paths = key_paths(&known);
+    match key_paths(&table).into_iter().find(|path| !known_paths.contains(path)) {
+        Some(path) => Err(unknown(&path.join("."))),
+        None => Ok(parsed),
     }
-    Ok(parsed)
+}
+
+/// The path of every key of `table`, nested tables' keys included (`["head", "ArcFace", "scale"]`).
+fn key_paths(table: &toml::Table) -> Vec<Vec<String>> {
+    let mut paths = Vec::new();
+    for (key, value) in table {
+        paths.push(vec![key.clone()]);
+        if let toml::Value::Table(inner) = value {
+            paths.extend(key_paths(inner).into_iter().map(|p| [vec![key.clone()], p].concat()));
+        }
+    }
+    paths
+}
+
+/// `table` without the key at `path`.
+fn without(table: &toml::Table, path: &[String]) -> toml::Table {
+    let mut table = table.clone();
+    match path {
+        [] => {}
+        [key] => {
+            table.remove(key);
+        }
+        [key, rest @ ..] => {
+            if let Some(toml::Value::Table(inner)) = table.get(key) {
+                let inner = without(inner, rest);
+                table.insert(key.clone(), toml::Value::Table(inner));
+            }
+        }
+    }
+    table
 }
 
 /// Checks that `config.features.kind` is one of `kinds` (the first is named in the message).
@@ -554,6 +602,13 @@ mod tests {
         }
         let err = config.check().unwrap_err();
         assert!(err.to_string().contains("model.n_clases"), "{err}");
+        // A known key of the wrong type is not called unknown.
+        let mut config = RunConfig::preset(System::ASDNET);
+        if let Some(model) = &mut config.model {
+            model.insert("n_classes".into(), toml::Value::String("many".into()));
+        }
+        let err = config.check().unwrap_err().to_string();
+        assert!(!err.contains("unknown setting"), "{err}");
         let mut foreign = RunConfig::preset(System::ASDNET);
         foreign.model = RunConfig::preset(System::SPECMFN).model;
         assert!(foreign.check().is_err());
