@@ -7,9 +7,9 @@ use clap::{Parser, Subcommand};
 use mimalloc::MiMalloc;
 use std::process::ExitCode;
 
+use asd_cli::{error, npy};
+
 mod cmd;
-mod error;
-mod npy;
 mod progress;
 
 /// mimalloc instead of glibc malloc: glibc returns large freed blocks to the kernel on every call and

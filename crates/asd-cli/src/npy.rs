@@ -8,8 +8,10 @@ use std::path::Path;
 /// Bytes of a `.npy` file read to find its header: the magic, version, length and a header of up to 64 KiB.
 const HEADER_READ_LIMIT: u64 = 12 + 65_536;
 
-/// The number of values and the byte size of one value that a `.npy` header (format versions 1–3) claims, or
-/// `None` when the header cannot be parsed here (ndarray-npy then reports what is malformed).
+/// The number of values and the byte size of one value that a `.npy` header (format versions 1–3) claims, and
+/// where the data starts; `None` when the header is not one NumPy writes (a dictionary with one `'descr'`, one
+/// `'shape'` tuple, single quotes only), which is then refused: ndarray-npy's more lenient parser must never see a
+/// header whose size was not checked here.
 fn claimed_size(head: &[u8]) -> Option<(u128, u128, usize)> {
     if head.get(..6)? != b"\x93NUMPY" {
         return None;
@@ -19,6 +21,9 @@ fn claimed_size(head: &[u8]) -> Option<(u128, u128, usize)> {
         _ => (u32::from_le_bytes(head.get(8..12)?.try_into().ok()?) as usize, 12),
     };
     let header = std::str::from_utf8(head.get(start..start.checked_add(len)?)?).ok()?;
+    if header.contains('"') || header.matches("'descr'").count() != 1 || header.matches("'shape'").count() != 1 {
+        return None;
+    }
     let descr = header.split("'descr':").nth(1)?.split('\'').nth(1)?;
     let item: u128 = descr.trim_start_matches(|c: char| !c.is_ascii_digit()).parse().ok()?;
     let shape = header.split("'shape':").nth(1)?.split('(').nth(1)?.split(')').next()?;
@@ -45,14 +50,14 @@ fn check_size(path: &Path) -> Result<()> {
     std::fs::File::open(path)
         .and_then(|f| f.take(HEADER_READ_LIMIT).read_to_end(&mut head))
         .map_err(CliError::io(path))?;
-    if let Some((values, item, data_start)) = claimed_size(&head) {
-        let available = u128::from(meta.len()).saturating_sub(data_start as u128);
-        let needed = values.saturating_mul(item);
-        if needed > available {
-            return Err(bad(format!(
-                "the header claims {values} values ({needed} bytes) but the file holds {available} bytes of data"
-            )));
-        }
+    let (values, item, data_start) = claimed_size(&head)
+        .ok_or_else(|| bad("not a .npy file as NumPy writes them (magic, version, one 'descr' and one 'shape')".into()))?;
+    let available = u128::from(meta.len()).saturating_sub(data_start as u128);
+    let needed = values.saturating_mul(item);
+    if needed > available {
+        return Err(bad(format!(
+            "the header claims {values} values ({needed} bytes) but the file holds {available} bytes of data"
+        )));
     }
     Ok(())
 }
@@ -131,6 +136,15 @@ mod tests {
             let path = npy_file(dir.path(), &dict, &[0u8; 40]);
             let err = read_matrix(&path).expect_err(shape).to_string();
             assert!(err.contains("x.npy") && err.contains("claims"), "{shape}: {err}");
+        }
+        // Headers a lenient parser would read differently: a second shape, double quotes.
+        for dict in [
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (1,), 'shape': (1000000000000,), }",
+            "{\"descr\": '<f8', 'fortran_order': False, \"shape\": (1000000000000,), }",
+        ] {
+            let path = npy_file(dir.path(), dict, &[0u8; 8]);
+            let err = read_matrix(&path).expect_err(dict).to_string();
+            assert!(err.contains("x.npy") && err.contains("NumPy"), "{dict}: {err}");
         }
         let path = dir.path().join("ok.npy");
         write(&path, &ndarray::Array2::<f64>::zeros((3, 2))).expect("write");

@@ -13,8 +13,8 @@
 //! asd_io::write(&path, b"a.wav,0.5\n")?;
 //! assert_eq!(std::fs::read(&path)?, b"a.wav,0.5\n");
 //! // A write that fails leaves neither the target nor a temporary file.
-//! let failed = asd_io::write_with(&dir.path().join("x.csv"), |_tmp| Err("no"), |e| e.to_string());
-//! assert_eq!(failed, Err("no"));
+//! let failed = asd_io::write_with(&dir.path().join("x.csv"), |_tmp| Err("no".to_string()), |e| e.to_string());
+//! assert_eq!(failed, Err("no".to_string()));
 //! assert_eq!(std::fs::read_dir(dir.path())?.count(), 1);
 //! # Ok::<(), std::io::Error>(())
 //! ```
