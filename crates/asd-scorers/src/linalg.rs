@@ -157,16 +157,19 @@ pub(crate) fn par_dot(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> Array2<
     out
 }
 
-/// `aᵀ · b` for tall `a`, `b` (`[n, p]`, `[n, q]` → `[p, q]`), summed over row blocks in parallel.
+/// `aᵀ · b` for tall `a`, `b` (`[n, p]`, `[n, q]` → `[p, q]`): one product per row block, in parallel, then
+/// summed in block order, so the result is the same for any thread count (a rayon `reduce` would group the
+/// blocks as the threads split them).
 pub(crate) fn par_t_dot(a: ArrayView2<'_, f64>, b: ArrayView2<'_, f64>) -> Array2<f64> {
     let (p, q) = (a.ncols(), b.ncols());
-    (0..a.nrows().div_ceil(ROW_BLOCK))
+    let blocks: Vec<Array2<f64>> = (0..a.nrows().div_ceil(ROW_BLOCK))
         .into_par_iter()
         .map(|i| {
             let rows = s![i * ROW_BLOCK..((i + 1) * ROW_BLOCK).min(a.nrows()), ..];
             a.slice(rows).t().dot(&b.slice(rows))
         })
-        .reduce(|| Array2::zeros((p, q)), |x, y| x + y)
+        .collect();
+    blocks.into_iter().fold(Array2::zeros((p, q)), |sum, block| sum + block)
 }
 
 /// Lower Cholesky factor `L` of a symmetric matrix (`a = L Lᵀ`); `None` if `a` is not positive definite.

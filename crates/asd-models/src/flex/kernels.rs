@@ -502,9 +502,14 @@ fn build(
     out
 }
 
+/// Shares of a batch that [`batch_sum`] accumulates separately: a constant, not the thread count, so the order of
+/// the additions, and with it every bit of a weight gradient, is the same on any machine and any
+/// `RAYON_NUM_THREADS` (at most this many threads work on one sum).
+const BATCH_SUM_SHARES: usize = 16;
+
 /// `Σ_b` of one `len`-value term per item of `items`: `work(b, dst, scratch, parallel)` adds item `b`'s term
-/// into `dst`. Each thread accumulates a contiguous share of the items into its own `dst` (zeros at first); the
-/// shares are summed at the end.
+/// into `dst`. Each of [`BATCH_SUM_SHARES`] contiguous shares of the items is accumulated into its own `dst`
+/// (zeros at first), the shares in parallel; the shares are summed in order at the end.
 fn batch_sum(
     items: usize,
     len: usize,
@@ -514,7 +519,7 @@ fn batch_sum(
     if len == 0 {
         return Vec::new();
     }
-    let shares = rayon::current_num_threads().min(items).max(1);
+    let shares = BATCH_SUM_SHARES.min(items).max(1);
     let per_share = items.div_ceil(shares);
     let mut partial = build(
         shares,
