@@ -36,7 +36,41 @@ pub fn seeded<T>(device: &Device, seed: u64, build: impl FnOnce(&Device) -> T) -
     build(device)
 }
 
-/// Leaky-ReLU slope `a` PyTorch passes to `kaiming_uniform_` in `Conv*d.reset_parameters` and
+/// The most parameters a network may have: 2²⁸ (268 million, 1 GiB of f32 weights and about 4 GiB with the
+/// gradients and Adam's two moments). The networks of the papers have at most a few million; a larger count comes
+/// from a mistyped setting (an embedding size of 10¹²), and drawing it would exhaust the machine.
+pub const MAX_PARAMETERS: u64 = 1 << 28;
+
+/// The number of parameters of `module`, read from the shapes without drawing any lazily initialised weight
+/// (saturating at `u64::MAX`).
+pub fn parameter_count<M: Module>(module: &M) -> u64 {
+    struct Count(u64);
+    impl ModuleVisitor for Count {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            let n = param.lazy_shape().iter().fold(1u64, |n, &d| n.saturating_mul(d as u64));
+            self.0 = self.0.saturating_add(n);
+        }
+    }
+    let mut count = Count(0);
+    module.visit(&mut count);
+    count.0
+}
+
+/// `module` if its [`parameter_count`] is at most [`MAX_PARAMETERS`], checked before any weight is drawn.
+///
+/// # Errors
+/// [`Error::Config`](crate::Error::Config) naming `what` (the network) with the count.
+pub fn check_size<M: Module>(module: M, what: &str) -> crate::Result<M> {
+    let n = parameter_count(&module);
+    if n > MAX_PARAMETERS {
+        return Err(crate::Error::Config {
+            field: what.to_string(),
+            reason: format!("its settings give {n} parameters, more than the {MAX_PARAMETERS} allowed"),
+        });
+    }
+    Ok(module)
+}
+
 /// Draws every lazily initialised parameter of `module` now, in visiting order, and returns the module.
 ///
 /// Called inside [`seeded`]'s `build`, it fixes the initial weights while the lock is held. Visiting order (the

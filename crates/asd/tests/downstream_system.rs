@@ -130,7 +130,7 @@ impl SystemDef for TinyConvSystem {
             head: LinearConfig::new(8, c.n_classes).init(device),
         };
         let count = |_: &TinyConv| ModelCount::from_layers(&[], false);
-        Ok(MarginNetwork::new(model, count, |_| Vec::new(), fit, embed))
+        Ok(MarginNetwork::new(model, count, |_| Vec::new(), fit, embed)?)
     }
 }
 

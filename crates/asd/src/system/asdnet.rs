@@ -109,6 +109,6 @@ impl SystemDef for AsdNet {
             Model::layers,
             fit_rows,
             embed_rows,
-        ))
+        )?)
     }
 }

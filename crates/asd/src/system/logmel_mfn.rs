@@ -60,6 +60,6 @@ impl SystemDef for LogMelMfn {
 
     fn build(&self, config: &RunConfig, device: &Device) -> Result<Box<dyn Network>> {
         let model: Model = model_config::<LogMelMfnConfig>(config)?.init(device)?;
-        Ok(MarginNetwork::new(model, Model::count, Model::layers, fit, embed))
+        Ok(MarginNetwork::new(model, Model::count, Model::layers, fit, embed)?)
     }
 }

@@ -33,20 +33,25 @@ pub struct MarginNetwork<M> {
 impl<M: Module + 'static> MarginNetwork<M> {
     /// Wraps `model`, drawing its initial weights now; `count` and `layers` are its counts and layer table (e.g.
     /// `AsdNet::count`, `AsdNet::layers`).
+    ///
+    /// # Errors
+    /// A model of more than [`asd_models::init::MAX_PARAMETERS`] parameters (a mistyped size setting), refused
+    /// before any weight is drawn.
     pub fn new(
         model: M,
         count: fn(&M) -> ModelCount,
         layers: fn(&M) -> Vec<LayerRow>,
         fit: FitFn<M>,
         embed: EmbedFn<M>,
-    ) -> Box<Self> {
-        Box::new(Self {
+    ) -> Result<Box<Self>> {
+        let model = asd_models::init::check_size(model, "model")?;
+        Ok(Box::new(Self {
             model: asd_models::init::draw_now(model),
             count,
             layers,
             fit,
             embed,
-        })
+        }))
     }
 }
 

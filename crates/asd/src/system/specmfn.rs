@@ -53,6 +53,6 @@ impl SystemDef for SpecMfn {
             Model::layers,
             fit_rows,
             embed_rows,
-        ))
+        )?)
     }
 }

@@ -130,6 +130,6 @@ impl SystemDef for StgramMfn {
 
     fn build(&self, config: &RunConfig, device: &Device) -> Result<Box<dyn Network>> {
         let model: Model = model_config::<StgramMfnConfig>(config)?.init(device)?;
-        Ok(MarginNetwork::new(model, Model::count, Model::layers, fit, embed))
+        Ok(MarginNetwork::new(model, Model::count, Model::layers, fit, embed)?)
     }
 }
