@@ -12,7 +12,10 @@
 //! - **End of stream** arrives as an `UnexpectedEof` I/O error and ends the decode loop here.
 //! - **A malformed packet** is skipped with a warning (symphonia's advice for `DecodeError`).
 //! - **An empty file** (0 bytes) or a stream of zero frames gives [`AudioError::Empty`]; a NaN or
-//!   infinite sample gives [`AudioError::NonFinite`] (checked here, before any feature code).
+//!   infinite sample gives [`AudioError::NonFinite`], and a float sample beyond ±[`MAX_SAMPLE_MAGNITUDE`]
+//!   [`AudioError::OutOfRange`] (checked here, before the mono mix, the resampler and any feature code, whose
+//!   sums would overflow to infinity on such values: the fuzzer's first finding, a 9-channel file of 8e37 samples
+//!   that made the resampler's FFT panic).
 //! - **IMA ADPCM** (0x0011): symphonia's decoder computes the step difference by multiplication
 //!   (`(2·|code| + 1)·step / 8`) rather than the shift-and-add of the IMA reference, so its output
 //!   differs from libsndfile's by up to 1e-3 (33 LSB) on `bad/ima_adpcm_16k.wav`. We take the
@@ -50,15 +53,31 @@ use symphonia::core::probe::Hint;
 /// [`AudioError::Decode`] when it is not a recognised container or its header or stream is
 /// malformed; [`AudioError::Unsupported`] for an encoding we do not decode (Microsoft ADPCM, …);
 /// [`AudioError::Empty`] for a 0-byte file or zero decoded frames; [`AudioError::NonFinite`] for a
-/// NaN or infinite sample. A panic inside the third-party decoder on malformed data (none is known; the
+/// NaN or infinite sample; [`AudioError::OutOfRange`] for a sample beyond ±[`MAX_SAMPLE_MAGNITUDE`]. A panic inside the third-party decoder on malformed data (none is known; the
 /// fuzz-style test cuts and corrupts every fixture) is caught and reported as [`AudioError::Decode`].
 pub fn decode(path: &Path) -> Result<Decoded> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| decode_unguarded(path))).unwrap_or_else(|_| {
+    let outer = GUARDED.replace(true);
+    let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| decode_unguarded(path)));
+    GUARDED.set(outer);
+    decoded.unwrap_or_else(|_| {
         Err(AudioError::Decode {
             path: path.into(),
             reason: "the decoder failed on malformed data".into(),
         })
     })
+}
+
+thread_local! {
+    /// Whether this thread is inside [`decode`]'s panic guard.
+    static GUARDED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether a panic on this thread now would be caught by [`decode`]'s guard and reported as an
+/// [`AudioError::Decode`] naming the file. A program's panic hook asks this to stay quiet about such a panic (the
+/// `asd` binary does: a third-party decoder's panic text never reaches the user); any other panic is a bug to
+/// report.
+pub fn panic_is_guarded() -> bool {
+    GUARDED.get()
 }
 
 /// [`decode`] without the panic guard.
@@ -78,8 +97,9 @@ fn decode_unguarded(path: &Path) -> Result<Decoded> {
     if bytes.is_empty() {
         return Err(AudioError::Empty { path: path.into() });
     }
-    if let Some((rate, n_channels)) = wav_format(&bytes) {
-        check_format(path, rate, n_channels)?;
+    if let Some(fmt) = wav_format(&bytes) {
+        check_format(path, fmt.rate, usize::from(fmt.channels))?;
+        check_adpcm_blocks(path, &fmt)?;
     }
     let size_unknown = riff_size_unknown(&bytes);
     let decode_error = |what: &str, e: SymphoniaError| AudioError::Decode {
@@ -173,12 +193,15 @@ fn decode_unguarded(path: &Path) -> Result<Decoded> {
             "header announces {announced} frames but the file holds {frames} complete frames (truncated?); decoded those"
         );
     }
-    if let Some(index) = channels
-        .iter()
-        .filter_map(|c| c.iter().position(|s| !s.is_finite()))
-        .min()
-    {
+    let first = |bad: fn(f32) -> bool| channels.iter().filter_map(|c| c.iter().position(|&s| bad(s))).min();
+    if let Some(index) = first(|s| !s.is_finite()) {
         return Err(AudioError::NonFinite {
+            path: path.into(),
+            index,
+        });
+    }
+    if let Some(index) = first(|s| s.abs() > MAX_SAMPLE_MAGNITUDE) {
+        return Err(AudioError::OutOfRange {
             path: path.into(),
             index,
         });
@@ -283,6 +306,11 @@ pub const MAX_SAMPLE_RATE: u32 = 768_000;
 /// Most channels `asd` reads in one file.
 pub const MAX_CHANNELS: usize = 64;
 
+/// The largest magnitude a decoded sample may have: 10⁶, 120 dB above full scale (integer encodings give at most
+/// 1; float files with headroom a little more). Beyond it a file is not audio, and the sums of the mono mix, the
+/// resampler's FFTs and the front ends' power spectra could overflow f32 (3.4e38).
+pub const MAX_SAMPLE_MAGNITUDE: f32 = 1e6;
+
 /// Checks a sample rate and channel count against [`MIN_SAMPLE_RATE`] ..= [`MAX_SAMPLE_RATE`] and
 /// 1 ..= [`MAX_CHANNELS`].
 fn check_format(path: &Path, sample_rate: u32, channels: usize) -> Result<()> {
@@ -301,11 +329,47 @@ fn check_format(path: &Path, sample_rate: u32, channels: usize) -> Result<()> {
     Ok(())
 }
 
-/// For a RIFF/WAVE file, the sample rate and channel count of its `fmt ` chunk, read with every offset checked
-/// against the file's length; `None` for another container or a WAV file without a complete `fmt ` chunk (then
-/// symphonia reports the malformed header). Read before symphonia sees the file: it panics on some impossible
-/// values (a rate of 0).
-fn wav_format(bytes: &[u8]) -> Option<(u32, usize)> {
+/// The fields of a WAV `fmt ` chunk that are checked before symphonia sees them.
+struct WavFmt {
+    tag: u16,
+    channels: u16,
+    rate: u32,
+    block_align: u16,
+}
+
+/// WAVE format tags of the ADPCM encodings (Microsoft, IMA / DVI) and the header bytes per channel that open
+/// each of their blocks (RIFF new-format specification: 7 for Microsoft ADPCM, 4 for IMA ADPCM).
+const ADPCM_BLOCK_HEADERS: [(u16, u16); 2] = [(0x0002, 7), (0x0011, 4)];
+
+/// The largest ADPCM block symphonia sizes without overflow: it computes the samples per block as
+/// `(block_align − header · channels) · 8` in 16 bits.
+const MAX_ADPCM_BLOCK_DATA: u16 = u16::MAX / 8;
+
+/// Refuses an ADPCM `fmt ` chunk whose block cannot hold its own header, or whose block is larger than symphonia
+/// can size (both overflow its 16-bit block arithmetic: a panic, or with wrapping arithmetic a nonsense block).
+fn check_adpcm_blocks(path: &Path, fmt: &WavFmt) -> Result<()> {
+    let Some(&(_, header)) = ADPCM_BLOCK_HEADERS.iter().find(|(tag, _)| *tag == fmt.tag) else {
+        return Ok(());
+    };
+    let data = fmt.block_align.checked_sub(header.saturating_mul(fmt.channels));
+    match data {
+        Some(data) if data > 0 && data <= MAX_ADPCM_BLOCK_DATA => Ok(()),
+        _ => Err(AudioError::Unsupported {
+            path: path.into(),
+            what: format!(
+                "ADPCM blocks of {} bytes for {} channels (each needs {header} header bytes per channel and at most \
+                 {MAX_ADPCM_BLOCK_DATA} bytes of samples)",
+                fmt.block_align, fmt.channels
+            ),
+        }),
+    }
+}
+
+/// For a RIFF/WAVE file, the fields of its `fmt ` chunk that are checked before decoding, read with every offset
+/// checked against the file's length; `None` for another container or a WAV file without a complete `fmt ` chunk
+/// (then symphonia reports the malformed header). Read before symphonia sees the file: it panics on some
+/// impossible values (a rate of 0, an ADPCM block shorter than its header).
+fn wav_format(bytes: &[u8]) -> Option<WavFmt> {
     if bytes.len() < 12 || &bytes[..4] != b"RIFF" || &bytes[8..12] != b"WAVE" {
         return None;
     }
@@ -314,10 +378,18 @@ fn wav_format(bytes: &[u8]) -> Option<(u32, usize)> {
         let size = u32::from_le_bytes(header[4..8].try_into().ok()?) as usize;
         let body = at + 8;
         if &header[..4] == b"fmt " {
-            let fmt = bytes.get(body..body.checked_add(8)?)?;
-            let channels = u16::from_le_bytes(fmt[2..4].try_into().ok()?);
-            let rate = u32::from_le_bytes(fmt[4..8].try_into().ok()?);
-            return Some((rate, usize::from(channels)));
+            let fmt = bytes.get(body..body.checked_add(14)?)?;
+            let u16_at = |i: usize| {
+                fmt.get(i..i + 2)
+                    .and_then(|b| b.try_into().ok())
+                    .map(u16::from_le_bytes)
+            };
+            return Some(WavFmt {
+                tag: u16_at(0)?,
+                channels: u16_at(2)?,
+                rate: u32::from_le_bytes(fmt[4..8].try_into().ok()?),
+                block_align: u16_at(12)?,
+            });
         }
         // chunks are padded to an even length
         at = body.checked_add(size)?.checked_add(size % 2)?;

@@ -46,6 +46,14 @@ pub enum AudioError {
         /// Index of the first non-finite sample (per channel, in frames).
         index: usize,
     },
+    /// A decoded sample beyond ±[`MAX_SAMPLE_MAGNITUDE`](crate::MAX_SAMPLE_MAGNITUDE): not audio.
+    #[error("{path}: sample at index {index} is beyond ±1e6 (120 dB over full scale; not audio)")]
+    OutOfRange {
+        /// The file.
+        path: PathBuf,
+        /// Index of the first such sample (per channel, in frames).
+        index: usize,
+    },
     /// A setting of the synthetic-data generator (`synth::SynthConfig`) is out of range.
     #[error("invalid synthetic-data setting `{field}`: {reason}")]
     SynthConfig {

@@ -33,7 +33,7 @@
 //!
 //! Every function returns [`AudioError`]; each variant that comes from a file names the file:
 //! `Io` (cannot read), `Decode` (not audio, malformed header or stream), `Unsupported` (encoding we
-//! do not decode), `Empty` (no samples), `NonFinite` (NaN or infinity), `Invalid` (a setting out of
+//! do not decode), `Empty` (no samples), `NonFinite` (NaN or infinity), `OutOfRange` (a sample beyond ±10⁶), `Invalid` (a setting out of
 //! range, e.g. a rate or segment length of 0).
 //!
 //! # Example
@@ -74,7 +74,7 @@ mod write;
 
 use std::path::Path;
 
-pub use decode::{MAX_CHANNELS, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, decode};
+pub use decode::{MAX_CHANNELS, MAX_SAMPLE_MAGNITUDE, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, decode, panic_is_guarded};
 pub use error::{AudioError, Result};
 pub use waveform::{Decoded, PadMode, Waveform};
 pub use write::write_wav_pcm16;

@@ -62,8 +62,20 @@ enum Command {
 /// The log filter without `ASD_LOG`: warnings of the crates that log (`asd_audio`'s decoder notes, the CLI's own).
 const DEFAULT_LOG: &str = "off,asd_audio=warn,asd=warn";
 
+/// A panic the audio decoder's guard catches becomes an error naming the file: its text is not printed. Any other
+/// panic is a bug, reported as the default hook does.
+fn quiet_guarded_panics() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !asd::audio::panic_is_guarded() {
+            default(info);
+        }
+    }));
+}
+
 fn main() -> ExitCode {
     keep_freed_memory();
+    quiet_guarded_panics();
     // Warnings of asd's own crates only (a third-party crate's log lines are not the user's business unless
     // ASD_LOG asks for them), coloured only on a terminal.
     tracing_subscriber::fmt()

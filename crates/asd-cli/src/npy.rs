@@ -50,8 +50,9 @@ fn check_size(path: &Path) -> Result<()> {
     std::fs::File::open(path)
         .and_then(|f| f.take(HEADER_READ_LIMIT).read_to_end(&mut head))
         .map_err(CliError::io(path))?;
-    let (values, item, data_start) = claimed_size(&head)
-        .ok_or_else(|| bad("not a .npy file as NumPy writes them (magic, version, one 'descr' and one 'shape')".into()))?;
+    let (values, item, data_start) = claimed_size(&head).ok_or_else(|| {
+        bad("not a .npy file as NumPy writes them (magic, version, one 'descr' and one 'shape')".into())
+    })?;
     let available = u128::from(meta.len()).saturating_sub(data_start as u128);
     let needed = values.saturating_mul(item);
     if needed > available {

@@ -185,7 +185,8 @@ fn audio_path(e: &asd_audio::AudioError) -> Option<&std::path::Path> {
         | A::Decode { path, .. }
         | A::Unsupported { path, .. }
         | A::Empty { path }
-        | A::NonFinite { path, .. } => Some(path),
+        | A::NonFinite { path, .. }
+        | A::OutOfRange { path, .. } => Some(path),
         _ => None,
     }
 }

@@ -213,10 +213,29 @@ fn every_failing_clip_is_named() {
     assert!(matches!(err, Error::Invalid(_)));
 }
 
-/// Criterion (issue 17): finite but huge samples (±3e38) whose spectrum overflows are refused naming the file,
-/// instead of surfacing as a non-finite training loss.
+/// A front end whose first feature overflows to infinity.
+struct Power;
+
+impl Frontend for Power {
+    fn extract(&self, wave: &[f32]) -> Result<Array2<f32>, FeatureError> {
+        let (rows, cols) = self.output_shape(wave.len());
+        Ok(Array2::from_shape_fn((rows, cols), |(_, j)| {
+            if j == 0 { f32::MAX * 2.0 } else { 0.0 }
+        }))
+    }
+    fn output_shape(&self, n_samples: usize) -> (usize, usize) {
+        (1, n_samples / FRAME)
+    }
+    fn cache_key(&self) -> String {
+        "test-power".into()
+    }
+}
+
+/// Criterion (issue 17): samples far beyond full scale (±3e38, which overflowed the spectrum and surfaced as a
+/// non-finite training loss) are refused when decoding, naming the file; features that are not finite for any
+/// other reason (here a front end that overflows) are refused naming the file too.
 #[test]
-fn overflowing_features_name_the_file() {
+fn huge_samples_and_overflowing_features_name_the_file() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("loud.wav");
     let spec = hound::WavSpec {
@@ -232,18 +251,29 @@ fn overflowing_features_name_the_file() {
             .expect("sample");
     }
     writer.finalize().expect("finalize");
-    let spectrum = asd_features::FeatureSpec::new(asd_features::FeatureKind::Spectrum)
-        .build()
-        .expect("front end");
     let err = load_features(
         &[clip(path.clone())],
-        spectrum.as_ref(),
+        &FrameStats,
         &LengthPolicy::new(32_000),
+        &|_, _| {},
+    )
+    .expect_err("beyond full scale");
+    assert!(
+        matches!(err, Error::Audio(asd_audio::AudioError::OutOfRange { index: 0, .. })),
+        "{err}"
+    );
+    assert_eq!(err.path(), Some(path.as_path()));
+
+    let real = real_clips(dir.path(), 160_000).remove(0).0;
+    let err = load_features(
+        std::slice::from_ref(&real),
+        &Power,
+        &LengthPolicy::new(160_000),
         &|_, _| {},
     )
     .expect_err("overflow");
     assert!(matches!(err, Error::NonFiniteFeatures { .. }), "{err}");
-    assert_eq!(err.path(), Some(path.as_path()));
+    assert_eq!(err.path(), Some(real.path.as_path()));
 }
 
 #[test]
