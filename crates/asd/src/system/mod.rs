@@ -609,6 +609,16 @@ mod tests {
         }
         let err = config.check().unwrap_err().to_string();
         assert!(!err.contains("unknown setting"), "{err}");
+        // A size setting that would give billions of parameters is refused before any weight is drawn.
+        for system in [System::ASDNET, System::STGRAM_MFN] {
+            let mut huge = RunConfig::preset(system);
+            if let Some(model) = &mut huge.model {
+                model.insert("n_classes".into(), toml::Value::Integer(1 << 31));
+            }
+            let device = asd_models::burn::tensor::Device::flex();
+            let err = system.def().build(&huge, &device).err().expect("2^31 classes");
+            assert!(err.to_string().contains("parameters"), "{system}: {err}");
+        }
         let mut foreign = RunConfig::preset(System::ASDNET);
         foreign.model = RunConfig::preset(System::SPECMFN).model;
         assert!(foreign.check().is_err());
