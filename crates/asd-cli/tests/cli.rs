@@ -322,6 +322,18 @@ fn errors_name_the_file_and_set_the_exit_code() {
     assert_eq!(decode.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&decode.stderr).contains("text_renamed.flac"));
     assert!(!out.exists(), "no output on failure");
+    // A clip too short for the front end (100 samples; the STFT's reflect padding needs 513): named (issue 17).
+    let short = dir.path().join("short.wav");
+    write_f32_wav(&short, &[0.1; 100]);
+    let too_short = asd(&["features", "--kind", "logmel", "--in", p(&short), "--out", p(&out)]);
+    assert_eq!(too_short.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&too_short.stderr);
+    assert!(stderr.contains("short.wav") && stderr.contains("513"), "{stderr}");
+    // A warning (a truncated last sample) reaches a stderr that is not a terminal without colour codes.
+    let truncated = golden("audio/bad/truncated_mid_sample.wav");
+    let warned = asd(&["features", "--kind", "logmel", "--in", p(&truncated), "--out", p(&out)]);
+    let stderr = String::from_utf8_lossy(&warned.stderr);
+    assert!(stderr.contains("WARN") && !stderr.contains('\u{1b}'), "{stderr:?}");
 
     assert_eq!(
         asd(&["features", "--kind", "nonsense", "--in", "a", "--out", "b"])

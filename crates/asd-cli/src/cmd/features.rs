@@ -77,7 +77,10 @@ pub fn run(args: Args) -> Result<()> {
     // Check the settings before decoding anything.
     let frontend = spec.build().map_err(|e| CliError::Usage(e.to_string()))?;
     let wave = asd::audio::load_16k(&args.input).map_err(asd::Error::from)?;
-    let features = frontend.extract(&wave.samples).map_err(asd::Error::from)?;
+    let features = frontend.extract(&wave.samples).map_err(|e| asd::Error::File {
+        path: args.input.clone(),
+        reason: e.to_string(),
+    })?;
     if args.kind == FeatureKind::Envelope {
         // `[1, bins]` from the front end; the file holds `[bins]` (spec/cli.md).
         crate::npy::write(&args.out, &features.row(0).to_owned())?;
