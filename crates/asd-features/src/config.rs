@@ -444,6 +444,11 @@ mod tests {
             ..logmel()
         };
         assert!(matches!(err(huge), FeatureError::TooLarge { name: "n_fft", .. }));
+        let bands = FeatureSpec {
+            n_mels: Some(crate::MAX_MELS + 1),
+            ..logmel()
+        };
+        assert!(matches!(err(bands), FeatureError::TooLarge { name: "n_mels", .. }));
     }
 
     #[test]

@@ -62,7 +62,7 @@ pub use envelope::EnvelopeSpectrum;
 pub use error::{FeatureError, Result};
 pub use filter::{Band, Sos, butterworth};
 pub use logmel::{DbScale, HighPass, LogMel, LogMelConfig};
-pub use mel::{MelBank, MelConfig, MelNorm, MelScale};
+pub use mel::{MAX_MELS, MelBank, MelConfig, MelNorm, MelScale};
 pub use spectrum::SegmentSpectrum;
 pub use stft::{MAX_FFT_LEN, PadMode, Spectrogram, SpectrumValue, Stft, StftConfig};
 pub use waveform::RawWaveform;

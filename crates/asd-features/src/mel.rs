@@ -93,11 +93,23 @@ pub struct MelConfig {
     pub norm: MelNorm,
 }
 
+/// The most Mel bands a filterbank may have: 2¹⁶. The systems use 128; beyond the FFT's bins extra bands are
+/// empty, and a mistyped count (10⁹) would size the band edges before anything else failed.
+pub const MAX_MELS: usize = 1 << 16;
+
 impl MelConfig {
-    /// Checks the settings against a sample rate: `n_mels ≥ 1`, `0 ≤ f_min < f_max ≤ sample_rate / 2`.
+    /// Checks the settings against a sample rate: `1 ≤ n_mels ≤` [`MAX_MELS`],
+    /// `0 ≤ f_min < f_max ≤ sample_rate / 2`.
     pub fn check(&self, sample_rate: u32) -> Result<()> {
         if self.n_mels == 0 {
             return Err(FeatureError::Zero { name: "n_mels" });
+        }
+        if self.n_mels > MAX_MELS {
+            return Err(FeatureError::TooLarge {
+                name: "n_mels",
+                value: self.n_mels,
+                max: MAX_MELS,
+            });
         }
         check_band(self.f_min, self.f_max, sample_rate)
     }
