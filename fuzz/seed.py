@@ -34,7 +34,7 @@ put("decode", "u8.wav", b"\x00" + wav(1, 1, 8000, 8, bytes(range(256))))
 put("decode", "float.wav", b"\x00" + wav(3, 1, 16000, 32, struct.pack("<100f", *[i / 100 for i in range(100)]), b"\x00\x00"))
 for name, pick, keep in [
     ("pcm24_mono_16k.wav", 0, 3000),
-    ("flac_mono_16k.flac", 1, 6000),
+    ("flac_mono_16k.flac", 1, 46833),
     ("vorbis_mono_22k05.ogg", 2, 12094),
     ("mp3_mono_44k1.mp3", 3, 5000),
 ]:
@@ -56,7 +56,11 @@ put("npy", "f64_2x2.npy", npy("<f8", "(2, 2)", struct.pack("<4d", 1, 2, 3, 4)))
 put("npy", "i64_3.npy", npy("<i8", "(3,)", struct.pack("<3q", 0, 1, 1)))
 put("npy", "i32_4.npy", npy("<i4", "(4,)", struct.pack("<4i", 0, 0, 1, 2)))
 
-# torch_checkpoint: the checkpoint fixtures (torch.save zip archives, protocols 2 and 4, a legacy file).
+# torch_checkpoint: a safetensors file with the head's one tensor (`ArcFace.weight`, 4 classes × 8), which loads,
+# and the checkpoint fixtures (torch.save zip archives, protocols 2 and 4, a legacy file), which the reader parses
+# but whose tensors are not the head's.
+header = b'{"ArcFace.weight":{"dtype":"F32","shape":[4,8],"data_offsets":[0,128]}}'
+put("torch_checkpoint", "head.safetensors", struct.pack("<Q", len(header)) + header + struct.pack("<32f", *range(32)))
 fixtures = os.path.join(here, "..", "crates", "asd-models", "tests", "fixtures", "torch_pt")
 for name in ["tensors.pt", "proto4.pt", "checkpoint.pt", "checkpoint4.pt", "legacy.pt"]:
     with open(os.path.join(fixtures, name), "rb") as f:
@@ -67,8 +71,8 @@ put("score_csv", "scores.csv", b"normal_id_00_00000000.wav,0.5\nanomaly_id_00_00
 put("score_csv", "decisions.csv", b"a.wav,1\nb.wav,0\n")
 
 # config: partial and full configurations of each system.
-for system in ["asdnet", "specmfn", "logmel-mfn", "stgram-mfn", "raw-logmel"]:
-    put("config", f"{system}.toml", f'system = "{system}"\nclip_seconds = 4.0\n[train]\nepochs = 2\n'.encode())
+for system, seconds in [("asdnet", 4.0), ("specmfn", 4.0), ("logmel-mfn", 10.0), ("stgram-mfn", 10.0), ("raw-logmel", 4.0)]:
+    put("config", f"{system}.toml", f'system = "{system}"\nclip_seconds = {seconds}\n[train]\nepochs = 2\n'.encode())
 put(
     "config",
     "scoring.toml",

@@ -1,6 +1,6 @@
-//! Replays the fuzzers' found cases (`fuzz/regressions/<target>/`, see `fuzz/README.md`) through the same input
-//! functions the fuzz binaries call: every case must now return (accepted or refused) without a panic, an abort
-//! or an allocation the machine cannot give. Runs in `.ci/run` with the rest of the tests; the fuzzers themselves
+//! Replays the fuzzers' found cases and seeds (`fuzz/regressions/<target>/`, see `fuzz/README.md`) through the
+//! same input functions the fuzz binaries call: every case must now return without a panic, an abort or an
+//! allocation the machine cannot give, and every seed (`seed-*`, a valid input) must be accepted. Runs in `.ci/run` with the rest of the tests; the fuzzers themselves
 //! need nightly Rust and run by hand.
 
 #[path = "../../../fuzz/fuzz_targets/inputs.rs"]
@@ -29,6 +29,12 @@ fn found_cases_of_every_target_are_handled() {
                 case.display(),
                 if accepted { "accepted" } else { "refused" }
             );
+            // Seeds are valid inputs (proof that the target reaches its reader's success path); found cases and
+            // other files may go either way.
+            let seed = case
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("seed-"));
+            assert!(accepted || !seed, "{target}: the valid seed {} is refused", case.display());
             replayed += 1;
         }
     }
