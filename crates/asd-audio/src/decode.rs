@@ -87,10 +87,20 @@ fn decode_unguarded(path: &Path) -> Result<Decoded> {
         path: path.into(),
         source,
     };
-    if !std::fs::metadata(path).map_err(io)?.is_file() {
+    let meta = std::fs::metadata(path).map_err(io)?;
+    if !meta.is_file() {
         return Err(AudioError::Unsupported {
             path: path.into(),
             what: "not a regular file (a FIFO, device or folder)".into(),
+        });
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(AudioError::Unsupported {
+            path: path.into(),
+            what: format!(
+                "a file of {} bytes (asd reads audio files up to {MAX_FILE_BYTES} bytes)",
+                meta.len()
+            ),
         });
     }
     let bytes = std::fs::read(path).map_err(io)?;
@@ -136,6 +146,10 @@ fn decode_unguarded(path: &Path) -> Result<Decoded> {
     let mut channels: Vec<Vec<f32>> = Vec::new();
     let mut sample_rate = params.sample_rate.unwrap_or(0);
     let mut scratch: Option<AudioBuffer<f32>> = None;
+    let too_long = || AudioError::Unsupported {
+        path: path.into(),
+        what: format!("more than {MAX_DECODED_SAMPLES} decoded samples (hours of audio in one clip)"),
+    };
     loop {
         let packet = match reader.next_packet() {
             Ok(packet) => packet,
@@ -156,6 +170,10 @@ fn decode_unguarded(path: &Path) -> Result<Decoded> {
             Ok(buffer) => {
                 sample_rate = buffer.spec().rate;
                 append_planar(&buffer, &mut scratch, &mut channels, path)?;
+                let decoded: usize = channels.iter().map(Vec::len).sum();
+                if decoded > MAX_DECODED_SAMPLES {
+                    return Err(too_long());
+                }
             }
             Err(SymphoniaError::DecodeError(why)) => {
                 tracing::warn!(path = %path.display(), "skipping a malformed packet: {why}");
@@ -169,6 +187,10 @@ fn decode_unguarded(path: &Path) -> Result<Decoded> {
         n_channels,
     } = &codec
     {
+        // Two 4-bit samples per byte (block headers add one more sample each).
+        if data.len().saturating_mul(2) > MAX_DECODED_SAMPLES {
+            return Err(too_long());
+        }
         channels = vec![Vec::new(); *n_channels];
         ima_adpcm::decode_blocks(data, *block, &mut channels);
         if data.len() % block != 0 {
@@ -305,6 +327,14 @@ pub const MIN_SAMPLE_RATE: u32 = 1_000;
 pub const MAX_SAMPLE_RATE: u32 = 768_000;
 /// Most channels `asd` reads in one file.
 pub const MAX_CHANNELS: usize = 64;
+
+/// The largest audio file `decode` reads: 2 GiB (it holds the file in memory; a DCASE clip is about 320 kB).
+pub const MAX_FILE_BYTES: u64 = 1 << 31;
+
+/// The most samples (over all channels) `decode` produces from one file: 2²⁸, 1 GiB of f32, about 1.7 hours of
+/// 44.1-kHz mono. A small compressed file that claims or holds more is refused as it decodes, before it can
+/// exhaust memory.
+pub const MAX_DECODED_SAMPLES: usize = 1 << 28;
 
 /// The largest magnitude a decoded sample may have: 10⁶, 120 dB above full scale (integer encodings give at most
 /// 1; float files with headroom a little more). Beyond it a file is not audio, and the sums of the mono mix, the

@@ -74,7 +74,10 @@ mod write;
 
 use std::path::Path;
 
-pub use decode::{MAX_CHANNELS, MAX_SAMPLE_MAGNITUDE, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, decode, panic_is_guarded};
+pub use decode::{
+    MAX_CHANNELS, MAX_DECODED_SAMPLES, MAX_FILE_BYTES, MAX_SAMPLE_MAGNITUDE, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, decode,
+    panic_is_guarded,
+};
 pub use error::{AudioError, Result};
 pub use waveform::{Decoded, PadMode, Waveform};
 pub use write::write_wav_pcm16;

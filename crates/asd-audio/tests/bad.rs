@@ -227,6 +227,24 @@ fn fifos_and_folders_are_refused_without_blocking() {
     }
 }
 
+/// Criterion (issue 17): a file larger than `MAX_FILE_BYTES` is refused from its size, without being read (a sparse
+/// file here, so the test costs no disk).
+#[test]
+fn files_beyond_the_size_limit_are_refused_unread() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.path().join("huge.wav");
+    let file = std::fs::File::create(&path).unwrap_or_else(|e| panic!("{e}"));
+    file.set_len(asd_audio::MAX_FILE_BYTES + 1)
+        .unwrap_or_else(|e| panic!("{e}"));
+    match decode(&path) {
+        Err(AudioError::Unsupported { path: named, what }) => {
+            assert_eq!(named, path);
+            assert!(what.contains("bytes"), "{what}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
 /// A 16-bit PCM WAV file whose `fmt ` chunk says `sample_rate` and `channels`, with 400 bytes of samples.
 fn pcm16_wav(sample_rate: u32, channels: u16) -> Vec<u8> {
     let data = vec![0u8; 400];

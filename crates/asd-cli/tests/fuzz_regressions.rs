@@ -34,7 +34,11 @@ fn found_cases_of_every_target_are_handled() {
             let seed = case
                 .file_name()
                 .is_some_and(|n| n.to_string_lossy().starts_with("seed-"));
-            assert!(accepted || !seed, "{target}: the valid seed {} is refused", case.display());
+            assert!(
+                accepted || !seed,
+                "{target}: the valid seed {} is refused",
+                case.display()
+            );
             replayed += 1;
         }
     }
