@@ -56,10 +56,16 @@ use symphonia::core::probe::Hint;
 /// NaN or infinite sample; [`AudioError::OutOfRange`] for a sample beyond ±[`MAX_SAMPLE_MAGNITUDE`]. A panic inside the third-party decoder on malformed data (none is known; the
 /// fuzz-style test cuts and corrupts every fixture) is caught and reported as [`AudioError::Decode`].
 pub fn decode(path: &Path) -> Result<Decoded> {
+    guarded(path, || decode_unguarded(path))
+}
+
+/// Runs `work` inside the panic guard: a panic becomes [`AudioError::Decode`] naming `path`, and
+/// [`panic_is_guarded`] is `true` meanwhile.
+fn guarded<T>(path: &Path, work: impl FnOnce() -> Result<T>) -> Result<T> {
     let outer = GUARDED.replace(true);
-    let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| decode_unguarded(path)));
+    let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work));
     GUARDED.set(outer);
-    decoded.unwrap_or_else(|_| {
+    done.unwrap_or_else(|_| {
         Err(AudioError::Decode {
             path: path.into(),
             reason: "the decoder failed on malformed data".into(),
@@ -429,4 +435,29 @@ fn wav_format(bytes: &[u8]) -> Option<WavFmt> {
 
 fn riff_size_unknown(bytes: &[u8]) -> bool {
     bytes.len() >= 8 && &bytes[..4] == b"RIFF" && bytes[4..8] == [0xFF; 4]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A panic inside the guard is an error naming the file, and a panic hook sees that it is guarded (the `asd`
+    /// binary's hook then stays quiet); outside, it is not.
+    #[test]
+    fn the_guard_turns_a_panic_into_a_named_error() {
+        let path = Path::new("clip.wav");
+        let seen = std::cell::Cell::new(false);
+        let quiet = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        let result: Result<()> = guarded(path, || {
+            seen.set(panic_is_guarded());
+            panic!("a third-party decoder panics");
+        });
+        std::panic::set_hook(quiet);
+        assert!(seen.get() && !panic_is_guarded());
+        match result {
+            Err(AudioError::Decode { path: named, .. }) => assert_eq!(named, path),
+            other => panic!("{other:?}"),
+        }
+    }
 }
