@@ -76,21 +76,13 @@ fn open_data(data: &Path) -> Result<(RunClips, Vec<Error>)> {
         });
     }
     let mut problems = Vec::new();
-    let trained: BTreeSet<(&str, &str)> = train
-        .iter()
-        .map(|c| (c.machine_type.as_str(), c.group.as_str()))
-        .collect();
-    let missing: BTreeSet<String> = test
-        .iter()
-        .filter(|c| !trained.contains(&(c.machine_type.as_str(), c.group.as_str())))
-        .map(group_words)
-        .collect();
+    let missing = groups_outside(&test, &train);
     if !missing.is_empty() {
         problems.push(Error::File {
             path: data.into(),
             reason: format!(
                 "test groups without normal training clips to fit their scorers on: {}",
-                missing.into_iter().collect::<Vec<_>>().join(", ")
+                missing.join(", ")
             ),
         });
     }
@@ -115,17 +107,24 @@ fn open_data(data: &Path) -> Result<(RunClips, Vec<Error>)> {
 
 /// The (machine type, group)s of `test` without any labelled clip, in words (`fan id_01`), sorted.
 fn unlabelled_groups(test: &[Clip]) -> Vec<String> {
-    let labelled: BTreeSet<(&str, &str)> = test
+    let labelled: Vec<Clip> = test
         .iter()
         .filter(|c| c.condition != Condition::Unknown)
-        .map(|c| (c.machine_type.as_str(), c.group.as_str()))
+        .cloned()
         .collect();
-    let all: BTreeSet<String> = test
+    groups_outside(test, &labelled)
+}
+
+/// The (machine type, group)s of `clips` that no clip of `known` belongs to, in words (`fan id_01`), sorted.
+fn groups_outside(clips: &[Clip], known: &[Clip]) -> Vec<String> {
+    let key = |c: &Clip| (c.machine_type.clone(), c.group.clone());
+    let known: BTreeSet<(String, String)> = known.iter().map(key).collect();
+    let outside: BTreeSet<String> = clips
         .iter()
-        .filter(|c| !labelled.contains(&(c.machine_type.as_str(), c.group.as_str())))
+        .filter(|c| !known.contains(&key(c)))
         .map(group_words)
         .collect();
-    all.into_iter().collect()
+    outside.into_iter().collect()
 }
 
 /// The feature caches of one clip list, one per input of the system, in the order it lists them.
