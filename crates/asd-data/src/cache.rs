@@ -176,7 +176,11 @@ impl FeatureCache {
             .and_then(|n| n.checked_mul(size_of::<f32>()));
         let expected = data_len.and_then(|n| n.checked_add(data_offset));
         if expected != Some(mmap.len()) {
-            return Err(corrupt(format!("{} bytes, expected {expected:?}", mmap.len())));
+            let expected = expected.map_or_else(|| "more than the address space".to_string(), |n| n.to_string());
+            return Err(corrupt(format!(
+                "{} bytes where the header implies {expected}",
+                mmap.len()
+            )));
         }
         if mmap[data_offset..].as_ptr().align_offset(align_of::<f32>()) != 0 {
             return Err(corrupt("feature data not aligned for f32".into()));
