@@ -76,7 +76,7 @@ fn open_data(data: &Path) -> Result<(RunClips, Vec<Error>)> {
         });
     }
     let mut problems = Vec::new();
-    let missing = groups_outside(&test, &train);
+    let missing = groups_outside(&test, train.iter());
     if !missing.is_empty() {
         problems.push(Error::File {
             path: data.into(),
@@ -107,21 +107,15 @@ fn open_data(data: &Path) -> Result<(RunClips, Vec<Error>)> {
 
 /// The (machine type, group)s of `test` without any labelled clip, in words (`fan id_01`), sorted.
 fn unlabelled_groups(test: &[Clip]) -> Vec<String> {
-    let labelled: Vec<Clip> = test
-        .iter()
-        .filter(|c| c.condition != Condition::Unknown)
-        .cloned()
-        .collect();
-    groups_outside(test, &labelled)
+    groups_outside(test, test.iter().filter(|c| c.condition != Condition::Unknown))
 }
 
 /// The (machine type, group)s of `clips` that no clip of `known` belongs to, in words (`fan id_01`), sorted.
-fn groups_outside(clips: &[Clip], known: &[Clip]) -> Vec<String> {
-    let key = |c: &Clip| (c.machine_type.clone(), c.group.clone());
-    let known: BTreeSet<(String, String)> = known.iter().map(key).collect();
+fn groups_outside<'a>(clips: &[Clip], known: impl Iterator<Item = &'a Clip>) -> Vec<String> {
+    let known: BTreeSet<(&str, &str)> = known.map(|c| (c.machine_type.as_str(), c.group.as_str())).collect();
     let outside: BTreeSet<String> = clips
         .iter()
-        .filter(|c| !known.contains(&key(c)))
+        .filter(|c| !known.contains(&(c.machine_type.as_str(), c.group.as_str())))
         .map(group_words)
         .collect();
     outside.into_iter().collect()
