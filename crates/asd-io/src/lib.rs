@@ -72,6 +72,30 @@ pub fn write(path: &Path, bytes: &[u8]) -> io::Result<()> {
     write_with(path, |tmp| fs::write(tmp, bytes), |e| e)
 }
 
+/// Reads the whole of `path`, a regular file of at most `max_bytes` bytes. A folder, FIFO or device is refused
+/// before it is read (a FIFO would block forever), and so is a longer file (its size is checked before reading
+/// and the read stops after `max_bytes` in case it grows).
+///
+/// # Errors
+/// The operating-system error, or [`io::ErrorKind::InvalidInput`] for what is not a regular file or is too long.
+pub fn read_limited(path: &Path, max_bytes: u64) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    let meta = fs::metadata(path)?;
+    let too_long = || io::Error::new(io::ErrorKind::InvalidInput, format!("longer than {max_bytes} bytes"));
+    if !meta.is_file() {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "not a regular file"));
+    }
+    if meta.len() > max_bytes {
+        return Err(too_long());
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    fs::File::open(path)?.take(max_bytes + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max_bytes {
+        return Err(too_long());
+    }
+    Ok(bytes)
+}
+
 /// Removes the temporary files ([`TEMP_PREFIX`]) that other processes left in `dir` and its sub-folders (up to
 /// three levels down; links are not followed), and returns how many. Call it on a folder before a run writes into
 /// it; one folder is written by one process at a time, so those files belong to interrupted runs. A folder that

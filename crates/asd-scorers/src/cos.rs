@@ -29,9 +29,39 @@ impl CosParams {
 }
 
 /// Fitted COS scorer: the mean μ of the training embeddings; score(z) = −ln max(|cos(z, μ)|, 1e-12).
-#[derive(Clone, Debug, PartialEq)]
+/// Serialised as `{"mean": [...]}`; deserialising refuses a non-finite or zero mean.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(into = "CosFile", try_from = "CosFile")]
 pub struct Cos {
     mean: Array1<f64>,
+}
+
+/// A [`Cos`] as saved.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CosFile {
+    mean: Array1<f64>,
+}
+
+impl From<Cos> for CosFile {
+    fn from(cos: Cos) -> Self {
+        Self { mean: cos.mean }
+    }
+}
+
+impl TryFrom<CosFile> for Cos {
+    type Error = Error;
+
+    fn try_from(file: CosFile) -> Result<Self> {
+        check_centres(file.mean.view().insert_axis(Axis(0)), "mean")?;
+        Ok(Cos { mean: file.mean })
+    }
+}
+
+/// Checks saved centres (a mean, K-Means centres) `[k, dim]`: at least one, finite, none the zero vector.
+pub(crate) fn check_centres(centres: ArrayView2<'_, f64>, what: &'static str) -> Result<()> {
+    check_matrix(centres, what)?;
+    check_nonzero_rows(centres, what)
 }
 
 impl Cos {

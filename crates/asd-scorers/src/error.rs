@@ -123,6 +123,32 @@ pub enum Error {
     /// The domain-wise KNN was asked for without the domain of each training row.
     #[error("the domain-wise KNN needs the domain (source or target) of every training row")]
     NeedsDomains,
+    /// A saved model's array has a shape that does not fit the rest of the model.
+    #[error("saved `{what}` has shape {found:?}, expected {expected:?}")]
+    SavedShape {
+        /// Which array.
+        what: &'static str,
+        /// Shape the rest of the model implies.
+        expected: Vec<usize>,
+        /// Shape found.
+        found: Vec<usize>,
+    },
+    /// A scorer file that cannot be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The operating-system error.
+        source: std::io::Error,
+    },
+    /// A scorer file whose content is not a saved scorer of this version.
+    #[error("{}: {reason}", path.display())]
+    File {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong, in words.
+        reason: String,
+    },
     /// An error while fitting or scoring one group.
     #[error("group {group}: {source}")]
     Group {

@@ -103,7 +103,8 @@ pub struct GmmStart {
 }
 
 /// Per-component factor `P` of the precision (Σ⁻¹ = P Pᵀ): a matrix or, for diagonal covariance, a vector.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 enum PrecChol {
     Full(Vec<Array2<f64>>),
     Diagonal(Array2<f64>),
@@ -281,8 +282,11 @@ impl GmmParams {
     }
 }
 
-/// Fitted GMM scorer.
-#[derive(Clone, Debug, PartialEq)]
+/// Fitted GMM scorer. Serialised as its weights, means, the Cholesky factors of the precisions, the score rule
+/// and the fit's iteration count and bound; deserialising checks their shapes and that the weights and factors'
+/// diagonals are positive and finite.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(into = "GmmFile", try_from = "GmmFile")]
 pub struct Gmm {
     weights: Array1<f64>,
     means: Array2<f64>,
@@ -290,6 +294,81 @@ pub struct Gmm {
     score: GmmScore,
     n_iter: usize,
     lower_bound: f64,
+}
+
+/// A [`Gmm`] as saved.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GmmFile {
+    weights: Array1<f64>,
+    means: Array2<f64>,
+    precisions_cholesky: PrecChol,
+    score: GmmScore,
+    n_iter: usize,
+    lower_bound: f64,
+}
+
+impl From<Gmm> for GmmFile {
+    fn from(g: Gmm) -> Self {
+        Self {
+            weights: g.weights,
+            means: g.means,
+            precisions_cholesky: g.prec_chol,
+            score: g.score,
+            n_iter: g.n_iter,
+            lower_bound: g.lower_bound,
+        }
+    }
+}
+
+impl TryFrom<GmmFile> for Gmm {
+    type Error = Error;
+
+    fn try_from(file: GmmFile) -> Result<Self> {
+        check_matrix(file.means.view(), "means")?;
+        let (k, d) = file.means.dim();
+        let shape_error = |what, found: Vec<usize>, expected: Vec<usize>| Error::SavedShape { what, found, expected };
+        if file.weights.len() != k {
+            return Err(shape_error("weights", vec![file.weights.len()], vec![k]));
+        }
+        let positive = |v: &f64| v.is_finite() && *v > 0.0;
+        let mut diagonals = Vec::new();
+        match &file.precisions_cholesky {
+            PrecChol::Full(p) => {
+                if p.len() != k {
+                    return Err(shape_error("precisions_cholesky", vec![p.len()], vec![k]));
+                }
+                for m in p {
+                    if m.dim() != (d, d) {
+                        return Err(shape_error("precisions_cholesky", m.shape().to_vec(), vec![d, d]));
+                    }
+                    check_matrix(m.view(), "precisions_cholesky")?;
+                    diagonals.extend(m.diag().iter().copied());
+                }
+            }
+            PrecChol::Diagonal(p) => {
+                if p.dim() != (k, d) {
+                    return Err(shape_error("precisions_cholesky", p.shape().to_vec(), vec![k, d]));
+                }
+                diagonals.extend(p.iter().copied());
+            }
+        }
+        if let Some(bad) = file.weights.iter().chain(&diagonals).find(|v| !positive(v)) {
+            return Err(Error::OutOfRange {
+                param: "weights and precision diagonals",
+                value: *bad,
+                expected: "positive and finite",
+            });
+        }
+        Ok(Gmm {
+            weights: file.weights,
+            means: file.means,
+            prec_chol: file.precisions_cholesky,
+            score: file.score,
+            n_iter: file.n_iter,
+            lower_bound: file.lower_bound,
+        })
+    }
 }
 
 impl Gmm {

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     CosParams, DomainKnnParams, Error, Fit, GmmParams, KMeansParams, KnnParams, LofParams, ProbParams, Result, Score,
 };
+use std::path::Path;
 
 /// The generator a group's fit draws from: ChaCha8 seeded with `seed`, stream = the group id, so results
 /// do not depend on thread count or on which other groups exist.
@@ -21,8 +22,9 @@ pub fn group_rng(seed: u64, group: i64) -> ChaCha8Rng {
     rng
 }
 
-/// Fitted models, one per group id.
-#[derive(Clone, Debug)]
+/// Fitted models, one per group id. Serialised as a map from group id to model.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(transparent)]
 pub struct Grouped<S> {
     models: BTreeMap<i64, S>,
 }
@@ -267,13 +269,6 @@ pub fn score_grouped_with_domains(
     test_groups: &[i64],
     seed: u64,
 ) -> Result<Array1<f64>> {
-    if train_target.len() != train.nrows() {
-        return Err(Error::LengthMismatch {
-            what: "train_target",
-            expected: train.nrows(),
-            found: train_target.len(),
-        });
-    }
     score(config, train, train_groups, Some(train_target), test, test_groups, seed)
 }
 
@@ -286,29 +281,210 @@ fn score(
     test_groups: &[i64],
     seed: u64,
 ) -> Result<Array1<f64>> {
-    config.check()?;
-    fn run<P: Fit + Sync>(
-        p: &P,
+    if !matches!(config, ScorerConfig::Prob(_)) {
+        check_groups(train_groups, train.nrows(), test_groups)?;
+    }
+    config
+        .fit(train, train_groups, train_target, seed)?
+        .score(test, test_groups)
+}
+
+impl ScorerConfig {
+    /// Fits one model per group on `train` (`[n_train, dim]` normal embeddings, `train_groups` one id per row),
+    /// each group drawing from [`group_rng`]`(seed, group)`. `train_target` (one flag per row, `true` = target
+    /// domain) is read by the domain-wise KNN only, which needs it. PROB fits nothing: its fitted form keeps its
+    /// settings.
+    ///
+    /// # Errors
+    /// Invalid parameters; any fit error, wrapped in [`Error::Group`] with its group id; [`Error::NeedsDomains`]
+    /// for `domain-knn` without `train_target`.
+    pub fn fit(
+        &self,
         train: ArrayView2<'_, f64>,
         train_groups: &[i64],
-        test: ArrayView2<'_, f64>,
-        test_groups: &[i64],
+        train_target: Option<&[bool]>,
         seed: u64,
-    ) -> Result<Array1<f64>> {
-        check_groups(train_groups, train.nrows(), test_groups)?;
-        Grouped::fit(p, train, train_groups, seed)?.score(test, test_groups)
-    }
-    match config {
-        ScorerConfig::Prob(p) => p.score(test, test_groups),
-        ScorerConfig::Cos(p) => run(p, train, train_groups, test, test_groups, seed),
-        ScorerConfig::Kmeans(p) => run(p, train, train_groups, test, test_groups, seed),
-        ScorerConfig::Gmm(p) => run(p, train, train_groups, test, test_groups, seed),
-        ScorerConfig::Lof(p) => run(p, train, train_groups, test, test_groups, seed),
-        ScorerConfig::Knn(p) => run(p, train, train_groups, test, test_groups, seed),
-        ScorerConfig::DomainKnn(p) => {
-            let target = train_target.ok_or(Error::NeedsDomains)?;
-            domain_wise(p, train, train_groups, target, test, test_groups, seed)
+    ) -> Result<FittedScorer> {
+        self.check()?;
+        if let Some(target) = train_target {
+            if target.len() != train.nrows() {
+                return Err(Error::LengthMismatch {
+                    what: "train_target",
+                    expected: train.nrows(),
+                    found: target.len(),
+                });
+            }
         }
+        let (x, g) = (train, train_groups);
+        Ok(match self {
+            Self::Prob(p) => FittedScorer::Prob { params: p.clone() },
+            Self::Cos(p) => FittedScorer::Cos {
+                groups: Grouped::fit(p, x, g, seed)?,
+            },
+            Self::Kmeans(p) => FittedScorer::Kmeans {
+                groups: Grouped::fit(p, x, g, seed)?,
+            },
+            Self::Gmm(p) => FittedScorer::Gmm {
+                groups: Grouped::fit(p, x, g, seed)?,
+            },
+            Self::Lof(p) => FittedScorer::Lof {
+                groups: Grouped::fit(p, x, g, seed)?,
+            },
+            Self::Knn(p) => FittedScorer::Knn {
+                groups: Grouped::fit(p, x, g, seed)?,
+            },
+            Self::DomainKnn(p) => {
+                let target = train_target.ok_or(Error::NeedsDomains)?;
+                let fit_domain = |params: &KnnParams, domain: bool| {
+                    let rows: Vec<usize> = (0..train.nrows()).filter(|&r| target[r] == domain).collect();
+                    let groups: Vec<i64> = rows.iter().map(|&r| train_groups[r]).collect();
+                    Grouped::fit(params, train.select(Axis(0), &rows).view(), &groups, seed)
+                };
+                FittedScorer::DomainKnn {
+                    source: fit_domain(&p.source, false)?,
+                    target: fit_domain(&p.target, true)?,
+                }
+            }
+        })
+    }
+}
+
+/// Format name written into every scorer file.
+const FILE_FORMAT: &str = "asd-scorer";
+/// Version of the scorer file layout; bumped whenever a fitted scorer's saved form changes.
+pub const SCORER_FILE_VERSION: u32 = 1;
+/// The largest scorer file [`FittedScorer::load`] reads (a KNN or LOF model holds its training rows: a million
+/// 128-d rows as JSON is about 3 GB).
+const MAX_SCORER_FILE_BYTES: u64 = 4 << 30;
+
+/// One scorer fitted on every group: what [`ScorerConfig::fit`] returns, [`FittedScorer::score`] scores with, and
+/// [`FittedScorer::save`] / [`FittedScorer::load`] keep in a file. PROB fits nothing and keeps its settings.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FittedScorer {
+    /// PROB (scores logits; nothing fitted).
+    Prob {
+        /// Its settings.
+        params: ProbParams,
+    },
+    /// COS: one class mean per group.
+    Cos {
+        /// The model of each group.
+        groups: Grouped<crate::Cos>,
+    },
+    /// K-Means: centres per group.
+    Kmeans {
+        /// The model of each group.
+        groups: Grouped<crate::KMeans>,
+    },
+    /// GMM: a mixture per group.
+    Gmm {
+        /// The model of each group.
+        groups: Grouped<crate::Gmm>,
+    },
+    /// LOF: the training rows and their densities per group.
+    Lof {
+        /// The model of each group.
+        groups: Grouped<crate::Lof>,
+    },
+    /// KNN: the training rows per group.
+    Knn {
+        /// The model of each group.
+        groups: Grouped<crate::Knn>,
+    },
+    /// Domain-wise KNN: a source and a target model per group (a group may lack one of them).
+    #[serde(rename = "domain-knn")]
+    DomainKnn {
+        /// Models of the source-domain rows.
+        source: Grouped<crate::Knn>,
+        /// Models of the target-domain rows.
+        target: Grouped<crate::Knn>,
+    },
+}
+
+impl FittedScorer {
+    /// Which scorer this is.
+    pub fn kind(&self) -> ScorerKind {
+        match self {
+            Self::Prob { .. } => ScorerKind::Prob,
+            Self::Cos { .. } => ScorerKind::Cos,
+            Self::Kmeans { .. } => ScorerKind::Kmeans,
+            Self::Gmm { .. } => ScorerKind::Gmm,
+            Self::Lof { .. } => ScorerKind::Lof,
+            Self::Knn { .. } => ScorerKind::Knn,
+            Self::DomainKnn { .. } => ScorerKind::DomainKnn,
+        }
+    }
+
+    /// Scores each row of `test` (`[n, dim]`) with the model of its group (`test_groups`, one id per row);
+    /// returns `[n]`, higher = more anomalous. PROB reads `test` as logits `[n, n_classes]` and `test_groups` as
+    /// the class index of each row.
+    ///
+    /// # Errors
+    /// A group without a model ([`Error::MissingGroup`]); any score error, with its group.
+    pub fn score(&self, test: ArrayView2<'_, f64>, test_groups: &[i64]) -> Result<Array1<f64>> {
+        match self {
+            Self::Prob { params } => params.score(test, test_groups),
+            Self::Cos { groups } => groups.score(test, test_groups),
+            Self::Kmeans { groups } => groups.score(test, test_groups),
+            Self::Gmm { groups } => groups.score(test, test_groups),
+            Self::Lof { groups } => groups.score(test, test_groups),
+            Self::Knn { groups } => groups.score(test, test_groups),
+            Self::DomainKnn { source, target } => domain_wise(source, target, test, test_groups),
+        }
+    }
+
+    /// Writes this scorer as JSON at `path` (atomically: [`asd_io::write`]), in an envelope naming the format and
+    /// [`SCORER_FILE_VERSION`]. Floats are written so that [`FittedScorer::load`] reads back the same bits.
+    ///
+    /// # Errors
+    /// [`Error::Io`] naming the file.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let io = |source| Error::Io {
+            path: path.into(),
+            source,
+        };
+        let envelope = serde_json::json!({
+            "format": FILE_FORMAT,
+            "version": SCORER_FILE_VERSION,
+            "scorer": self,
+        });
+        let text = serde_json::to_vec(&envelope).map_err(|e| io(std::io::Error::other(e)))?;
+        asd_io::write(path, &text).map_err(io)
+    }
+
+    /// Reads a scorer saved by [`FittedScorer::save`], checking every model (shapes, finite values, enough rows)
+    /// before it can score.
+    ///
+    /// # Errors
+    /// [`Error::Io`] for a file that cannot be read (or is not a regular file, or is over 4 GiB);
+    /// [`Error::File`] for one that is not a scorer file, is of another version (both named), or holds a model
+    /// that does not check.
+    pub fn load(path: &Path) -> Result<Self> {
+        let bytes = asd_io::read_limited(path, MAX_SCORER_FILE_BYTES).map_err(|source| Error::Io {
+            path: path.into(),
+            source,
+        })?;
+        let bad = |reason: String| Error::File {
+            path: path.into(),
+            reason,
+        };
+        let mut envelope: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|e| bad(format!("not a scorer file: {e}")))?;
+        if envelope["format"] != FILE_FORMAT {
+            return Err(bad(format!("not a scorer file (no `\"format\": \"{FILE_FORMAT}\"`)")));
+        }
+        match envelope["version"].as_u64() {
+            Some(v) if v == u64::from(SCORER_FILE_VERSION) => {}
+            found => {
+                return Err(bad(format!(
+                    "a scorer file of version {}, this build reads version {SCORER_FILE_VERSION}; fit the scorers \
+                     again with `asd score`",
+                    found.map_or_else(|| "?".to_string(), |v| v.to_string())
+                )));
+            }
+        }
+        serde_json::from_value(envelope["scorer"].take()).map_err(|e| bad(format!("invalid scorer: {e}")))
     }
 }
 
@@ -321,23 +497,14 @@ fn check_groups(train_groups: &[i64], n_train: usize, test_groups: &[i64]) -> Re
     }
 }
 
-/// The domain-wise KNN of [`score_grouped_with_domains`].
+/// The domain-wise KNN of [`score_grouped_with_domains`]: per group, the smaller of its source and target models'
+/// scores (one of them alone when the group has rows in one domain only).
 fn domain_wise(
-    params: &DomainKnnParams,
-    train: ArrayView2<'_, f64>,
-    train_groups: &[i64],
-    train_target: &[bool],
+    source: &Grouped<crate::Knn>,
+    target: &Grouped<crate::Knn>,
     test: ArrayView2<'_, f64>,
     test_groups: &[i64],
-    seed: u64,
 ) -> Result<Array1<f64>> {
-    check_groups(train_groups, train.nrows(), test_groups)?;
-    let fit_domain = |params: &KnnParams, target: bool| {
-        let rows: Vec<usize> = (0..train.nrows()).filter(|&r| train_target[r] == target).collect();
-        let groups: Vec<i64> = rows.iter().map(|&r| train_groups[r]).collect();
-        Grouped::fit(params, train.select(Axis(0), &rows).view(), &groups, seed)
-    };
-    let (source, target) = (fit_domain(&params.source, false)?, fit_domain(&params.target, true)?);
     let rows = rows_by_group(test_groups, test.nrows(), "test_groups")?;
     let mut out = Array1::zeros(test.nrows());
     for (group, rows) in rows {
@@ -351,7 +518,7 @@ fn domain_wise(
         let s = match (score(source.get(group))?, score(target.get(group))?) {
             (Some(s), Some(t)) => ndarray::Zip::from(&s).and(&t).map_collect(|&s, &t| s.min(t)),
             (Some(s), None) | (None, Some(s)) => s,
-            (None, None) => return Err(Error::MissingGroup { group }), // unreachable after check_groups
+            (None, None) => return Err(Error::MissingGroup { group }),
         };
         for (r, v) in rows.into_iter().zip(s) {
             out[r] = v;

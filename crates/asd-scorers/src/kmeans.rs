@@ -350,12 +350,46 @@ pub(crate) fn assign_sum(x: ArrayView2<'_, f64>, centres: ArrayView2<'_, f64>) -
     all
 }
 
-/// Fitted K-Means scorer: centres μ_j; score(z) = −ln max(max_j |cos(z, μ_j)|, 1e-12).
-#[derive(Clone, Debug, PartialEq)]
+/// Fitted K-Means scorer: centres μ_j; score(z) = −ln max(max_j |cos(z, μ_j)|, 1e-12). Serialised as its
+/// centres, inertia and iteration count; deserialising refuses non-finite or zero centres.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(into = "KMeansFile", try_from = "KMeansFile")]
 pub struct KMeans {
     centres: Array2<f64>,
     inertia: f64,
     n_iter: usize,
+}
+
+/// A [`KMeans`] as saved.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KMeansFile {
+    centres: Array2<f64>,
+    inertia: f64,
+    n_iter: usize,
+}
+
+impl From<KMeans> for KMeansFile {
+    fn from(k: KMeans) -> Self {
+        Self {
+            centres: k.centres,
+            inertia: k.inertia,
+            n_iter: k.n_iter,
+        }
+    }
+}
+
+impl TryFrom<KMeansFile> for KMeans {
+    type Error = Error;
+
+    fn try_from(file: KMeansFile) -> Result<Self> {
+        crate::cos::check_centres(file.centres.view(), "centres")?;
+        Ok(KMeans {
+            centres: file.centres,
+            inertia: file.inertia,
+            n_iter: file.n_iter,
+        })
+    }
 }
 
 impl KMeans {

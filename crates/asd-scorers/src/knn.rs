@@ -1,7 +1,7 @@
 //! KNN: distance to the k nearest training embeddings (seed 003 §2.4, the DCASE 2023–25 inlier model),
 //! and its domain-wise form (separate source and target models, minimum of the two scores).
 
-use ndarray::{Array1, ArrayView2, Axis, Zip};
+use ndarray::{Array1, Array2, ArrayView2, Axis, Zip};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
@@ -70,8 +70,10 @@ impl KnnParams {
     }
 }
 
-/// Fitted KNN scorer: the training embeddings, prepared for the metric.
-#[derive(Clone, Debug)]
+/// Fitted KNN scorer: the training embeddings, prepared for the metric. Serialised as its settings and the
+/// prepared training rows; deserialising checks them and rebuilds the same index.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(into = "KnnFile", try_from = "KnnFile")]
 pub struct Knn {
     index: Index,
     params: KnnParams,
@@ -81,6 +83,35 @@ impl Knn {
     /// Number of training embeddings.
     pub fn n_train(&self) -> usize {
         self.index.len()
+    }
+}
+
+/// A [`Knn`] as saved: settings and training rows as prepared for the metric.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KnnFile {
+    params: KnnParams,
+    rows: Array2<f64>,
+}
+
+impl From<Knn> for KnnFile {
+    fn from(knn: Knn) -> Self {
+        Self {
+            rows: knn.index.prepared_rows(),
+            params: knn.params,
+        }
+    }
+}
+
+impl TryFrom<KnnFile> for Knn {
+    type Error = Error;
+
+    fn try_from(file: KnnFile) -> Result<Self> {
+        file.params.check_train(file.rows.view())?;
+        Ok(Knn {
+            index: Index::from_prepared(file.rows, file.params.metric),
+            params: file.params,
+        })
     }
 }
 
@@ -99,13 +130,19 @@ impl Fit for KnnParams {
 }
 
 impl KnnParams {
-    fn fit_train(&self, train: ArrayView2<'_, f64>) -> Result<Knn> {
+    /// Checks the settings and that `train` can be fitted: finite, at least `k` rows, no zero row for cosine.
+    fn check_train(&self, train: ArrayView2<'_, f64>) -> Result<()> {
         self.check()?;
         check_matrix(train, "train")?;
         check_rows(self.min_rows(), train.nrows())?;
         if self.metric == Metric::Cosine {
             check_nonzero_rows(train, "train")?;
         }
+        Ok(())
+    }
+
+    fn fit_train(&self, train: ArrayView2<'_, f64>) -> Result<Knn> {
+        self.check_train(train)?;
         Ok(Knn {
             index: Index::new(train, self.metric),
             params: self.clone(),

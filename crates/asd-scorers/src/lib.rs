@@ -68,7 +68,10 @@ pub mod prob;
 pub use cos::{Cos, CosParams};
 pub use error::{Error, Result};
 pub use gmm::{Covariance, Gmm, GmmParams, GmmScore, GmmStart};
-pub use grouped::{Grouped, ScorerConfig, ScorerKind, group_rng, score_grouped, score_grouped_with_domains};
+pub use grouped::{
+    FittedScorer, Grouped, SCORER_FILE_VERSION, ScorerConfig, ScorerKind, group_rng, score_grouped,
+    score_grouped_with_domains,
+};
 pub use kmeans::{KMeans, KMeansInit, KMeansParams};
 pub use knn::{DomainKnn, DomainKnnParams, Knn, KnnAggregate, KnnParams};
 pub use lof::{Lof, LofParams};

@@ -1,7 +1,7 @@
 //! LOF: the local outlier factor of a test embedding against a group's training embeddings
 //! (seed 000 §2.4.4, §4.2), as scikit-learn's `LocalOutlierFactor(novelty=True)` computes it.
 
-use ndarray::{Array1, ArrayView2, Axis, Zip};
+use ndarray::{Array1, Array2, ArrayView2, Axis, Zip};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
@@ -62,7 +62,11 @@ impl LofParams {
 /// lrd(x) = 1 / (mean_{p ∈ N_k(x)} max(d(x, p), k-dist(p)) + 1e-10): about 1 for inliers, larger for
 /// outliers (= −`score_samples` of scikit-learn). Duplicated training points get k-distance 0 and a density
 /// near 1e10 through the 1e-10 guard, exactly as in scikit-learn; their neighbourhood then dominates.
-#[derive(Clone, Debug)]
+///
+/// Serialised as the k used, the metric and the prepared training rows; deserialising checks them and computes
+/// the same neighbourhoods again.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(into = "LofFile", try_from = "LofFile")]
 pub struct Lof {
     index: Index,
     k: usize,
@@ -94,23 +98,76 @@ fn reach_lrd(nb: &Neighbours, k_dist: &Array1<f64>) -> Array1<f64> {
     out
 }
 
-impl Fit for LofParams {
-    type Fitted = Lof;
+impl Lof {
+    /// The training points' neighbourhoods in `index` (`k` ≤ rows − 1).
+    fn from_index(index: Index, k: usize) -> Lof {
+        let nb = index.query_training(k);
+        let k_dist = nb.dist.index_axis(Axis(1), k - 1).to_owned();
+        let lrd = reach_lrd(&nb, &k_dist);
+        Lof { index, k, k_dist, lrd }
+    }
+}
 
-    /// Errors on bad parameters, an empty or non-finite `train`, fewer than 2 rows, or (cosine) a zero row.
-    fn fit(&self, train: ArrayView2<'_, f64>, _rng: &mut impl Rng) -> Result<Lof> {
+/// A [`Lof`] as saved: the k used, the metric and the training rows as prepared for it.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LofFile {
+    k: usize,
+    metric: Metric,
+    rows: Array2<f64>,
+}
+
+impl From<Lof> for LofFile {
+    fn from(lof: Lof) -> Self {
+        Self {
+            k: lof.k,
+            metric: lof.index.metric(),
+            rows: lof.index.prepared_rows(),
+        }
+    }
+}
+
+impl TryFrom<LofFile> for Lof {
+    type Error = Error;
+
+    fn try_from(file: LofFile) -> Result<Self> {
+        let params = LofParams {
+            n_neighbors: file.k,
+            metric: file.metric,
+        };
+        params.check_train(file.rows.view())?;
+        if file.k >= file.rows.nrows() {
+            return Err(Error::TooFewPoints {
+                param: "k",
+                needed: file.k + 1,
+                found: file.rows.nrows(),
+            });
+        }
+        Ok(Lof::from_index(Index::from_prepared(file.rows, file.metric), file.k))
+    }
+}
+
+impl LofParams {
+    /// Checks the settings and that `train` can be fitted: finite, at least 2 rows, no zero row for cosine.
+    fn check_train(&self, train: ArrayView2<'_, f64>) -> Result<()> {
         self.check()?;
         check_matrix(train, "train")?;
         check_rows(self.min_rows(), train.nrows())?;
         if self.metric == Metric::Cosine {
             check_nonzero_rows(train, "train")?;
         }
+        Ok(())
+    }
+}
+
+impl Fit for LofParams {
+    type Fitted = Lof;
+
+    /// Errors on bad parameters, an empty or non-finite `train`, fewer than 2 rows, or (cosine) a zero row.
+    fn fit(&self, train: ArrayView2<'_, f64>, _rng: &mut impl Rng) -> Result<Lof> {
+        self.check_train(train)?;
         let k = self.n_neighbors.min(train.nrows() - 1);
-        let index = Index::new(train, self.metric);
-        let nb = index.query(train, k, true);
-        let k_dist = nb.dist.index_axis(Axis(1), k - 1).to_owned();
-        let lrd = reach_lrd(&nb, &k_dist);
-        Ok(Lof { index, k, k_dist, lrd })
+        Ok(Lof::from_index(Index::new(train, self.metric), k))
     }
 
     /// Two rows: a point needs one neighbour besides itself (`n_neighbors` is capped at the rows − 1).

@@ -187,7 +187,13 @@ fn row_slice<T>(x: &Array2<T>, j: usize) -> &[T] {
 impl Index {
     /// Prepares `train` (`[n, dim]`, finite; non-zero rows for cosine) for queries under `metric`.
     pub(crate) fn new(train: ArrayView2<'_, f64>, metric: Metric) -> Self {
-        let prepared = prepare(train, metric);
+        Self::from_prepared(prepare(train, metric), metric)
+    }
+
+    /// The index of rows already prepared for `metric` (unit rows for cosine), as [`Index::prepared_rows`] gives
+    /// them: rebuilding from those gives this index exactly.
+    pub(crate) fn from_prepared(prepared: Array2<f64>, metric: Metric) -> Self {
+        let prepared = prepared.as_standard_layout().into_owned();
         let (n, dim) = prepared.dim();
         let products = metric_uses_products(metric);
         let n_clusters = if products {
@@ -241,6 +247,15 @@ impl Index {
         }
     }
 
+    /// The training rows as prepared for the metric (unit rows for cosine), in their original order, `[n, dim]`.
+    pub(crate) fn prepared_rows(&self) -> Array2<f64> {
+        let mut out = Array2::zeros(self.data.raw_dim());
+        for (row, &original) in self.data.outer_iter().zip(&self.order) {
+            out.row_mut(original).assign(&row);
+        }
+        out
+    }
+
     /// Number of training rows.
     pub(crate) fn len(&self) -> usize {
         self.data.nrows()
@@ -260,7 +275,16 @@ impl Index {
     /// With `exclude_self`, query row `i` is training row `i` and is skipped (scikit-learn's
     /// `kneighbors()` without an argument).
     pub(crate) fn query(&self, query: ArrayView2<'_, f64>, k: usize, exclude_self: bool) -> Neighbours {
-        let query = prepare(query, self.metric);
+        self.query_prepared(prepare(query, self.metric), k, exclude_self)
+    }
+
+    /// The `k` nearest other training rows of every training row (`k ≤ len − 1`): `query(train, k, true)` on the
+    /// rows this index was built from, without preparing them a second time.
+    pub(crate) fn query_training(&self, k: usize) -> Neighbours {
+        self.query_prepared(self.prepared_rows(), k, true)
+    }
+
+    fn query_prepared(&self, query: Array2<f64>, k: usize, exclude_self: bool) -> Neighbours {
         let nq = query.nrows();
         // Distance from every query row to every cluster centre; queries are processed grouped by their
         // nearest centre so that a block's rows share their pruning.
