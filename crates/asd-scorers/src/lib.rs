@@ -35,6 +35,12 @@
 //! point [`score_grouped_with_domains`]; a group with training rows in one domain only is scored by that
 //! domain's model alone.
 //!
+//! # Saved scorers and thresholds
+//! [`ScorerConfig::fit`] returns a [`FittedScorer`] (every group's model), which scores new embeddings and is saved
+//! and loaded as a versioned JSON file ([`FittedScorer::save`], [`FittedScorer::load`]; loading checks every
+//! model). [`Threshold`] turns a group's normal scores into a decision threshold: the DCASE baseline's gamma fit
+//! (bit-compatible with `scipy.stats.gamma.fit`), an empirical percentile, or a conformal false-alarm rate.
+//!
 //! # Edge cases (all tested)
 //! - Empty or non-finite (NaN, ±∞) input: [`Error::Empty`], [`Error::NonFinite`] naming row and column.
 //! - A group smaller than the model: K-Means and GMM need `n ≥ k` and KNN `n ≥ k` ([`Error::TooFewPoints`]);
@@ -64,6 +70,7 @@ pub mod lof;
 mod metric;
 mod neighbors;
 pub mod prob;
+pub mod threshold;
 
 pub use cos::{Cos, CosParams};
 pub use error::{Error, Result};
@@ -77,6 +84,7 @@ pub use knn::{DomainKnn, DomainKnnParams, Knn, KnnAggregate, KnnParams};
 pub use lof::{Lof, LofParams};
 pub use metric::Metric;
 pub use prob::{ProbInput, ProbParams};
+pub use threshold::{GammaFit, Threshold};
 
 use ndarray::{Array1, ArrayView2};
 
