@@ -57,6 +57,7 @@ enum Command {
     Train(cmd::train::Args),
     Score(cmd::score::Args),
     Run(cmd::run::Args),
+    Infer(cmd::infer::Args),
 }
 
 /// The log filter without `ASD_LOG`: warnings of the crates that log (`asd_audio`'s decoder notes, the CLI's own).
@@ -98,6 +99,7 @@ fn main() -> ExitCode {
         Command::Train(args) => cmd::train::run(args),
         Command::Score(args) => cmd::score::run(args),
         Command::Run(args) => cmd::run::run(args),
+        Command::Infer(args) => cmd::infer::run(args),
     };
     match result {
         Ok(()) | Err(error::CliError::ClosedPipe) => ExitCode::SUCCESS,

@@ -77,9 +77,17 @@ struct Header {
 #[derive(Debug)]
 pub struct FeatureCache {
     path: PathBuf,
-    mmap: Mmap,
+    storage: Storage,
     header: Header,
-    data_offset: usize,
+}
+
+/// Where a cache's features are.
+#[derive(Debug)]
+enum Storage {
+    /// A cache file, mapped; the features start at `data_offset`.
+    Mapped { mmap: Mmap, data_offset: usize },
+    /// Features computed in memory (inference on clips outside any dataset).
+    Owned(Vec<f32>),
 }
 
 impl FeatureCache {
@@ -128,6 +136,38 @@ impl FeatureCache {
             Error::io(&path),
         )?;
         FeatureCache::open(&path)
+    }
+
+    /// A cache held in memory: `features` `[n_clips, rows, cols]` of clips that are not in any dataset (a
+    /// detector scoring new audio). [`FeatureCache::path`] is `name`, and its clips are named `name[i]`.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] for no clip.
+    pub fn in_memory(name: &str, features: ndarray::Array3<f32>) -> Result<FeatureCache> {
+        let (n, rows, cols) = features.dim();
+        if n == 0 {
+            return Err(Error::Invalid("a feature cache needs at least one clip".into()));
+        }
+        let clips = (0..n)
+            .map(|i| ClipStamp {
+                path: format!("{name}[{i}]"),
+                size: 0,
+                modified_s: 0,
+                modified_ns: 0,
+            })
+            .collect();
+        Ok(FeatureCache {
+            path: PathBuf::from(name),
+            storage: Storage::Owned(features.as_standard_layout().iter().copied().collect()),
+            header: Header {
+                version: FORMAT_VERSION,
+                frontend: String::new(),
+                policy: LengthPolicy::new(0),
+                rows,
+                cols,
+                clips,
+            },
+        })
     }
 
     /// Opens an existing cache file, checking its magic, header and size (not the clips it was made from).
@@ -187,9 +227,8 @@ impl FeatureCache {
         }
         Ok(FeatureCache {
             path: path.to_path_buf(),
-            mmap,
+            storage: Storage::Mapped { mmap, data_offset },
             header,
-            data_offset,
         })
     }
 
@@ -259,10 +298,14 @@ impl FeatureCache {
 
     /// All features as one flat slice, `n_clips · rows · cols` floats.
     fn data(&self) -> &[f32] {
-        let bytes = &self.mmap[self.data_offset..];
+        let (mmap, data_offset) = match &self.storage {
+            Storage::Owned(data) => return data,
+            Storage::Mapped { mmap, data_offset } => (mmap, *data_offset),
+        };
+        let bytes = &mmap[data_offset..];
         // SAFETY: `open` checked that the byte slice starts at an address aligned for f32 and holds exactly
         // `n_clips · rows · cols · 4` bytes; every bit pattern is a valid f32; the host is little-endian
-        // (checked in `open`) as the data is; the slice borrows `self.mmap`, which lives as long as `self`.
+        // (checked in `open`) as the data is; the slice borrows the map, which lives as long as `self`.
         unsafe { std::slice::from_raw_parts(bytes.as_ptr().cast::<f32>(), bytes.len() / size_of::<f32>()) }
     }
 }

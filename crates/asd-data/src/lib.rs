@@ -64,6 +64,6 @@ pub use class_map::{ClassMap, ClassScheme, DCASE2020_N_CLASSES, DCASE2020_TYPES,
 pub use clip::{Clip, Condition, Domain, Layout, NO_ATTRIBUTE, Split};
 pub use dataset::{AttributePairs, Dataset, Problem, SET_FOLDERS, Selection};
 pub use error::{Error, Result};
-pub use loader::{LengthPolicy, Progress, clip_features, for_each_features, load_features};
+pub use loader::{LengthPolicy, Progress, clip_features, for_each_features, load_features, waveform_features};
 pub use name::{NameForm, ParsedName, parse_file_name};
 pub use summary::{Counts, Summary, SummaryRow};

@@ -64,7 +64,21 @@ impl LengthPolicy {
 /// [`Error::NonFiniteFeatures`] when a feature overflows (finite but huge samples, ±3e38, give an infinite
 /// power spectrum that would otherwise surface as a non-finite training loss).
 pub fn clip_features(path: &Path, frontend: &dyn Frontend, policy: &LengthPolicy) -> Result<Array2<f32>> {
-    let wave = policy.fit(&asd_audio::load_16k(path)?);
+    waveform_features(&asd_audio::load_16k(path)?, path, frontend, policy)
+}
+
+/// The features of a decoded 16-kHz waveform: fit to `policy`, extract, checked as [`clip_features`] checks them;
+/// errors name `path` (the waveform's source).
+///
+/// # Errors
+/// As [`clip_features`], less the decoder's.
+pub fn waveform_features(
+    wave: &asd_audio::Waveform,
+    path: &Path,
+    frontend: &dyn Frontend,
+    policy: &LengthPolicy,
+) -> Result<Array2<f32>> {
+    let wave = policy.fit(wave);
     let features = frontend.extract(&wave.samples).map_err(|source| Error::Features {
         path: path.to_path_buf(),
         source,

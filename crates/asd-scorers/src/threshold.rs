@@ -34,10 +34,10 @@ use crate::{Error, Result};
 /// `decision_threshold: 0.9` in its `baseline.yaml`).
 pub const GAMMA_QUANTILE: f64 = 0.9;
 
-/// How a group's threshold is set from the normal scores. TOML: `method = "gamma"` and `quantile = 0.9`;
-/// `method = "percentile"` and `percentile = 90`; `method = "false-alarm"` and `rate = 0.1`.
+/// How a group's threshold is set from the normal scores. TOML: `kind = "gamma"` and `quantile = 0.9`;
+/// `kind = "percentile"` and `percentile = 90`; `kind = "false-alarm"` and `rate = 0.1`.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "method", rename_all = "kebab-case", deny_unknown_fields)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum Threshold {
     /// The `quantile` (in (0, 1)) of a gamma distribution fitted to the scores ([`GammaFit`]).
     Gamma {
@@ -234,7 +234,7 @@ impl GammaFit {
         let (min, max) = x.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
             (lo.min(v), hi.max(v))
         });
-        if !(loc < min) {
+        if loc >= min {
             loc = min - (max - min) * scipy::MARGIN;
             scale = 1.0;
         }
@@ -243,7 +243,7 @@ impl GammaFit {
 
     /// scipy's `_penalized_nnlf` of `[shape, loc, scale]` on `x`.
     fn penalized_nll(&[shape, loc, scale]: &[f64; 3], x: &[f64]) -> f64 {
-        if !(shape > 0.0) || !(scale > 0.0) {
+        if shape.is_nan() || scale.is_nan() || shape <= 0.0 || scale <= 0.0 {
             return f64::INFINITY;
         }
         let ln_gamma_a = ln_gamma(shape);
@@ -251,7 +251,7 @@ impl GammaFit {
         let mut logpdf = Vec::with_capacity(x.len());
         for &v in x {
             let y = (v - loc) / scale;
-            if !(y >= 0.0) {
+            if y.is_nan() || y < 0.0 {
                 bad += 1;
                 continue;
             }
@@ -330,9 +330,9 @@ fn nelder_mead(f: impl Fn(&[f64; 3]) -> f64, x0: [f64; 3]) -> [f64; 3] {
         }
     };
     let mut simplex: Simplex = ([x0; N + 1], [f64::INFINITY; N + 1]);
-    for k in 0..N {
-        simplex.0[k + 1][k] = if x0[k] != 0.0 {
-            (1.0 + scipy::NONZERO_STEP) * x0[k]
+    for (k, &v) in x0.iter().enumerate() {
+        simplex.0[k + 1][k] = if v != 0.0 {
+            (1.0 + scipy::NONZERO_STEP) * v
         } else {
             scipy::ZERO_STEP
         };
@@ -529,12 +529,9 @@ mod tests {
         assert!((ln_gamma(0.5) - std::f64::consts::PI.sqrt().ln()).abs() < 1e-13);
         assert!((ln_gamma(0.1) - 2.252_712_651_734_206).abs() < 1e-12);
         // P(1, x) = 1 − e^(−x); P(2, x) = 1 − (1 + x) e^(−x).
-        for x in [0.01, 0.5, 1.0, 3.0, 20.0] {
-            assert!((gamma_p(1.0, x) - (1.0 - (-x as f64).exp())).abs() < 1e-14, "{x}");
-            assert!(
-                (gamma_p(2.0, x) - (1.0 - (1.0 + x) * (-x as f64).exp())).abs() < 1e-14,
-                "{x}"
-            );
+        for x in [0.01f64, 0.5, 1.0, 3.0, 20.0] {
+            assert!((gamma_p(1.0, x) - (1.0 - (-x).exp())).abs() < 1e-14, "{x}");
+            assert!((gamma_p(2.0, x) - (1.0 - (1.0 + x) * (-x).exp())).abs() < 1e-14, "{x}");
         }
         for (a, q) in [(0.3, 0.9), (2.0, 0.5), (50.0, 0.99), (1.0, 0.1)] {
             let x = gamma_p_inv(a, q);

@@ -48,6 +48,7 @@
 #![deny(unsafe_code)]
 
 pub mod config;
+pub mod detector;
 mod error;
 pub mod paper;
 pub mod pipeline;

@@ -6,11 +6,12 @@
 //! training.
 
 use crate::config::RunConfig;
+use crate::detector::GroupName;
 use crate::progress::{Event, Progress, TrainObserver};
 use crate::run_folder::{
     CONFIG_FILE, MODEL_FILE, open_run_folder, read_classes, write_classes, write_embeddings, write_file,
 };
-use crate::scoring::{self, ClipPooling, ExampleOutputs, ScorerReport, ScoringConfig};
+use crate::scoring::{self, CalibratedScorer, ClipPooling, ExampleOutputs, NamedScores, ScorerReport, ScoringConfig};
 use crate::system::{EmbedJob, Network, TrainJob};
 use crate::{Error, Result};
 use asd_data::{ClassMap, Clip, Condition, Dataset, Domain, FeatureCache, LengthPolicy, Selection, Split};
@@ -18,7 +19,6 @@ use asd_metrics::{EvalOptions, Report};
 use asd_models::burn::tensor::Device;
 /// Device names of `--device` (`cpu`, `cuda`, `cuda:<index>`); see [`asd_models::parse_device`].
 pub use asd_models::parse_device;
-use ndarray::Array1;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -88,7 +88,7 @@ fn open_data(data: &Path) -> Result<(RunClips, Vec<Error>)> {
     }
     // The evaluator's own rules, run on placeholder scores: a group it would refuse after training is
     // refused now.
-    for group in scoring::labelled_groups(&test, |_| 0.0) {
+    for group in scoring::labelled_groups(&test, |_| 0.0, |_| None) {
         if let Err(e) = asd_metrics::evaluate(
             std::slice::from_ref(&group),
             &EvalOptions::default().with_jackknife(false),
@@ -222,6 +222,18 @@ pub struct TrainOutput {
     pub history: Vec<asd_train::EpochLog>,
     /// `RUN/model.bpk`.
     pub model_path: PathBuf,
+    /// The trained network's outputs for the normal training clips, and every scorer fitted and calibrated on
+    /// them (written into the run folder as its detector).
+    pub detector: TrainedDetector,
+}
+
+/// A detector fitted on the normal training clips after training ([`TrainOutput::detector`]).
+#[derive(Clone, Debug)]
+pub struct TrainedDetector {
+    /// The network's outputs for the normal training clips.
+    pub train_outputs: ExampleOutputs,
+    /// Every scorer of the run's scoring settings, fitted and calibrated per group.
+    pub calibrated: Vec<CalibratedScorer>,
 }
 
 impl std::fmt::Debug for TrainOutput {
@@ -286,12 +298,26 @@ pub fn train(
     let (network, history) = network.train(&job)?;
     let model_path = out.join(MODEL_FILE);
     network.save(&model_path)?;
+    let train_outputs = extract(
+        network.as_ref(),
+        &inputs,
+        Some(&labels),
+        Split::Train,
+        options,
+        progress,
+    )?;
+    progress.event(Event::Scoring);
+    let calibrated = calibrate_detector(&config, out, &split.train, &train_outputs)?;
     Ok(TrainOutput {
         config,
         network,
         classes,
         history,
         model_path,
+        detector: TrainedDetector {
+            train_outputs,
+            calibrated,
+        },
     })
 }
 
@@ -401,6 +427,17 @@ pub fn score(
     } else {
         (network, None)
     };
+    if !same_folder(run_dir, out) {
+        // `out` becomes a complete detector of its own: the network's files beside the scorers.
+        open_run_folder(out)?;
+        for name in crate::detector::network_files(system.trains()) {
+            let bytes = std::fs::read(run_dir.join(name)).map_err(|source| Error::Io {
+                path: run_dir.join(name),
+                source,
+            })?;
+            write_file(&out.join(name), &bytes)?;
+        }
+    }
     score_with(
         &config,
         network.as_ref(),
@@ -409,9 +446,76 @@ pub fn score(
         out,
         options,
         progress,
+        None,
     )
 }
 
+/// Whether two paths name the same folder (`out` may not exist yet).
+fn same_folder(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
+
+/// The scorer groups (machine type, ID / section) of the normal training clips, sorted: a group's id is its index.
+fn scorer_groups(train: &[Clip]) -> Vec<GroupName> {
+    let set: BTreeSet<GroupName> = train.iter().map(GroupName::of).collect();
+    set.into_iter().collect()
+}
+
+/// The scorer group id of each clip.
+///
+/// # Errors
+/// A clip of a group without training clips (named).
+fn group_ids(groups: &[GroupName], clips: &[Clip]) -> Result<Vec<i64>> {
+    clips
+        .iter()
+        .map(|c| {
+            groups
+                .binary_search(&GroupName::of(c))
+                .map(|i| i as i64)
+                .map_err(|_| Error::File {
+                    path: c.path.clone(),
+                    reason: format!(
+                        "its group {} has no normal training clips to fit the scorers on",
+                        group_words(c)
+                    ),
+                })
+        })
+        .collect()
+}
+
+/// Fits and calibrates every scorer of `config` on the outputs of the normal training clips `train` and writes the
+/// detector into the run folder `out` ([`crate::detector`]).
+fn calibrate_detector(
+    config: &RunConfig,
+    out: &Path,
+    train: &[Clip],
+    train_outputs: &ExampleOutputs,
+) -> Result<Vec<CalibratedScorer>> {
+    let groups = scorer_groups(train);
+    let names: Vec<String> = groups.iter().map(ToString::to_string).collect();
+    let train_target: Vec<bool> = train.iter().map(|c| c.domain == Some(Domain::Target)).collect();
+    let calibrated = scoring::calibrate(
+        &config.scoring,
+        train_outputs,
+        &group_ids(&groups, train)?,
+        &train_target,
+        &names,
+        config.seed,
+    )?;
+    crate::detector::write_detector(
+        out,
+        &groups,
+        config.scoring.clip_pooling,
+        config.scoring.threshold,
+        &calibrated,
+    )?;
+    Ok(calibrated)
+}
+
+#[allow(clippy::too_many_arguments)] // the run's parts, where to write, and what training already computed
 fn score_with(
     config: &RunConfig,
     network: &dyn Network,
@@ -420,6 +524,7 @@ fn score_with(
     out: &Path,
     options: &RunOptions,
     progress: Progress<'_>,
+    trained: Option<TrainedDetector>,
 ) -> Result<ScoreOutput> {
     let (split, problems) = open_data(data)?;
     open_run_folder(out)?;
@@ -431,14 +536,6 @@ fn score_with(
     // PROB needs every test clip's class; a test ID unseen in training leaves it out.
     let test_labels: Option<Vec<usize>> =
         classes.and_then(|c| split.test.iter().map(|clip| c.class_of(clip)).collect());
-    let train_out = extract(
-        network,
-        &train_inputs,
-        train_labels.as_deref(),
-        Split::Train,
-        options,
-        progress,
-    )?;
     let test_out = extract(
         network,
         &test_inputs,
@@ -447,22 +544,44 @@ fn score_with(
         options,
         progress,
     )?;
+    let (train_out, calibrated) = match trained {
+        Some(t) => (t.train_outputs, t.calibrated),
+        None => {
+            let train_out = extract(
+                network,
+                &train_inputs,
+                train_labels.as_deref(),
+                Split::Train,
+                options,
+                progress,
+            )?;
+            progress.event(Event::Scoring);
+            let calibrated = calibrate_detector(config, out, &split.train, &train_out)?;
+            (train_out, calibrated)
+        }
+    };
     write_embeddings(out, "train", &train_out, &split.train)?;
     write_embeddings(out, "test", &test_out, &split.test)?;
 
     progress.event(Event::Scoring);
-    let (train_groups, test_groups) = scorer_groups(&split.train, &split.test);
-    let train_target: Vec<bool> = split.train.iter().map(|c| c.domain == Some(Domain::Target)).collect();
-    let scores = scoring::score_clips(
-        &config.scoring,
-        &train_out,
-        &train_groups,
-        &train_target,
-        &test_out,
-        &test_groups,
-        config.seed,
-    )?;
-    let named: Vec<(String, Array1<f64>)> = config.scoring.names().into_iter().zip(scores).collect();
+    let groups = scorer_groups(&split.train);
+    let test_groups = group_ids(&groups, &split.test)?;
+    let scores = scoring::score_test(&config.scoring, &calibrated, &test_out, &test_groups)?;
+    let mut named: Vec<NamedScores> = Vec::with_capacity(scores.len());
+    for (i, (name, scores)) in config.scoring.names().into_iter().zip(scores).enumerate() {
+        let decisions = calibrated.get(i).map(|c| {
+            test_groups
+                .iter()
+                .zip(&scores)
+                .map(|(g, &s)| c.thresholds.get(g).is_some_and(|t| s > t.threshold))
+                .collect()
+        });
+        named.push(NamedScores {
+            name,
+            scores,
+            decisions,
+        });
+    }
     let reports = scoring::write_reports(out, &split.test, &named)?;
     let metrics_json = match reports.first().and_then(|r| r.report.as_ref()) {
         Some(report) => {
@@ -484,20 +603,6 @@ fn score_with(
         results_md,
         unlabelled,
     })
-}
-
-/// One scorer group id per (machine type, ID / section) over both clip lists.
-fn scorer_groups(train: &[Clip], test: &[Clip]) -> (Vec<i64>, Vec<i64>) {
-    let groups: std::collections::BTreeMap<(String, String), i64> = train
-        .iter()
-        .chain(test)
-        .map(|c| (c.machine_type.clone(), c.group.clone()))
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .zip(0..)
-        .collect();
-    let group = |c: &Clip| groups[&(c.machine_type.clone(), c.group.clone())];
-    (train.iter().map(group).collect(), test.iter().map(group).collect())
 }
 
 fn results_markdown(config: &RunConfig, data: &Path, reports: &[ScorerReport], unlabelled: &[String]) -> String {
@@ -566,6 +671,7 @@ pub fn run(
             out,
             options,
             progress,
+            Some(trained.detector),
         )?;
         return Ok(RunOutput {
             history: trained.history,
@@ -576,7 +682,7 @@ pub fn run(
     open_run_folder(out)?;
     config.save(&out.join(CONFIG_FILE))?;
     let network = config.system.def().build(config, &options.device)?;
-    let scores = score_with(config, network.as_ref(), None, data, out, options, progress)?;
+    let scores = score_with(config, network.as_ref(), None, data, out, options, progress, None)?;
     Ok(RunOutput {
         history: Vec::new(),
         scores,

@@ -3,7 +3,10 @@
 //! A model sees *examples* (a 2-s segment for ASDNet, a whole clip for STgram-MFN); the metrics see *clips*.
 //! [`score_clips`] fits every scorer of a [`ScoringConfig`] per group (machine type × ID / section) on the
 //! normal training examples, scores the test examples, pools them per clip ([`ClipPooling`]) and adds the
-//! [`Ensemble`] of the scorers when asked. [`write_reports`] turns the clip scores into DCASE score CSVs, a
+//! [`Ensemble`] of the scorers when asked. It also calibrates each scorer's decision threshold per group on the
+//! normal training clips ([`ScoringConfig::threshold`]), on out-of-fold scores where the scorer has seen those
+//! clips ([`Calibration`]), and returns every fitted scorer with its thresholds ([`CalibratedScorer`]): the
+//! detector a run folder keeps. [`write_reports`] turns the clip scores into DCASE score and decision CSVs, a
 //! metrics report per scorer and the Markdown results table (seed 000 Table 4 is one such run: five scorers on one
 //! set of embeddings).
 
@@ -11,8 +14,9 @@ use crate::run_folder::create_dir;
 use crate::{Error, Result};
 use asd_data::Clip;
 use asd_metrics::{ClipTruth, EvalOptions, GroupScores, Report, ScoredClip};
-use asd_scorers::{ScorerConfig, ScorerKind};
+use asd_scorers::{FittedScorer, ScorerConfig, ScorerKind, Threshold};
 use ndarray::{Array1, Array2, Axis};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -58,10 +62,20 @@ pub struct ScoringConfig {
     pub scorers: Vec<ScorerConfig>,
     /// Segment-to-clip pooling.
     pub clip_pooling: ClipPooling,
-    /// An ensemble of all the scorers, reported beside them (needs at least two scorers).
+    /// An ensemble of all the scorers, reported beside them (needs at least two scorers). It ranks the test
+    /// clips against each other, so it has no threshold and no decisions.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ensemble: Option<Ensemble>,
+    /// How each scorer's decision threshold is set per group from the normal training clips' scores (default: the
+    /// DCASE baseline's gamma fit at the 0.9 quantile).
+    pub threshold: Threshold,
+    /// Folds of the out-of-fold training scores the thresholds are calibrated on (at least 2).
+    pub calibration_folds: usize,
 }
+
+/// Five folds: each fold's scorer is fitted on 80 % of a group's training clips and scores the other 20 % (our
+/// choice; the usual k of k-fold cross-validation).
+pub const CALIBRATION_FOLDS: usize = 5;
 
 impl Default for ScoringConfig {
     fn default() -> Self {
@@ -81,6 +95,8 @@ impl ScoringConfig {
             scorers,
             clip_pooling: ClipPooling::default(),
             ensemble: None,
+            threshold: Threshold::default(),
+            calibration_folds: CALIBRATION_FOLDS,
         }
     }
 
@@ -111,7 +127,16 @@ impl ScoringConfig {
                 reason: "needs at least two scorers".into(),
             });
         }
-        Ok(())
+        if self.calibration_folds < 2 {
+            return Err(Error::Setting {
+                field: "scoring.calibration_folds".into(),
+                reason: format!("is {}, needs at least 2", self.calibration_folds),
+            });
+        }
+        self.threshold.check().map_err(|e| Error::Setting {
+            field: "scoring.threshold".into(),
+            reason: e.to_string(),
+        })
     }
 
     /// One distinct name per scorer (`gmm`, then `gmm-2` for a second GMM, …), then the ensemble's: the names of
@@ -151,6 +176,9 @@ pub struct ExampleOutputs {
     /// class, with the head's margin at that class (asdnet_specmfn.md §7.1, stgram_mfn.md §7.1), when the
     /// system has a classifier.
     pub class_scores: Option<Array1<f64>>,
+    /// The classifier's logits without margin `[n_examples, n_classes]` (ArcFace: s·cos), when the system has a
+    /// classifier.
+    pub logits: Option<Array2<f32>>,
     /// Clip index of each example (ascending, every clip present).
     pub clip: Vec<usize>,
 }
@@ -162,6 +190,7 @@ impl ExampleOutputs {
         Self {
             embeddings,
             class_scores,
+            logits: None,
             clip,
         }
     }
@@ -173,7 +202,8 @@ impl ExampleOutputs {
 
     fn check(&self, what: &str) -> Result<()> {
         let n = self.embeddings.nrows();
-        let scores_ok = self.class_scores.as_ref().is_none_or(|l| l.len() == n);
+        let scores_ok = self.class_scores.as_ref().is_none_or(|l| l.len() == n)
+            && self.logits.as_ref().is_none_or(|l| l.nrows() == n);
         let ordered = self.clip.windows(2).all(|w| w[1] == w[0] || w[1] == w[0] + 1) && self.clip.first() == Some(&0);
         if self.clip.len() != n || !scores_ok || !ordered {
             return Err(Error::Mismatch(format!(
@@ -186,7 +216,7 @@ impl ExampleOutputs {
     }
 
     /// The examples' embeddings (and class scores) averaged per clip.
-    fn clip_means(&self) -> Self {
+    pub(crate) fn clip_means(&self) -> Self {
         let mut out = Array2::<f64>::zeros((self.n_clips(), self.embeddings.ncols()));
         let mut counts = vec![0.0; self.n_clips()];
         for (row, &c) in self.embeddings.axis_iter(Axis(0)).zip(&self.clip) {
@@ -201,20 +231,100 @@ impl ExampleOutputs {
             .class_scores
             .as_ref()
             .map(|s| mean_per_clip(s, &self.clip, self.n_clips()));
-        Self::per_clip(out, scores)
+        let logits = self.logits.as_ref().map(|l| {
+            let columns = l
+                .columns()
+                .into_iter()
+                .map(|c| mean_per_clip(&c.mapv(f64::from), &self.clip, self.n_clips()));
+            let mut out = Array2::<f32>::zeros((self.n_clips(), l.ncols()));
+            for (mut o, c) in out.columns_mut().into_iter().zip(columns) {
+                o.assign(&c.mapv(|v| v as f32));
+            }
+            out
+        });
+        Self {
+            logits,
+            ..Self::per_clip(out, scores)
+        }
     }
 }
 
-/// Clip scores of every scorer of `config`, then of its ensemble, in the order of [`ScoringConfig::names`]; each
-/// `[n_test_clips]`, higher = more anomalous.
-///
-/// `train` holds the normal training examples, `test` the test examples; `*_groups` the scorer group of each
-/// clip (machine type × ID / section: one fitted model per group); `train_target` whether each training clip
-/// is from the target domain (all `false` for layouts without domains), which only the domain-wise KNN reads.
+/// How a group's threshold was calibrated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Calibration {
+    /// On out-of-fold scores: each training clip scored by a scorer fitted on the group's other folds.
+    OutOfFold,
+    /// On the scores of the clips the scorer (or, for PROB, the network) was fitted on: optimistic (lower scores
+    /// than new normal clips get, so more false alarms than the rule's target). Used for PROB, and for a group
+    /// whose folds are too small to fit the scorer on.
+    InSample,
+}
+
+/// One group's decision threshold: a clip scoring above it is called anomalous.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GroupThreshold {
+    /// The threshold, in the scorer's units.
+    pub threshold: f64,
+    /// What it was calibrated on.
+    pub calibration: Calibration,
+    /// How many normal training clips' scores it was calibrated on.
+    pub clips: usize,
+}
+
+/// A scorer fitted on every group's normal training examples, with each group's threshold.
+#[derive(Clone, Debug)]
+pub struct CalibratedScorer {
+    /// Its name ([`ScoringConfig::names`]).
+    pub name: String,
+    /// The fitted models.
+    pub scorer: FittedScorer,
+    /// Threshold of each scorer group id.
+    pub thresholds: BTreeMap<i64, GroupThreshold>,
+}
+
+/// What [`score_clips`] returns.
+#[derive(Clone, Debug)]
+pub struct ScoredClips {
+    /// Clip scores of every scorer, then of the ensemble, in the order of [`ScoringConfig::names`]; each
+    /// `[n_test_clips]`, higher = more anomalous.
+    pub scores: Vec<Array1<f64>>,
+    /// Every scorer (not the ensemble), fitted and calibrated, in the same order.
+    pub calibrated: Vec<CalibratedScorer>,
+}
+
+/// Scores of every example of `outputs` with `fitted` (PROB: the outputs' class scores), `[n_examples]`;
+/// `groups` holds the scorer group of each clip.
 ///
 /// # Errors
-/// Outputs whose lengths disagree, PROB without logits or class indices, a test group without training clips,
-/// or any scorer error (with its group).
+/// PROB without class scores; any scorer error.
+pub fn example_scores(fitted: &FittedScorer, outputs: &ExampleOutputs, groups: &[i64]) -> Result<Array1<f64>> {
+    if let FittedScorer::Prob { .. } = fitted {
+        // The classifier's own score: nothing to fit (the PROB scorer of `asd scorer` computes the same
+        // −log softmax from logits).
+        return outputs.class_scores.clone().ok_or_else(|| {
+            Error::Mismatch("scorer prob needs the class score of every clip (a group unseen in training?)".into())
+        });
+    }
+    Ok(fitted.score(outputs.embeddings.view(), &per_example(groups, outputs))?)
+}
+
+/// One value per example from one value per clip.
+fn per_example<T: Copy>(per_clip: &[T], outputs: &ExampleOutputs) -> Vec<T> {
+    outputs.clip.iter().map(|&c| per_clip[c]).collect()
+}
+
+/// Clip scores of every scorer of `config`, then of its ensemble, and every scorer fitted on all training examples
+/// with its decision thresholds per group ([`ScoredClips`]): [`calibrate`], then [`score_test`].
+///
+/// `train` holds the normal training examples, `test` the test examples; `*_groups` the scorer group of each
+/// clip (machine type × ID / section: one fitted model and one threshold per group; `group_names[id]` names group
+/// `id` in messages); `train_target` whether each training clip is from the target domain (all `false` for
+/// layouts without domains), which only the domain-wise KNN reads.
+///
+/// # Errors
+/// As [`calibrate`] and [`score_test`].
+#[allow(clippy::too_many_arguments)] // the two clip lists with their groups, the names, the seed
 pub fn score_clips(
     config: &ScoringConfig,
     train: &ExampleOutputs,
@@ -222,57 +332,114 @@ pub fn score_clips(
     train_target: &[bool],
     test: &ExampleOutputs,
     test_groups: &[i64],
+    group_names: &[String],
     seed: u64,
-) -> Result<Vec<Array1<f64>>> {
+) -> Result<ScoredClips> {
+    let calibrated = calibrate(config, train, train_groups, train_target, group_names, seed)?;
+    let scores = score_test(config, &calibrated, test, test_groups)?;
+    Ok(ScoredClips { scores, calibrated })
+}
+
+/// The outputs as the scorers see them: per example, or averaged per clip ([`ClipPooling`]).
+fn pooled<'a>(config: &ScoringConfig, outputs: &'a ExampleOutputs) -> std::borrow::Cow<'a, ExampleOutputs> {
+    match config.clip_pooling {
+        ClipPooling::MeanSegmentScore => std::borrow::Cow::Borrowed(outputs),
+        ClipPooling::MeanSegmentEmbedding => std::borrow::Cow::Owned(outputs.clip_means()),
+    }
+}
+
+/// Fits every scorer of `config` per group on the normal training examples and calibrates its threshold per group
+/// ([`ScoringConfig::threshold`]) on out-of-fold clip scores where it can ([`Calibration`]). Arguments as
+/// [`score_clips`].
+///
+/// # Errors
+/// Outputs whose lengths disagree, PROB without class scores, any scorer error (with its group), or a threshold
+/// that cannot be calibrated (named by scorer and group).
+pub fn calibrate(
+    config: &ScoringConfig,
+    train: &ExampleOutputs,
+    train_groups: &[i64],
+    train_target: &[bool],
+    group_names: &[String],
+    seed: u64,
+) -> Result<Vec<CalibratedScorer>> {
     train.check("training")?;
-    test.check("test")?;
-    if train.n_clips() != train_groups.len()
-        || train.n_clips() != train_target.len()
-        || test.n_clips() != test_groups.len()
-    {
+    if train.n_clips() != train_groups.len() || train.n_clips() != train_target.len() {
         return Err(Error::Mismatch(format!(
-            "{} training / {} test clips but {} / {} group ids and {} training domains",
+            "{} training clips but {} group ids and {} training domains",
             train.n_clips(),
-            test.n_clips(),
             train_groups.len(),
-            test_groups.len(),
             train_target.len()
         )));
     }
-    let pooled;
-    let (train, test) = match config.clip_pooling {
-        ClipPooling::MeanSegmentScore => (train, test),
-        ClipPooling::MeanSegmentEmbedding => {
-            pooled = (train.clip_means(), test.clip_means());
-            (&pooled.0, &pooled.1)
-        }
-    };
-    fn per_example<T: Copy>(per_clip: &[T], outputs: &ExampleOutputs) -> Vec<T> {
-        outputs.clip.iter().map(|&c| per_clip[c]).collect()
-    }
-    let mut scores = Vec::with_capacity(config.scorers.len() + 1);
-    for scorer in &config.scorers {
-        let example_scores = if scorer.kind() == ScorerKind::Prob {
-            // The classifier's own score: nothing to fit (the PROB scorer of `asd scorer` computes the same
-            // −log softmax from logits).
-            test.class_scores.clone().ok_or_else(|| {
-                Error::Mismatch(
-                    "scorer prob needs the class score of every test clip (a test group unseen in training?)".into(),
-                )
-            })?
+    let train = pooled(config, train);
+    let train = train.as_ref();
+    let mut calibrated = Vec::with_capacity(config.scorers.len());
+    for (scorer, name) in config.scorers.iter().zip(config.names()) {
+        let fitted = if scorer.kind() == ScorerKind::Prob {
+            scorer.fit(Array2::zeros((0, 0)).view(), &[], None, seed)?
         } else {
-            asd_scorers::score_grouped_with_domains(
-                scorer,
+            let target = per_example(train_target, train);
+            scorer.fit(
                 train.embeddings.view(),
                 &per_example(train_groups, train),
-                &per_example(train_target, train),
-                test.embeddings.view(),
-                &per_example(test_groups, test),
+                Some(&target),
                 seed,
             )?
         };
-        scores.push(mean_per_clip(&example_scores, &test.clip, test.n_clips()));
+        let calibration = Calibrate {
+            config,
+            scorer,
+            fitted: &fitted,
+            train,
+            train_groups,
+            train_target,
+            seed,
+        };
+        let thresholds = calibration.thresholds().map_err(|(group, e)| Error::Setting {
+            field: "scoring.threshold".into(),
+            reason: format!(
+                "scorer {name}: the threshold of {} cannot be calibrated: {e}",
+                group_names.get(group as usize).map_or("?", String::as_str)
+            ),
+        })?;
+        calibrated.push(CalibratedScorer {
+            name,
+            scorer: fitted,
+            thresholds,
+        });
     }
+    Ok(calibrated)
+}
+
+/// Clip scores of the test examples by every calibrated scorer, then the ensemble of `config` when it has one, in
+/// the order of [`ScoringConfig::names`]; each `[n_test_clips]`.
+///
+/// # Errors
+/// Outputs that do not line up, PROB without class scores, a test group without a model, a scorer error.
+pub fn score_test(
+    config: &ScoringConfig,
+    calibrated: &[CalibratedScorer],
+    test: &ExampleOutputs,
+    test_groups: &[i64],
+) -> Result<Vec<Array1<f64>>> {
+    test.check("test")?;
+    if test.n_clips() != test_groups.len() {
+        return Err(Error::Mismatch(format!(
+            "{} test clips but {} group ids",
+            test.n_clips(),
+            test_groups.len()
+        )));
+    }
+    let test = pooled(config, test);
+    let test = test.as_ref();
+    let mut scores = calibrated
+        .iter()
+        .map(|c| {
+            let s = example_scores(&c.scorer, test, test_groups)?;
+            Ok(mean_per_clip(&s, &test.clip, test.n_clips()))
+        })
+        .collect::<Result<Vec<_>>>()?;
     if let Some(Ensemble::RankAverage) = config.ensemble {
         let ranked: Vec<Array1<f64>> = scores.iter().map(|s| group_ranks(s, test_groups)).collect();
         let n = ranked.len() as f64;
@@ -285,8 +452,103 @@ pub fn score_clips(
     Ok(scores)
 }
 
+/// The calibration of one scorer's thresholds on the training clips.
+struct Calibrate<'a> {
+    config: &'a ScoringConfig,
+    scorer: &'a ScorerConfig,
+    fitted: &'a FittedScorer,
+    train: &'a ExampleOutputs,
+    train_groups: &'a [i64],
+    train_target: &'a [bool],
+    seed: u64,
+}
+
+impl Calibrate<'_> {
+    /// The threshold of every group, groups in parallel; an error comes with its group id.
+    fn thresholds(&self) -> std::result::Result<BTreeMap<i64, GroupThreshold>, (i64, Error)> {
+        let mut clips: BTreeMap<i64, Vec<usize>> = BTreeMap::new();
+        for (c, &g) in self.train_groups.iter().enumerate() {
+            clips.entry(g).or_default().push(c);
+        }
+        clips
+            .into_par_iter()
+            .map(|(group, clips)| {
+                let (scores, calibration) = match self.out_of_fold(group, &clips) {
+                    Some(scores) => (scores, Calibration::OutOfFold),
+                    None => (
+                        self.in_sample(group, &clips).map_err(|e| (group, e))?,
+                        Calibration::InSample,
+                    ),
+                };
+                let threshold = self.config.threshold.fit(&scores).map_err(|e| (group, e.into()))?;
+                Ok((
+                    group,
+                    GroupThreshold {
+                        threshold,
+                        calibration,
+                        clips: clips.len(),
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    /// The examples of `clips` as their own outputs (clip indices renumbered from 0).
+    fn subset(&self, clips: &[usize]) -> ExampleOutputs {
+        let rows: Vec<usize> = (0..self.train.clip.len())
+            .filter(|&r| clips.binary_search(&self.train.clip[r]).is_ok())
+            .collect();
+        let renumber = |c: usize| clips.partition_point(|&x| x < c);
+        ExampleOutputs {
+            embeddings: self.train.embeddings.select(Axis(0), &rows),
+            class_scores: self.train.class_scores.as_ref().map(|s| s.select(Axis(0), &rows)),
+            logits: None,
+            clip: rows.iter().map(|&r| renumber(self.train.clip[r])).collect(),
+        }
+    }
+
+    /// The clip scores of the group's training clips by the scorer fitted on all of them.
+    fn in_sample(&self, group: i64, clips: &[usize]) -> Result<Vec<f64>> {
+        let outputs = self.subset(clips);
+        let scores = example_scores(self.fitted, &outputs, &vec![group; clips.len()])?;
+        Ok(mean_per_clip(&scores, &outputs.clip, clips.len()).to_vec())
+    }
+
+    /// Out-of-fold clip scores of the group's training clips (clip `i` of the group in fold `i mod k`), or `None`
+    /// for PROB (the network saw every clip) and when a fold's scorer cannot be fitted on the other folds.
+    fn out_of_fold(&self, group: i64, clips: &[usize]) -> Option<Vec<f64>> {
+        let k = self.config.calibration_folds.min(clips.len());
+        if self.scorer.kind() == ScorerKind::Prob || k < 2 {
+            return None;
+        }
+        let mut scores = vec![0.0; clips.len()];
+        for fold in 0..k {
+            let (held, fit): (Vec<usize>, Vec<usize>) = (0..clips.len()).partition(|i| i % k == fold);
+            let fit_clips: Vec<usize> = fit.iter().map(|&i| clips[i]).collect();
+            let held_clips: Vec<usize> = held.iter().map(|&i| clips[i]).collect();
+            let fit_outputs = self.subset(&fit_clips);
+            let target: Vec<bool> = fit_clips.iter().map(|&c| self.train_target[c]).collect();
+            let fitted = self
+                .scorer
+                .fit(
+                    fit_outputs.embeddings.view(),
+                    &vec![group; fit_outputs.clip.len()],
+                    Some(&per_example(&target, &fit_outputs)),
+                    self.seed,
+                )
+                .ok()?;
+            let held_outputs = self.subset(&held_clips);
+            let s = example_scores(&fitted, &held_outputs, &vec![group; held.len()]).ok()?;
+            for (i, v) in held.iter().zip(mean_per_clip(&s, &held_outputs.clip, held.len())) {
+                scores[*i] = v;
+            }
+        }
+        Some(scores)
+    }
+}
+
 /// Mean of the example scores of each clip.
-fn mean_per_clip(example_scores: &Array1<f64>, clip: &[usize], n_clips: usize) -> Array1<f64> {
+pub(crate) fn mean_per_clip(example_scores: &Array1<f64>, clip: &[usize], n_clips: usize) -> Array1<f64> {
     let mut sum = Array1::<f64>::zeros(n_clips);
     let mut count = vec![0.0; n_clips];
     for (&s, &c) in example_scores.iter().zip(clip) {
@@ -334,9 +596,13 @@ pub struct ScorerReport {
     pub scores_dir: PathBuf,
 }
 
-/// The labelled test clips of each (machine type, group), with the score `score` gives each (by index into
-/// `test`); groups without a labelled clip are left out.
-pub(crate) fn labelled_groups(test: &[Clip], score: impl Fn(usize) -> f64) -> Vec<GroupScores> {
+/// The labelled test clips of each (machine type, group), with the score `score` and the decision `decision`
+/// give each (by index into `test`); groups without a labelled clip are left out.
+pub(crate) fn labelled_groups(
+    test: &[Clip],
+    score: impl Fn(usize) -> f64,
+    decision: impl Fn(usize) -> Option<bool>,
+) -> Vec<GroupScores> {
     let mut groups: BTreeMap<(&str, &str), Vec<ScoredClip>> = BTreeMap::new();
     for (i, clip) in test.iter().enumerate() {
         let Some(label) = clip.condition.label() else {
@@ -352,7 +618,7 @@ pub(crate) fn labelled_groups(test: &[Clip], score: impl Fn(usize) -> f64) -> Ve
                     anomaly: label == 1,
                     domain: clip.domain.map(crate::metrics_domain),
                 },
-                decision: None,
+                decision: decision(i),
             });
     }
     groups
@@ -365,40 +631,65 @@ pub(crate) fn labelled_groups(test: &[Clip], score: impl Fn(usize) -> f64) -> Ve
         .collect()
 }
 
-/// Writes, for each named clip-score vector, `out/scores/<name>/anomaly_score_<type>_<group>.csv` for every
-/// test clip (labelled or not: evaluation-set names are scored for submission), and evaluates it on the labelled
-/// clips, writing `out/metrics/<name>.json` and `out/roc/<name>/` when there are any.
+/// One scorer's (or the ensemble's) scores of the test clips, with their decisions when it has thresholds.
+#[derive(Clone, Debug)]
+pub struct NamedScores {
+    /// The scorer's name ([`ScoringConfig::names`]).
+    pub name: String,
+    /// The score of each test clip.
+    pub scores: Array1<f64>,
+    /// The decision of each test clip (`true`: its score is above its group's threshold, called anomalous);
+    /// `None` for the ensemble.
+    pub decisions: Option<Vec<bool>>,
+}
+
+/// Writes, for each named clip-score vector, `out/scores/<name>/anomaly_score_<type>_<group>.csv` for every test
+/// clip (labelled or not: evaluation-set names are scored for submission) and, with decisions,
+/// `decision_result_<type>_<group>.csv` beside it; then evaluates it on the labelled clips (with precision, recall
+/// and F1 of the decisions), writing `out/metrics/<name>.json` and `out/roc/<name>/` when there are any.
 ///
 /// # Errors
-/// A score vector of the wrong length, a labelled group the evaluator refuses, or a file that cannot be
-/// written (named).
-pub fn write_reports(out: &Path, test: &[Clip], named_scores: &[(String, Array1<f64>)]) -> Result<Vec<ScorerReport>> {
+/// A score or decision vector of the wrong length, a labelled group the evaluator refuses, or a file that cannot
+/// be written (named).
+pub fn write_reports(out: &Path, test: &[Clip], named_scores: &[NamedScores]) -> Result<Vec<ScorerReport>> {
     named_scores
         .iter()
-        .map(|(name, scores)| {
-            if scores.len() != test.len() {
+        .map(|named| {
+            let NamedScores {
+                name,
+                scores,
+                decisions,
+            } = named;
+            if scores.len() != test.len() || decisions.as_ref().is_some_and(|d| d.len() != test.len()) {
                 return Err(Error::Mismatch(format!(
-                    "{name}: {} scores for {} test clips",
+                    "{name}: {} scores and {:?} decisions for {} test clips",
                     scores.len(),
+                    decisions.as_ref().map(Vec::len),
                     test.len()
                 )));
             }
             let scores_dir = out.join("scores").join(name);
             create_dir(&scores_dir)?;
-            let mut files: BTreeMap<(&str, &str), Vec<(&str, f64)>> = BTreeMap::new();
-            for (clip, &score) in test.iter().zip(scores) {
-                files
-                    .entry((&clip.machine_type, &clip.group))
-                    .or_default()
-                    .push((&clip.file_name, score));
+            let mut files: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
+            for (i, clip) in test.iter().enumerate() {
+                files.entry((&clip.machine_type, &clip.group)).or_default().push(i);
             }
             for ((machine_type, group), rows) in files {
+                let file = |i: usize| test[i].file_name.as_str();
+                let score_rows: Vec<(&str, f64)> = rows.iter().map(|&i| (file(i), scores[i])).collect();
                 asd_metrics::write_scores(
                     &scores_dir.join(asd_metrics::score_file_name(machine_type, group)),
-                    &rows,
+                    &score_rows,
                 )?;
+                if let Some(decisions) = decisions {
+                    let decision_rows: Vec<(&str, bool)> = rows.iter().map(|&i| (file(i), decisions[i])).collect();
+                    asd_metrics::write_decisions(
+                        &scores_dir.join(asd_metrics::decision_file_name(machine_type, group)),
+                        &decision_rows,
+                    )?;
+                }
             }
-            let groups = labelled_groups(test, |i| scores[i]);
+            let groups = labelled_groups(test, |i| scores[i], |i| decisions.as_ref().map(|d| d[i]));
             let report = if groups.is_empty() {
                 None
             } else {
@@ -468,6 +759,7 @@ mod tests {
         let outputs = ExampleOutputs {
             embeddings: array![[1.0, 0.0], [3.0, 2.0], [5.0, 5.0]],
             class_scores: None,
+            logits: None,
             clip: vec![0, 0, 1],
         };
         assert_eq!(
@@ -512,7 +804,19 @@ mod tests {
             ScorerConfig::new(ScorerKind::Cos),
         ]);
         config.ensemble = Some(Ensemble::RankAverage);
-        let scores = score_clips(&config, &train, &train_groups, &[false; 4], &test, &test_groups, 0).unwrap();
+        let names = ["a".to_string(), "b".to_string()];
+        let scores = score_clips(
+            &config,
+            &train,
+            &train_groups,
+            &[false; 4],
+            &test,
+            &test_groups,
+            &names,
+            0,
+        )
+        .unwrap()
+        .scores;
         assert_eq!(scores.len(), 3);
         assert!(scores[0][1] > scores[0][0] && scores[0][3] > scores[0][2]);
         assert_eq!(scores[2], array![0.5, 1.0, 0.5, 1.0]);

@@ -324,6 +324,12 @@ fn evaluation_names_are_scored_and_only_labelled_groups_evaluated() {
     assert_eq!(result.scores.unlabelled.len(), 4);
     assert!(result.report().is_none() && result.scores.metrics_json.is_none());
     assert!(!out.join("metrics.json").exists());
-    let written = std::fs::read_dir(out.join("scores/knn")).expect("score CSVs").count();
-    assert_eq!(written, 4, "one score CSV per group");
+    let names: Vec<String> = std::fs::read_dir(out.join("scores/knn"))
+        .expect("score CSVs")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    let count = |prefix: &str| names.iter().filter(|n| n.starts_with(prefix)).count();
+    assert_eq!(names.len(), 8, "{names:?}");
+    assert_eq!(count("anomaly_score_"), 4, "one score CSV per group: {names:?}");
+    assert_eq!(count("decision_result_"), 4, "one decision CSV per group: {names:?}");
 }

@@ -3,6 +3,7 @@
 pub mod evaluate;
 pub mod features;
 pub mod index;
+pub mod infer;
 pub mod info;
 pub mod run;
 pub mod score;
@@ -118,12 +119,34 @@ pub struct ScorerArgs {
     /// Also report an ensemble of the scorers: rank-average.
     #[arg(long, value_parser = serde_name::<asd::scoring::Ensemble>)]
     pub ensemble: Option<asd::scoring::Ensemble>,
+    /// Decision thresholds per group, from the normal training clips' scores: gamma[=QUANTILE] (the DCASE
+    /// baseline's, default 0.9), percentile=P (e.g. 90), or false-alarm=RATE (e.g. 0.05).
+    #[arg(long, value_parser = threshold_parser)]
+    pub threshold: Option<asd::scorers::Threshold>,
+}
+
+/// Parses `--threshold`: `gamma`, `gamma=0.95`, `percentile=90`, `false-alarm=0.05`.
+fn threshold_parser(text: &str) -> std::result::Result<asd::scorers::Threshold, String> {
+    use asd::scorers::Threshold;
+    let (method, value) = match text.split_once('=') {
+        Some((m, v)) => (m, Some(v.parse::<f64>().map_err(|e| format!("`{v}`: {e}"))?)),
+        None => (text, None),
+    };
+    let threshold = match (method, value) {
+        ("gamma", q) => Threshold::Gamma {
+            quantile: q.unwrap_or(asd::scorers::threshold::GAMMA_QUANTILE),
+        },
+        ("percentile", Some(percentile)) => Threshold::Percentile { percentile },
+        ("false-alarm", Some(rate)) => Threshold::FalseAlarm { rate },
+        _ => return Err("expected gamma[=QUANTILE], percentile=P or false-alarm=RATE".into()),
+    };
+    threshold.check().map(|()| threshold).map_err(|e| e.to_string())
 }
 
 impl ScorerArgs {
     /// The scoring settings `base` with the flags applied, or `None` when no flag is given.
     pub fn apply(&self, base: &asd::scoring::ScoringConfig) -> Option<asd::scoring::ScoringConfig> {
-        if self.scorers.is_empty() && self.ensemble.is_none() {
+        if self.scorers.is_empty() && self.ensemble.is_none() && self.threshold.is_none() {
             return None;
         }
         let mut scoring = base.clone();
@@ -136,6 +159,9 @@ impl ScorerArgs {
         }
         if self.ensemble.is_some() {
             scoring.ensemble = self.ensemble;
+        }
+        if let Some(threshold) = self.threshold {
+            scoring.threshold = threshold;
         }
         Some(scoring)
     }

@@ -125,6 +125,7 @@ where
     Ok(ExampleOutputs {
         embeddings: extracted.embeddings.mapv(f64::from),
         class_scores: extracted.scores.map(|s| s.mapv(f64::from)),
+        logits: Some(extracted.logits),
         clip: (0..n).map(|i| i / rows_per_clip.max(1)).collect(),
     })
 }
