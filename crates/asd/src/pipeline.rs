@@ -182,7 +182,8 @@ fn prepare(
 }
 
 /// Checks that each scorer can be fitted on the training examples of every group (a K-Means with more clusters
-/// than a group's examples fails otherwise after training); all failures together.
+/// than a group's examples fails otherwise after training), and that every group has the training clips its
+/// thresholds are calibrated on ([`asd_scorers::Threshold::min_scores`]); all failures together.
 fn scorers_fit(config: &RunConfig, train: &[Clip]) -> Result<()> {
     let per_clip = match config.scoring.clip_pooling {
         ClipPooling::MeanSegmentEmbedding => 1,
@@ -205,6 +206,19 @@ fn scorers_fit(config: &RunConfig, train: &[Clip]) -> Result<()> {
                     reason: format!("scorer {name} cannot be fitted on the training examples of {group}: {e}"),
                 });
             }
+        }
+    }
+    let needed = config.scoring.threshold.min_scores();
+    for (group, &(source, target)) in &rows {
+        let clips = (source + target) / per_clip.max(1);
+        if clips < needed {
+            problems.push(Error::Setting {
+                field: "scoring.threshold".into(),
+                reason: format!(
+                    "{group} has {clips} normal training clips; its thresholds need at least {needed} (choose a \
+                     percentile threshold, or a higher false-alarm rate)"
+                ),
+            });
         }
     }
     Error::collect(problems)

@@ -804,6 +804,8 @@ mod tests {
             ScorerConfig::new(ScorerKind::Cos),
         ]);
         config.ensemble = Some(Ensemble::RankAverage);
+        // Two training clips per group: the gamma fit needs three scores.
+        config.threshold = Threshold::Percentile { percentile: 90.0 };
         let names = ["a".to_string(), "b".to_string()];
         let scores = score_clips(
             &config,
