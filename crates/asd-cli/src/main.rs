@@ -10,6 +10,8 @@ use std::process::ExitCode;
 use asd_cli::{error, npy};
 
 mod cmd;
+#[cfg(feature = "mic")]
+mod mic;
 mod progress;
 
 /// mimalloc instead of glibc malloc: glibc returns large freed blocks to the kernel on every call and
@@ -58,6 +60,7 @@ enum Command {
     Score(cmd::score::Args),
     Run(cmd::run::Args),
     Infer(cmd::infer::Args),
+    Monitor(cmd::monitor::Args),
 }
 
 /// The log filter without `ASD_LOG`: warnings of the crates that log (`asd_audio`'s decoder notes, the CLI's own).
@@ -100,6 +103,7 @@ fn main() -> ExitCode {
         Command::Score(args) => cmd::score::run(args),
         Command::Run(args) => cmd::run::run(args),
         Command::Infer(args) => cmd::infer::run(args),
+        Command::Monitor(args) => cmd::monitor::run(args),
     };
     match result {
         Ok(()) | Err(error::CliError::ClosedPipe) => ExitCode::SUCCESS,

@@ -49,6 +49,7 @@
 
 pub mod config;
 pub mod detector;
+pub mod monitor;
 mod error;
 pub mod paper;
 pub mod pipeline;

@@ -5,6 +5,7 @@ pub mod features;
 pub mod index;
 pub mod infer;
 pub mod info;
+pub mod monitor;
 pub mod run;
 pub mod score;
 pub mod scorer;
