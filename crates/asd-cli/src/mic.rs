@@ -86,7 +86,12 @@ impl Microphone {
                 on_error,
                 None,
             ),
-            other => return Err(failed("configuration", format!("sample format {other} is not supported"))),
+            other => {
+                return Err(failed(
+                    "configuration",
+                    format!("sample format {other} is not supported"),
+                ));
+            }
         }
         .map_err(|e| failed("stream", e))?;
         stream.play().map_err(|e| failed("start", e))?;

@@ -558,3 +558,121 @@ fn closed_pipes_end_quietly_and_bad_synth_flags_are_usage_errors() {
         assert!(!target.exists(), "{flag:?}: nothing written");
     }
 }
+
+/// Criterion (issue 18): after `asd run`, `asd infer` scores audio files in argument order with a score and a
+/// 0/1 decision per scorer (`--json`, `--npy-dir` with `[files, dim]` embeddings), refuses an unknown `--group`
+/// as a usage error naming the groups, takes a non-DCASE name with `--group`; `asd evaluate` reads the run's
+/// decision CSVs back and reports precision, recall and F1; `asd monitor` writes one JSON line per hop from a
+/// file and from raw PCM on standard input, the same lines both ways.
+#[test]
+fn infer_evaluate_decisions_and_monitor_a_run() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    synth(&data, "dcase2020", 1, 20, 4);
+    let config = dir.path().join("raw.toml");
+    std::fs::write(&config, "system = \"raw-logmel\"\nclip_seconds = 2.0\n").expect("config");
+    let run = dir.path().join("run");
+    ok(&["run", "--config", p(&config), "--data", p(&data), "--out", p(&run)]);
+
+    let evaluated = ok(&["evaluate", "--scores", p(&run.join("scores/knn")), "--no-ci"]);
+    assert!(
+        evaluated.contains("precision") && evaluated.contains("F1"),
+        "{evaluated}"
+    );
+
+    let test = data.join("fan/test");
+    let files = [
+        test.join("anomaly_id_00_00000001.wav"),
+        test.join("normal_id_00_00000002.wav"),
+    ];
+    let json = dir.path().join("verdicts.json");
+    let npy_dir = dir.path().join("npy");
+    let table = ok(&[
+        "infer",
+        "--run",
+        p(&run),
+        p(&files[0]),
+        p(&files[1]),
+        "--json",
+        p(&json),
+        "--npy-dir",
+        p(&npy_dir),
+    ]);
+    assert_eq!(table.lines().count(), 2, "{table}");
+    let verdicts: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).expect("json")).expect("parses");
+    let verdicts = verdicts.as_array().expect("one object per file");
+    assert_eq!(verdicts.len(), 2);
+    for (v, f) in verdicts.iter().zip(&files) {
+        assert_eq!(v["file"], p(f));
+        assert_eq!(v["group"], "fan/id_00");
+        let (score, threshold, decision) = (&v["scores"]["knn"], &v["thresholds"]["knn"], &v["decisions"]["knn"]);
+        let anomalous = score.as_f64().expect("score") > threshold.as_f64().expect("threshold");
+        assert_eq!(decision.as_u64(), Some(u64::from(anomalous)), "{v}");
+    }
+    let embeddings = npy(npy_dir.join("embeddings.npy"));
+    assert_eq!(embeddings.shape()[0], 2);
+    assert!(
+        !npy_dir.join("logits.npy").exists(),
+        "a training-free system has no logits"
+    );
+
+    let unknown = asd(&["infer", "--run", p(&run), "--group", "pump/id_09", p(&files[0])]);
+    let stderr = String::from_utf8_lossy(&unknown.stderr);
+    assert_eq!(unknown.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("fan/id_00"), "{stderr}");
+    let renamed = dir.path().join("recording.wav");
+    std::fs::copy(&files[0], &renamed).expect("copy");
+    let by_group = ok(&["infer", "--run", p(&run), "--group", "fan/id_00", p(&renamed)]);
+    let first_line = table.lines().next().expect("a line");
+    assert_eq!(
+        by_group.trim_end().split_once('\t').map(|(_, rest)| rest),
+        first_line.split_once('\t').map(|(_, rest)| rest),
+        "the same clip under another name scores the same"
+    );
+
+    // Monitor the normal clips one after another, from the file and from raw PCM on standard input.
+    let stream: Vec<f32> = (0..4)
+        .flat_map(|i| {
+            asd::audio::load_16k(&test.join(format!("normal_id_00_{i:08}.wav")))
+                .expect("clip")
+                .samples
+        })
+        .collect();
+    let wav = dir.path().join("stream.wav");
+    write_f32_wav(&wav, &stream);
+    let args = [
+        "monitor",
+        "--run",
+        p(&run),
+        "--group",
+        "fan/id_00",
+        "--hop",
+        "1",
+        "--alarm",
+        "2/3",
+    ];
+    let from_file = ok(&[&args[..], &["--input", p(&wav)]].concat());
+    let lines: Vec<serde_json::Value> = from_file
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    assert_eq!(lines.len(), 7, "8 s of stream, 2-s window, 1-s hop: {from_file}");
+    assert_eq!(lines[0]["t"], 2.0);
+    assert!(lines.iter().all(|l| l["decision"].is_u64() && l["alarm"].is_boolean()));
+    let pcm: Vec<u8> = stream
+        .iter()
+        .flat_map(|v| ((v * 32_768.0).round().clamp(-32_768.0, 32_767.0) as i16).to_le_bytes())
+        .collect();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_asd"))
+        .args([&args[..], &["--input", "-"]].concat())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the asd binary runs");
+    std::io::Write::write_all(&mut child.stdin.take().expect("stdin"), &pcm).expect("write PCM");
+    let out = child.wait_with_output().expect("monitor ends at end of input");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let from_stdin = String::from_utf8(out.stdout).expect("utf-8");
+    assert_eq!(from_stdin.lines().count(), 7, "{from_stdin}");
+}

@@ -146,8 +146,18 @@ fn evaluate_group(group: &GroupScores, year: Year, max_fpr: f64) -> Result<Group
         auc_target: None,
         source: None,
         target: None,
+        detection: None,
         roc,
     };
+    let with_decisions = group.clips.iter().all(|c| c.decision.is_some());
+    if with_decisions {
+        let (decisions, labels): (Vec<bool>, Vec<bool>) = group
+            .clips
+            .iter()
+            .map(|c| (c.decision.unwrap_or_default(), c.truth.anomaly))
+            .unzip();
+        report.detection = Some(Detection::new(&decisions, &labels)?);
+    }
     if year == Year::Dcase2020 {
         return Ok(report);
     }
@@ -158,7 +168,6 @@ fn evaluate_group(group: &GroupScores, year: Year, max_fpr: f64) -> Result<Group
             clip: clip.file.clone(),
         });
     }
-    let with_decisions = group.clips.iter().all(|c| c.decision.is_some());
     for (domain, subset) in [(Domain::Source, "AUC (source)"), (Domain::Target, "AUC (target)")] {
         let in_domain = |c: &ScoredClip| c.truth.domain == Some(domain);
         let mixed = subset_roc(group, subset, |c| in_domain(c) || c.truth.anomaly)?.auc();

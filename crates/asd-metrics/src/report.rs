@@ -100,6 +100,9 @@ pub struct GroupReport {
     /// 2021+: target-domain values.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target: Option<DomainReport>,
+    /// Precision / recall / F1 of the decisions on all clips of the group, when decisions were given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detection: Option<Detection>,
     /// The ROC of all clips (for plots).
     #[serde(skip)]
     pub roc: Roc,
@@ -376,6 +379,29 @@ impl Report {
         }
         if self.pool == Pool::Type {
             out.push_str("\npooled: AUC over all clips of a machine type, IDs/sections pooled (pool = \"type\")\n");
+        }
+        let decided: Vec<(&String, &String, Detection)> = self
+            .types
+            .iter()
+            .flat_map(|(name, ty)| ty.groups.iter().map(move |(key, g)| (name, key, g)))
+            .filter_map(|(name, key, g)| g.detection.map(|d| (name, key, d)))
+            .collect();
+        if !decided.is_empty() {
+            let _ = writeln!(
+                out,
+                "\ndecisions (score above the group's threshold), all clips of each group:\n\n\
+                 | type | {} | precision | recall | F1 |\n|---|---|---:|---:|---:|",
+                if dcase2020 { "ID" } else { "section" }
+            );
+            for (name, key, d) in decided {
+                let _ = writeln!(
+                    out,
+                    "| {name} | {key} | {} | {} | {} |",
+                    pct(d.precision),
+                    pct(d.recall),
+                    pct(d.f1)
+                );
+            }
         }
         out
     }

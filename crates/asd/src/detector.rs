@@ -487,7 +487,8 @@ impl Detector {
     /// The target of an audio file: its group and attributes from its DCASE name and folders (`fan/test/
     /// normal_id_00_00000000.wav`, `ToyCar/test/section_00_source_test_normal_0000_car_A1.wav`), or `group` when
     /// given (then a DCASE name still gives the attributes). A name without a machine type takes it from the
-    /// folder above `train/` or `test/`, or from the detector when only one of its types has that group.
+    /// folder above `train/` or `test/`, or from the detector when only one of its types has that group; any
+    /// other name takes the detector's group when it has only one.
     ///
     /// # Errors
     /// [`Error::File`] naming the file when its group cannot be told (pass `group`).
@@ -512,7 +513,12 @@ impl Detector {
                 list(&self.groups)
             ),
         };
-        let parsed = parsed.ok_or_else(|| cannot("its name is not a DCASE clip name".into()))?;
+        let Some(parsed) = parsed else {
+            return match self.groups.as_slice() {
+                [only] => Ok(only.clone().into()),
+                _ => Err(cannot("its name is not a DCASE clip name".into())),
+            };
+        };
         let name = parsed.group();
         let folder_type = path
             .parent()

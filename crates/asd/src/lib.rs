@@ -49,8 +49,8 @@
 
 pub mod config;
 pub mod detector;
-pub mod monitor;
 mod error;
+pub mod monitor;
 pub mod paper;
 pub mod pipeline;
 pub mod progress;

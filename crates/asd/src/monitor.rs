@@ -151,7 +151,10 @@ impl<'a> Monitor<'a> {
         let scorer = match &config.scorer {
             Some(name) if names.contains(&name.as_str()) => name.clone(),
             Some(name) => {
-                return Err(setting("scorer", format!("`{name}`: the detector has {}", names.join(", "))));
+                return Err(setting(
+                    "scorer",
+                    format!("`{name}`: the detector has {}", names.join(", ")),
+                ));
             }
             None => names
                 .first()

@@ -119,11 +119,13 @@ fn an_hour_of_stream_does_not_grow_memory() {
         if s == 600 {
             at_ten = resident_bytes();
         }
-
     }
     assert_eq!(hops, 3_599);
     if let (Some(before), Some(after)) = (at_ten, resident_bytes()) {
         eprintln!("resident memory: {before} B at 10 min, {after} B at 60 min");
-        assert!(after < before + (16 << 20), "memory grew from {before} to {after} bytes");
+        assert!(
+            after < before + (16 << 20),
+            "memory grew from {before} to {after} bytes"
+        );
     }
 }

@@ -20,8 +20,10 @@ const CHUNK: usize = 1_600;
 /// the start of the stream), score, threshold, decision (0|1), alarm (true|false). Stops at the end of the input
 /// or on Ctrl-C.
 #[derive(clap::Args, Debug)]
-#[command(after_help = "Examples:\n  asd monitor --run runs/fan --group fan/id_00 --input recording.wav\n  \
-arecord -q -f S16_LE -r 16000 -c 1 -t raw | asd monitor --run runs/fan --group fan/id_00 --input - --hop 2 --alarm 2/3")]
+#[command(
+    after_help = "Examples:\n  asd monitor --run runs/fan --group fan/id_00 --input recording.wav\n  \
+arecord -q -f S16_LE -r 16000 -c 1 -t raw | asd monitor --run runs/fan --group fan/id_00 --input - --hop 2 --alarm 2/3"
+)]
 pub struct Args {
     /// Run folder holding a detector.
     #[arg(long)]
@@ -209,7 +211,11 @@ pub fn run(args: Args) -> Result<()> {
         .collect();
     eprintln!(
         "{hops} windows scored; alarm {}",
-        if changes.is_empty() { "never raised".to_string() } else { changes.join(", ") }
+        if changes.is_empty() {
+            "never raised".to_string()
+        } else {
+            changes.join(", ")
+        }
     );
     Ok(())
 }
