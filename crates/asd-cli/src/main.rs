@@ -59,6 +59,7 @@ enum Command {
     Train(cmd::train::Args),
     Score(cmd::score::Args),
     Run(cmd::run::Args),
+    Import(cmd::import::Args),
     Infer(cmd::infer::Args),
     Monitor(cmd::monitor::Args),
 }
@@ -102,6 +103,7 @@ fn main() -> ExitCode {
         Command::Train(args) => cmd::train::run(args),
         Command::Score(args) => cmd::score::run(args),
         Command::Run(args) => cmd::run::run(args),
+        Command::Import(args) => cmd::import::run(args),
         Command::Infer(args) => cmd::infer::run(args),
         Command::Monitor(args) => cmd::monitor::run(args),
     };

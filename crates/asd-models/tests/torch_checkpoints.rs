@@ -75,3 +75,56 @@ fn other_files_are_typed_errors_naming_the_file() {
         "{err}"
     );
 }
+
+/// Criterion (issue 18): the reference STgram-MFN checkpoint as its training script saves it
+/// (`{"epoch", "optimizer": None, "model": state_dict}`, `stgram_head.pth`) and as a Lightning `.ckpt` (keys prefixed
+/// `model.`) list the golden safetensors' 166 tensors with their shapes (the prefix removed), say variant B, 41
+/// classes, an ArcFace head and 2 input channels; the paper-era file says variant A; and the network loaded from
+/// each file gives bit for bit the embedding of the network loaded from the golden safetensors.
+#[test]
+fn reference_stgram_checkpoints_tell_their_settings_and_load_like_safetensors() {
+    use asd_models::backbone::mfn_classifier::ReferenceSettings;
+    use asd_models::backbone::mobilefacenet::MfnVariant;
+    use asd_models::backbone::stgram_mfn::{StgramInput, StgramMfn, StgramMfnConfig};
+    use asd_models::weights::tensor_shapes;
+
+    let golden = asd_testkit::golden("stgram_mfn/model_head/model.safetensors");
+    let expected = tensor_shapes(&golden).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(expected.len(), 166);
+    for name in ["stgram_head.pth", "stgram_head.ckpt"] {
+        let shapes = tensor_shapes(&fixture(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(shapes, expected, "{name}");
+        let settings = ReferenceSettings::read(&shapes).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            settings,
+            ReferenceSettings {
+                variant: MfnVariant::B,
+                n_classes: 41,
+                arcface: true,
+                in_channels: 2
+            }
+        );
+    }
+    let paper = ReferenceSettings::read(&tensor_shapes(&fixture("stgram_paper.pth")).unwrap()).unwrap();
+    assert_eq!((paper.variant, paper.n_classes), (MfnVariant::A, 41));
+
+    let device = test_device();
+    let load = |path: &Path| -> StgramMfn {
+        StgramMfnConfig::new()
+            .with_variant(MfnVariant::B)
+            .init(&device)
+            .expect("valid config")
+            .load_torch(path)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    };
+    let mut inputs = Fixture::open("stgram_mfn/model_inputs.safetensors");
+    let input = StgramInput {
+        wave: inputs.tensor("x_wav", &device),
+        mel: inputs.tensor("x_mel", &device),
+    };
+    let reference: ArrayD<f32> = to_array(load(&golden).forward(input.clone()).embedding.into_data());
+    for name in ["stgram_head.pth", "stgram_head.ckpt"] {
+        let got: ArrayD<f32> = to_array(load(&fixture(name)).forward(input.clone()).embedding.into_data());
+        assert_eq!(got, reference, "{name}");
+    }
+}

@@ -66,6 +66,32 @@ pub fn json(path: impl Into<PathBuf>) -> serde_json::Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display())) // ok: test-only helper, a panic is a test failure
 }
 
+/// Reads the float32 tensor `key` of a safetensors file.
+///
+/// # Panics
+/// When the file is missing, not safetensors, or has no float32 tensor `key`.
+pub fn safetensor(path: impl Into<PathBuf>, key: &str) -> ArrayD<f32> {
+    let path = path.into();
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display())); // ok: test-only helper
+    let file = safetensors::SafeTensors::deserialize(&bytes)
+        .unwrap_or_else(|e| panic!("{} is not safetensors: {e}", path.display())); // ok: test-only helper
+    let view = file
+        .tensor(key)
+        .unwrap_or_else(|e| panic!("{}: no tensor {key}: {e}", path.display())); // ok: test-only helper
+    assert_eq!(
+        view.dtype(),
+        safetensors::Dtype::F32,
+        "{}: {key} is not float32",
+        path.display()
+    );
+    let values: Vec<f32> = view
+        .data()
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    ArrayD::from_shape_vec(view.shape().to_vec(), values).unwrap_or_else(|e| panic!("{key}: {e}")) // ok: test-only helper
+}
+
 /// Largest magnitude of an array's elements (a tensor's scale, for tolerances relative to it); 0 when empty.
 pub fn max_abs<T: Copy + Into<f64>>(values: &ArrayD<T>) -> f64 {
     values.iter().fold(0.0_f64, |m, &v| m.max(v.into().abs()))

@@ -68,7 +68,7 @@ pub use asd_scorers as scorers;
 pub use asd_train as trainer;
 pub use config::{ClassSource, Pooling, RunConfig};
 pub use error::{Error, Result};
-pub use pipeline::{RunOptions, RunOutput, run, score, train};
+pub use pipeline::{RunOptions, RunOutput, import, run, score, train};
 pub use progress::{Event, Observer};
 pub use system::{Network, System, SystemDef, SystemInfo, info};
 

@@ -437,7 +437,10 @@ pub fn score(
     let system = config.system.def();
     let network = system.build(&config, &options.device)?;
     let (network, classes) = if system.trains() {
-        (network.load(&run_dir.join(MODEL_FILE))?, Some(read_classes(run_dir)?))
+        (
+            network.load(&run_dir.join(MODEL_FILE))?,
+            Some(run_classes(&config, run_dir, data, out)?),
+        )
     } else {
         (network, None)
     };
@@ -445,6 +448,9 @@ pub fn score(
         // `out` becomes a complete detector of its own: the network's files beside the scorers.
         open_run_folder(out)?;
         for name in crate::detector::network_files(system.trains()) {
+            if *name == crate::run_folder::CLASSES_FILE && !run_dir.join(name).exists() {
+                continue; // an imported network's classes, just written into `out`
+            }
             let bytes = std::fs::read(run_dir.join(name)).map_err(|source| Error::Io {
                 path: run_dir.join(name),
                 source,
@@ -462,6 +468,126 @@ pub fn score(
         progress,
         None,
     )
+}
+
+/// What [`import`] wrote.
+#[derive(Debug)]
+pub struct ImportOutput {
+    /// The configuration saved as `OUT/config.toml` (class count, variant and head from the weights).
+    pub config: RunConfig,
+    /// `OUT/model.bpk`.
+    pub model_path: PathBuf,
+    /// The class map written as `OUT/classes.json`: the one given, or the DCASE 2020 map for a 41-class
+    /// machine-ID network; `None` when neither applies (`asd score` then takes the training data's classes).
+    pub classes: Option<ClassMap>,
+    /// How many tensors the checkpoint holds.
+    pub tensors: usize,
+}
+
+/// Makes the run folder `out` from a checkpoint of the reference PyTorch implementation of `config.system`
+/// (`torch.save` `.pt` / `.pth`, a Lightning `.ckpt`, or safetensors): the settings the weights fix (class count,
+/// MobileFaceNet variant, head) are read from their tensors' shapes ([`SystemDef::settings_from_weights`](
+/// crate::SystemDef::settings_from_weights)), the rest comes from `config` (a preset or the user's file); the
+/// network with the imported weights is saved as `model.bpk` beside `config.toml` and the class map. [`score`] then
+/// fits the scorers on the user's normal clips, which makes the folder a complete detector.
+///
+/// `classes` is a class map in the format of `classes.json`; without one, a machine-ID network of 41 classes gets
+/// the DCASE 2020 map (the reference implementations' class order, decisions.md §4).
+///
+/// # Errors
+/// A system without a reference implementation, weights that contradict a setting (named) or do not fit the
+/// network, a class map of another class count, a file that cannot be read or written (named).
+pub fn import(
+    config: &RunConfig,
+    weights: &Path,
+    classes: Option<&Path>,
+    out: &Path,
+    options: &RunOptions,
+) -> Result<ImportOutput> {
+    let system = config.system.def();
+    let tensors = asd_models::weights::tensor_shapes(weights)?;
+    let mut config = config.clone();
+    system.settings_from_weights(&mut config, &tensors)?;
+    config.check()?;
+    let network = asd_models::init::seeded(&options.device, config.seed, |d| system.build(&config, d))?;
+    let network = network.load_reference(weights)?;
+    let n_classes = config
+        .model
+        .as_ref()
+        .and_then(|m| m.get("n_classes"))
+        .and_then(toml::Value::as_integer);
+    let classes = match classes {
+        Some(path) => {
+            let map = crate::run_folder::read_class_file(path)?;
+            if n_classes != Some(map.len() as i64) {
+                return Err(Error::File {
+                    path: path.into(),
+                    reason: format!(
+                        "a class map of {} classes, the network has {}",
+                        map.len(),
+                        n_classes.map_or_else(|| "?".to_string(), |n| n.to_string())
+                    ),
+                });
+            }
+            Some(map)
+        }
+        None => {
+            let dcase2020 = ClassMap::dcase2020();
+            (config.classes == crate::ClassSource::TypeGroup && n_classes == Some(dcase2020.len() as i64))
+                .then_some(dcase2020)
+        }
+    };
+    open_run_folder(out)?;
+    config.save(&out.join(CONFIG_FILE))?;
+    let model_path = out.join(MODEL_FILE);
+    network.save(&model_path)?;
+    if let Some(map) = &classes {
+        write_classes(out, map)?;
+    }
+    Ok(ImportOutput {
+        config,
+        model_path,
+        classes,
+        tensors: tensors.len(),
+    })
+}
+
+/// The class map of a run folder: `classes.json`, or for an imported network without one the classes of the
+/// training clips of `data`, written to `out/classes.json` once their count is the network's.
+fn run_classes(config: &RunConfig, run_dir: &Path, data: &Path, out: &Path) -> Result<ClassMap> {
+    if run_dir.join(crate::run_folder::CLASSES_FILE).exists() {
+        return read_classes(run_dir);
+    }
+    let dataset = Dataset::open(data)?;
+    let train = dataset.select(
+        &Selection::new()
+            .with_split(Split::Train)
+            .with_condition(Condition::Normal),
+    );
+    let test = dataset.select(&Selection::new().with_split(Split::Test));
+    let classes = config.system.def().class_map(config, &train, &test)?;
+    let mut fixed = config.clone();
+    set_classes(&mut fixed, classes.len()).map_err(|_| Error::Setting {
+        field: "model.n_classes".into(),
+        reason: format!(
+            "the network has another class count than the {} classes of the training clips; give its class map \
+             with `asd import --classes`",
+            classes.len()
+        ),
+    })?;
+    if fixed.model != config.model {
+        return Err(Error::Setting {
+            field: "model.n_classes".into(),
+            reason: format!(
+                "the network's class count differs from the {} classes of the training clips; give its class map \
+                 with `asd import --classes`",
+                classes.len()
+            ),
+        });
+    }
+    open_run_folder(out)?;
+    write_classes(out, &classes)?;
+    Ok(classes)
 }
 
 /// Whether two paths name the same folder (`out` may not exist yet).

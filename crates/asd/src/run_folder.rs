@@ -67,13 +67,23 @@ pub(crate) fn write_classes(run: &Path, classes: &ClassMap) -> Result<()> {
 /// # Errors
 /// [`Error::Io`] / [`Error::File`] naming the file.
 pub fn read_classes(run: &Path) -> Result<ClassMap> {
-    let path = run.join(CLASSES_FILE);
-    let text = std::fs::read_to_string(&path).map_err(|source| Error::Io {
-        path: path.clone(),
+    read_class_file(&run.join(CLASSES_FILE))
+}
+
+/// The largest class map read (tens of thousands of classes are far below it).
+const MAX_CLASS_FILE_BYTES: u64 = 64 << 20;
+
+/// Reads a class map in the format of `classes.json` (`{"scheme": "type-group", "names": ["fan/id_00", …]}`).
+///
+/// # Errors
+/// [`Error::Io`] / [`Error::File`] naming the file.
+pub fn read_class_file(path: &Path) -> Result<ClassMap> {
+    let bytes = asd_io::read_limited(path, MAX_CLASS_FILE_BYTES).map_err(|source| Error::Io {
+        path: path.into(),
         source,
     })?;
-    serde_json::from_str(&text).map_err(|e| Error::File {
-        path,
+    serde_json::from_slice(&bytes).map_err(|e| Error::File {
+        path: path.into(),
         reason: format!("not a class map: {e}"),
     })
 }

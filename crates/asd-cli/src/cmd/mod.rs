@@ -2,6 +2,7 @@
 
 pub mod evaluate;
 pub mod features;
+pub mod import;
 pub mod index;
 pub mod infer;
 pub mod info;

@@ -19,6 +19,80 @@ pub const STGRAM_ARCFACE_MARGIN: f64 = 0.7;
 /// ArcFace scale s of STgram-MFN (paper §3.1; config-2022 `scale: 30`).
 pub const STGRAM_ARCFACE_SCALE: f64 = 30.0;
 
+/// What a reference MobileFaceNet checkpoint's tensors say about its settings ([`ReferenceSettings::read`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReferenceSettings {
+    /// The variant, from the number of bottleneck blocks `mobilefacenet.blocks.{i}`.
+    pub variant: MfnVariant,
+    /// Classes: the rows of `arcface.weight` or of `mobilefacenet.fc_out.weight`.
+    pub n_classes: usize,
+    /// Whether the checkpoint has an ArcFace head (`arcface.weight`); otherwise its head is `fc_out`.
+    pub arcface: bool,
+    /// Input channels of `mobilefacenet.conv1` (1: log-Mel only, 2: log-Mel and Tgram).
+    pub in_channels: usize,
+}
+
+impl ReferenceSettings {
+    /// Reads the settings from a reference checkpoint's tensor names and shapes ([`crate::weights::tensor_shapes`]).
+    ///
+    /// # Errors
+    /// [`crate::Error::Config`] naming the setting the tensors do not tell: no MobileFaceNet blocks, a block count
+    /// of neither variant, no head, or heads of different class counts.
+    pub fn read(tensors: &[(String, Vec<usize>)]) -> crate::Result<Self> {
+        let config = |field: &str, reason: String| crate::Error::Config {
+            field: field.into(),
+            reason,
+        };
+        let shape = |name: &str| tensors.iter().find(|(n, _)| n == name).map(|(_, s)| s.as_slice());
+        let blocks: std::collections::BTreeSet<usize> = tensors
+            .iter()
+            .filter_map(|(n, _)| n.strip_prefix("mobilefacenet.blocks.")?.split('.').next()?.parse().ok())
+            .collect();
+        let variant = MfnVariant::with_blocks(blocks.len()).ok_or_else(|| {
+            config(
+                "variant",
+                format!(
+                    "the weights have {} MobileFaceNet bottleneck blocks; variant A has {}, B {}",
+                    blocks.len(),
+                    MfnVariant::A.n_blocks(),
+                    MfnVariant::B.n_blocks()
+                ),
+            )
+        })?;
+        let rows = |name: &str| shape(name).and_then(|s| s.first().copied());
+        let (arcface, fc_out) = (rows("arcface.weight"), rows("mobilefacenet.fc_out.weight"));
+        let n_classes = match (arcface, fc_out) {
+            (Some(a), Some(f)) if a != f => {
+                return Err(config(
+                    "n_classes",
+                    format!("arcface.weight has {a} classes, mobilefacenet.fc_out.weight {f}"),
+                ));
+            }
+            (Some(n), _) | (None, Some(n)) => n,
+            (None, None) => {
+                return Err(config(
+                    "head",
+                    "the weights have neither arcface.weight nor mobilefacenet.fc_out.weight".into(),
+                ));
+            }
+        };
+        let in_channels = shape("mobilefacenet.conv1.conv.weight")
+            .and_then(|s| s.get(1).copied())
+            .ok_or_else(|| {
+                config(
+                    "in_channels",
+                    "the weights have no mobilefacenet.conv1.conv.weight".into(),
+                )
+            })?;
+        Ok(Self {
+            variant,
+            n_classes,
+            arcface: arcface.is_some(),
+            in_channels,
+        })
+    }
+}
+
 /// Configuration of an [`MfnClassifier`].
 #[derive(Config, Debug)]
 pub struct MfnClassifierConfig {

@@ -35,6 +35,18 @@ pub enum MfnVariant {
 }
 
 impl MfnVariant {
+    /// Bottleneck blocks of the variant (15 for A, 6 for B).
+    pub fn n_blocks(self) -> usize {
+        self.setting().iter().map(|[_, _, n, _]| n).sum()
+    }
+
+    /// The variant with `n_blocks` bottleneck blocks, if one has that many.
+    pub fn with_blocks(n_blocks: usize) -> Option<MfnVariant> {
+        [MfnVariant::A, MfnVariant::B]
+            .into_iter()
+            .find(|v| v.n_blocks() == n_blocks)
+    }
+
     /// The bottleneck setting, one `[t, c, n, s]` per group (expansion, output channels, repeats, first stride).
     pub fn setting(self) -> Vec<[usize; 4]> {
         match self {

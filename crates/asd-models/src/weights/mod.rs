@@ -29,25 +29,16 @@ use torch_pt::{LEGACY_MAGIC, ZIP_MAGIC};
 /// pickle this reader does not follow, no state dict); [`Error::WeightMismatch`] listing missing, unused and
 /// mis-shaped tensors.
 pub fn load_torch<M: Module>(module: M, path: &Path, key_map: &[(&str, &str)], unused: &[&str]) -> Result<M> {
-    let file_error = |message: String| Error::WeightFile {
-        path: path.to_path_buf(),
-        message,
-    };
-    let mut head = Vec::with_capacity(ZIP_MAGIC.len());
-    std::fs::File::open(path)
-        .and_then(|f| f.take(ZIP_MAGIC.len() as u64).read_to_end(&mut head))
-        .map_err(|e| file_error(e.to_string()))?;
-    let store = if head.starts_with(&ZIP_MAGIC) {
-        let tensors = torch_pt::read_state_dict(path).map_err(file_error)?;
-        SafetensorsStore::from_bytes(Some(to_safetensors(&tensors).map_err(file_error)?))
-    } else if head.starts_with(&LEGACY_MAGIC) {
-        return Err(file_error(
-            "a PyTorch file from before version 1.6 (not a zip archive); re-save it with a current PyTorch, \
-             `torch.save(torch.load(path), path)`"
-                .to_string(),
-        ));
+    let bytes = state_dict_bytes(path)?;
+    let names = safetensors::SafeTensors::read_metadata(&bytes)
+        .map(|(_, meta)| meta.tensors().into_keys().collect::<Vec<_>>())
+        .map_err(|e| file_error(path, e.to_string()))?;
+    let lightning = lightning_prefixed(names.iter().map(String::as_str));
+    let store = SafetensorsStore::from_bytes(Some(bytes));
+    let store = if lightning {
+        store.with_key_remapping(LIGHTNING_PREFIX_PATTERN, "")
     } else {
-        SafetensorsStore::from_file(path)
+        store
     };
     let mut store = key_map
         .iter()
@@ -56,6 +47,77 @@ pub fn load_torch<M: Module>(module: M, path: &Path, key_map: &[(&str, &str)], u
         .validate(false)
         .allow_partial(true);
     apply(module, &mut store, path, unused, true)
+}
+
+/// The prefix PyTorch Lightning gives every key of a checkpoint's `state_dict` when the network is the
+/// LightningModule's `model` attribute.
+const LIGHTNING_PREFIX: &str = "model.";
+/// [`LIGHTNING_PREFIX`] as a key-remapping pattern.
+const LIGHTNING_PREFIX_PATTERN: &str = r"^model\.";
+
+/// Whether every key carries [`LIGHTNING_PREFIX`] (a Lightning `.ckpt`; such keys are loaded without it).
+fn lightning_prefixed<'a>(mut names: impl Iterator<Item = &'a str>) -> bool {
+    let mut any = false;
+    let all = names.all(|n| {
+        any = true;
+        n.starts_with(LIGHTNING_PREFIX)
+    });
+    any && all
+}
+
+/// A weight-file error naming `path`.
+fn file_error(path: &Path, message: String) -> Error {
+    Error::WeightFile {
+        path: path.to_path_buf(),
+        message,
+    }
+}
+
+/// The largest weight file read (published ASD checkpoints are a few MB to a few hundred MB).
+const MAX_WEIGHT_FILE_BYTES: u64 = 4 << 30;
+
+/// The state dict of a `torch.save` file or a safetensors file as the bytes of a safetensors file.
+fn state_dict_bytes(path: &Path) -> Result<Vec<u8>> {
+    let mut head = Vec::with_capacity(ZIP_MAGIC.len());
+    std::fs::File::open(path)
+        .and_then(|f| f.take(ZIP_MAGIC.len() as u64).read_to_end(&mut head))
+        .map_err(|e| file_error(path, e.to_string()))?;
+    if head.starts_with(&ZIP_MAGIC) {
+        let tensors = torch_pt::read_state_dict(path).map_err(|e| file_error(path, e))?;
+        to_safetensors(&tensors).map_err(|e| file_error(path, e))
+    } else if head.starts_with(&LEGACY_MAGIC) {
+        Err(file_error(
+            path,
+            "a PyTorch file from before version 1.6 (not a zip archive); re-save it with a current PyTorch, \
+             `torch.save(torch.load(path), path)`"
+                .to_string(),
+        ))
+    } else {
+        asd_io::read_limited(path, MAX_WEIGHT_FILE_BYTES).map_err(|e| file_error(path, e.to_string()))
+    }
+}
+
+/// The name and shape of every tensor of a PyTorch state dict (`torch.save` file or safetensors), in name order;
+/// a Lightning checkpoint's `model.` prefix is removed. Systems read their settings from these (the class count
+/// from the head's rows, the MobileFaceNet variant from its block count) before building the network.
+///
+/// # Errors
+/// [`Error::WeightFile`] as [`load_torch`].
+pub fn tensor_shapes(path: &Path) -> Result<Vec<(String, Vec<usize>)>> {
+    let bytes = state_dict_bytes(path)?;
+    let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| file_error(path, e.to_string()))?;
+    let mut shapes: Vec<(String, Vec<usize>)> = meta
+        .tensors()
+        .into_iter()
+        .map(|(name, info)| (name, info.shape.clone()))
+        .collect();
+    if lightning_prefixed(shapes.iter().map(|(n, _)| n.as_str())) {
+        for (name, _) in &mut shapes {
+            name.drain(..LIGHTNING_PREFIX.len());
+        }
+    }
+    shapes.sort();
+    Ok(shapes)
 }
 
 /// The checkpoint's tensors as the bytes of a safetensors file, the form burn-store imports from.

@@ -47,6 +47,33 @@ pub(super) fn check_segments(config: &RunConfig, input_bins: usize) -> Result<()
 }
 
 /// Segments per clip: the rows of the spectrum front end for a clip of `config.clip_seconds`.
+/// Sets the class count of `config`'s `[model]` table from the rows of a reference checkpoint's `arcface.weight`
+/// (ASDNet and SpecMFN: the only setting their weights fix that a preset does not).
+///
+/// # Errors
+/// [`Error::Setting`](crate::Error::Setting) when the checkpoint has no `arcface.weight`.
+pub(super) fn set_arcface_classes(
+    system: &dyn SystemDef,
+    config: &mut RunConfig,
+    tensors: &[(String, Vec<usize>)],
+) -> Result<()> {
+    let rows = tensors
+        .iter()
+        .find(|(name, _)| name == "arcface.weight")
+        .and_then(|(_, shape)| shape.first().copied())
+        .ok_or_else(|| crate::Error::Setting {
+            field: "model.n_classes".into(),
+            reason: format!(
+                "the weights have no arcface.weight, which {}'s head needs",
+                system.name()
+            ),
+        })?;
+    if let Some(model) = &mut config.model {
+        system.set_classes(model, rows);
+    }
+    Ok(())
+}
+
 pub(super) fn segments_per_clip(config: &RunConfig) -> Result<usize> {
     Ok(config.features.build()?.output_shape(config.clip_samples()).0)
 }
@@ -101,14 +128,15 @@ impl SystemDef for AsdNet {
         segments_per_clip(config)
     }
 
+    fn settings_from_weights(&self, config: &mut RunConfig, tensors: &[(String, Vec<usize>)]) -> Result<()> {
+        set_arcface_classes(self, config, tensors)
+    }
+
     fn build(&self, config: &RunConfig, device: &Device) -> Result<Box<dyn Network>> {
         let model: Model = model_config::<AsdNetConfig>(config)?.init(device)?;
-        Ok(MarginNetwork::new(
-            model,
-            Model::count,
-            Model::layers,
-            fit_rows,
-            embed_rows,
-        )?)
+        Ok(
+            MarginNetwork::new(model, Model::count, Model::layers, fit_rows, embed_rows)?
+                .with_reference(Model::load_torch),
+        )
     }
 }

@@ -2,7 +2,7 @@
 //! head; seed 004's recipe ([`super::stgram_mfn::mfn_recipe`]).
 
 use super::margin::{self, MarginNetwork};
-use super::stgram_mfn::{check_image, frames, mfn_recipe};
+use super::stgram_mfn::{check_image, frames, mfn_recipe, reference_head, reference_settings};
 use super::{EmbedJob, Network, Recipe, SystemDef, TrainJob, model_config, model_table};
 use crate::Result;
 use crate::config::RunConfig;
@@ -58,8 +58,20 @@ impl SystemDef for LogMelMfn {
         Ok(())
     }
 
+    fn settings_from_weights(&self, config: &mut RunConfig, tensors: &[(String, Vec<usize>)]) -> Result<()> {
+        let settings = reference_settings(self.name(), tensors, 1)?;
+        let c: LogMelMfnConfig = model_config(config)?;
+        let head = reference_head(&c.head, settings.arcface);
+        let c = c
+            .with_variant(settings.variant)
+            .with_n_classes(settings.n_classes)
+            .with_head(head);
+        config.model = Some(model_table(self.name(), &c)?);
+        Ok(())
+    }
+
     fn build(&self, config: &RunConfig, device: &Device) -> Result<Box<dyn Network>> {
         let model: Model = model_config::<LogMelMfnConfig>(config)?.init(device)?;
-        Ok(MarginNetwork::new(model, Model::count, Model::layers, fit, embed)?)
+        Ok(MarginNetwork::new(model, Model::count, Model::layers, fit, embed)?.with_reference(Model::load_torch))
     }
 }

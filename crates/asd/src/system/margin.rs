@@ -28,7 +28,11 @@ pub struct MarginNetwork<M> {
     layers: fn(&M) -> Vec<LayerRow>,
     fit: FitFn<M>,
     embed: EmbedFn<M>,
+    reference: Option<ReferenceFn<M>>,
 }
+
+/// Loads a checkpoint of a system's reference PyTorch implementation into a model (e.g. `StgramMfn::load_torch`).
+pub type ReferenceFn<M> = fn(M, &Path) -> asd_models::Result<M>;
 
 impl<M: Module + 'static> MarginNetwork<M> {
     /// Wraps `model`, drawing its initial weights now; `count` and `layers` are its counts and layer table (e.g.
@@ -51,7 +55,15 @@ impl<M: Module + 'static> MarginNetwork<M> {
             layers,
             fit,
             embed,
+            reference: None,
         }))
+    }
+
+    /// The same network, able to load checkpoints of the reference implementation with `reference`
+    /// ([`Network::load_reference`]).
+    pub fn with_reference(mut self: Box<Self>, reference: ReferenceFn<M>) -> Box<Self> {
+        self.reference = Some(reference);
+        self
     }
 }
 
@@ -81,6 +93,18 @@ impl<M: Module + 'static> Network for MarginNetwork<M> {
     fn load(self: Box<Self>, path: &Path) -> Result<Box<dyn Network>> {
         let this = *self;
         let model = asd_models::weights::load_burnpack(this.model, path)?;
+        Ok(Box::new(Self { model, ..this }))
+    }
+
+    fn load_reference(self: Box<Self>, path: &Path) -> Result<Box<dyn Network>> {
+        let this = *self;
+        let Some(reference) = this.reference else {
+            return Err(crate::Error::File {
+                path: path.into(),
+                reason: "this system has no reference PyTorch implementation to import weights from".into(),
+            });
+        };
+        let model = reference(this.model, path)?;
         Ok(Box::new(Self { model, ..this }))
     }
 }

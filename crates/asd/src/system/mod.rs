@@ -114,6 +114,18 @@ pub trait Network: Send {
     /// # Errors
     /// A file that cannot be read or does not fit this network (named).
     fn load(self: Box<Self>, path: &Path) -> Result<Box<dyn Network>>;
+
+    /// The same network with the weights of a checkpoint of the system's reference PyTorch implementation
+    /// (`torch.save` file or safetensors, a Lightning `.ckpt` too; `asd import`). Default: none to import.
+    ///
+    /// # Errors
+    /// A network without a reference implementation; a file that cannot be read or does not fit (named).
+    fn load_reference(self: Box<Self>, path: &Path) -> Result<Box<dyn Network>> {
+        Err(Error::File {
+            path: path.into(),
+            reason: "this system has no reference PyTorch implementation to import weights from".into(),
+        })
+    }
 }
 
 /// Everything about one system. Implement it (a unit struct is enough) and wrap it in a [`System`] to run a
@@ -198,6 +210,23 @@ pub trait SystemDef: Send + Sync {
     /// Sets the class count of the `[model]` table (default: its `n_classes` key).
     fn set_classes(&self, model: &mut toml::Table, n_classes: usize) {
         model.insert("n_classes".into(), toml::Value::Integer(n_classes as i64));
+    }
+
+    /// Sets the `[model]` settings of `config` that a checkpoint of the system's reference PyTorch implementation
+    /// fixes (class count, MobileFaceNet variant, head), read from its tensors' names and shapes
+    /// ([`asd_models::weights::tensor_shapes`]), for `asd import`. Default: the system imports no weights.
+    ///
+    /// # Errors
+    /// [`Error::Setting`] naming the setting the tensors contradict, or saying the system imports no weights.
+    fn settings_from_weights(&self, config: &mut RunConfig, tensors: &[(String, Vec<usize>)]) -> Result<()> {
+        let _ = (config, tensors);
+        Err(Error::Setting {
+            field: "system".into(),
+            reason: format!(
+                "system {} has no reference PyTorch implementation to import weights from",
+                self.name()
+            ),
+        })
     }
 
     /// Builds the network of `config` with fresh weights on `device` (the caller seeds the device).

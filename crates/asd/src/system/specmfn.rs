@@ -1,7 +1,7 @@
 //! SpecMFN (seed 000; asdnet_specmfn.md): SpecNet's Conv1d layers shape the spectrum of a 2-s segment into an
 //! image for MobileFaceNet, ArcFace; seed 000's recipe ([`super::asdnet::segment_recipe`]).
 
-use super::asdnet::{check_segments, embed_rows, fit_rows, segment_recipe, segments_per_clip};
+use super::asdnet::{check_segments, embed_rows, fit_rows, segment_recipe, segments_per_clip, set_arcface_classes};
 use super::margin::MarginNetwork;
 use super::{Network, Recipe, SystemDef, model_config, model_table};
 use crate::Result;
@@ -45,14 +45,15 @@ impl SystemDef for SpecMfn {
         segments_per_clip(config)
     }
 
+    fn settings_from_weights(&self, config: &mut RunConfig, tensors: &[(String, Vec<usize>)]) -> Result<()> {
+        set_arcface_classes(self, config, tensors)
+    }
+
     fn build(&self, config: &RunConfig, device: &Device) -> Result<Box<dyn Network>> {
         let model: Model = model_config::<SpecMfnConfig>(config)?.init(device)?;
-        Ok(MarginNetwork::new(
-            model,
-            Model::count,
-            Model::layers,
-            fit_rows,
-            embed_rows,
-        )?)
+        Ok(
+            MarginNetwork::new(model, Model::count, Model::layers, fit_rows, embed_rows)?
+                .with_reference(Model::load_torch),
+        )
     }
 }

@@ -8,8 +8,10 @@ use crate::paper::{PaperResults, STGRAM_MFN_PAPER};
 use crate::{Error, Result};
 use asd_features::{FeatureKind, FeatureSpec, FrontendPreset};
 use asd_losses::LossConfig;
-use asd_models::backbone::stgram_mfn::{StgramMfn as Model, StgramMfnConfig};
+use asd_models::backbone::mfn_classifier::{ReferenceSettings, STGRAM_ARCFACE_MARGIN, STGRAM_ARCFACE_SCALE};
+use asd_models::backbone::stgram_mfn::{STGRAM_CHANNELS, StgramMfn as Model, StgramMfnConfig};
 use asd_models::burn::tensor::Device;
+use asd_models::head::HeadConfig;
 use asd_scorers::{ScorerConfig, ScorerKind};
 use asd_train::{Clips, EpochLog, Paired, Rows, Schedule, TrainConfig};
 
@@ -50,6 +52,46 @@ pub(super) fn check_image(config: &RunConfig, n_mels: usize, frames: usize) -> R
     super::require_features(config, &[FeatureKind::LogMel, FeatureKind::HpfLogMel])?;
     let (rows, cols) = config.features.build()?.output_shape(config.clip_samples());
     margin::check_input_shape(config, [n_mels, frames], [rows, cols])
+}
+
+/// What a reference MobileFaceNet checkpoint says about its network, checked to have `channels` input channels
+/// (2: STgram-MFN, 1: LogMel-MFN).
+pub(super) fn reference_settings(
+    system: &str,
+    tensors: &[(String, Vec<usize>)],
+    channels: usize,
+) -> Result<ReferenceSettings> {
+    let settings = ReferenceSettings::read(tensors).map_err(|e| match e {
+        asd_models::Error::Config { field, reason } => Error::Setting {
+            field: format!("model.{field}"),
+            reason,
+        },
+        other => other.into(),
+    })?;
+    if settings.in_channels != channels {
+        return Err(Error::Setting {
+            field: "system".into(),
+            reason: format!(
+                "the weights' MobileFaceNet reads {} input channels, {system}'s reads {channels} (STgram-MFN 2, \
+                 LogMel-MFN 1)",
+                settings.in_channels
+            ),
+        });
+    }
+    Ok(settings)
+}
+
+/// The head a reference checkpoint has: `current` when it agrees (keeping its scale and margin), ArcFace with
+/// STgram-MFN's s and m when the checkpoint has `arcface.weight` but `current` is Linear, Linear otherwise.
+pub(super) fn reference_head(current: &HeadConfig, arcface: bool) -> HeadConfig {
+    match (current, arcface) {
+        (HeadConfig::ArcFace { .. }, true) | (HeadConfig::Linear, false) => current.clone(),
+        (HeadConfig::Linear, true) => HeadConfig::ArcFace {
+            scale: STGRAM_ARCFACE_SCALE,
+            margin: STGRAM_ARCFACE_MARGIN,
+        },
+        (HeadConfig::ArcFace { .. }, false) => HeadConfig::Linear,
+    }
 }
 
 /// The front end's frame count for the configured clip length.
@@ -128,8 +170,20 @@ impl SystemDef for StgramMfn {
         Ok(())
     }
 
+    fn settings_from_weights(&self, config: &mut RunConfig, tensors: &[(String, Vec<usize>)]) -> Result<()> {
+        let settings = reference_settings(self.name(), tensors, STGRAM_CHANNELS)?;
+        let c: StgramMfnConfig = model_config(config)?;
+        let head = reference_head(&c.head, settings.arcface);
+        let c = c
+            .with_variant(settings.variant)
+            .with_n_classes(settings.n_classes)
+            .with_head(head);
+        config.model = Some(model_table(self.name(), &c)?);
+        Ok(())
+    }
+
     fn build(&self, config: &RunConfig, device: &Device) -> Result<Box<dyn Network>> {
         let model: Model = model_config::<StgramMfnConfig>(config)?.init(device)?;
-        Ok(MarginNetwork::new(model, Model::count, Model::layers, fit, embed)?)
+        Ok(MarginNetwork::new(model, Model::count, Model::layers, fit, embed)?.with_reference(Model::load_torch))
     }
 }
