@@ -216,6 +216,15 @@ pub struct Target {
     pub domain: Option<asd_data::Domain>,
 }
 
+impl std::str::FromStr for Target {
+    type Err = Error;
+
+    /// Parses `TYPE/GROUP` as [`GroupName`] does, with no attributes and no domain.
+    fn from_str(text: &str) -> Result<Self> {
+        text.parse::<GroupName>().map(Target::from)
+    }
+}
+
 impl From<GroupName> for Target {
     fn from(group: GroupName) -> Self {
         Self {

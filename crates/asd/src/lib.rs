@@ -21,8 +21,12 @@
 //!   schedule, scorers), TOML parsing and checks.
 //! - [`pipeline`]: [`train`], [`score`] and [`run`] drive the pipeline and write a run folder ([`run_folder`]);
 //!   [`progress`]: the one [`Observer`] interface for progress and cancellation.
-//! - [`scoring`] evaluates several scorers and their ensemble on one set of embeddings; [`info`] counts a
-//!   network's parameters and MACs; [`paper`] holds the papers' tables.
+//! - [`scoring`] evaluates several scorers and their ensemble on one set of embeddings and calibrates each
+//!   scorer's decision threshold per group; [`info`] counts a network's parameters and MACs; [`paper`] holds the
+//!   papers' tables.
+//! - [`detector`]: a run folder is a complete detector (network, front end, class map, fitted scorers,
+//!   thresholds): [`Detector`](detector::Detector) scores new audio with no access to the training data;
+//!   [`monitor`] watches a stream with it; [`import`] makes a run folder from a published PyTorch checkpoint.
 //!
 //! ```
 //! use asd::{RunConfig, RunOptions, System};
@@ -42,6 +46,14 @@
 //! let names: Vec<&str> = out.scores.reports.iter().map(|r| r.name.as_str()).collect();
 //! assert_eq!(names, ["kmeans", "prob", "cos", "gmm", "lof"]);
 //! println!("{}", asd::scoring::summary_table(&out.scores.reports));
+//!
+//! // The run folder is a detector: score a new recording, one 0/1 decision per scorer.
+//! let detector = asd::detector::Detector::load(&dir.path().join("run"))?;
+//! let clip = dir.path().join("data/fan/test/anomaly_id_00_00000000.wav");
+//! let verdict = detector.score_in(&asd::audio::load_16k(&clip)?, &detector.target_of(&clip, None)?)?;
+//! for s in &verdict.scores {
+//!     println!("{}: score {:.3}, threshold {:.3}, anomalous {}", s.name, s.score, s.threshold, s.anomalous);
+//! }
 //! # Ok(())
 //! # }
 //! ```

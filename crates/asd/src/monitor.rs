@@ -12,7 +12,7 @@
 //! use asd::detector::Detector;
 //! use asd::monitor::{Monitor, MonitorConfig};
 //! let detector = Detector::load("runs/fan".as_ref())?;
-//! let mut monitor = Monitor::new(&detector, "fan/id_00".parse::<asd::detector::GroupName>()?.into(), MonitorConfig::default())?;
+//! let mut monitor = Monitor::new(&detector, "fan/id_00".parse()?, MonitorConfig::default())?;
 //! let chunk = vec![0.0f32; 1600]; // 0.1 s of 16-kHz samples from a microphone, a file, a socket…
 //! for hop in monitor.push(&chunk)? {
 //!     println!("t {:.1} s score {:.3} alarm {}", hop.t, hop.score, hop.alarm);

@@ -12,7 +12,12 @@
 //! | `scores/<scorer>/anomaly_score_<type>_<group>.csv` | DCASE-format score CSVs (`file,score`) of every test clip, labelled or not (evaluation names), one folder per scorer |
 //! | `metrics/<scorer>.json`, `roc/<scorer>/` | the report of each scorer on the labelled test clips (as `asd evaluate --json`) and its ROC curves; absent when no test clip has a label |
 //! | `metrics.json` | the report of the first scorer (the headline); absent when no test clip has a label |
+//! | `scores/<scorer>/decision_result_<type>_<group>.csv` | DCASE-format decisions (`file,0|1`: score above the group's threshold) of every test clip, for every scorer but the ensemble |
 //! | `results.md` | all scorers side by side, then the headline scorer's table per type and ID / section; the groups scored without labels |
+//! | `scorers/<scorer>.json`, `detector.json` | the detector ([`crate::detector`]): each scorer fitted on every group's normal training examples, and each group's threshold with how it was calibrated; written by `train`, `score` and `run` |
+//!
+//! `config.toml`, `classes.json`, `model.bpk`, `detector.json` and `scorers/` are a complete detector: copied alone
+//! to another machine they score new clips ([`crate::detector::Detector`], `asd infer`, `asd monitor`).
 
 use crate::scoring::ExampleOutputs;
 use crate::{Error, Result};
