@@ -240,12 +240,26 @@ pub(crate) fn make_batch<E: Examples + ?Sized>(
 /// [`ValidationConfig`](crate::ValidationConfig)), each in ascending order.
 fn split_examples<E: Examples + ?Sized>(examples: &E, config: &TrainConfig) -> (Vec<usize>, Vec<usize>) {
     let n = examples.len();
+    let labels: Vec<usize> = (0..n).map(|i| examples.label(i)).collect();
+    let held = validation_split(&labels, config);
+    let mut is_held = vec![false; n];
+    for &i in &held {
+        is_held[i] = true;
+    }
+    ((0..n).filter(|&i| !is_held[i]).collect(), held)
+}
+
+/// The examples [`train`] holds out for validation when `config` has a [`ValidationConfig`](crate::ValidationConfig)
+/// (ascending; empty without one), given the label of each example in the order the data source lists them: a
+/// seeded, stratified draw, so that the held-out examples can be told after training (the facade calibrates
+/// decision thresholds on them, which the network never trained on).
+pub fn validation_split(labels: &[usize], config: &TrainConfig) -> Vec<usize> {
     let Some(validation) = &config.validation else {
-        return ((0..n).collect(), Vec::new());
+        return Vec::new();
     };
     let mut by_label: std::collections::BTreeMap<usize, Vec<usize>> = std::collections::BTreeMap::new();
-    for i in 0..n {
-        by_label.entry(examples.label(i)).or_default().push(i);
+    for (i, &label) in labels.iter().enumerate() {
+        by_label.entry(label).or_default().push(i);
     }
     let mut rng = epoch_rng(config.seed, 0);
     rng.set_stream(VALIDATION_STREAM);
@@ -259,11 +273,7 @@ fn split_examples<E: Examples + ?Sized>(examples: &E, config: &TrainConfig) -> (
         held.extend_from_slice(&members[..k]);
     }
     held.sort_unstable();
-    let mut is_held = vec![false; n];
-    for &i in &held {
-        is_held[i] = true;
-    }
-    ((0..n).filter(|&i| !is_held[i]).collect(), held)
+    held
 }
 
 /// Mean loss of `step.validation_loss` over `indices` in batches of `batch_size` (each batch weighted by its size).

@@ -321,7 +321,8 @@ pub fn train(
         progress,
     )?;
     progress.event(Event::Scoring);
-    let calibrated = calibrate_detector(&config, out, &split.train, &train_outputs)?;
+    let held_out = held_out_clips(&config, &labels)?;
+    let calibrated = calibrate_detector(&config, out, &split.train, &train_outputs, held_out.as_deref())?;
     Ok(TrainOutput {
         config,
         network,
@@ -626,13 +627,31 @@ fn group_ids(groups: &[GroupName], clips: &[Clip]) -> Result<Vec<i64>> {
         .collect()
 }
 
-/// Fits and calibrates every scorer of `config` on the outputs of the normal training clips `train` and writes the
-/// detector into the run folder `out` ([`crate::detector`]).
+/// The training clips (of class `labels`, in training order) that the run's validation split held out of training,
+/// one flag per clip; `None` without a validation split. A clip of several examples (segments) counts as held out
+/// when all of them were.
+fn held_out_clips(config: &RunConfig, labels: &[usize]) -> Result<Option<Vec<bool>>> {
+    if config.train.validation.is_none() || !config.system.def().trains() {
+        return Ok(None);
+    }
+    let per_clip = config.system.def().examples_per_clip(config)?.max(1);
+    let example_labels: Vec<usize> = labels.iter().flat_map(|&l| std::iter::repeat_n(l, per_clip)).collect();
+    let mut held = vec![0usize; labels.len()];
+    for example in asd_train::validation_split(&example_labels, &config.train) {
+        held[example / per_clip] += 1;
+    }
+    Ok(Some(held.into_iter().map(|n| n == per_clip).collect()))
+}
+
+/// Fits and calibrates every scorer of `config` on the outputs of the normal training clips `train` (thresholds on
+/// the `held_out` clips where there are enough) and writes the detector into the run folder `out`
+/// ([`crate::detector`]).
 fn calibrate_detector(
     config: &RunConfig,
     out: &Path,
     train: &[Clip],
     train_outputs: &ExampleOutputs,
+    held_out: Option<&[bool]>,
 ) -> Result<Vec<CalibratedScorer>> {
     let groups = scorer_groups(train);
     let names: Vec<String> = groups.iter().map(ToString::to_string).collect();
@@ -642,6 +661,7 @@ fn calibrate_detector(
         train_outputs,
         &group_ids(&groups, train)?,
         &train_target,
+        held_out,
         &names,
         config.seed,
     )?;
@@ -696,7 +716,11 @@ fn score_with(
                 progress,
             )?;
             progress.event(Event::Scoring);
-            let calibrated = calibrate_detector(config, out, &split.train, &train_out)?;
+            let held_out = match &train_labels {
+                Some(labels) => held_out_clips(config, labels)?,
+                None => None,
+            };
+            let calibrated = calibrate_detector(config, out, &split.train, &train_out, held_out.as_deref())?;
             (train_out, calibrated)
         }
     };

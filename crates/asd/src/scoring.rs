@@ -73,6 +73,10 @@ pub struct ScoringConfig {
     pub calibration_folds: usize,
 }
 
+/// A group calibrates on its held-out clips only when it has at least 5 of them (our choice: a threshold from
+/// fewer scores is mostly noise; the out-of-fold scores of all its clips serve better then).
+pub const MIN_HELD_OUT: usize = 5;
+
 /// Five folds: each fold's scorer is fitted on 80 % of a group's training clips and scores the other 20 % (our
 /// choice; the usual k of k-fold cross-validation).
 pub const CALIBRATION_FOLDS: usize = 5;
@@ -253,6 +257,9 @@ impl ExampleOutputs {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Calibration {
+    /// On the clips the training held out for validation (`[train.validation]`), which the network never trained
+    /// on, scored by a scorer fitted on the group's other clips: the scores new normal clips get.
+    HeldOut,
     /// On out-of-fold scores: each training clip scored by a scorer fitted on the group's other folds.
     OutOfFold,
     /// On the scores of the clips the scorer (or, for PROB, the network) was fitted on: optimistic (lower scores
@@ -335,7 +342,7 @@ pub fn score_clips(
     group_names: &[String],
     seed: u64,
 ) -> Result<ScoredClips> {
-    let calibrated = calibrate(config, train, train_groups, train_target, group_names, seed)?;
+    let calibrated = calibrate(config, train, train_groups, train_target, None, group_names, seed)?;
     let scores = score_test(config, &calibrated, test, test_groups)?;
     Ok(ScoredClips { scores, calibrated })
 }
@@ -349,22 +356,28 @@ fn pooled<'a>(config: &ScoringConfig, outputs: &'a ExampleOutputs) -> std::borro
 }
 
 /// Fits every scorer of `config` per group on the normal training examples and calibrates its threshold per group
-/// ([`ScoringConfig::threshold`]) on out-of-fold clip scores where it can ([`Calibration`]). Arguments as
+/// ([`ScoringConfig::threshold`]) on the clips training held out (`held_out`, one flag per training clip) where a
+/// group has enough of them, else on out-of-fold clip scores where it can ([`Calibration`]). Other arguments as
 /// [`score_clips`].
 ///
 /// # Errors
 /// Outputs whose lengths disagree, PROB without class scores, any scorer error (with its group), or a threshold
 /// that cannot be calibrated (named by scorer and group).
+#[allow(clippy::too_many_arguments)] // the clips with their groups, domains and held-out flags, the names, the seed
 pub fn calibrate(
     config: &ScoringConfig,
     train: &ExampleOutputs,
     train_groups: &[i64],
     train_target: &[bool],
+    held_out: Option<&[bool]>,
     group_names: &[String],
     seed: u64,
 ) -> Result<Vec<CalibratedScorer>> {
     train.check("training")?;
-    if train.n_clips() != train_groups.len() || train.n_clips() != train_target.len() {
+    if train.n_clips() != train_groups.len()
+        || train.n_clips() != train_target.len()
+        || held_out.is_some_and(|h| h.len() != train.n_clips())
+    {
         return Err(Error::Mismatch(format!(
             "{} training clips but {} group ids and {} training domains",
             train.n_clips(),
@@ -394,6 +407,7 @@ pub fn calibrate(
             train,
             train_groups,
             train_target,
+            held_out,
             seed,
         };
         let thresholds = calibration.thresholds().map_err(|(group, e)| Error::Setting {
@@ -460,6 +474,7 @@ struct Calibrate<'a> {
     train: &'a ExampleOutputs,
     train_groups: &'a [i64],
     train_target: &'a [bool],
+    held_out: Option<&'a [bool]>,
     seed: u64,
 }
 
@@ -473,12 +488,15 @@ impl Calibrate<'_> {
         clips
             .into_par_iter()
             .map(|(group, clips)| {
-                let (scores, calibration) = match self.out_of_fold(group, &clips) {
-                    Some(scores) => (scores, Calibration::OutOfFold),
-                    None => (
+                let (scores, calibration) = if let Some(scores) = self.held_out(group, &clips) {
+                    (scores, Calibration::HeldOut)
+                } else if let Some(scores) = self.out_of_fold(group, &clips) {
+                    (scores, Calibration::OutOfFold)
+                } else {
+                    (
                         self.in_sample(group, &clips).map_err(|e| (group, e))?,
                         Calibration::InSample,
-                    ),
+                    )
                 };
                 let threshold = self.config.threshold.fit(&scores).map_err(|e| (group, e.into()))?;
                 Ok((
@@ -486,7 +504,7 @@ impl Calibrate<'_> {
                     GroupThreshold {
                         threshold,
                         calibration,
-                        clips: clips.len(),
+                        clips: scores.len(),
                     },
                 ))
             })
@@ -505,6 +523,34 @@ impl Calibrate<'_> {
             logits: None,
             clip: rows.iter().map(|&r| renumber(self.train.clip[r])).collect(),
         }
+    }
+
+    /// Clip scores of the group's held-out clips by the scorer fitted on its other clips (PROB: their class scores),
+    /// or `None` without held-out clips, with fewer than [`MIN_HELD_OUT`] or than the threshold rule needs, or when
+    /// the scorer cannot be fitted on the others.
+    fn held_out(&self, group: i64, clips: &[usize]) -> Option<Vec<f64>> {
+        let held_out = self.held_out?;
+        let (held, fit): (Vec<usize>, Vec<usize>) = clips.iter().partition(|&&c| held_out[c]);
+        if held.len() < self.config.threshold.min_scores().max(MIN_HELD_OUT) || fit.is_empty() {
+            return None;
+        }
+        let held_outputs = self.subset(&held);
+        let fitted = if self.scorer.kind() == ScorerKind::Prob {
+            self.fitted.clone()
+        } else {
+            let fit_outputs = self.subset(&fit);
+            let target: Vec<bool> = fit.iter().map(|&c| self.train_target[c]).collect();
+            self.scorer
+                .fit(
+                    fit_outputs.embeddings.view(),
+                    &vec![group; fit_outputs.clip.len()],
+                    Some(&per_example(&target, &fit_outputs)),
+                    self.seed,
+                )
+                .ok()?
+        };
+        let s = example_scores(&fitted, &held_outputs, &vec![group; held.len()]).ok()?;
+        Some(mean_per_clip(&s, &held_outputs.clip, held.len()).to_vec())
     }
 
     /// The clip scores of the group's training clips by the scorer fitted on all of them.
@@ -788,6 +834,42 @@ mod tests {
             ..ScoringConfig::default()
         };
         assert!(matches!(lonely.check(true, "x"), Err(Error::Setting { .. })));
+    }
+
+    /// Criterion: a group's threshold is the rule applied to the held-out clips' scores by a scorer fitted on its
+    /// other clips (checked against a COS model fitted here on those clips alone); a group with fewer held-out
+    /// clips than the rule needs falls back to out-of-fold scores.
+    #[test]
+    fn thresholds_use_the_held_out_clips_where_a_group_has_enough() {
+        use asd_scorers::{CosParams, Fit, Score};
+        let rows: Vec<[f64; 2]> = (0..12)
+            .map(|i| [1.0 + 0.1 * f64::from(i), 0.3 * f64::from(i % 4)])
+            .collect();
+        let embeddings = Array2::from_shape_fn((12, 2), |(i, j)| rows[i][j]);
+        let train = ExampleOutputs::per_clip(embeddings.clone(), None);
+        // Group 0: clips 0..8, five of them held out; group 1: clips 8..12, one held out (fewer than MIN_HELD_OUT).
+        let groups: Vec<i64> = (0..12).map(|i| i64::from(i >= 8)).collect();
+        let held: Vec<bool> = (0..12).map(|i| [1, 3, 4, 6, 7, 9].contains(&i)).collect();
+        let mut config = ScoringConfig::single(ScorerConfig::new(ScorerKind::Cos));
+        config.threshold = Threshold::Percentile { percentile: 50.0 };
+        config.calibration_folds = 2;
+        let names = ["a".to_string(), "b".to_string()];
+        let calibrated = calibrate(&config, &train, &groups, &[false; 12], Some(&held), &names, 0).unwrap();
+        let t = &calibrated[0].thresholds;
+        let fit_rows = [0, 2, 5];
+        let cos = CosParams::default()
+            .fit(
+                embeddings.select(Axis(0), &fit_rows).view(),
+                &mut asd_scorers::group_rng(0, 0),
+            )
+            .unwrap();
+        let held_scores = cos.score(embeddings.select(Axis(0), &[1, 3, 4, 6, 7]).view()).unwrap();
+        let expected = Threshold::Percentile { percentile: 50.0 }
+            .fit(held_scores.as_slice().unwrap())
+            .unwrap();
+        assert_eq!(t[&0].calibration, Calibration::HeldOut);
+        assert_eq!((t[&0].threshold, t[&0].clips), (expected, 5));
+        assert_eq!((t[&1].calibration, t[&1].clips), (Calibration::OutOfFold, 4));
     }
 
     /// Criterion: with two groups whose test clips are ordered by hand, COS on one-hot embeddings and the

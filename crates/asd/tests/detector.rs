@@ -177,3 +177,47 @@ fn false_alarm_thresholds_hold_their_rate_on_normal_test_clips() {
         "false-alarm rate {rate}"
     );
 }
+
+/// Criterion: with a validation split (`[train.validation] fraction = 0.25`), every scorer's thresholds, PROB's
+/// included, are calibrated on the held-out clips (5 of each group's 20, drawn as the trainer draws them), which
+/// the network never trained on; without one, PROB's are in-sample and the others out-of-fold.
+#[test]
+fn thresholds_are_calibrated_on_the_clips_training_held_out() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    synth(&data, 2, 1, 20, 2, 2.0);
+    let mut config = RunConfig::preset(System::ASDNET).with_epochs(1);
+    config.clip_seconds = 2.0;
+    let calibrations = |out: &Path| {
+        let manifest: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("detector.json")).unwrap()).unwrap();
+        let mut seen: Vec<(String, String, u64)> = Vec::new();
+        for scorer in manifest["scorers"].as_array().unwrap() {
+            for t in scorer["thresholds"].as_object().unwrap().values() {
+                seen.push((
+                    scorer["name"].as_str().unwrap().to_string(),
+                    t["calibration"].as_str().unwrap().to_string(),
+                    t["clips"].as_u64().unwrap(),
+                ));
+            }
+        }
+        seen
+    };
+    let plain = tmp.path().join("plain");
+    run(&config, &data, &plain, &RunOptions::default(), &()).expect("run");
+    for (name, calibration, clips) in calibrations(&plain) {
+        let expected = if name == "prob" { "in-sample" } else { "out-of-fold" };
+        assert_eq!((calibration.as_str(), clips), (expected, 20), "{name}");
+    }
+    config.train.validation = Some(asd::trainer::ValidationConfig {
+        fraction: 0.25,
+        select: asd::trainer::ModelSelection::Last,
+    });
+    let held = tmp.path().join("held");
+    run(&config, &data, &held, &RunOptions::default(), &()).expect("run with a validation split");
+    let seen = calibrations(&held);
+    assert_eq!(seen.len(), 10, "5 scorers × 2 groups");
+    for (name, calibration, clips) in seen {
+        assert_eq!((calibration.as_str(), clips), ("held-out", 5), "{name}");
+    }
+}
