@@ -50,35 +50,9 @@ pub fn jackknife(scores: &[f64], labels: &[bool], metric: impl Fn(&Roc) -> Resul
     })
 }
 
-/// Lanczos approximation of ln Γ, g = 7 with 9 coefficients (Lanczos 1964; coefficients as tabulated by
-/// P. Godfrey), relative error about 1e-15 for x > 0.
-const LANCZOS_G: f64 = 7.0;
-/// The coefficients that go with [`LANCZOS_G`].
-const LANCZOS_COEFFICIENTS: [f64; 9] = [
-    0.999_999_999_999_809_9,
-    676.520_368_121_885_1,
-    -1_259.139_216_722_402_8,
-    771.323_428_777_653_1,
-    -176.615_029_162_140_6,
-    12.507_343_278_686_905,
-    -0.138_571_095_265_720_12,
-    9.984_369_578_019_572e-6,
-    1.505_632_735_149_311_6e-7,
-];
-
-/// ln Γ(x) for x > 0.
+/// ln Γ(x) for x > 0 (musl's `lgamma` through `libm`, within an ulp or so).
 fn ln_gamma(x: f64) -> f64 {
-    if x < 0.5 {
-        // reflection: Γ(x)Γ(1 − x) = π / sin(πx)
-        return (std::f64::consts::PI / (std::f64::consts::PI * x).sin()).ln() - ln_gamma(1.0 - x);
-    }
-    let x = x - 1.0;
-    let series = LANCZOS_COEFFICIENTS[1..]
-        .iter()
-        .enumerate()
-        .fold(LANCZOS_COEFFICIENTS[0], |acc, (i, c)| acc + c / (x + i as f64 + 1.0));
-    let t = x + LANCZOS_G + 0.5;
-    0.5 * (2.0 * std::f64::consts::PI).ln() + (x + 0.5) * t.ln() - t + series.ln()
+    libm::lgamma(x)
 }
 
 /// Regularised incomplete beta function I_x(a, b), by its continued fraction (modified Lentz evaluation),

@@ -400,33 +400,9 @@ fn nelder_mead(f: impl Fn(&[f64; 3]) -> f64, x0: [f64; 3]) -> [f64; 3] {
     simplex.0[0]
 }
 
-/// ln Γ(x) for x > 0: the Lanczos approximation (g = 7, nine terms; relative error below 1e-15), with the
-/// reflection-free shift for x < 0.5.
-pub(crate) fn ln_gamma(x: f64) -> f64 {
-    /// Lanczos coefficients for g = 7, n = 9 (Godfrey's table, as in Numerical Recipes 3rd ed. §6.1).
-    const COEF: [f64; 9] = [
-        0.999_999_999_999_809_9,
-        676.520_368_121_885_1,
-        -1_259.139_216_722_402_8,
-        771.323_428_777_653_1,
-        -176.615_029_162_140_6,
-        12.507_343_278_686_905,
-        -0.138_571_095_265_720_12,
-        9.984_369_578_019_572e-6,
-        1.505_632_735_149_311_6e-7,
-    ];
-    const G: f64 = 7.0;
-    if x < 0.5 {
-        // Γ(x) = Γ(x + 1) / x.
-        return ln_gamma(x + 1.0) - x.ln();
-    }
-    let z = x - 1.0;
-    let series = COEF[1..]
-        .iter()
-        .enumerate()
-        .fold(COEF[0], |s, (i, c)| s + c / (z + i as f64 + 1.0));
-    let t = z + G + 0.5;
-    0.5 * (2.0 * std::f64::consts::PI).ln() + (z + 0.5) * t.ln() - t + series.ln()
+/// ln Γ(x) for x > 0 (musl's `lgamma` through `libm`, within an ulp or so, as scipy's `gammaln`).
+fn ln_gamma(x: f64) -> f64 {
+    libm::lgamma(x)
 }
 
 /// The regularised lower incomplete gamma function P(a, x) = γ(a, x) / Γ(a), a > 0, x ≥ 0: the series for
