@@ -767,4 +767,19 @@ fn import_a_reference_checkpoint_then_infer_gives_the_reference_outputs() {
         "{}",
         String::from_utf8_lossy(&refused.stderr)
     );
+    // STgram-MFN's two-channel MobileFaceNet is not LogMel-MFN's: the message says which setting disagrees.
+    let out = dir.path().join("y");
+    let other = asd(&[
+        "import",
+        "--system",
+        "logmel-mfn",
+        "--weights",
+        p(&weights),
+        "--out",
+        p(&out),
+    ]);
+    let stderr = String::from_utf8_lossy(&other.stderr);
+    assert_eq!(other.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("input channels"), "{stderr}");
+    assert!(!out.exists(), "nothing written");
 }

@@ -62,13 +62,7 @@ fn group_words(clip: &Clip) -> String {
 /// # Errors
 /// A dataset that cannot be opened, or one without test clips.
 fn open_data(data: &Path) -> Result<(RunClips, Vec<Error>)> {
-    let dataset = Dataset::open(data)?;
-    let train = dataset.select(
-        &Selection::new()
-            .with_split(Split::Train)
-            .with_condition(Condition::Normal),
-    );
-    let test = dataset.select(&Selection::new().with_split(Split::Test));
+    let RunClips { train, test } = run_clips(data)?;
     if test.is_empty() {
         return Err(Error::File {
             path: data.into(),
@@ -103,6 +97,18 @@ fn open_data(data: &Path) -> Result<(RunClips, Vec<Error>)> {
         }
     }
     Ok((RunClips { train, test }, problems))
+}
+
+/// The normal training clips and every test clip of the dataset at `data`.
+fn run_clips(data: &Path) -> Result<RunClips> {
+    let dataset = Dataset::open(data)?;
+    let train = dataset.select(
+        &Selection::new()
+            .with_split(Split::Train)
+            .with_condition(Condition::Normal),
+    );
+    let test = dataset.select(&Selection::new().with_split(Split::Test));
+    Ok(RunClips { train, test })
 }
 
 /// The (machine type, group)s of `test` without any labelled clip, in words (`fan id_01`), sorted.
@@ -559,13 +565,7 @@ fn run_classes(config: &RunConfig, run_dir: &Path, data: &Path, out: &Path) -> R
     if run_dir.join(crate::run_folder::CLASSES_FILE).exists() {
         return read_classes(run_dir);
     }
-    let dataset = Dataset::open(data)?;
-    let train = dataset.select(
-        &Selection::new()
-            .with_split(Split::Train)
-            .with_condition(Condition::Normal),
-    );
-    let test = dataset.select(&Selection::new().with_split(Split::Test));
+    let RunClips { train, test } = run_clips(data)?;
     let classes = config.system.def().class_map(config, &train, &test)?;
     let mut fixed = config.clone();
     set_classes(&mut fixed, classes.len()).map_err(|_| Error::Setting {

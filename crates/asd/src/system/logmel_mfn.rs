@@ -2,7 +2,7 @@
 //! head; seed 004's recipe ([`super::stgram_mfn::mfn_recipe`]).
 
 use super::margin::{self, MarginNetwork};
-use super::stgram_mfn::{check_image, frames, mfn_recipe, reference_head, reference_settings};
+use super::stgram_mfn::{check_image, frames, mfn_recipe, set_mfn_settings};
 use super::{EmbedJob, Network, Recipe, SystemDef, TrainJob, model_config, model_table};
 use crate::Result;
 use crate::config::RunConfig;
@@ -58,16 +58,9 @@ impl SystemDef for LogMelMfn {
         Ok(())
     }
 
+    /// A one-channel MobileFaceNet: log-Mel only.
     fn settings_from_weights(&self, config: &mut RunConfig, tensors: &[(String, Vec<usize>)]) -> Result<()> {
-        let settings = reference_settings(self.name(), tensors, 1)?;
-        let c: LogMelMfnConfig = model_config(config)?;
-        let head = reference_head(&c.head, settings.arcface);
-        let c = c
-            .with_variant(settings.variant)
-            .with_n_classes(settings.n_classes)
-            .with_head(head);
-        config.model = Some(model_table(self.name(), &c)?);
-        Ok(())
+        set_mfn_settings(self, config, tensors, 1)
     }
 
     fn build(&self, config: &RunConfig, device: &Device) -> Result<Box<dyn Network>> {

@@ -54,13 +54,45 @@ pub(super) fn check_image(config: &RunConfig, n_mels: usize, frames: usize) -> R
     margin::check_input_shape(config, [n_mels, frames], [rows, cols])
 }
 
-/// What a reference MobileFaceNet checkpoint says about its network, checked to have `channels` input channels
-/// (2: STgram-MFN, 1: LogMel-MFN).
-pub(super) fn reference_settings(
-    system: &str,
+/// Sets the `[model]` variant, class count and head of a MobileFaceNet system (STgram-MFN, LogMel-MFN) from a
+/// reference checkpoint's tensors, checked to have `channels` input channels.
+///
+/// # Errors
+/// A setting the tensors contradict or do not tell (named), or a `[model]` table without a valid head.
+pub(super) fn set_mfn_settings(
+    system: &dyn SystemDef,
+    config: &mut RunConfig,
     tensors: &[(String, Vec<usize>)],
     channels: usize,
-) -> Result<ReferenceSettings> {
+) -> Result<()> {
+    let settings = reference_settings(system.name(), tensors, channels)?;
+    let invalid = |field: &str, reason: String| Error::Setting {
+        field: format!("model.{field}"),
+        reason,
+    };
+    let model = config.model.get_or_insert_default();
+    let head: HeadConfig = match model.get("head") {
+        Some(value) => value.clone().try_into().map_err(|e| invalid("head", format!("{e}")))?,
+        None => HeadConfig::ArcFace {
+            scale: STGRAM_ARCFACE_SCALE,
+            margin: STGRAM_ARCFACE_MARGIN,
+        },
+    };
+    let head = reference_head(&head, settings.arcface);
+    let to_value =
+        |field: &str, value: Result<toml::Value, toml::ser::Error>| value.map_err(|e| invalid(field, e.to_string()));
+    model.insert(
+        "variant".into(),
+        to_value("variant", toml::Value::try_from(settings.variant))?,
+    );
+    model.insert("n_classes".into(), toml::Value::Integer(settings.n_classes as i64));
+    model.insert("head".into(), to_value("head", toml::Value::try_from(head))?);
+    Ok(())
+}
+
+/// What a reference MobileFaceNet checkpoint says about its network, checked to have `channels` input channels
+/// (2: STgram-MFN, 1: LogMel-MFN).
+fn reference_settings(system: &str, tensors: &[(String, Vec<usize>)], channels: usize) -> Result<ReferenceSettings> {
     let settings = ReferenceSettings::read(tensors).map_err(|e| match e {
         asd_models::Error::Config { field, reason } => Error::Setting {
             field: format!("model.{field}"),
@@ -83,7 +115,7 @@ pub(super) fn reference_settings(
 
 /// The head a reference checkpoint has: `current` when it agrees (keeping its scale and margin), ArcFace with
 /// STgram-MFN's s and m when the checkpoint has `arcface.weight` but `current` is Linear, Linear otherwise.
-pub(super) fn reference_head(current: &HeadConfig, arcface: bool) -> HeadConfig {
+fn reference_head(current: &HeadConfig, arcface: bool) -> HeadConfig {
     match (current, arcface) {
         (HeadConfig::ArcFace { .. }, true) | (HeadConfig::Linear, false) => current.clone(),
         (HeadConfig::Linear, true) => HeadConfig::ArcFace {
@@ -171,15 +203,7 @@ impl SystemDef for StgramMfn {
     }
 
     fn settings_from_weights(&self, config: &mut RunConfig, tensors: &[(String, Vec<usize>)]) -> Result<()> {
-        let settings = reference_settings(self.name(), tensors, STGRAM_CHANNELS)?;
-        let c: StgramMfnConfig = model_config(config)?;
-        let head = reference_head(&c.head, settings.arcface);
-        let c = c
-            .with_variant(settings.variant)
-            .with_n_classes(settings.n_classes)
-            .with_head(head);
-        config.model = Some(model_table(self.name(), &c)?);
-        Ok(())
+        set_mfn_settings(self, config, tensors, STGRAM_CHANNELS)
     }
 
     fn build(&self, config: &RunConfig, device: &Device) -> Result<Box<dyn Network>> {
