@@ -104,21 +104,7 @@ impl Threshold {
     /// score; a gamma fit that does not give a finite threshold.
     pub fn fit(&self, scores: &[f64]) -> Result<f64> {
         self.check()?;
-        if scores.len() < self.min_scores() {
-            return Err(Error::TooFewPoints {
-                param: "threshold",
-                needed: self.min_scores(),
-                found: scores.len(),
-            });
-        }
-        if let Some((row, &value)) = scores.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-            return Err(Error::NonFinite {
-                what: "scores",
-                value,
-                row,
-                col: 0,
-            });
-        }
+        check_scores(scores, "threshold", self.min_scores())?;
         let mut sorted = scores.to_vec();
         sorted.sort_by(f64::total_cmp);
         if sorted[0] == sorted[sorted.len() - 1] {
@@ -148,6 +134,26 @@ impl Threshold {
                 Ok(sorted[rank.clamp(1, sorted.len()) - 1])
             }
         }
+    }
+}
+
+/// At least `needed` scores, all finite; `param` names the need in the error.
+fn check_scores(scores: &[f64], param: &'static str, needed: usize) -> Result<()> {
+    if scores.len() < needed {
+        return Err(Error::TooFewPoints {
+            param,
+            needed,
+            found: scores.len(),
+        });
+    }
+    match scores.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+        Some((row, &value)) => Err(Error::NonFinite {
+            what: "scores",
+            value,
+            row,
+            col: 0,
+        }),
+        None => Ok(()),
     }
 }
 
@@ -192,21 +198,7 @@ impl GammaFit {
     /// # Errors
     /// Fewer than 3 samples, or non-finite ones.
     pub fn fit(x: &[f64]) -> Result<GammaFit> {
-        if x.len() < 3 {
-            return Err(Error::TooFewPoints {
-                param: "gamma fit",
-                needed: 3,
-                found: x.len(),
-            });
-        }
-        if let Some((row, &value)) = x.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-            return Err(Error::NonFinite {
-                what: "scores",
-                value,
-                row,
-                col: 0,
-            });
-        }
+        check_scores(x, "gamma fit", 3)?;
         let start = Self::start(x);
         let nll = |p: &[f64; 3]| Self::penalized_nll(p, x);
         let [shape, loc, scale] = nelder_mead(nll, [start.shape, start.loc, start.scale]);
