@@ -8,7 +8,7 @@ cd "$(dirname "$0")"
 SECONDS_PER_TARGET=${1:-600}
 LOGS=${LOGS:-/tmp}
 BIN=${CARGO_TARGET_DIR:-target}/x86_64-unknown-linux-gnu/release
-for target in decode npy torch_checkpoint score_csv config; do
+for target in decode npy torch_checkpoint score_csv config scorer_file; do
   mkdir -p "corpus/$target" "artifacts/$target"
   "$BIN/$target" "corpus/$target" -artifact_prefix="artifacts/$target/" \
     -max_total_time="$SECONDS_PER_TARGET" -rss_limit_mb=2048 -malloc_limit_mb=2048 -timeout=10 \

@@ -79,4 +79,10 @@ put(
     b'system = "stgram-mfn"\n[[scoring.scorers]]\nkind = "knn"\nk = 2\n[[scoring.scorers]]\nkind = "prob"\n'
     b'[scoring.scorers.input]\ntype = "logits"\n[model]\nn_classes = 12\n',
 )
+# scorer_file: the committed seeds (fitted scorers saved as asd writes them).
+seeds = os.path.join(here, "regressions", "scorer_file")
+for name in sorted(os.listdir(seeds)):
+    with open(os.path.join(seeds, name), "rb") as f:
+        put("scorer_file", name, f.read())
+
 print("corpus in", corpus)

@@ -64,14 +64,27 @@ pub fn config(_dir: &Path, data: &[u8]) -> bool {
             .is_ok()
 }
 
+/// A run folder's fitted scorer file (`scorers/<name>.json`, read by `asd infer` and `asd monitor`), then, when it
+/// loads, scoring a 4-wide row in group 0 (a model of another width or without that group is an error, not a
+/// panic).
+pub fn scorer_file(dir: &Path, data: &[u8]) -> bool {
+    let Ok(scorer) = asd::scorers::FittedScorer::load(&file(dir, "scorer.json", data)) else {
+        return false;
+    };
+    let row = ndarray::Array2::from_shape_vec((1, 4), vec![0.5, -0.25, 1.0, 0.125]).expect("1 × 4");
+    let _ = scorer.score(row.view(), &[0]);
+    true
+}
+
 /// One input of a target: the scratch folder and the bytes; whether the reader accepted them.
 pub type Target = fn(&Path, &[u8]) -> bool;
 
 /// Every target by name, for the replay test.
-pub const TARGETS: [(&str, Target); 5] = [
+pub const TARGETS: [(&str, Target); 6] = [
     ("decode", decode),
     ("npy", npy),
     ("torch_checkpoint", torch_checkpoint),
     ("score_csv", score_csv),
     ("config", config),
+    ("scorer_file", scorer_file),
 ];
