@@ -490,6 +490,23 @@ fn run_then_score_on_both_layouts() {
             more.join("metrics/rank-average.json").is_file() && more.join("metrics/domain-knn.json").is_file(),
             "{layout}: ensemble and domain-wise KNN reports"
         );
+        // A scoring folder of its own is a complete detector too.
+        let machine = std::fs::read_dir(&data)
+            .expect("machine types")
+            .map(|e| e.expect("entry").path())
+            .find(|path| path.join("test").is_dir())
+            .expect("a machine type");
+        let clip = std::fs::read_dir(machine.join("test"))
+            .expect("test clips")
+            .next()
+            .expect("a clip")
+            .expect("entry")
+            .path();
+        let inferred = ok(&["infer", "--run", p(&more), p(&clip)]);
+        assert!(
+            inferred.contains("domain-knn") && !inferred.contains("rank-average"),
+            "{inferred}"
+        );
     }
     // Resuming continues an interrupted run with the same settings; only the epoch count may grow (a constant
     // schedule here, so the cosine period does not change with it).
@@ -616,6 +633,10 @@ fn infer_evaluate_decisions_and_monitor_a_run() {
         "a training-free system has no logits"
     );
 
+    let not_audio = asd(&["infer", "--run", p(&run), "--group", "fan/id_00", p(&config)]);
+    let stderr = String::from_utf8_lossy(&not_audio.stderr);
+    assert_eq!(not_audio.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("raw.toml"), "the message names the file: {stderr}");
     let unknown = asd(&["infer", "--run", p(&run), "--group", "pump/id_09", p(&files[0])]);
     let stderr = String::from_utf8_lossy(&unknown.stderr);
     assert_eq!(unknown.status.code(), Some(2), "{stderr}");

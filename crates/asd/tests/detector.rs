@@ -221,3 +221,46 @@ fn thresholds_are_calibrated_on_the_clips_training_held_out() {
         assert_eq!((calibration.as_str(), clips), ("held-out", 5), "{name}");
     }
 }
+
+/// Criterion: a run folder whose detector files are damaged is refused by name, never with a panic: no
+/// `detector.json`, one of another version, one naming a scorer file outside `scorers/`, a truncated scorer file,
+/// and a group the detector does not know.
+#[test]
+fn damaged_detectors_are_refused_by_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    synth(&data, 2, 1, 8, 2, 2.0);
+    let mut config = RunConfig::preset(System::RAW_LOGMEL);
+    config.clip_seconds = 2.0;
+    let out = tmp.path().join("run");
+    run(&config, &data, &out, &RunOptions::default(), &()).expect("run");
+    let manifest_path = out.join("detector.json");
+    let manifest = std::fs::read_to_string(&manifest_path).unwrap();
+    let refused = |why: &str, words: &str| {
+        let message = Detector::load(&out).expect_err(why).to_string();
+        assert!(message.contains(words), "{why}: {message}");
+    };
+
+    let detector = Detector::load(&out).unwrap();
+    let wave = asd::audio::load_16k(&data.join("fan/test/normal_id_00_00000000.wav")).unwrap();
+    let unknown = detector
+        .score_in(&wave, &"pump/id_09".parse().unwrap())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        unknown.contains("pump/id_09") && unknown.contains("fan/id_00"),
+        "{unknown}"
+    );
+
+    std::fs::write(&manifest_path, manifest.replace("\"version\": 1", "\"version\": 7")).unwrap();
+    refused("another version", "version 7");
+    std::fs::write(&manifest_path, manifest.replace("\"knn.json\"", "\"../config.toml\"")).unwrap();
+    refused("a scorer file outside scorers/", "not a plain file name");
+    std::fs::write(&manifest_path, &manifest).unwrap();
+    let scorer = out.join("scorers/knn.json");
+    let bytes = std::fs::read(&scorer).unwrap();
+    std::fs::write(&scorer, &bytes[..bytes.len() / 2]).unwrap();
+    refused("a truncated scorer file", "knn.json");
+    std::fs::remove_file(&manifest_path).unwrap();
+    refused("no manifest", "detector.json");
+}
