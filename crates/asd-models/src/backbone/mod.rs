@@ -5,5 +5,6 @@ pub mod asdnet;
 pub mod logmel_mfn;
 pub mod mfn_classifier;
 pub mod mobilefacenet;
+pub mod neri_attention;
 pub mod specmfn;
 pub mod stgram_mfn;
