@@ -46,7 +46,6 @@ pub(super) fn check_segments(config: &RunConfig, input_bins: usize) -> Result<()
     margin::check_input_shape(config, [1, input_bins], [1, cols])
 }
 
-/// Segments per clip: the rows of the spectrum front end for a clip of `config.clip_seconds`.
 /// Sets the class count of `config`'s `[model]` table from the rows of a reference checkpoint's `arcface.weight`
 /// (ASDNet and SpecMFN: the only setting their weights fix that a preset does not).
 ///
@@ -74,6 +73,7 @@ pub(super) fn set_arcface_classes(
     Ok(())
 }
 
+/// Segments per clip: the rows of the spectrum front end for a clip of `config.clip_seconds`.
 pub(super) fn segments_per_clip(config: &RunConfig) -> Result<usize> {
     Ok(config.features.build()?.output_shape(config.clip_samples()).0)
 }
