@@ -30,13 +30,14 @@ pub struct Args {
 pub fn run(args: Args) -> Result<()> {
     let Some(system) = args.system else {
         let mut text = String::new();
+        let width = System::all().iter().map(|s| s.name().len()).max().unwrap_or(0);
         for system in System::all() {
             let kind = if system.def().trains() {
                 "network"
             } else {
                 "training-free"
             };
-            text.push_str(&format!("{:<12} {:<14} {}\n", system.name(), kind, system.source()));
+            text.push_str(&format!("{:<width$} {:<14} {}\n", system.name(), kind, system.source()));
         }
         return crate::error::print(&text);
     };

@@ -11,6 +11,7 @@
 mod asdnet;
 mod logmel_mfn;
 pub mod margin;
+mod neri_attention;
 mod raw_logmel;
 mod specmfn;
 mod stgram_mfn;
@@ -241,11 +242,12 @@ pub trait SystemDef: Send + Sync {
 pub struct System(&'static dyn SystemDef);
 
 /// The built-in systems, in the order of [`System::all`].
-const BUILTIN: [System; 5] = [
+const BUILTIN: [System; 6] = [
     System::ASDNET,
     System::SPECMFN,
     System::LOGMEL_MFN,
     System::STGRAM_MFN,
+    System::NERI_ATTENTION,
     System::RAW_LOGMEL,
 ];
 
@@ -261,6 +263,9 @@ impl System {
     pub const LOGMEL_MFN: System = System(&logmel_mfn::LogMelMfn);
     /// STgram-MFN (seed 004): log-Mel and TgramNet's learnable Tgram stacked into MobileFaceNet, ArcFace.
     pub const STGRAM_MFN: System = System(&stgram_mfn::StgramMfn);
+    /// The attention + separable-convolution net (Neri & Carli 2024, seed 001): log-Mel and a learned Wavegram
+    /// weighted by an attention map, MobileFaceNet B, ArcFace; Noisy-ArcMix on waveforms.
+    pub const NERI_ATTENTION: System = System(&neri_attention::NeriAttention);
     /// No network: the mean and standard deviation over time of each log-Mel band (a training-free baseline).
     pub const RAW_LOGMEL: System = System(&raw_logmel::RawLogMel);
 
