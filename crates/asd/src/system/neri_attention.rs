@@ -8,17 +8,17 @@
 //! front end on the unmixed waveform.
 
 use super::margin::{self, MarginNetwork};
-use super::stgram_mfn::frames;
-use super::{EmbedJob, Network, Recipe, SystemDef, TrainJob, model_config, model_table};
+use super::stgram_mfn::{check_wave_and_mel, describe_wave_and_mel, embed_wave_and_mel, frames, wave_and_mel_inputs};
+use super::{Network, Recipe, SystemDef, TrainJob, model_config, model_table};
+use crate::Result;
 use crate::config::RunConfig;
-use crate::{Error, Result};
 use asd_features::{FeatureKind, FeatureSpec, Frontend, FrontendPreset};
 use asd_losses::{LossConfig, MIXUP_ALPHA_NERI, Mix, Mixable, MixupLoss};
 use asd_models::backbone::neri_attention::{NeriAttention as Model, NeriAttentionConfig};
 use asd_models::backbone::stgram_mfn::StgramInput;
 use asd_models::burn::tensor::{Device, Tensor, TensorData};
 use asd_scorers::{ScorerConfig, ScorerKind};
-use asd_train::{Clips, EpochLog, Examples, FeatureStore, OptimizerConfig, Paired, Rows, Schedule, TrainConfig};
+use asd_train::{EpochLog, Examples, FeatureStore, OptimizerConfig, Rows, Schedule, TrainConfig};
 use std::sync::Arc;
 
 /// Epochs of the reference's training ([R-train] `--epochs 300`, neri_attention.md §9).
@@ -114,15 +114,6 @@ fn fit(model: Model, job: &TrainJob<'_>) -> Result<(Model, Vec<EpochLog>)> {
     margin::fit(model, &examples, job)
 }
 
-fn embed(model: &Model, job: &EmbedJob<'_>) -> Result<crate::scoring::ExampleOutputs> {
-    let labels = job.labels_or_zeros();
-    let examples = Paired::new(
-        Rows::new(&job.inputs[1], &labels)?,
-        Clips::new(&job.inputs[0], &labels)?,
-    )?;
-    margin::embed(model, &examples, 1, job)
-}
-
 impl SystemDef for NeriAttention {
     fn name(&self) -> &'static str {
         "neri-attention"
@@ -159,32 +150,18 @@ impl SystemDef for NeriAttention {
 
     /// The log-Mel (`config.features`), then the waveform `[1, samples]` of the same crop.
     fn inputs(&self, config: &RunConfig) -> Vec<FeatureSpec> {
-        vec![config.features.clone(), FeatureSpec::new(FeatureKind::Waveform)]
+        wave_and_mel_inputs(config)
     }
 
     fn describe_input(&self, config: &RunConfig) -> Result<String> {
         let c: NeriAttentionConfig = model_config(config)?;
-        Ok(format!(
-            "waveform [{}] and log-Mel [{}, {}] of a 10-s clip",
-            c.samples, c.n_mels, c.frames
-        ))
+        Ok(describe_wave_and_mel(c.samples, c.n_mels, c.frames))
     }
 
     fn check(&self, config: &RunConfig) -> Result<()> {
         let c: NeriAttentionConfig = model_config(config)?;
         c.check()?;
-        super::stgram_mfn::check_image(config, c.n_mels, c.frames)?;
-        if c.samples != config.clip_samples() {
-            return Err(Error::Setting {
-                field: "model.samples".into(),
-                reason: format!(
-                    "neri-attention's Wavegram expects {} samples, clips are {} samples",
-                    c.samples,
-                    config.clip_samples()
-                ),
-            });
-        }
-        Ok(())
+        check_wave_and_mel(config, [c.samples, c.n_mels, c.frames], "Wavegram")
     }
 
     fn fit_clip_length(&self, config: &mut RunConfig) -> Result<()> {
@@ -201,6 +178,9 @@ impl SystemDef for NeriAttention {
 
     fn build(&self, config: &RunConfig, device: &Device) -> Result<Box<dyn Network>> {
         let model: Model = model_config::<NeriAttentionConfig>(config)?.init(device)?;
-        Ok(MarginNetwork::new(model, Model::count, Model::layers, fit, embed)?.with_reference(Model::load_torch))
+        Ok(
+            MarginNetwork::new(model, Model::count, Model::layers, fit, embed_wave_and_mel)?
+                .with_reference(Model::load_torch),
+        )
     }
 }

@@ -8,8 +8,10 @@ use crate::paper::{PaperResults, STGRAM_MFN_PAPER};
 use crate::{Error, Result};
 use asd_features::{FeatureKind, FeatureSpec, FrontendPreset};
 use asd_losses::LossConfig;
+use asd_models::Embedder;
 use asd_models::backbone::mfn_classifier::{ReferenceSettings, STGRAM_ARCFACE_MARGIN, STGRAM_ARCFACE_SCALE};
-use asd_models::backbone::stgram_mfn::{STGRAM_CHANNELS, StgramMfn as Model, StgramMfnConfig};
+use asd_models::backbone::stgram_mfn::{STGRAM_CHANNELS, StgramInput, StgramMfn as Model, StgramMfnConfig};
+use asd_models::burn::module::Module;
 use asd_models::burn::tensor::Device;
 use asd_models::head::HeadConfig;
 use asd_scorers::{ScorerConfig, ScorerKind};
@@ -139,13 +141,46 @@ fn fit(model: Model, job: &TrainJob<'_>) -> Result<(Model, Vec<EpochLog>)> {
     margin::fit(model, &examples, job)
 }
 
-fn embed(model: &Model, job: &EmbedJob<'_>) -> Result<crate::scoring::ExampleOutputs> {
+/// Embeds the clips of a waveform + log-Mel system (STgram-MFN, the attention net) from their cached log-Mel
+/// (`inputs[0]`) and waveform (`inputs[1]`).
+pub(super) fn embed_wave_and_mel<M>(model: &M, job: &EmbedJob<'_>) -> Result<crate::scoring::ExampleOutputs>
+where
+    M: Embedder<Input = StgramInput> + Module,
+{
     let labels = job.labels_or_zeros();
     let examples = Paired::new(
         Rows::new(&job.inputs[1], &labels)?,
         Clips::new(&job.inputs[0], &labels)?,
     )?;
     margin::embed(model, &examples, 1, job)
+}
+
+/// The inputs of a waveform + log-Mel system: the log-Mel (`config.features`), then the waveform `[1, samples]`
+/// of the same crop.
+pub(super) fn wave_and_mel_inputs(config: &RunConfig) -> Vec<FeatureSpec> {
+    vec![config.features.clone(), FeatureSpec::new(FeatureKind::Waveform)]
+}
+
+/// One input example of a waveform + log-Mel system, in words.
+pub(super) fn describe_wave_and_mel(samples: usize, n_mels: usize, frames: usize) -> String {
+    format!("waveform [{samples}] and log-Mel [{n_mels}, {frames}] of a 10-s clip")
+}
+
+/// Checks a waveform + log-Mel system's input sizes: the log-Mel image, and `samples` (what `front` — TgramNet,
+/// the Wavegram — of `system` expects) against the clip length.
+pub(super) fn check_wave_and_mel(config: &RunConfig, [samples, n_mels, frames]: [usize; 3], front: &str) -> Result<()> {
+    check_image(config, n_mels, frames)?;
+    if samples != config.clip_samples() {
+        return Err(Error::Setting {
+            field: "model.samples".into(),
+            reason: format!(
+                "{}'s {front} expects {samples} samples, clips are {} samples",
+                config.system,
+                config.clip_samples()
+            ),
+        });
+    }
+    Ok(())
 }
 
 impl SystemDef for StgramMfn {
@@ -167,32 +202,18 @@ impl SystemDef for StgramMfn {
 
     /// The log-Mel (`config.features`), then the waveform `[1, samples]` of the same crop.
     fn inputs(&self, config: &RunConfig) -> Vec<FeatureSpec> {
-        vec![config.features.clone(), FeatureSpec::new(FeatureKind::Waveform)]
+        wave_and_mel_inputs(config)
     }
 
     fn describe_input(&self, config: &RunConfig) -> Result<String> {
         let c: StgramMfnConfig = model_config(config)?;
-        Ok(format!(
-            "waveform [{}] and log-Mel [{}, {}] of a 10-s clip",
-            c.samples, c.n_mels, c.frames
-        ))
+        Ok(describe_wave_and_mel(c.samples, c.n_mels, c.frames))
     }
 
     fn check(&self, config: &RunConfig) -> Result<()> {
         let c: StgramMfnConfig = model_config(config)?;
         c.check()?;
-        check_image(config, c.n_mels, c.frames)?;
-        if c.samples != config.clip_samples() {
-            return Err(Error::Setting {
-                field: "model.samples".into(),
-                reason: format!(
-                    "stgram-mfn's TgramNet expects {} samples, clips are {} samples",
-                    c.samples,
-                    config.clip_samples()
-                ),
-            });
-        }
-        Ok(())
+        check_wave_and_mel(config, [c.samples, c.n_mels, c.frames], "TgramNet")
     }
 
     fn fit_clip_length(&self, config: &mut RunConfig) -> Result<()> {
@@ -208,6 +229,9 @@ impl SystemDef for StgramMfn {
 
     fn build(&self, config: &RunConfig, device: &Device) -> Result<Box<dyn Network>> {
         let model: Model = model_config::<StgramMfnConfig>(config)?.init(device)?;
-        Ok(MarginNetwork::new(model, Model::count, Model::layers, fit, embed)?.with_reference(Model::load_torch))
+        Ok(
+            MarginNetwork::new(model, Model::count, Model::layers, fit, embed_wave_and_mel)?
+                .with_reference(Model::load_torch),
+        )
     }
 }
