@@ -43,6 +43,7 @@ fn hop(c: &mut Criterion) {
         System::SPECMFN,
         System::LOGMEL_MFN,
         System::STGRAM_MFN,
+        System::NERI_ATTENTION,
     ] {
         let out = dir.path().join(system.name());
         let config = RunConfig::preset(system).with_epochs(1);

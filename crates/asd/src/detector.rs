@@ -386,13 +386,14 @@ impl Detector {
                 })
             })
             .collect::<Result<Vec<usize>>>()?;
-        let outputs = self.embed(queries)?;
+        let classes: Vec<Option<usize>> = queries.iter().map(|q| self.class_of(q)).collect();
+        let outputs = self.embed(queries, &classes)?;
         let outputs = match self.clip_pooling {
             ClipPooling::MeanSegmentScore => outputs,
             ClipPooling::MeanSegmentEmbedding => outputs.clip_means(),
         };
         let groups: Vec<i64> = ids.iter().map(|&i| i as i64).collect();
-        let has_class: Vec<bool> = queries.iter().map(|q| self.class_of(q).is_some()).collect();
+        let has_class: Vec<bool> = classes.iter().map(Option::is_some).collect();
         let mut per_scorer = Vec::with_capacity(self.scorers.len());
         for s in &self.scorers {
             // PROB needs the class scores (computed at class 0 for a clip without a class, and not reported).
@@ -437,9 +438,9 @@ impl Detector {
             .collect())
     }
 
-    /// The network's outputs for the queries' examples, with class scores at each clip's class (class 0 for a
-    /// clip without one, whose PROB score is then not reported).
-    fn embed(&self, queries: &[Query<'_>]) -> Result<ExampleOutputs> {
+    /// The network's outputs for the queries' examples, with class scores at each clip's class (`classes`, one per
+    /// query; class 0 for a clip without one, whose PROB score is then not reported).
+    fn embed(&self, queries: &[Query<'_>], classes: &[Option<usize>]) -> Result<ExampleOutputs> {
         let caches = self
             .frontends
             .iter()
@@ -456,7 +457,7 @@ impl Detector {
         let labels: Option<Vec<usize>> = self
             .classes
             .as_ref()
-            .map(|_| queries.iter().map(|q| self.class_of(q).unwrap_or(0)).collect());
+            .map(|_| classes.iter().map(|c| c.unwrap_or(0)).collect());
         self.network.embed(&EmbedJob {
             inputs: &caches,
             labels: labels.as_deref(),
@@ -603,14 +604,15 @@ fn load_scorer(run: &Path, entry: ScorerEntry, groups: &[GroupName]) -> Result<L
     let scorer = FittedScorer::load(&run.join(SCORERS_DIR).join(&entry.file))?;
     let mut thresholds = vec![None; groups.len()];
     for (group, t) in entry.thresholds {
-        let id = groups
-            .iter()
-            .position(|g| g.to_string() == group)
+        let id = group
+            .parse::<GroupName>()
+            .ok()
+            .and_then(|g| groups.binary_search(&g).ok())
             .ok_or_else(|| Error::File {
                 path: manifest.clone(),
                 reason: format!("scorer {}: threshold of unknown group {group}", entry.name),
             })?;
-        if !t.threshold.is_finite() && t.threshold != f64::INFINITY {
+        if !t.threshold.is_finite() {
             return Err(Error::File {
                 path: manifest.clone(),
                 reason: format!("scorer {}: threshold of {group} is {}", entry.name, t.threshold),
