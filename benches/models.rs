@@ -2,7 +2,9 @@
 //! tuned malloc): ASDNet forward batch 64 75.5 ms and batch 1 1.6 ms; ASDNet training step batch 64 (ArcFace
 //! s 30 m 0.5, Adam, no mixup) 264.5 ms; MobileFaceNet B 1-channel forward batch 16 on [16, 1, 128, 313]
 //! 229.7 ms; STgram-MFN (variant B) training step batch 16 from waveforms (log-Mel on the CPU, ArcFace s 30
-//! m 0.7, AdamW) 1166 ms.
+//! m 0.7, AdamW) 1166 ms. The attention net of seed 001 (neri_attention.md) has no anchors.md row: its training step
+//! (batch 64 from waveforms, Noisy-ArcMix, the preset's AdamW) and forward (batch 16 from waveforms) are timed
+//! against `benches/anchors/models.py` in the same session (docs/performance.md).
 //!
 //! A training step is one `asd_train::train` epoch over exactly one batch (so it includes moving the model to
 //! the autodiff device and back, a few milliseconds). The bench binary uses mimalloc, as the `asd` binary does.
@@ -11,15 +13,19 @@
 //! group is then named `models-<device>`. Each measured forward ends by reading its output back to the host, so
 //! GPU times include the kernels' completion and the copy.
 
+use asd::data::FeatureCache;
+use asd::system::TrainJob;
+use asd::{RunConfig, System};
 use asd_features::{FeatureKind, FeatureSpec, FrontendPreset, extract_batch};
 use asd_losses::{MarginLossConfig, MarginStep};
 use asd_models::Embedder;
 use asd_models::backbone::asdnet::AsdNetConfig;
 use asd_models::backbone::mobilefacenet::{MfnVariant, MobileFaceNetConfig};
-use asd_models::backbone::stgram_mfn::StgramMfnConfig;
-use asd_models::burn::tensor::{Distribution, Tensor};
+use asd_models::backbone::neri_attention::NeriAttentionConfig;
+use asd_models::backbone::stgram_mfn::{StgramInput, StgramMfnConfig};
+use asd_models::burn::tensor::{Device, Distribution, Tensor, TensorData};
 use asd_train::{Clips, OptimizerConfig, Paired, Rows, Schedule, Session, TrainConfig, train};
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use ndarray::Array3;
 use std::hint::black_box;
 use std::time::Duration;
@@ -83,13 +89,7 @@ fn models(c: &mut Criterion) {
         .with_variant(MfnVariant::B)
         .init(&device)
         .expect("variant B");
-    let waves: Vec<Vec<f32>> = (0..16)
-        .map(|c| {
-            (0..160_000)
-                .map(|n| (0.001 * (n * (c + 1)) as f32).sin() * 0.1)
-                .collect()
-        })
-        .collect();
+    let waves = sines(16);
     let logmel = FeatureSpec::new(FeatureKind::LogMel)
         .with_preset(FrontendPreset::StgramMfn)
         .build()
@@ -109,7 +109,70 @@ fn models(c: &mut Criterion) {
             black_box(train(stgram.clone(), &examples, &mut step(), &adamw, &device, &Session::new()).expect("step"))
         })
     });
+    attention_net(&mut group, &device);
     group.finish();
+}
+
+/// Waveforms `sin(0.001·n·(c + 1))·0.1` of 10-s clips, c = 0 … count − 1 (`benches/anchors/models.py`).
+fn sines(count: usize) -> Vec<Vec<f32>> {
+    (0..count)
+        .map(|c| {
+            (0..160_000)
+                .map(|n| (0.001 * (n * (c + 1)) as f32).sin() * 0.1)
+                .collect()
+        })
+        .collect()
+}
+
+/// The attention net: one training step of the `neri-attention` preset through its system (batch 64 from waveforms:
+/// Noisy-ArcMix blends the waveforms, the log-Mel of the blend is computed in the step; AdamW 1e-4), and the forward
+/// of 16 clips from waveforms (log-Mel, Wavegram, attention, MobileFaceNet, head).
+fn attention_net(group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>, device: &Device) {
+    let logmel = FeatureSpec::new(FeatureKind::LogMel)
+        .with_preset(FrontendPreset::NeriAttention)
+        .build()
+        .expect("front end");
+    let waves = sines(64);
+    let slices: Vec<&[f32]> = waves.iter().map(Vec::as_slice).collect();
+    let mel = extract_batch(logmel.as_ref(), &slices).expect("log-Mel");
+    let wave = Array3::from_shape_fn((64, 1, 160_000), |(i, _, n)| waves[i][n]);
+    let inputs = [
+        FeatureCache::in_memory("log-Mel", mel).expect("clips"),
+        FeatureCache::in_memory("waveforms", wave).expect("clips"),
+    ];
+    let labels: Vec<usize> = (0..64).map(|i| i % 41).collect();
+    let config = RunConfig::preset(System::NERI_ATTENTION).with_epochs(1);
+    let system = System::NERI_ATTENTION.def();
+    group.bench_function("neri_attention_train_step_b64_from_waveforms", |b| {
+        b.iter_batched(
+            || system.build(&config, device).expect("preset network"),
+            |network| {
+                let job = TrainJob {
+                    config: &config,
+                    inputs: &inputs,
+                    labels: &labels,
+                    device,
+                    session: Session::new(),
+                };
+                black_box(network.train(&job).map(|(_, log)| log).expect("step"))
+            },
+            BatchSize::PerIteration,
+        )
+    });
+
+    let model = NeriAttentionConfig::new().init(device).expect("paper config");
+    group.bench_function("neri_attention_forward_b16_from_waveforms", |b| {
+        b.iter(|| {
+            let mel = extract_batch(logmel.as_ref(), &slices[..16]).expect("log-Mel");
+            let (n, rows, cols) = mel.dim();
+            let mel = Tensor::<3>::from_data(
+                TensorData::new(mel.into_iter().collect::<Vec<f32>>(), [n, rows, cols]),
+                device,
+            );
+            let wave = Tensor::<2>::from_data(TensorData::new(waves[..16].concat(), [16, 160_000]), device);
+            black_box(model.forward(StgramInput { wave, mel }).logits.into_data())
+        })
+    });
 }
 
 criterion_group!(benches, models);
