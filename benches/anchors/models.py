@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Python anchors, "Models" table of shared/anchors.md (PyTorch CPU, float32).
 
-Builds ASDNet, MobileFaceNet variant B, TgramNet and STgram-MFN (variant B) from the workspace specs
-(shared/spec/asdnet_specmfn.md, shared/spec/stgram_mfn.md), checks their parameter counts against the specs and
-shared/anchors.md, and times the workloads of benches/models.rs: forwards, training steps and the log-Mel front end.
+Builds ASDNet, MobileFaceNet variant B, TgramNet, STgram-MFN (variant B) and the attention + separable-convolution
+net of seed 001 (Neri & Carli) from the workspace specs (shared/spec/asdnet_specmfn.md, shared/spec/stgram_mfn.md,
+shared/spec/neri_attention.md with shared/spec/losses_arcmix.md), checks their parameter counts against the specs,
+shared/spec/decisions.md §9 and shared/anchors.md, and times the workloads of benches/models.rs: forwards, training
+steps (the attention net's with Noisy-ArcMix on waveforms) and the log-Mel front end.
 
 Usage:
     ANCHOR_THREADS=2 python3 benches/anchors/models.py [--json PATH] [--repeats 7] [--warmup 2] [--filter SUBSTRING]
@@ -14,15 +16,17 @@ GLIBC_TUNABLES=glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=17179869184 (
 """
 
 import math
+import random
 import sys
 
 # common before torch / numpy: importing it sets the thread-count variables (ANCHOR_THREADS → OMP_NUM_THREADS, …)
 # that their OpenMP and BLAS runtimes read once, when they load.
 import common
-from common import HOP_LENGTH, N_MELS, THREADS, WIN_LENGTH, Runner, arg_parser, inference
+from common import HOP_LENGTH, MEL_POWER, N_FFT, N_MELS, SAMPLE_RATE, THREADS, WIN_LENGTH, Runner, arg_parser, inference
 
 import torch  # after common, see above
 import torch.nn.functional as F
+import torchaudio
 from torch import nn
 
 # --- Constants --------------------------------------------------------------------------------------------------
@@ -49,8 +53,21 @@ STGRAM_ARC_MARGIN = 0.7  # ArcFace m for STgram-MFN (stgram_mfn.md §5.1; shared
 STGRAM_LR = 1e-4  # AdamW lr (stgram_mfn.md §6; benches/models.rs OptimizerConfig::adamw(1e-4))
 ADAMW_WEIGHT_DECAY = 0.01  # torch AdamW default = asd-train ADAMW_WEIGHT_DECAY
 
+NERI_LOG_EPS = 1e-8  # log-Mel = 10·log10(Mel power + 1e-8), the reference code's (neri_attention.md §3.1)
+NERI_MEL_NORM = "slaney"  # Slaney area-normalised HTK filterbank, unlike STgram-MFN (neri_attention.md §3.1)
+# Wavegram: one SeparableConv1d(1 → 128, k 1024, s 512, p 512) with separableconv-torch defaults: bias, BN + ReLU
+# after the depthwise and after the pointwise conv (neri_attention.md §3.2).
+NERI_WAVEGRAM_PADDING = 512  # zero padding of the Wavegram's depthwise conv (neri_attention.md §3.2)
+NERI_HEATMAP_WIDTHS = (16, 64)  # attention SeparableConv2d widths 2 → 16 → 64 → 2 (neri_attention.md §4)
+NERI_ARC_SCALE = 40.0  # ArcFace s for the attention net (neri_attention.md §1, §6; losses_arcmix.md §2)
+NERI_ARC_MARGIN = 0.7  # ArcFace m for the attention net (neri_attention.md §1, §6; losses_arcmix.md §2)
+NERI_MIXUP_ALPHA = 0.2  # λ ~ Beta(0.2, 0.2) per batch, on waveforms (neri_attention.md §10; losses_arcmix.md §3)
+NERI_LR = 1e-4  # AdamW lr, weight decay 0.01 (neri_attention.md §10)
+NERI_SEED = 0  # seed of the λ and permutation draws of the training step (ours: repeatable runs)
+
 ASDNET_BATCH = 64  # ASDNet batch (shared/anchors.md; benches/models.rs)
 MFN_BATCH = 16  # MobileFaceNet / STgram-MFN batch (shared/anchors.md; benches/models.rs)
+NERI_BATCH = 64  # attention-net training batch (neri_attention.md §10; benches/models.rs attention_net)
 
 # Parameter counts (`sum(p.numel())`), asserted below; shared/anchors.md "params" column, broken down by the specs.
 PARAMS_ASDNET = 510_208  # conv stack + Linear(256→128) (asdnet_specmfn.md §2.1 table)
@@ -58,6 +75,11 @@ PARAMS_ASDNET_WITH_ARCFACE = 515_456  # + ArcFace W 41×128 = 5 248 (asdnet_spec
 PARAMS_MFN_B_1CH = 869_760  # 1-ch trunk conv1…linear1, no fc_out, GDC (8, 20) (stgram_mfn.md §8.1)
 PARAMS_TGRAMNET = 280_406  # (stgram_mfn.md §2, §8.1)
 PARAMS_STGRAM_MFN_B = 1_161_279  # TgramNet + 2-ch trunk + fc_out + ArcFace W (stgram_mfn.md §8.1)
+PARAMS_NERI_WAVEGRAM = 1_539  # dw conv 1 025 + BN 2 + pw conv 256 + BN 256 (neri_attention.md §3.2)
+PARAMS_NERI_HEATMAP = 1_964  # attention module, heatmap.0…7 (neri_attention.md §4)
+PARAMS_NERI_MFN_B_2CH = 875_625  # 2-ch MobileFaceNet B incl. the unused fc_out 5 289 (neri_attention.md §7)
+PARAMS_NERI_ATTENTION = 879_087  # all but the unused fc_out, with ArcFace W (decisions.md §9; neri_attention.md §7)
+PARAMS_NERI_ATTENTION_WITH_FC_OUT = 884_376  # + fc_out 5 289: the paper's 884 k (neri_attention.md §1, §7)
 
 
 # --- Networks (written from the specs) ----------------------------------------------------------------------------
@@ -219,6 +241,85 @@ class LogMel(nn.Module):
         return self.to_db(self.mel(wave))
 
 
+def neri_mel_transform():
+    """The attention net's Mel power spectrogram, torchaudio MelSpectrogram with every argument spelled out
+    (neri_attention.md §3.1): as STgram-MFN's (periodic Hann 1024, hop 512, centred reflect padding, power 2, HTK,
+    0–8000 Hz, 128 bands) but with Slaney area-normalised filters."""
+    return torchaudio.transforms.MelSpectrogram(
+        sample_rate=SAMPLE_RATE,
+        n_fft=N_FFT,
+        win_length=WIN_LENGTH,
+        hop_length=HOP_LENGTH,
+        f_min=0.0,
+        f_max=None,
+        pad=0,
+        n_mels=N_MELS,
+        window_fn=torch.hann_window,
+        power=MEL_POWER,
+        normalized=False,
+        center=True,
+        pad_mode="reflect",
+        norm=NERI_MEL_NORM,
+        mel_scale="htk",
+    )
+
+
+class SeparableConv(nn.Module):
+    """separableconv-torch's SeparableConv1d / SeparableConv2d with its defaults: depthwise conv → BN → ReLU →
+    pointwise 1×1 conv → BN → ReLU, depth multiplier 1, zero padding (neri_attention.md §3.2, §4). The attribute
+    names are the reference's state-dict names (dwconv, dwconv_normalization, pwconv, pwconv_normalization)."""
+
+    def __init__(self, dims, c_in, c_out, kernel, stride=1, padding=0, bias=True):
+        super().__init__()
+        conv, norm = (nn.Conv1d, nn.BatchNorm1d) if dims == 1 else (nn.Conv2d, nn.BatchNorm2d)
+        self.dwconv = conv(c_in, c_in, kernel, stride, padding, groups=c_in, bias=bias)
+        self.dwconv_normalization = norm(c_in)
+        self.pwconv = conv(c_in, c_out, 1, bias=bias)
+        self.pwconv_normalization = norm(c_out)
+
+    def forward(self, x):
+        x = F.relu(self.dwconv_normalization(self.dwconv(x)))
+        return F.relu(self.pwconv_normalization(self.pwconv(x)))
+
+
+def neri_heatmap():
+    """Attention module f_ATT: Sep2d(2→16, 3×3) BN ELU Sep2d(16→64, 3×3) BN ELU Sep2d(64→2, 1×1, bias) Sigmoid
+    (neri_attention.md §4). The ReLU ending the last separable conv comes before the sigmoid: output in [0.5, 1)."""
+    c1, c2 = NERI_HEATMAP_WIDTHS
+    return nn.Sequential(
+        SeparableConv(2, 2, c1, 3, padding=1, bias=False),  # "same" for 3×3 = 1 zero pixel each side
+        nn.BatchNorm2d(c1),
+        nn.ELU(alpha=1.0),
+        SeparableConv(2, c1, c2, 3, padding=1, bias=False),
+        nn.BatchNorm2d(c2),
+        nn.ELU(alpha=1.0),
+        SeparableConv(2, c2, 2, 1, padding=0, bias=True),
+        nn.Sigmoid(),
+    )
+
+
+class NeriAttention(nn.Module):
+    """Attention + separable-convolution net of seed 001 (Neri & Carli): [log-Mel, Wavegram] → attention map A →
+    2-ch MobileFaceNet B on X·A → ArcFace s 40 m 0.7 (neri_attention.md §2). Attribute names follow the reference
+    state dict (transform_tf, wavegram, heatmap, classifier, arcface); construction in the reference order (§9)."""
+
+    def __init__(self, n_classes=N_CLASSES):
+        super().__init__()
+        self.wavegram = SeparableConv(1, 1, N_MELS, WIN_LENGTH, HOP_LENGTH, NERI_WAVEGRAM_PADDING, bias=True)
+        self.transform_tf = neri_mel_transform()  # buffers only (window, filterbank): no parameters
+        self.heatmap = neri_heatmap()
+        self.classifier = MobileFaceNet(2, n_classes=n_classes)  # fc_out built and counted, its output unused
+        self.arcface = ArcFace(n_classes, EMBEDDING_DIM, NERI_ARC_SCALE, NERI_ARC_MARGIN)
+
+    def logmel(self, wave):  # wave [B, 160000] → L = 10·log10(Mel power + 1e-8), [B, 128, 313] (§3.1)
+        return 10.0 * torch.log10(self.transform_tf(wave) + NERI_LOG_EPS)
+
+    def forward(self, wave, logmel, label):  # wave [B, 160000], logmel [B, 128, 313] → margin logits, embedding
+        x = torch.stack((logmel, self.wavegram(wave.unsqueeze(1))), dim=1)  # X [B, 2, 128, 313], ch 0 = log-Mel
+        z, _fc_logits = self.classifier(x * self.heatmap(x))  # fc_out is computed and discarded, as in the reference
+        return self.arcface(z, label), z
+
+
 def n_params(*modules):
     return sum(p.numel() for m in modules for p in m.parameters())
 
@@ -229,6 +330,7 @@ def check_params():
     arc = ArcFace(N_CLASSES, EMBEDDING_DIM, ASDNET_ARC_SCALE, ASDNET_ARC_MARGIN)
     mfn = MobileFaceNet(1)  # no fc_out: the 869 760 of anchors.md is the 1-ch trunk (stgram_mfn.md §8.1)
     stgram = StgramMfn()
+    neri = NeriAttention()
     counts = {
         "asdnet": (n_params(asdnet), PARAMS_ASDNET),
         "asdnet+arcface": (n_params(asdnet, arc), PARAMS_ASDNET_WITH_ARCFACE),
@@ -236,6 +338,13 @@ def check_params():
         "tgramnet": (n_params(stgram.tgramnet), PARAMS_TGRAMNET),
         "stgram_mfn_b": (n_params(stgram), PARAMS_STGRAM_MFN_B),
         "logmel": (n_params(LogMel()), 0),
+        "neri_wavegram": (n_params(neri.wavegram), PARAMS_NERI_WAVEGRAM),
+        "neri_heatmap": (n_params(neri.heatmap), PARAMS_NERI_HEATMAP),
+        "neri_mfn_b_2ch+fc_out": (n_params(neri.classifier), PARAMS_NERI_MFN_B_2CH),
+        "neri_logmel": (n_params(neri.transform_tf), 0),
+        # decisions.md §9: everything trained, ArcFace W included, the unused fc_out excluded
+        "neri_attention": (n_params(neri) - n_params(neri.classifier.fc_out), PARAMS_NERI_ATTENTION),
+        "neri_attention+fc_out": (n_params(neri), PARAMS_NERI_ATTENTION_WITH_FC_OUT),  # the paper's 884 k
     }
     for name, (got, want) in counts.items():
         assert got == want, f"{name}: {got} parameters, spec says {want}"
@@ -334,6 +443,57 @@ def stgram_workloads(runner):
     )
 
 
+def neri_workloads(runner):
+    model = NeriAttention()
+    params = n_params(model)  # 884 376 with the unused fc_out, as the STgram-MFN rows count theirs
+    # Sine waveforms sin(0.001·n·(c + 1))·0.1 per clip c (benches/models.rs `sines(64)`), labels c % 41.
+    n = torch.arange(CLIP_SAMPLES, dtype=torch.float64)
+    waves = torch.stack([torch.sin(0.001 * n * (c + 1)) * 0.1 for c in range(NERI_BATCH)]).to(torch.float32)
+    labels = torch.arange(NERI_BATCH) % N_CLASSES  # benches/models.rs `(0..64).map(|i| i % 41)`
+    optimiser = torch.optim.AdamW(model.parameters(), lr=NERI_LR, weight_decay=ADAMW_WEIGHT_DECAY)
+    # Fixed draws so that runs repeat: λ from a seeded stdlib generator (torch's Beta sampler takes no generator),
+    # the permutation from a seeded torch generator.
+    lam_rng = random.Random(NERI_SEED)
+    perm_gen = torch.Generator().manual_seed(NERI_SEED)
+
+    def step():
+        # Noisy-ArcMix (losses_arcmix.md §3, §6): mix the raw waveforms, log-Mel of the mix (a constant input, no
+        # grad), margin logits once at the original labels, λ·CE(z, y) + (1 − λ)·CE(z, y[π]).
+        optimiser.zero_grad(set_to_none=True)
+        lam = lam_rng.betavariate(NERI_MIXUP_ALPHA, NERI_MIXUP_ALPHA)
+        perm = torch.randperm(NERI_BATCH, generator=perm_gen)
+        mixed = lam * waves + (1.0 - lam) * waves[perm]
+        with torch.no_grad():
+            mel = model.logmel(mixed)
+        logits, _ = model(mixed, mel, labels)
+        loss = lam * F.cross_entropy(logits, labels) + (1.0 - lam) * F.cross_entropy(logits, labels[perm])
+        loss.backward()
+        optimiser.step()
+        return loss.item()
+
+    eval_waves, eval_labels = waves[:MFN_BATCH], labels[:MFN_BATCH]
+
+    def forward_eval():
+        # log-Mel, Wavegram, attention, MobileFaceNet, margin logits at the clip's class (neri_attention.md §2, §11).
+        logits, _ = model(eval_waves, model.logmel(eval_waves), eval_labels)
+        return logits
+
+    model.train()
+    runner.run(
+        f"neri_attention_train_step_b{NERI_BATCH}",
+        step,
+        params=params,
+        note="from waveforms, Noisy-ArcMix Beta(0.2, 0.2), ArcFace s40 m0.7, AdamW; params incl. unused fc_out",
+    )
+    model.eval()
+    runner.run(
+        f"neri_attention_forward_eval_b{MFN_BATCH}",
+        inference(forward_eval),
+        params=params,
+        note="from waveforms, log-Mel → logits",
+    )
+
+
 # --- Environment record ---------------------------------------------------------------------------------------
 def environment():
     """The JSON environment: threads (ours and torch's), oneDNN, versions, the machine, torch's parallel info."""
@@ -370,6 +530,7 @@ def main():
     asdnet_workloads(runner, gen)
     mfn_workloads(runner, gen)
     stgram_workloads(runner)
+    neri_workloads(runner)
 
     if args.json:
         common.write_json(

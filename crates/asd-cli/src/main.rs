@@ -61,6 +61,7 @@ enum Command {
     Run(cmd::run::Args),
     Import(cmd::import::Args),
     Infer(cmd::infer::Args),
+    Explain(cmd::explain::Args),
     Monitor(cmd::monitor::Args),
 }
 
@@ -105,6 +106,7 @@ fn main() -> ExitCode {
         Command::Run(args) => cmd::run::run(args),
         Command::Import(args) => cmd::import::run(args),
         Command::Infer(args) => cmd::infer::run(args),
+        Command::Explain(args) => cmd::explain::run(args),
         Command::Monitor(args) => cmd::monitor::run(args),
     };
     match result {

@@ -579,8 +579,9 @@ fn closed_pipes_end_quietly_and_bad_synth_flags_are_usage_errors() {
 /// Criterion (issue 18): after `asd run`, `asd infer` scores audio files in argument order with a score and a
 /// 0/1 decision per scorer (`--json`, `--npy-dir` with `[files, dim]` embeddings), refuses an unknown `--group`
 /// as a usage error naming the groups, takes a non-DCASE name with `--group`; `asd evaluate` reads the run's
-/// decision CSVs back and reports precision, recall and F1; `asd monitor` writes one JSON line per hop from a
-/// file and from raw PCM on standard input, the same lines both ways.
+/// decision CSVs back and reports precision, recall and F1; `asd explain` writes a PNG, refuses `--npy` for a
+/// system without an attention map (usage error) and names a missing file; `asd monitor` writes one JSON line per
+/// hop from a file and from raw PCM on standard input, the same lines both ways.
 #[test]
 fn infer_evaluate_decisions_and_monitor_a_run() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -649,6 +650,46 @@ fn infer_evaluate_decisions_and_monitor_a_run() {
         by_group.trim_end().split_once('\t').map(|(_, rest)| rest),
         first_line.split_once('\t').map(|(_, rest)| rest),
         "the same clip under another name scores the same"
+    );
+
+    // A picture of what the run sees in one clip; a system without an attention module has no map for --npy.
+    let png = dir.path().join("explain.png");
+    let explained = ok(&["explain", "--run", p(&run), p(&files[0]), "--out", p(&png)]);
+    assert!(
+        explained.contains("knn") && explained.contains("no attention module"),
+        "{explained}"
+    );
+    assert_eq!(&std::fs::read(&png).expect("the PNG")[..8], b"\x89PNG\r\n\x1a\n");
+    let npy_asked = asd(&[
+        "explain",
+        "--run",
+        p(&run),
+        p(&files[0]),
+        "--out",
+        p(&png),
+        "--npy",
+        "map.npy",
+    ]);
+    assert_eq!(
+        npy_asked.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&npy_asked.stderr)
+    );
+    let missing = asd(&[
+        "explain",
+        "--run",
+        p(&run),
+        "--group",
+        "fan/id_00",
+        "gone.wav",
+        "--out",
+        p(&png),
+    ]);
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(
+        missing.status.code() == Some(1) && stderr.contains("gone.wav"),
+        "{stderr}"
     );
 
     // Monitor the normal clips one after another, from the file and from raw PCM on standard input.

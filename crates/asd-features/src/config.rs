@@ -370,6 +370,52 @@ impl FeatureSpec {
     }
 }
 
+/// What the rows or the columns of a front end's output stand for (for pictures of the features).
+#[derive(Clone, Debug, PartialEq)]
+pub enum FeatureAxis {
+    /// A frequency in Hz per index: Mel band centres, FFT bins.
+    Hz(Vec<f64>),
+    /// A time in seconds from the clip's start per index: STFT frame centres, segment starts, samples.
+    Seconds(Vec<f64>),
+    /// A single row without units (the envelope spectrum's, the waveform's).
+    Single,
+}
+
+impl FeatureSpec {
+    /// What the rows and the columns of the features of `n_samples` samples stand for, in the order of
+    /// [`Frontend::output_shape`]: log-Mel `[Mel band centres (Hz), frame centres (s)]`, STFT `[bins (Hz),
+    /// frames (s)]`, spectrum `[segment starts (s), bins (Hz)]`, envelope `[single, bins (Hz)]`, waveform
+    /// `[single, samples (s)]`.
+    ///
+    /// # Errors
+    /// As [`FeatureSpec::build`].
+    pub fn axes(&self, n_samples: usize) -> Result<[FeatureAxis; 2]> {
+        let (rows, cols) = self.build()?.output_shape(n_samples);
+        let rate = f64::from(SAMPLE_RATE_HZ);
+        let seconds = |n: usize, step: f64| FeatureAxis::Seconds((0..n).map(|i| i as f64 * step).collect());
+        let bins = |n: usize, fft_len: f64| FeatureAxis::Hz((0..n).map(|k| k as f64 * rate / fft_len).collect());
+        Ok(match self.kind {
+            FeatureKind::LogMel | FeatureKind::HpfLogMel => {
+                let config = self.log_mel_config();
+                [
+                    FeatureAxis::Hz(config.mel.band_centres_hz()),
+                    seconds(cols, config.stft.hop as f64 / rate),
+                ]
+            }
+            FeatureKind::Stft => {
+                let stft = self.stft_config();
+                [bins(rows, stft.n_fft as f64), seconds(cols, stft.hop as f64 / rate)]
+            }
+            FeatureKind::Spectrum => {
+                let segment = 2.0 * (cols - 1) as f64;
+                [seconds(rows, segment / rate), bins(cols, segment)]
+            }
+            FeatureKind::Envelope => [FeatureAxis::Single, bins(cols, (2 * (cols - 1)).max(1) as f64)],
+            FeatureKind::Waveform => [FeatureAxis::Single, seconds(cols, 1.0 / rate)],
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -414,6 +460,31 @@ mod tests {
             assert_eq!(serde_json::to_string(&preset).unwrap(), format!("\"{name}\""));
         }
         assert!(serde_json::from_str::<FeatureSpec>(r#"{"kind": "logmel", "nfft": 3}"#).is_err());
+    }
+
+    #[test]
+    fn axes_place_mel_bands_frames_and_bins() {
+        // The neri-attention log-Mel: HTK scale 0–8000 Hz, 128 bands, hop 512 (spec §3.1).
+        let spec = logmel().with_preset(FrontendPreset::NeriAttention);
+        let [FeatureAxis::Hz(bands), FeatureAxis::Seconds(frames)] = spec.axes(160_000).unwrap() else {
+            panic!("log-Mel axes are Hz × seconds");
+        };
+        assert_eq!((bands.len(), frames.len()), (128, 313));
+        // Band 0 peaks at the 2nd of 130 edges evenly spaced in HTK mels up to 2840.02 mel (8 kHz).
+        let mel_8k = 2595.0 * (1.0f64 + 8000.0 / 700.0).log10();
+        let first = 700.0 * (10f64.powf(mel_8k / 129.0 / 2595.0) - 1.0);
+        assert!((bands[0] - first).abs() < 1e-9 && bands.windows(2).all(|w| w[0] < w[1]));
+        assert!(bands[127] < 8000.0 && frames[312] == 312.0 * 512.0 / 16_000.0);
+        // Spectrum of 2-s segments: rows are segment starts, columns the 0.5-Hz bins.
+        let [FeatureAxis::Seconds(starts), FeatureAxis::Hz(hz)] =
+            FeatureSpec::new(FeatureKind::Spectrum).axes(160_000).unwrap()
+        else {
+            panic!("spectrum axes are seconds × Hz");
+        };
+        assert_eq!(
+            (starts, hz.len(), hz[1], hz[16_000]),
+            (vec![0.0, 2.0, 4.0, 6.0, 8.0], 16_001, 0.5, 8000.0)
+        );
     }
 
     #[test]

@@ -57,7 +57,7 @@ mod spectrum;
 mod stft;
 mod waveform;
 
-pub use config::{FeatureKind, FeatureSpec, FrontendPreset, SAMPLE_RATE_HZ};
+pub use config::{FeatureAxis, FeatureKind, FeatureSpec, FrontendPreset, SAMPLE_RATE_HZ};
 pub use envelope::EnvelopeSpectrum;
 pub use error::{FeatureError, Result};
 pub use filter::{Band, Sos, butterworth};

@@ -114,6 +114,16 @@ impl MelConfig {
         check_band(self.f_min, self.f_max, sample_rate)
     }
 
+    /// The centre (peak) frequency of each band in Hz, lowest first: the `n_mels + 2` edges lie evenly on the Mel
+    /// scale from `f_min` to `f_max`, and band `m` peaks at edge `m + 1`.
+    pub fn band_centres_hz(&self) -> Vec<f64> {
+        let (low, high) = (self.scale.hz_to_mel(self.f_min), self.scale.hz_to_mel(self.f_max));
+        let step = (high - low) / (self.n_mels + 1) as f64;
+        (1..=self.n_mels)
+            .map(|m| self.scale.mel_to_hz(low + step * m as f64))
+            .collect()
+    }
+
     /// A stable text naming every setting.
     pub fn key(&self) -> String {
         format!(

@@ -156,7 +156,10 @@ impl RunConfig {
             model: recipe.model,
             train: recipe.train,
             loss: recipe.loss,
-            scoring: ScoringConfig::many(recipe.scorers),
+            scoring: ScoringConfig {
+                pool: system.def().paper_pool(),
+                ..ScoringConfig::many(recipe.scorers)
+            },
             seed: 0,
         }
     }

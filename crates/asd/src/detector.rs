@@ -441,19 +441,7 @@ impl Detector {
     /// The network's outputs for the queries' examples, with class scores at each clip's class (`classes`, one per
     /// query; class 0 for a clip without one, whose PROB score is then not reported).
     fn embed(&self, queries: &[Query<'_>], classes: &[Option<usize>]) -> Result<ExampleOutputs> {
-        let caches = self
-            .frontends
-            .iter()
-            .map(|frontend| {
-                let (rows, cols) = frontend.output_shape(self.policy.samples);
-                let mut features = Array3::<f32>::zeros((queries.len(), rows, cols));
-                for (mut out, q) in features.axis_iter_mut(Axis(0)).zip(queries) {
-                    let f = asd_data::waveform_features(q.wave, q.source, frontend.as_ref(), &self.policy)?;
-                    out.assign(&f);
-                }
-                Ok(FeatureCache::in_memory("queries", features)?)
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let caches = self.inputs(queries)?;
         let labels: Option<Vec<usize>> = self
             .classes
             .as_ref()
@@ -464,6 +452,63 @@ impl Detector {
             device: &self.device,
             progress: &|_, _| {},
         })
+    }
+
+    /// The network's inputs of the queries: one feature cache per input of the system, each fitted to the clip
+    /// length as in training.
+    fn inputs(&self, queries: &[Query<'_>]) -> Result<Vec<FeatureCache>> {
+        self.frontends
+            .iter()
+            .map(|frontend| {
+                let (rows, cols) = frontend.output_shape(self.policy.samples);
+                let mut features = Array3::<f32>::zeros((queries.len(), rows, cols));
+                for (mut out, q) in features.axis_iter_mut(Axis(0)).zip(queries) {
+                    let f = asd_data::waveform_features(q.wave, q.source, frontend.as_ref(), &self.policy)?;
+                    out.assign(&f);
+                }
+                Ok(FeatureCache::in_memory("queries", features)?)
+            })
+            .collect()
+    }
+
+    /// What [`crate::explain`] needs of one query: its network inputs, the network's maps, and the first scorer's
+    /// score of each of its examples when the clip's score is their mean over several examples (segments).
+    pub(crate) fn look_inside(&self, query: &Query<'_>) -> Result<Inside> {
+        let id = self.group_id(&query.target.group).map_err(|reason| Error::File {
+            path: query.source.into(),
+            reason,
+        })?;
+        let inputs = self.inputs(std::slice::from_ref(query))?;
+        let class = self.class_of(query);
+        let labels = self.classes.as_ref().map(|_| vec![class.unwrap_or(0)]);
+        let job = EmbedJob {
+            inputs: &inputs,
+            labels: labels.as_deref(),
+            device: &self.device,
+            progress: &|_, _| {},
+        };
+        let maps = self.network.maps(&job)?;
+        let mut per_example = None;
+        if self.clip_pooling == ClipPooling::MeanSegmentScore {
+            let outputs = self.network.embed(&job)?;
+            let usable = |s: &&LoadedScorer| class.is_some() || !matches!(s.scorer, FittedScorer::Prob { .. });
+            if outputs.clip.len() > 1
+                && let Some(s) = self.scorers.iter().find(usable)
+            {
+                let groups = vec![id as i64; outputs.clip.len()];
+                per_example = Some((s.name.clone(), example_scores(&s.scorer, &outputs, &groups)?.to_vec()));
+            }
+        }
+        Ok(Inside {
+            inputs,
+            maps,
+            example_scores: per_example,
+        })
+    }
+
+    /// The system's inputs and their front ends' settings.
+    pub(crate) fn input_specs(&self) -> Vec<asd_features::FeatureSpec> {
+        self.config.system.def().inputs(&self.config)
     }
 
     /// The training class of a query (its group, domain and attributes), when the network has one for it.
@@ -551,6 +596,16 @@ impl Detector {
             _ => Err(cannot(format!("several machine types have group {name}"))),
         }
     }
+}
+
+/// One clip seen from inside the detector ([`Detector::look_inside`]).
+pub(crate) struct Inside {
+    /// One feature cache (of one clip) per input of the system.
+    pub inputs: Vec<FeatureCache>,
+    /// The network's maps of the clip.
+    pub maps: Vec<crate::system::NetworkMap>,
+    /// The first usable scorer's name and its score of each example, for a clip scored as the mean of several.
+    pub example_scores: Option<(String, Vec<f64>)>,
 }
 
 /// Groups in words, comma-separated.

@@ -26,6 +26,7 @@
 //!   papers' tables.
 //! - [`detector`]: a run folder is a complete detector (network, front end, class map, fitted scorers,
 //!   thresholds): [`Detector`](detector::Detector) scores new audio with no access to the training data;
+//!   [`explain`] shows what it sees in a clip (input features, attention maps, per-segment scores, as a PNG);
 //!   [`monitor`] watches a stream with it; [`import`] makes a run folder from a published PyTorch checkpoint.
 //!
 //! ```
@@ -62,6 +63,7 @@
 pub mod config;
 pub mod detector;
 mod error;
+pub mod explain;
 pub mod monitor;
 pub mod paper;
 pub mod pipeline;

@@ -746,7 +746,7 @@ fn score_with(
             decisions,
         });
     }
-    let reports = scoring::write_reports(out, &split.test, &named)?;
+    let reports = scoring::write_reports(out, &split.test, &named, config.scoring.pool)?;
     let metrics_json = match reports.first().and_then(|r| r.report.as_ref()) {
         Some(report) => {
             let path = out.join("metrics.json");

@@ -13,7 +13,7 @@
 use crate::run_folder::create_dir;
 use crate::{Error, Result};
 use asd_data::Clip;
-use asd_metrics::{ClipTruth, EvalOptions, GroupScores, Report, ScoredClip};
+use asd_metrics::{ClipTruth, EvalOptions, GroupScores, Pool, Report, ScoredClip};
 use asd_scorers::{FittedScorer, ScorerConfig, ScorerKind, Threshold};
 use ndarray::{Array1, Array2, Axis};
 use rayon::prelude::*;
@@ -71,6 +71,10 @@ pub struct ScoringConfig {
     pub threshold: Threshold,
     /// Folds of the out-of-fold training scores the thresholds are calibrated on (at least 2).
     pub calibration_folds: usize,
+    /// How AUCs are grouped in the reports (decisions.md §2): DCASE's per ID / section (`group`, the default), or
+    /// also pooled over all clips of each machine type (`type`, the attention-net and OS-SCL papers' convention),
+    /// reported beside DCASE's and named as such.
+    pub pool: Pool,
 }
 
 /// A group calibrates on its held-out clips only when it has at least 5 of them (our choice: a threshold from
@@ -101,6 +105,7 @@ impl ScoringConfig {
             ensemble: None,
             threshold: Threshold::default(),
             calibration_folds: CALIBRATION_FOLDS,
+            pool: Pool::Group,
         }
     }
 
@@ -697,7 +702,9 @@ pub struct NamedScores {
 /// # Errors
 /// A score or decision vector of the wrong length, a labelled group the evaluator refuses, or a file that cannot
 /// be written (named).
-pub fn write_reports(out: &Path, test: &[Clip], named_scores: &[NamedScores]) -> Result<Vec<ScorerReport>> {
+///
+/// `pool` groups the AUCs ([`ScoringConfig::pool`]).
+pub fn write_reports(out: &Path, test: &[Clip], named_scores: &[NamedScores], pool: Pool) -> Result<Vec<ScorerReport>> {
     named_scores
         .iter()
         .map(|named| {
@@ -739,7 +746,7 @@ pub fn write_reports(out: &Path, test: &[Clip], named_scores: &[NamedScores]) ->
             let report = if groups.is_empty() {
                 None
             } else {
-                let report = asd_metrics::evaluate(&groups, &EvalOptions::default())?;
+                let report = asd_metrics::evaluate(&groups, &EvalOptions::default().with_pool(pool))?;
                 let metrics_dir = out.join("metrics");
                 create_dir(&metrics_dir)?;
                 report.write_json(&metrics_dir.join(format!("{name}.json")))?;
@@ -755,8 +762,12 @@ pub fn write_reports(out: &Path, test: &[Clip], named_scores: &[NamedScores]) ->
         .collect()
 }
 
+/// One cell of a summary table: AUC and pAUC of a report for a machine type (`None`: the average), if it has them.
+type Cell<'a> = dyn Fn(&Report, Option<&String>) -> Option<(f64, f64)> + 'a;
+
 /// A Markdown table with one row per evaluated scorer: AUC / pAUC (percent) per machine type and on average
-/// (empty when nothing was evaluated).
+/// (empty when nothing was evaluated); with reports pooled per type ([`Pool::Type`]), a second table of the pooled
+/// values, named as the papers' convention.
 pub fn summary_table(reports: &[ScorerReport]) -> String {
     let evaluated: Vec<(&str, &Report)> = reports
         .iter()
@@ -766,24 +777,39 @@ pub fn summary_table(reports: &[ScorerReport]) -> String {
         return String::new();
     };
     let types: Vec<&String> = first.types.keys().collect();
-    let mut table = String::from("| scorer |");
-    types.iter().for_each(|t| table.push_str(&format!(" {t} |")));
-    table.push_str(" average |\n|---|");
-    table.push_str(&"---|".repeat(types.len() + 1));
-    table.push('\n');
-    let pct = |auc: f64, pauc: f64| format!(" {:.2} / {:.2} |", 100.0 * auc, 100.0 * pauc);
-    for (name, report) in evaluated {
-        table.push_str(&format!("| {name} |"));
-        for t in &types {
-            match report.types.get(*t) {
-                Some(tr) => table.push_str(&pct(tr.auc, tr.pauc)),
-                None => table.push_str(" – |"),
-            }
-        }
-        table.push_str(&pct(report.average.auc, report.average.pauc));
+    let table = |heading: &str, cell: &Cell<'_>| {
+        let mut table = format!("| {heading} |");
+        types.iter().for_each(|t| table.push_str(&format!(" {t} |")));
+        table.push_str(" average |\n|---|");
+        table.push_str(&"---|".repeat(types.len() + 1));
         table.push('\n');
+        for (name, report) in &evaluated {
+            table.push_str(&format!("| {name} |"));
+            for t in types.iter().copied().map(Some).chain([None]) {
+                match cell(report, t) {
+                    Some((auc, pauc)) => table.push_str(&format!(" {:.2} / {:.2} |", 100.0 * auc, 100.0 * pauc)),
+                    None => table.push_str(" – |"),
+                }
+            }
+            table.push('\n');
+        }
+        table
+    };
+    let mut text = table("scorer", &|report, t| match t {
+        Some(t) => report.types.get(t).map(|tr| (tr.auc, tr.pauc)),
+        None => Some((report.average.auc, report.average.pauc)),
+    });
+    if first.average.pooled_auc.is_some() {
+        text.push_str(
+            "\nPooled per machine type (the attention-net and OS-SCL papers' convention: one AUC over all clips of a \
+             type, IDs / sections pooled; not DCASE's):\n\n",
+        );
+        text.push_str(&table("scorer (pooled)", &|report, t| match t {
+            Some(t) => report.types.get(t)?.pooled.map(|p| (p.auc, p.pauc)),
+            None => report.average.pooled_auc.zip(report.average.pooled_pauc),
+        }));
     }
-    table
+    text
 }
 
 #[cfg(test)]

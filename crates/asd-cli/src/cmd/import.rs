@@ -15,7 +15,8 @@ use std::path::PathBuf;
 asd import --system logmel-mfn --weights model.ckpt --config my.toml --classes classes.json --out runs/logmel"
 )]
 pub struct Args {
-    /// The system the checkpoint is of (`asd info --list`); stgram-mfn, logmel-mfn, asdnet and specmfn import.
+    /// The system the checkpoint is of (`asd info --list`); stgram-mfn, logmel-mfn, asdnet, specmfn and
+    /// neri-attention import.
     #[arg(long, value_parser = super::system_parser())]
     system: asd::System,
     /// The checkpoint: .pt / .pth / .tar (torch.save), .ckpt (Lightning) or .safetensors.

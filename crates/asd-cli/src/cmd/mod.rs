@@ -1,6 +1,7 @@
 //! One module per subcommand: clap arguments (`Args`) and `run`.
 
 pub mod evaluate;
+pub mod explain;
 pub mod features;
 pub mod import;
 pub mod index;

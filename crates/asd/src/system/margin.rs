@@ -2,7 +2,7 @@
 //! any Burn model with a margin head ([`MarginNetwork`]), trained by [`asd_losses::MarginStep`] and scored at the
 //! class by [`asd_losses::anomaly_score`] (PROB). A system module only says how its clips' caches become examples.
 
-use super::{EmbedJob, Network, TrainJob};
+use super::{EmbedJob, Network, NetworkMap, TrainJob};
 use crate::Result;
 use crate::scoring::ExampleOutputs;
 use asd_losses::{LossConfig, MarginStep, Mixable};
@@ -29,7 +29,11 @@ pub struct MarginNetwork<M> {
     fit: FitFn<M>,
     embed: EmbedFn<M>,
     reference: Option<ReferenceFn<M>>,
+    maps: Option<MapsFn<M>>,
 }
+
+/// The maps a model of a margin system computes from a clip ([`Network::maps`]).
+pub type MapsFn<M> = fn(&M, &EmbedJob<'_>) -> Result<Vec<NetworkMap>>;
 
 /// Loads a checkpoint of a system's reference PyTorch implementation into a model (e.g. `StgramMfn::load_torch`).
 pub type ReferenceFn<M> = fn(M, &Path) -> asd_models::Result<M>;
@@ -56,6 +60,7 @@ impl<M: Module + 'static> MarginNetwork<M> {
             fit,
             embed,
             reference: None,
+            maps: None,
         }))
     }
 
@@ -63,6 +68,12 @@ impl<M: Module + 'static> MarginNetwork<M> {
     /// ([`Network::load_reference`]).
     pub fn with_reference(mut self: Box<Self>, reference: ReferenceFn<M>) -> Box<Self> {
         self.reference = Some(reference);
+        self
+    }
+
+    /// The same network, showing the maps `maps` computes ([`Network::maps`]).
+    pub fn with_maps(mut self: Box<Self>, maps: MapsFn<M>) -> Box<Self> {
+        self.maps = Some(maps);
         self
     }
 }
@@ -84,6 +95,10 @@ impl<M: Module + 'static> Network for MarginNetwork<M> {
 
     fn embed(&self, job: &EmbedJob<'_>) -> Result<ExampleOutputs> {
         (self.embed)(&self.model, job)
+    }
+
+    fn maps(&self, job: &EmbedJob<'_>) -> Result<Vec<NetworkMap>> {
+        self.maps.map_or(Ok(Vec::new()), |maps| maps(&self.model, job))
     }
 
     fn save(&self, path: &Path) -> Result<()> {

@@ -83,6 +83,20 @@ impl EmbedJob<'_> {
     }
 }
 
+/// A map a network computes from one clip (`asd explain`), e.g. a learned front end's output or an attention map.
+#[derive(Clone, Debug)]
+pub struct NetworkMap {
+    /// What it shows, in words (`"attention on the log-Mel"`).
+    pub name: String,
+    /// Values `[rows, frames]`: the frames of the network's main input (its first input, e.g. the log-Mel's).
+    pub values: ndarray::Array2<f32>,
+    /// What the rows are: `None` for the main input's rows (the log-Mel's Mel bands), else the name of the
+    /// network's own channels (`"Wavegram channel"`).
+    pub rows: Option<String>,
+    /// `true` for the weights the network multiplies its input by (an attention map), in `[0, 1]`.
+    pub attention: bool,
+}
+
 /// A built network of a system: trained, saved, loaded and asked for embeddings through this one interface.
 pub trait Network: Send {
     /// Parameters (as trained and as the paper counts them) and MACs per input example (decisions.md §9).
@@ -103,6 +117,16 @@ pub trait Network: Send {
     /// # Errors
     /// A data error, or a label beyond the network's classes.
     fn embed(&self, job: &EmbedJob<'_>) -> Result<ExampleOutputs>;
+
+    /// The maps the network computes from the first clip of `job` that show where it listens (`asd explain`): a
+    /// learned front end's output, an attention map. Default: none (a network without such maps).
+    ///
+    /// # Errors
+    /// A data error.
+    fn maps(&self, job: &EmbedJob<'_>) -> Result<Vec<NetworkMap>> {
+        let _ = job;
+        Ok(Vec::new())
+    }
 
     /// Saves every weight (and BatchNorm statistic) at `path`.
     ///
@@ -145,6 +169,13 @@ pub trait SystemDef: Send + Sync {
     /// The published results, if the system has a paper table ([`crate::paper`]).
     fn paper(&self) -> Option<PaperResults> {
         None
+    }
+
+    /// How the system's paper groups its AUCs: DCASE's per ID / section ([`Pool::Group`], the default), or also
+    /// pooled per machine type ([`Pool::Type`]: the attention-net and OS-SCL codes). The preset's reports show the
+    /// pooled values beside DCASE's, named as such (decisions.md §2).
+    fn paper_pool(&self) -> asd_metrics::Pool {
+        asd_metrics::Pool::Group
     }
 
     /// Whether the system has a network to train (`false`: its embeddings need no training).

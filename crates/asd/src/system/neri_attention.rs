@@ -9,7 +9,7 @@
 
 use super::margin::{self, MarginNetwork};
 use super::stgram_mfn::{check_wave_and_mel, describe_wave_and_mel, embed_wave_and_mel, frames, wave_and_mel_inputs};
-use super::{Network, Recipe, SystemDef, TrainJob, model_config, model_table};
+use super::{EmbedJob, Network, NetworkMap, Recipe, SystemDef, TrainJob, model_config, model_table};
 use crate::Result;
 use crate::config::RunConfig;
 use asd_features::{FeatureKind, FeatureSpec, Frontend, FrontendPreset};
@@ -18,10 +18,11 @@ use asd_models::backbone::neri_attention::{NeriAttention as Model, NeriAttention
 use asd_models::backbone::stgram_mfn::StgramInput;
 use asd_models::burn::tensor::{Device, Tensor, TensorData};
 use asd_scorers::{ScorerConfig, ScorerKind};
-use asd_train::{EpochLog, Examples, FeatureStore, OptimizerConfig, Rows, Schedule, TrainConfig};
+use asd_train::{Clips, EpochLog, Examples, FeatureStore, OptimizerConfig, Paired, Rows, Schedule, TrainConfig};
+use ndarray::{Array2, Array3};
 use std::sync::Arc;
 
-/// Epochs of the reference's training ([R-train] `--epochs 300`, neri_attention.md §9).
+/// Epochs of the reference's training ([R-train] `--epochs 300`, neri_attention.md §10).
 pub const NERI_EPOCHS: usize = 300;
 /// Batch size ([R-train] `--batch_size 64`).
 pub const NERI_BATCH_SIZE: usize = 64;
@@ -114,6 +115,55 @@ fn fit(model: Model, job: &TrainJob<'_>) -> Result<(Model, Vec<EpochLog>)> {
     margin::fit(model, &examples, job)
 }
 
+/// The Wavegram and the attention map on each of the two channels for the first clip of `job`
+/// ([`Model::maps`]), each `[n_mels, frames]`.
+fn maps(model: &Model, job: &EmbedJob<'_>) -> Result<Vec<NetworkMap>> {
+    let labels = job.labels_or_zeros();
+    let examples = Paired::new(
+        Rows::new(&job.inputs[1], &labels)?,
+        Clips::new(&job.inputs[0], &labels)?,
+    )?;
+    let maps = model.maps(StgramInput::from(examples.batch(&[0], job.device)?));
+    let host = |t: Tensor<3>| -> Result<Array3<f32>> {
+        let [c, rows, cols] = t.dims();
+        let values = t
+            .into_data()
+            .convert::<f32>()
+            .try_to_vec::<f32>()
+            .map_err(|e| crate::Error::Mismatch(format!("the attention net's maps cannot be read back: {e:?}")))?;
+        Array3::from_shape_vec((c, rows, cols), values).map_err(|e| crate::Error::Mismatch(e.to_string()))
+    };
+    let wavegram = host(maps.wavegram)?;
+    let attention = host(maps.attention.squeeze_dim::<3>(0))?;
+    let channels = Some("Wavegram channel".to_string());
+    let map = |name: &str, values: Array2<f32>, rows: &Option<String>, attention| NetworkMap {
+        name: name.into(),
+        values,
+        rows: rows.clone(),
+        attention,
+    };
+    Ok(vec![
+        map(
+            "Wavegram",
+            wavegram.index_axis_move(ndarray::Axis(0), 0),
+            &channels,
+            false,
+        ),
+        map(
+            "attention on the log-Mel",
+            attention.index_axis(ndarray::Axis(0), 0).to_owned(),
+            &None,
+            true,
+        ),
+        map(
+            "attention on the Wavegram",
+            attention.index_axis(ndarray::Axis(0), 1).to_owned(),
+            &channels,
+            true,
+        ),
+    ])
+}
+
 impl SystemDef for NeriAttention {
     fn name(&self) -> &'static str {
         "neri-attention"
@@ -123,7 +173,7 @@ impl SystemDef for NeriAttention {
         "Neri & Carli, IEEE Sensors Letters 2024 (seed 001)"
     }
 
-    /// neri_attention.md §9: the log-Mel of the reference's torchaudio transform (HTK, Slaney norm), AdamW 1e-4
+    /// neri_attention.md §10: the log-Mel of the reference's torchaudio transform (HTK, Slaney norm), AdamW 1e-4
     /// (decay 0.01), cosine to 1e-5 over 300 epochs stepped per epoch, batches of 64, Noisy-ArcMix with
     /// λ ~ Beta(0.2, 0.2) on waveforms; scored by the class confidence with margin (PROB), then KNN, GMM and LOF.
     fn recipe(&self) -> Recipe {
@@ -146,6 +196,11 @@ impl SystemDef for NeriAttention {
                 .map(ScorerConfig::new)
                 .to_vec(),
         }
+    }
+
+    /// The reference reports one AUC over all clips of each machine type (neri_attention.md §11).
+    fn paper_pool(&self) -> asd_metrics::Pool {
+        asd_metrics::Pool::Type
     }
 
     /// The log-Mel (`config.features`), then the waveform `[1, samples]` of the same crop.
@@ -180,7 +235,8 @@ impl SystemDef for NeriAttention {
         let model: Model = model_config::<NeriAttentionConfig>(config)?.init(device)?;
         Ok(
             MarginNetwork::new(model, Model::count, Model::layers, fit, embed_wave_and_mel)?
-                .with_reference(Model::load_torch),
+                .with_reference(Model::load_torch)
+                .with_maps(maps),
         )
     }
 }
