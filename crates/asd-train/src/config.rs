@@ -337,6 +337,19 @@ pub struct TrainConfig {
     /// A validation split held out of training, and how the final model is chosen. Default none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub validation: Option<ValidationConfig>,
+    /// Every this many epochs, the model as it would be returned then (the EMA when there is one) is also saved
+    /// as `run_dir/snapshots/epoch_NNNN.bpk` ([`snapshot_path`]), for choosing among them afterwards (the attention
+    /// net's reference code keeps one every 20 epochs). Default none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot_every: Option<usize>,
+}
+
+/// The folder of a run directory holding [`TrainConfig::snapshot_every`]'s snapshots.
+pub const SNAPSHOT_DIR: &str = "snapshots";
+
+/// Where the snapshot taken after `epochs_done` epochs lies in `run_dir`: `snapshots/epoch_0020.bpk`.
+pub fn snapshot_path(run_dir: &std::path::Path, epochs_done: usize) -> std::path::PathBuf {
+    run_dir.join(SNAPSHOT_DIR).join(format!("epoch_{epochs_done:04}.bpk"))
 }
 
 impl Default for TrainConfig {
@@ -354,6 +367,7 @@ impl Default for TrainConfig {
             },
             ema: None,
             validation: None,
+            snapshot_every: None,
         }
     }
 }
@@ -365,7 +379,7 @@ impl TrainConfig {
     /// [`Error::Config`] naming the first bad setting by its TOML path: `epochs` or `batch_size` of 0;
     /// `optimizer.lr` or `optimizer.eps` not finite and positive; `optimizer.betas` outside [0, 1);
     /// `optimizer.weight_decay` negative or not finite; `schedule.t_max` of 0; `schedule.eta_min` outside
-    /// [0, lr]; `ema.decay` outside [0, 1); `validation.fraction` outside (0, 1).
+    /// [0, lr]; `ema.decay` outside [0, 1); `validation.fraction` outside (0, 1); `snapshot_every` of 0.
     pub fn check(&self) -> Result<()> {
         if self.epochs == 0 {
             return Err(Error::config("epochs", "must be ≥ 1"));
@@ -381,6 +395,12 @@ impl TrainConfig {
             return Err(Error::config(
                 "ema.decay",
                 format!("must be in [0, 1), got {}", ema.decay),
+            ));
+        }
+        if self.snapshot_every == Some(0) {
+            return Err(Error::config(
+                "snapshot_every",
+                "must be ≥ 1 (leave it out for no snapshots)",
             ));
         }
         if let Some(validation) = &self.validation

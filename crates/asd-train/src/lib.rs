@@ -88,7 +88,8 @@ mod train;
 pub use checkpoint::{CHECKPOINT_DIR, CheckpointInfo, EpochPosition, FINAL_CHECKPOINT, LATEST_CHECKPOINT};
 pub use config::{
     ADAM_BETAS, ADAM_EPSILON, ADAM_WEIGHT_DECAY, ADAMW_WEIGHT_DECAY, BATCH_SIZE, COSINE_ETA_MIN, COSINE_T_MAX, EPOCHS,
-    EmaConfig, LEARNING_RATE, ModelSelection, OptimizerConfig, Schedule, TrainConfig, ValidationConfig,
+    EmaConfig, LEARNING_RATE, ModelSelection, OptimizerConfig, SNAPSHOT_DIR, Schedule, TrainConfig, ValidationConfig,
+    snapshot_path,
 };
 pub use embed::{Extracted, ScoreFn, embed};
 pub use error::{Error, Result};

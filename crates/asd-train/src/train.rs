@@ -363,7 +363,8 @@ struct Tally {
 /// With a run directory (`session.run_dir`), every epoch ends by writing `run_dir/checkpoints/latest.ckpt`
 /// (models, optimiser state, step state, position; see [`crate::checkpoint`]) atomically and appending a line to
 /// `run_dir/train_log.csv` (`epoch,lr,loss,accuracy,seconds,val_loss`); the last epoch also writes
-/// `checkpoints/final.ckpt`. A fresh run starts a new log and removes old checkpoints. With `session.resume`,
+/// `checkpoints/final.ckpt`; with [`TrainConfig::snapshot_every`], every that many epochs the model is also saved as
+/// a snapshot. A fresh run starts a new log and removes old checkpoints and snapshots. With `session.resume`,
 /// training continues from `latest.ckpt` (weights, EMA, optimiser moments, step state, epoch and, for a checkpoint
 /// written on cancellation, the position inside the epoch) and reaches the same weights as an uninterrupted run; the
 /// log is rewritten from the checkpoint's history and appended to. `config.epochs` may be larger than in the
@@ -476,6 +477,11 @@ where
                 }
             }
             rewrite_log(dir, &done.history)?;
+            let snapshots = dir.join(crate::config::SNAPSHOT_DIR);
+            match fs::remove_dir_all(&snapshots) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(Error::io(&snapshots)(e)),
+                _ => {}
+            }
         }
         (None, false) => {}
     }
@@ -661,6 +667,12 @@ where
         let path = checkpoint(&model, &optimizer, &done, step, None, names)?;
         if let Some(dir) = run_dir {
             append_log(dir, &log)?;
+            if config
+                .snapshot_every
+                .is_some_and(|every| done.history.len() % every == 0)
+            {
+                save_snapshot(&done.evaluated(&model), dir, done.history.len())?;
+            }
         }
         observer.event(TrainEvent::EpochEnd(log));
         if !last && observer.cancelled() {
@@ -683,6 +695,15 @@ where
         epoch,
         history: done.history,
     })
+}
+
+/// Saves `model` (evaluation mode) as the snapshot after `epochs_done` epochs ([`crate::config::snapshot_path`]).
+fn save_snapshot<M: Module>(model: &M, run_dir: &Path, epochs_done: usize) -> Result<()> {
+    let path = crate::config::snapshot_path(run_dir, epochs_done);
+    let folder = run_dir.join(crate::config::SNAPSHOT_DIR);
+    fs::create_dir_all(&folder).map_err(Error::io(&folder))?;
+    asd_models::weights::save_burnpack(model, &path)
+        .map_err(|e| Error::Burn(format!("snapshot {}: {e}", path.display())))
 }
 
 /// Checks that a checkpoint belongs to this run: same settings (except a larger `epochs`), same data size.

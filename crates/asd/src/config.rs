@@ -194,6 +194,14 @@ impl RunConfig {
                 },
             })?;
         }
+        if self.scoring.select_by_test_auc && !(system.trains() && self.train.snapshot_every.is_some()) {
+            return Err(Error::Setting {
+                field: "scoring.select_by_test_auc".into(),
+                reason: "choosing among snapshots needs a trained system and train.snapshot_every (the attention \
+                         net's reference keeps one every 20 epochs)"
+                    .into(),
+            });
+        }
         self.scoring.check(system.trains(), self.system.name())
     }
 

@@ -19,6 +19,7 @@ use asd_metrics::{EvalOptions, Report};
 use asd_models::burn::tensor::Device;
 /// Device names of `--device` (`cpu`, `cuda`, `cuda:<index>`); see [`asd_models::parse_device`].
 pub use asd_models::parse_device;
+use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -469,8 +470,7 @@ pub fn score(
         &config,
         network.as_ref(),
         classes.as_ref(),
-        data,
-        out,
+        Places::new(data, out),
         options,
         progress,
         None,
@@ -675,23 +675,40 @@ fn calibrate_detector(
     Ok(calibrated)
 }
 
-#[allow(clippy::too_many_arguments)] // the run's parts, where to write, and what training already computed
+/// Where a scoring pass reads and writes.
+#[derive(Clone, Copy)]
+struct Places<'a> {
+    /// The dataset.
+    data: &'a Path,
+    /// The folder the scores, reports and detector files go to.
+    out: &'a Path,
+    /// The folder whose `cache/` holds the feature caches (the run folder; a snapshot's pass reuses the run's).
+    cache: &'a Path,
+}
+
+impl<'a> Places<'a> {
+    /// Data from `data`, everything (caches included) in `out`.
+    fn new(data: &'a Path, out: &'a Path) -> Self {
+        Self { data, out, cache: out }
+    }
+}
+
 fn score_with(
     config: &RunConfig,
     network: &dyn Network,
     classes: Option<&ClassMap>,
-    data: &Path,
-    out: &Path,
+    places: Places<'_>,
     options: &RunOptions,
     progress: Progress<'_>,
     trained: Option<TrainedDetector>,
 ) -> Result<ScoreOutput> {
+    let Places { data, out, cache } = places;
     let (split, problems) = open_data(data)?;
     open_run_folder(out)?;
     let Inputs {
         train: train_inputs,
         test: test_inputs,
-    } = prepare(config, out, &split, problems, progress)?;
+    } = prepare(config, cache, &split, problems, progress)?;
     let train_labels = classes.map(|c| class_indices(c, &split.train)).transpose()?;
     // PROB needs every test clip's class; a test ID unseen in training leaves it out.
     let test_labels: Option<Vec<usize>> =
@@ -803,6 +820,8 @@ pub struct RunOutput {
     pub history: Vec<asd_train::EpochLog>,
     /// The scorers' reports and files.
     pub scores: ScoreOutput,
+    /// In the reproduction mode that chooses the model by test AUC, which snapshot was chosen and why.
+    pub selection: Option<SnapshotSelection>,
 }
 
 impl RunOutput {
@@ -827,12 +846,14 @@ pub fn run(
     if config.system.def().trains() {
         // `train` checks the configuration first.
         let trained = train(config, data, out, options, progress)?;
+        if trained.config.scoring.select_by_test_auc {
+            return run_selected_by_test_auc(trained, data, out, options, progress);
+        }
         let scores = score_with(
             &trained.config,
             trained.network.as_ref(),
             Some(&trained.classes),
-            data,
-            out,
+            Places::new(data, out),
             options,
             progress,
             Some(trained.detector),
@@ -840,15 +861,168 @@ pub fn run(
         return Ok(RunOutput {
             history: trained.history,
             scores,
+            selection: None,
         });
     }
     config.check()?;
     open_run_folder(out)?;
     config.save(&out.join(CONFIG_FILE))?;
     let network = config.system.def().build(config, &options.device)?;
-    let scores = score_with(config, network.as_ref(), None, data, out, options, progress, None)?;
+    let scores = score_with(
+        config,
+        network.as_ref(),
+        None,
+        Places::new(data, out),
+        options,
+        progress,
+        None,
+    )?;
     Ok(RunOutput {
         history: Vec::new(),
         scores,
+        selection: None,
+    })
+}
+
+/// One candidate of [`SnapshotSelection`]: a snapshot and its test AUC.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SnapshotScore {
+    /// Epochs trained when it was taken.
+    pub epoch: usize,
+    /// The headline scorer's test AUC with this model: pooled per machine type when the reports pool
+    /// ([`ScoringConfig::pool`](crate::scoring::ScoringConfig::pool)), DCASE's average otherwise.
+    pub auc: f64,
+}
+
+/// The reproduction mode of [`ScoringConfig::select_by_test_auc`](crate::scoring::ScoringConfig::select_by_test_auc):
+/// which snapshot the test AUC chose, among which.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SnapshotSelection {
+    /// What the figures mean, in one sentence (printed and written with them).
+    pub note: String,
+    /// The AUC the choice maximised, in words.
+    pub metric: String,
+    /// Every snapshot, in epoch order (the final model last).
+    pub candidates: Vec<SnapshotScore>,
+    /// The chosen snapshot's epoch count (ties: the earlier).
+    pub selected_epoch: usize,
+}
+
+/// The file [`run_selected_by_test_auc`] writes into the run folder.
+pub const SELECTION_FILE: &str = "selection.json";
+
+/// The reference attention-net code's model selection, reproduced on request (decisions.md §3): every snapshot
+/// (`train.snapshot_every`) and the final model are scored on the test clips, each into
+/// `snapshots/epoch_NNNN/`; the one with the best headline test AUC becomes the run's model (`model.bpk`), scored
+/// and calibrated into the run folder as usual, and `selection.json`, `results.md` and the returned
+/// [`SnapshotSelection`] say so.
+fn run_selected_by_test_auc(
+    trained: TrainOutput,
+    data: &Path,
+    out: &Path,
+    options: &RunOptions,
+    progress: Progress<'_>,
+) -> Result<RunOutput> {
+    let config = &trained.config;
+    let system = config.system.def();
+    let final_epoch = trained.history.len();
+    let mut epochs: Vec<usize> = (1..final_epoch)
+        .filter(|e| config.train.snapshot_every.is_some_and(|every| e % every == 0))
+        .collect();
+    epochs.push(final_epoch);
+    let pooled = config.scoring.pool == asd_metrics::Pool::Type;
+    let mut candidates = Vec::with_capacity(epochs.len());
+    for &epoch in &epochs {
+        let weights = if epoch == final_epoch {
+            trained.model_path.clone()
+        } else {
+            asd_train::snapshot_path(out, epoch)
+        };
+        let network = system.build(config, &options.device)?.load(&weights)?;
+        let folder = out.join(asd_train::SNAPSHOT_DIR).join(format!("epoch_{epoch:04}"));
+        let places = Places {
+            data,
+            out: &folder,
+            cache: out,
+        };
+        let scored = score_with(
+            config,
+            network.as_ref(),
+            Some(&trained.classes),
+            places,
+            options,
+            progress,
+            None,
+        )?;
+        let report = scored.report().ok_or_else(|| Error::Setting {
+            field: "scoring.select_by_test_auc".into(),
+            reason: "choosing a snapshot by test AUC needs labelled test clips (normal / anomaly names)".into(),
+        })?;
+        let auc = if pooled {
+            report.average.pooled_auc.unwrap_or(report.average.auc)
+        } else {
+            report.average.auc
+        };
+        candidates.push(SnapshotScore { epoch, auc });
+    }
+    let best = candidates
+        .iter()
+        .fold(None::<&SnapshotScore>, |best, c| match best {
+            Some(b) if b.auc >= c.auc => Some(b),
+            _ => Some(c),
+        })
+        .map_or(final_epoch, |c| c.epoch);
+    let metric = format!(
+        "the {} scorer's {} test AUC",
+        config.scoring.names().first().map_or("headline", String::as_str),
+        if pooled {
+            "pooled-per-type mean"
+        } else {
+            "DCASE average"
+        }
+    );
+    let note = format!(
+        "Reproduction mode: the model is the epoch-{best} snapshot, chosen among {} snapshots by {metric}, as the \
+         reference code chooses; the test labels chose the model, so these figures overstate what a deployed \
+         detector achieves.",
+        candidates.len()
+    );
+    let selection = SnapshotSelection {
+        note,
+        metric,
+        candidates,
+        selected_epoch: best,
+    };
+    let (network, detector) = if best == final_epoch {
+        (trained.network, Some(trained.detector))
+    } else {
+        let weights = asd_train::snapshot_path(out, best);
+        let network = system.build(config, &options.device)?.load(&weights)?;
+        network.save(&trained.model_path)?;
+        (network, None)
+    };
+    let scores = score_with(
+        config,
+        network.as_ref(),
+        Some(&trained.classes),
+        Places::new(data, out),
+        options,
+        progress,
+        detector,
+    )?;
+    let json = serde_json::to_string_pretty(&selection).map_err(|e| Error::Mismatch(e.to_string()))?;
+    write_file(&out.join(SELECTION_FILE), json.as_bytes())?;
+    let results = std::fs::read_to_string(&scores.results_md).map_err(|source| Error::Io {
+        path: scores.results_md.clone(),
+        source,
+    })?;
+    write_file(
+        &scores.results_md,
+        format!("{}\n\n{results}", selection.note).as_bytes(),
+    )?;
+    Ok(RunOutput {
+        history: trained.history,
+        scores,
+        selection: Some(selection),
     })
 }

@@ -75,6 +75,10 @@ pub struct ScoringConfig {
     /// also pooled over all clips of each machine type (`type`, the attention-net and OS-SCL papers' convention),
     /// reported beside DCASE's and named as such.
     pub pool: Pool,
+    /// Reproduction only (decisions.md §3): after training, score every snapshot (`train.snapshot_every`) and the
+    /// final model on the **test** clips and keep the one with the best headline test AUC, as the attention net's
+    /// reference code does. Every output then says so. Default `false`: the final model.
+    pub select_by_test_auc: bool,
 }
 
 /// A group calibrates on its held-out clips only when it has at least 5 of them (our choice: a threshold from
@@ -106,6 +110,7 @@ impl ScoringConfig {
             threshold: Threshold::default(),
             calibration_folds: CALIBRATION_FOLDS,
             pool: Pool::Group,
+            select_by_test_auc: false,
         }
     }
 

@@ -333,3 +333,63 @@ fn evaluation_names_are_scored_and_only_labelled_groups_evaluated() {
     assert_eq!(count("anomaly_score_"), 4, "one score CSV per group: {names:?}");
     assert_eq!(count("decision_result_"), 4, "one decision CSV per group: {names:?}");
 }
+
+/// Criterion (issue 19, decisions.md §3): the reproduction mode that chooses the model by test AUC scores every
+/// snapshot (`train.snapshot_every`) and the final model into `snapshots/epoch_NNNN/`, keeps the best, and the
+/// run's own scores are then that model's: its headline AUC is the chosen candidate's. Every output says so
+/// (`selection.json`, the first line of `results.md`). Without snapshots the mode is refused before any work.
+#[test]
+fn choosing_the_model_by_test_auc_is_a_flagged_reproduction_mode() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    synth(SynthLayout::Dcase2020, &data);
+    let mut config = RunConfig::preset(System::ASDNET).with_epochs(3);
+    config.clip_seconds = 2.0;
+    config.scoring.select_by_test_auc = true;
+    let out = tmp.path().join("run");
+    let refused = run(&config, &data, &out, &RunOptions::default(), &());
+    assert!(
+        matches!(&refused, Err(asd::Error::Setting { field, .. }) if field == "scoring.select_by_test_auc"),
+        "{refused:?}"
+    );
+    assert!(!out.exists(), "refused before any work");
+
+    config.train.snapshot_every = Some(1);
+    let result = run(&config, &data, &out, &RunOptions::default(), &()).unwrap_or_else(|e| panic!("{e}"));
+    let selection = result
+        .selection
+        .as_ref()
+        .expect("the reproduction mode reports its choice");
+    let epochs: Vec<usize> = selection.candidates.iter().map(|c| c.epoch).collect();
+    assert_eq!(epochs, [1, 2, 3]);
+    let best = selection
+        .candidates
+        .iter()
+        .map(|c| c.auc)
+        .fold(f64::NEG_INFINITY, f64::max);
+    let chosen = selection
+        .candidates
+        .iter()
+        .find(|c| c.epoch == selection.selected_epoch)
+        .expect("the chosen epoch is a candidate");
+    assert_eq!(chosen.auc, best);
+    let auc = result.report().expect("a report").average.auc;
+    assert!(
+        (auc - chosen.auc).abs() < 1e-12,
+        "the run scores the chosen model: {auc} vs {}",
+        chosen.auc
+    );
+    for e in 1..=3 {
+        assert!(
+            out.join(format!("snapshots/epoch_{e:04}.bpk")).is_file(),
+            "snapshot {e}"
+        );
+        assert!(
+            out.join(format!("snapshots/epoch_{e:04}/metrics.json")).is_file(),
+            "scores of snapshot {e}"
+        );
+    }
+    let results = std::fs::read_to_string(out.join("results.md")).unwrap();
+    assert!(results.starts_with("Reproduction mode"), "{results}");
+    assert!(out.join("selection.json").is_file());
+}

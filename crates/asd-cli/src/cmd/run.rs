@@ -83,5 +83,8 @@ pub fn run(args: Args) -> Result<()> {
         config.system,
         output.history.len()
     ));
+    if let Some(selection) = &output.selection {
+        crate::error::print(&format!("{}\n", selection.note))?;
+    }
     print_results(&output.scores)
 }

@@ -39,6 +39,11 @@ pub fn run(args: Args) -> Result<()> {
             config.system
         )));
     }
+    if config.scoring.select_by_test_auc {
+        return Err(CliError::Usage(
+            "scoring.select_by_test_auc chooses the model on the test clips after training: use `asd run`".into(),
+        ));
+    }
     let progress = PipelineProgress::new("train");
     crate::progress::catch_interrupt();
     let command = resume_command("train", &args.config, Some(&args.data), &args.out);
