@@ -178,7 +178,9 @@ fn draw(e: &Explanation) -> Canvas {
         ),
         None => format!("{} | {} | no scorer scored the clip", e.system, e.verdict.group),
     };
-    canvas.text((12, 10), &title, 2, BLACK);
+    // The title at twice the glyph size when it fits the width.
+    let scale = if text_width(&title, 2) + 24 <= WIDTH { 2 } else { 1 };
+    canvas.text((12, 10), &title, scale, BLACK);
     canvas.text((12, 36), &e.source.display().to_string(), 1, GREY);
     let mut y = TOP;
     let plot_width = WIDTH - LEFT - RIGHT;
