@@ -8,6 +8,8 @@
 //!   through [`Embedder::margin_logits`](asd_models::Embedder::margin_logits)) and, for a mixed batch, ArcMix,
 //!   Noisy-ArcMix or soft-target cross-entropy ([`MixupLoss`], losses_arcmix.md §5–6, asdnet_specmfn.md §4.2).
 //! - [`anomaly_score`]: −log softmax of the margin logits at the example's class (losses_arcmix.md §8).
+//! - [`supcon_loss`]: OS-SCL's noisy supervised contrastive loss on unit embeddings (os_scl.md §4.1), which it adds
+//!   to Noisy-ArcMix.
 //! - [`LossConfig`]: the serde settings, tagged by `kind` (`margin`: mixup α, [`MixupLoss`]); `check()` gives
 //!   typed errors.
 //! - [`MarginStep`]: the [`asd_train::TrainStep`] of the margin-classification systems (mixup drawn from the
@@ -68,6 +70,7 @@ mod error;
 mod mixup;
 mod objective;
 mod step;
+mod supcon;
 
 pub use config::{LossConfig, MIXUP_ALPHA_NERI, MIXUP_ALPHA_NOISY_ARCMIX, MarginLossConfig, MixupLoss};
 pub use cross_entropy::{cross_entropy, cross_entropy_per_sample, cross_entropy_soft};
@@ -75,3 +78,4 @@ pub use error::{Error, Result};
 pub use mixup::{ALPHA_POINT_MASS, Mix, Mixable};
 pub use objective::{anomaly_score, anomaly_score_with, training_loss, training_loss_with};
 pub use step::MarginStep;
+pub use supcon::{SUPCON_BASE_TEMPERATURE, SUPCON_TEMPERATURE, SupConConfig, supcon_loss};
