@@ -1,6 +1,6 @@
 //! OS-SCL's networks (seed 002) against the reference code's fixtures (`golden/os_scl/`, README "Tolerances a
 //! reimplementation should meet"): TFgramNet's intermediate maps and output with the TFSTgram model's weights,
-//! and its parameter and MAC counts (os_scl.md §7–8).
+//! the feature-perturbation head, and their parameter and MAC counts (os_scl.md §7–8).
 
 #[allow(dead_code)] // the ASDNet fixture helpers of `common` are not used here
 mod common;
@@ -8,10 +8,15 @@ mod common;
 use asd_models::burn::module::Module;
 use asd_models::burn::tensor::{Device, Tensor};
 use asd_models::frontend::tfgramnet::{TfgramNet, TfgramNetConfig};
+use asd_models::head::fph::{FeaturePerturbationHead, FphActivation, FphConfig};
 use common::{Fixture, assert_close, test_device};
 
 /// README: TFgram intermediates and `tfgram` max abs ≤ 1e-4.
 const TFGRAM_ATOL: f64 = 1e-4;
+/// README: `fph_prenorm` max abs ≤ 2e-4.
+const FPH_PRENORM_ATOL: f64 = 2e-4;
+/// README: `fph` max abs ≤ 2e-5.
+const FPH_ATOL: f64 = 2e-5;
 
 /// TFgramNet alone, under the reference's key prefix `TFgramNet.` (the field is renamed to `tfgram`).
 #[derive(Module, Debug)]
@@ -86,4 +91,55 @@ fn tfgram_counts_are_the_specs() {
         macs.iter().map(|m| m / 100_000).collect::<Vec<_>>(),
         [225, 7864, 5898, 615]
     );
+}
+
+/// The FPH with the fixture's `head.head.*` weights (`0`, `2`, `3`, `5`: Linear, BN, Linear, BN), ReLU (the TFSTgram
+/// variant's `ht = basic`).
+fn fph(device: &Device) -> FeaturePerturbationHead {
+    #[derive(Module, Debug)]
+    struct OnlyHead {
+        head: FeaturePerturbationHead,
+    }
+    let path = asd_testkit::golden("os_scl/tfstgram_model.safetensors");
+    let names = asd_models::weights::tensor_shapes(&path).expect("the fixture's tensors");
+    let unused: Vec<&str> = names
+        .iter()
+        .map(|(name, _)| name.as_str())
+        .filter(|name| !name.starts_with("head.head."))
+        .collect();
+    let only = OnlyHead {
+        head: FphConfig::new().with_activation(FphActivation::Relu).init(device),
+    };
+    let map = [
+        (r"^head\.head\.0\.", "head.fc1."),
+        (r"^head\.head\.2\.", "head.bn1."),
+        (r"^head\.head\.3\.", "head.fc2."),
+        (r"^head\.head\.5\.", "head.bn2."),
+    ];
+    asd_models::weights::load_torch(only, &path, &map, &unused)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .head
+}
+
+/// Criterion: fed the reference's embedding, the FPH gives its pre-norm output within 2e-4 and its unit output z
+/// within 2e-5, in evaluation mode (running statistics) and in training mode (this batch's statistics, from the
+/// reference's training-mode embedding); 16 960 parameters and 16 384 MACs (os_scl.md §3.5, §7–8).
+#[test]
+fn fph_matches_the_reference() {
+    let mut outputs = Fixture::open("os_scl/tfstgram_outputs.safetensors");
+    let device = test_device();
+    let out = fph(&device).forward(outputs.tensor("embedding", &device));
+    assert_close(
+        out.prenorm,
+        &outputs.array("fph_prenorm"),
+        FPH_PRENORM_ATOL,
+        0.0,
+        "fph_prenorm",
+    );
+    assert_close(out.z, &outputs.array("fph"), FPH_ATOL, 0.0, "fph");
+    let device = device.autodiff();
+    let out = fph(&device).forward(outputs.tensor("train_mode_embedding", &device));
+    assert_close(out.z, &outputs.array("train_mode_fph"), FPH_ATOL, 0.0, "train_mode_fph");
+    let count = fph(&Device::flex()).layer("head").count;
+    assert_eq!((count.params, count.macs), (16_960, 16_384));
 }

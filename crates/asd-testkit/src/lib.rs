@@ -1,6 +1,7 @@
 //! Test helpers shared by every crate of the `asd` workspace (dev-only, not published).
 //!
-//! - [`golden`] and [`real`] locate the oracle fixtures in `../shared/` (override with `ASD_SHARED`);
+//! - [`golden`] and [`real`] locate the oracle fixtures in the `shared/` folder beside the repository (override
+//!   with `ASD_SHARED`);
 //! - [`npy`], [`npy_f64`] and [`json`] load fixtures, naming the file in any failure;
 //! - [`assert_allclose`] compares arrays within an absolute + relative tolerance and reports the worst element.
 //!
@@ -14,9 +15,17 @@ pub fn shared() -> PathBuf {
     if let Some(dir) = std::env::var_os("ASD_SHARED") {
         return PathBuf::from(dir);
     }
-    // crates/<name>/ → repository root → its sibling `shared/`
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared");
-    root.canonicalize().unwrap_or(root)
+    // The nearest `shared/` with a `golden/` beside the crate or one of its parents (the repository's sibling).
+    // `cargo test` gives the tested crate's folder at run time; the compile-time folder is the fallback, and is
+    // wrong when the build was made in another checkout of the same tree (cargo reuses artifacts across them).
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    manifest
+        .ancestors()
+        .map(|dir| dir.join("shared"))
+        .find(|shared| shared.join("golden").is_dir())
+        .unwrap_or_else(|| manifest.join("../../../shared"))
 }
 
 /// A path inside `shared/golden/`.

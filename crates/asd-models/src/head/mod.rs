@@ -2,6 +2,7 @@
 //! layer (the "CEE" head of STgram-MFN, stgram_mfn.md §5.2), chosen by [`HeadConfig`] and held by [`Head`].
 
 pub mod arcface;
+pub mod fph;
 
 use crate::count::{self, Count, LayerRole, LayerRow};
 use crate::init;
