@@ -6,5 +6,6 @@ pub mod logmel_mfn;
 pub mod mfn_classifier;
 pub mod mobilefacenet;
 pub mod neri_attention;
+pub mod os_scl;
 pub mod specmfn;
 pub mod stgram_mfn;

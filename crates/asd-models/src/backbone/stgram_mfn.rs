@@ -147,7 +147,7 @@ pub struct StgramMfn {
 
 /// Key renames from the reference's TgramNet (`tgramnet.conv_extrctor`, spelled so in the code, and
 /// `tgramnet.conv_encoder.{i}.{0 = LayerNorm, 2 = Conv1d}`) to [`StgramMfn`]'s field paths.
-const TGRAM_TORCH_KEY_MAP: [(&str, &str); 3] = [
+pub(crate) const TGRAM_TORCH_KEY_MAP: [(&str, &str); 3] = [
     (r"^tgramnet\.conv_extrctor\.", "tgram.conv_extractor."),
     (r"^tgramnet\.conv_encoder\.(\d+)\.0\.", "tgram.blocks.$1.norm."),
     (r"^tgramnet\.conv_encoder\.(\d+)\.2\.", "tgram.blocks.$1.conv."),
