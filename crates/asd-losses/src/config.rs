@@ -88,6 +88,11 @@ pub struct MarginLossConfig {
     pub mixup_alpha: f64,
     /// How a mixed batch is scored; ignored without mixup.
     pub mixup_loss: MixupLoss,
+    /// OS-SCL's noisy supervised contrastive loss on the embeddings, added to the margin loss of each training batch
+    /// (os_scl.md §4.3, weights 1 : 1), with the labels of the batch before mixing (y_a); validation leaves it out.
+    /// Default none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub supcon: Option<crate::SupConConfig>,
 }
 
 impl Default for MarginLossConfig {
@@ -95,6 +100,7 @@ impl Default for MarginLossConfig {
         Self {
             mixup_alpha: 0.0,
             mixup_loss: MixupLoss::default(),
+            supcon: None,
         }
     }
 }
@@ -105,13 +111,15 @@ impl MarginLossConfig {
         Self {
             mixup_alpha: alpha,
             mixup_loss: loss,
+            supcon: None,
         }
     }
 
     /// Checks the settings.
     ///
     /// # Errors
-    /// [`Error::Config`] naming `mixup_alpha` when α is negative, NaN or infinite (0 switches mixup off).
+    /// [`Error::Config`] naming `mixup_alpha` when α is negative, NaN or infinite (0 switches mixup off), or a SupCon
+    /// temperature that is not finite and positive.
     pub fn check(&self) -> Result<()> {
         if !(self.mixup_alpha.is_finite() && self.mixup_alpha >= 0.0) {
             return Err(Error::Config {
@@ -122,7 +130,7 @@ impl MarginLossConfig {
                 ),
             });
         }
-        Ok(())
+        self.supcon.as_ref().map_or(Ok(()), crate::SupConConfig::check)
     }
 
     /// Whether batches are mixed (α > 0).

@@ -1,5 +1,6 @@
-//! The training step of the margin-classification systems (ASDNet, SpecMFN, LogMel-MFN, STgram-MFN): mixup of the
-//! inputs when asked for, then the head's margin loss ([`training_loss`]).
+//! The training step of the margin-classification systems (ASDNet, SpecMFN, LogMel-MFN, STgram-MFN, the attention
+//! net, OS-SCL): mixup of the inputs when asked for, then the head's margin loss ([`training_loss`]) and, for
+//! OS-SCL, the noisy supervised contrastive loss on the embeddings ([`crate::supcon_loss`]).
 
 use crate::config::MarginLossConfig;
 use crate::mixup::Mixable;
@@ -38,7 +39,7 @@ where
             Some(mix) => input.mix(mix),
             None => input,
         });
-        let (loss, predicted) = margin_loss(&self.config, model, batch, mix.as_ref())?;
+        let (loss, predicted) = margin_loss(&self.config, model, batch, mix.as_ref(), true)?;
         Ok(StepOutput {
             loss,
             predicted: Some(predicted),
@@ -46,7 +47,7 @@ where
     }
 
     fn validation_loss(&self, model: &M, batch: Batch<I>) -> asd_train::Result<Tensor<1>> {
-        Ok(margin_loss(&self.config, model, batch, None)?.0)
+        Ok(margin_loss(&self.config, model, batch, None, false)?.0)
     }
 
     fn settings(&self) -> serde_json::Value {
@@ -54,12 +55,14 @@ where
     }
 }
 
-/// The loss of a (mixed) batch and the predicted class of each example `[batch, 1]`.
+/// The loss of a (mixed) batch and the predicted class of each example `[batch, 1]`; with `contrastive`, the
+/// configured SupCon term on the embeddings is added (training, not validation).
 fn margin_loss<M: Embedder, I: Into<M::Input>>(
     config: &MarginLossConfig,
     model: &M,
     batch: Batch<I>,
     mix: Option<&crate::Mix>,
+    contrastive: bool,
 ) -> asd_train::Result<(Tensor<1>, Tensor<2, Int>)> {
     let Batch {
         input,
@@ -71,6 +74,14 @@ fn margin_loss<M: Embedder, I: Into<M::Input>>(
     let [_, n_classes] = out.logits.dims();
     asd_train::check_labels(&examples, &label_values, n_classes)?;
     let predicted = out.logits.clone().argmax(1);
+    let supcon = config
+        .supcon
+        .filter(|_| contrastive)
+        .map(|supcon| crate::supcon_loss(out.embedding, labels.clone(), &supcon));
     let loss = training_loss(config.mixup_loss, model, out.logits, labels, mix);
+    let loss = match supcon {
+        Some(supcon) => loss + supcon,
+        None => loss,
+    };
     Ok((loss, predicted))
 }

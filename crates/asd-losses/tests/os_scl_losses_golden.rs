@@ -122,3 +122,55 @@ fn supcon_plus_noisy_arcmix_is_the_reference_objective() {
         "OS-SCL objective gradient",
     );
 }
+
+/// Criterion: with `[loss] supcon` set, the training step's loss is the margin loss plus exactly the reference's
+/// SupCon value (0.7041588 on case A; without mixup, as the input of this head-only model is the embedding);
+/// validation leaves it out.
+#[test]
+fn the_margin_step_adds_supcon_when_asked() {
+    use asd_losses::{MarginLossConfig, MarginStep};
+    use asd_train::{Batch, TrainStep};
+    use rand::SeedableRng;
+
+    let device = test_device().autodiff();
+    let mut fixture = Fixture::open("os_scl/losses.safetensors");
+    let z = fixture.tensor::<2>("supcon_A_features", &device);
+    let label_values = common::indices(&mut fixture, "supcon_A_labels");
+    let labels: Tensor<1, Int> = fixture.int_tensor("supcon_A_labels", &device);
+    let head = HeadOnly(arcface(fixture.tensor::<2>("total_W", &device), 30.0, 0.4));
+    let batch = || Batch {
+        input: z.clone(),
+        labels: labels.clone(),
+        label_values: label_values.clone(),
+        examples: (0..label_values.len()).collect(),
+    };
+    // No mixup: this head-only model's input is the embedding itself, which mixup would blend.
+    let plain = MarginLossConfig::default();
+    let with_supcon = MarginLossConfig {
+        supcon: Some(SupConConfig::default()),
+        ..plain.clone()
+    };
+    let step_loss = |config: &MarginLossConfig| {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        scalar(
+            MarginStep::new(config.clone())
+                .step(&head, batch(), &mut rng)
+                .expect("a step")
+                .loss,
+        )
+    };
+    let added = step_loss(&with_supcon) - step_loss(&plain);
+    let expected = values()["supcon_A"]["loss_code"].as_f64().expect("loss_code");
+    assert!(
+        (added - expected).abs() <= 1e-5,
+        "the step added {added}, SupCon is {expected}"
+    );
+    let validation = |config: &MarginLossConfig| {
+        scalar(
+            MarginStep::new(config.clone())
+                .validation_loss(&head, batch())
+                .expect("a loss"),
+        )
+    };
+    assert_eq!(validation(&with_supcon), validation(&plain));
+}
