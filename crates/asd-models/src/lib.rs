@@ -11,12 +11,17 @@
 //!   - [`backbone::logmel_mfn::LogMelMfn`] (log-Mel `[batch, n_mels, frames]`, Linear head) and
 //!     [`backbone::stgram_mfn::StgramMfn`] (waveform + log-Mel in a [`backbone::stgram_mfn::StgramInput`],
 //!     ArcFace head) of Liu et al. 2022 (`stgram_mfn.md`), sharing [`backbone::mfn_classifier::MfnClassifier`];
+//!   - [`backbone::neri_attention::NeriAttention`] (Neri & Carli 2024, `neri_attention.md`): log-Mel and Wavegram
+//!     weighted by an attention map of separable convolutions;
+//!   - [`backbone::os_scl::OsScl`] (Huang et al. 2025, `os_scl.md`): MobileFaceNet on the log-Mel or the TFSTgram
+//!     fusion, the feature-perturbation head, ArcFace on its unit output;
 //!   - [`backbone::mobilefacenet::MobileFaceNet`], variant A or B ([`backbone::mobilefacenet::MfnVariant`]).
-//! - [`frontend`]: learnable front ends on the waveform ([`frontend::tgramnet::TgramNet`]).
+//! - [`frontend`]: learnable front ends on the waveform ([`frontend::tgramnet::TgramNet`],
+//!   [`frontend::tfgramnet::TfgramNet`]).
 //! - [`blocks`]: layers shared by backbones ([`blocks::conv1d_stack::Conv1dStack`],
 //!   [`blocks::conv_block::ConvBlock`], [`blocks::bottleneck::Bottleneck`]).
 //! - [`head`]: classification heads ([`head::arcface::ArcFace`], a Linear layer), chosen by
-//!   [`head::HeadConfig`].
+//!   [`head::HeadConfig`]; OS-SCL's feature-perturbation head ([`head::fph::FeaturePerturbationHead`]).
 //! - [`count`]: parameter and MAC counts as the papers count them, and the layer table behind them: every whole
 //!   model has `layers()` (rows name, output shape, params, MACs, in forward order) and `count()` (totals
 //!   `params`, `params_paper`, `macs` summed from those rows).

@@ -908,7 +908,8 @@ pub struct SnapshotSelection {
     pub selected_epoch: usize,
 }
 
-/// The file [`run_selected_by_test_auc`] writes into the run folder.
+/// The file `asd run` writes into the run folder in the reproduction mode that chooses the model by test AUC
+/// ([`SnapshotSelection`], as JSON).
 pub const SELECTION_FILE: &str = "selection.json";
 
 /// The reference attention-net code's model selection, reproduced on request (decisions.md §3): every snapshot

@@ -262,7 +262,7 @@ impl OsScl {
     /// See [`OsSclInput`] and [`OsSclOutputs`].
     ///
     /// # Panics
-    /// As [`OsScl::image`].
+    /// If a shape differs from the configuration, or the TFSTgram variant gets no waveform.
     pub fn outputs(&self, input: OsSclInput) -> OsSclOutputs {
         let (image, learned) = self.image(input);
         let embedding = self.mfn.forward(image);

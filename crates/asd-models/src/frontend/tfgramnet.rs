@@ -198,8 +198,9 @@ fn adaptive_windows(len: usize, out: usize) -> (Vec<i64>, usize) {
     (indices, width)
 }
 
-/// PyTorch's `AdaptiveMaxPool1d(out)` on `[batch, channels, len]`: the maximum over each window of
-/// [`adaptive_windows`], gathered along time (differentiable: the gradient goes to each window's maximum).
+/// PyTorch's `AdaptiveMaxPool1d(out)` on `[batch, channels, len]`: output i is the maximum over input
+/// `[⌊i·len/out⌋, ⌈(i+1)·len/out⌉)`, gathered along time (differentiable: the gradient goes to each window's
+/// maximum).
 ///
 /// # Panics
 /// If `out` is 0 or larger than the input length.

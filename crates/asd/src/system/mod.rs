@@ -171,8 +171,8 @@ pub trait SystemDef: Send + Sync {
         None
     }
 
-    /// How the system's paper groups its AUCs: DCASE's per ID / section ([`Pool::Group`], the default), or also
-    /// pooled per machine type ([`Pool::Type`]: the attention-net and OS-SCL codes). The preset's reports show the
+    /// How the system's paper groups its AUCs: DCASE's per ID / section ([`asd_metrics::Pool::Group`], the default), or also
+    /// pooled per machine type ([`asd_metrics::Pool::Type`]: the attention-net and OS-SCL codes). The preset's reports show the
     /// pooled values beside DCASE's, named as such (decisions.md §2).
     fn paper_pool(&self) -> asd_metrics::Pool {
         asd_metrics::Pool::Group
