@@ -96,10 +96,11 @@ N_MELS = 128  # mel bands (stgram_mfn.md §1.1)
 MEL_POWER = 2.0  # power spectrogram (stgram_mfn.md §1.1)
 
 
-def stgram_logmel_transforms():
+def stgram_logmel_transforms(norm=None):
     """torchaudio's (MelSpectrogram, AmplitudeToDB) of STgram-MFN, every argument spelled out (stgram_mfn.md §1.1:
     f_max None = sr/2 = 8000 Hz, HTK scale, no filter norm, centred reflect padding; dB = 10·log10(max(P, 1e-10))).
-    Imports torch and torchaudio when called."""
+    `norm="slaney"` gives the attention net's filters instead (neri_attention.md §3.1). Imports torch and torchaudio
+    when called."""
     import torch
     import torchaudio
 
@@ -117,7 +118,7 @@ def stgram_logmel_transforms():
         normalized=False,
         center=True,
         pad_mode="reflect",
-        norm=None,
+        norm=norm,
         mel_scale="htk",
     )
     return mel, torchaudio.transforms.AmplitudeToDB(stype="power", top_db=None)

@@ -242,26 +242,11 @@ class LogMel(nn.Module):
 
 
 def neri_mel_transform():
-    """The attention net's Mel power spectrogram, torchaudio MelSpectrogram with every argument spelled out
-    (neri_attention.md §3.1): as STgram-MFN's (periodic Hann 1024, hop 512, centred reflect padding, power 2, HTK,
-    0–8000 Hz, 128 bands) but with Slaney area-normalised filters."""
-    return torchaudio.transforms.MelSpectrogram(
-        sample_rate=SAMPLE_RATE,
-        n_fft=N_FFT,
-        win_length=WIN_LENGTH,
-        hop_length=HOP_LENGTH,
-        f_min=0.0,
-        f_max=None,
-        pad=0,
-        n_mels=N_MELS,
-        window_fn=torch.hann_window,
-        power=MEL_POWER,
-        normalized=False,
-        center=True,
-        pad_mode="reflect",
-        norm=NERI_MEL_NORM,
-        mel_scale="htk",
-    )
+    """The attention net's Mel power spectrogram (neri_attention.md §3.1): STgram-MFN's torchaudio MelSpectrogram
+    (periodic Hann 1024, hop 512, centred reflect padding, power 2, HTK, 0–8000 Hz, 128 bands) with Slaney
+    area-normalised filters."""
+    mel, _ = common.stgram_logmel_transforms(norm=NERI_MEL_NORM)
+    return mel
 
 
 class SeparableConv(nn.Module):

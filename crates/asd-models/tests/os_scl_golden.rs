@@ -22,27 +22,36 @@ const FPH_PRENORM_ATOL: f64 = 2e-4;
 /// README: `fph` max abs ≤ 2e-5.
 const FPH_ATOL: f64 = 2e-5;
 
-/// TFgramNet alone, under the reference's key prefix `TFgramNet.` (the field is renamed to `tfgram`).
+/// One part of the TFSTgram fixture's network, as a field of a module of its own: TFgramNet (`TFgramNet.*`) or the
+/// FPH (`head.head.{0,2,3,5}`: Linear, BN, Linear, BN).
 #[derive(Module, Debug)]
-struct Only {
-    tfgram: TfgramNet,
+struct Part {
+    tfgram: Option<TfgramNet>,
+    head: Option<FeaturePerturbationHead>,
 }
 
-/// TFgramNet with the TFSTgram fixture's `TFgramNet.*` weights; every other tensor of the file is left unused.
-fn tfgram(device: &Device) -> TfgramNet {
+/// `part` with the TFSTgram fixture's tensors whose names start with `prefix`, renamed by `map`; every other tensor
+/// of the file is left unused.
+fn load_part(part: Part, prefix: &str, map: &[(&str, &str)]) -> Part {
     let path = asd_testkit::golden("os_scl/tfstgram_model.safetensors");
     let names = asd_models::weights::tensor_shapes(&path).expect("the fixture's tensors");
     let unused: Vec<&str> = names
         .iter()
         .map(|(name, _)| name.as_str())
-        .filter(|name| !name.starts_with("TFgramNet."))
+        .filter(|name| !name.starts_with(prefix))
         .collect();
-    let only = Only {
-        tfgram: TfgramNetConfig::new().init(device).expect("reference config"),
+    asd_models::weights::load_torch(part, &path, map, &unused).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// TFgramNet with the fixture's `TFgramNet.*` weights.
+fn tfgram(device: &Device) -> TfgramNet {
+    let part = Part {
+        tfgram: Some(TfgramNetConfig::new().init(device).expect("reference config")),
+        head: None,
     };
-    asd_models::weights::load_torch(only, &path, &[(r"^TFgramNet\.", "tfgram.")], &unused)
-        .unwrap_or_else(|e| panic!("{e}"))
+    load_part(part, "TFgramNet.", &[(r"^TFgramNet\.", "tfgram.")])
         .tfgram
+        .expect("loaded")
 }
 
 /// The fixture's two 10-s waveforms `[2, 160000]`.
@@ -97,22 +106,11 @@ fn tfgram_counts_are_the_specs() {
     );
 }
 
-/// The FPH with the fixture's `head.head.*` weights (`0`, `2`, `3`, `5`: Linear, BN, Linear, BN), ReLU (the TFSTgram
-/// variant's `ht = basic`).
+/// The FPH with the fixture's `head.head.*` weights, ReLU (the TFSTgram variant's `ht = basic`).
 fn fph(device: &Device) -> FeaturePerturbationHead {
-    #[derive(Module, Debug)]
-    struct OnlyHead {
-        head: FeaturePerturbationHead,
-    }
-    let path = asd_testkit::golden("os_scl/tfstgram_model.safetensors");
-    let names = asd_models::weights::tensor_shapes(&path).expect("the fixture's tensors");
-    let unused: Vec<&str> = names
-        .iter()
-        .map(|(name, _)| name.as_str())
-        .filter(|name| !name.starts_with("head.head."))
-        .collect();
-    let only = OnlyHead {
-        head: FphConfig::new().with_activation(FphActivation::Relu).init(device),
+    let part = Part {
+        tfgram: None,
+        head: Some(FphConfig::new().with_activation(FphActivation::Relu).init(device)),
     };
     let map = [
         (r"^head\.head\.0\.", "head.fc1."),
@@ -120,9 +118,7 @@ fn fph(device: &Device) -> FeaturePerturbationHead {
         (r"^head\.head\.3\.", "head.fc2."),
         (r"^head\.head\.5\.", "head.bn2."),
     ];
-    asd_models::weights::load_torch(only, &path, &map, &unused)
-        .unwrap_or_else(|e| panic!("{e}"))
-        .head
+    load_part(part, "head.head.", &map).head.expect("loaded")
 }
 
 /// Criterion: fed the reference's embedding, the FPH gives its pre-norm output within 2e-4 and its unit output z

@@ -1,7 +1,7 @@
 //! `asd explain`: a picture of what a run's detector sees in one clip.
 
 use crate::error::{CliError, Result};
-use asd::detector::{Detector, GroupName, Query};
+use asd::detector::Query;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
@@ -39,14 +39,7 @@ pub struct Args {
 
 /// Runs `asd explain`.
 pub fn run(args: Args) -> Result<()> {
-    let group: Option<GroupName> = args
-        .group
-        .as_deref()
-        .map(str::parse)
-        .transpose()
-        .map_err(|e: asd::Error| CliError::Usage(e.to_string()))?;
-    let device = asd::pipeline::parse_device(&args.device).map_err(|e| CliError::Usage(e.to_string()))?;
-    let detector = Detector::load_on(&args.run, &device)?;
+    let (detector, group) = super::open_detector(&args.run, args.group.as_deref(), &args.device)?;
     let target = detector.target_of(&args.audio, group.as_ref())?;
     let wave = asd::audio::load_16k(&args.audio).map_err(asd::Error::from)?;
     let seen = detector.explain(&Query {

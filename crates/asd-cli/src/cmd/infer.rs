@@ -1,7 +1,7 @@
 //! `asd infer`: score audio files with a run folder's detector.
 
 use crate::error::{CliError, Result};
-use asd::detector::{Detector, GroupName, Query, Verdict};
+use asd::detector::{Query, Verdict};
 use std::path::{Path, PathBuf};
 
 /// Files decoded and embedded together (memory only; results do not depend on it).
@@ -66,23 +66,7 @@ impl<'a> FileVerdict<'a> {
 
 /// Runs `asd infer`.
 pub fn run(args: Args) -> Result<()> {
-    let group: Option<GroupName> = args
-        .group
-        .as_deref()
-        .map(str::parse)
-        .transpose()
-        .map_err(|e: asd::Error| CliError::Usage(e.to_string()))?;
-    let device = asd::pipeline::parse_device(&args.device).map_err(|e| CliError::Usage(e.to_string()))?;
-    let detector = Detector::load_on(&args.run, &device)?;
-    if let Some(g) = &group
-        && !detector.groups().contains(g)
-    {
-        let known: Vec<String> = detector.groups().iter().map(ToString::to_string).collect();
-        return Err(CliError::Usage(format!(
-            "--group {g}: the detector has no scorers for it; its groups: {}",
-            known.join(", ")
-        )));
-    }
+    let (detector, group) = super::open_detector(&args.run, args.group.as_deref(), &args.device)?;
     let mut verdicts = Vec::with_capacity(args.audio.len());
     for chunk in args.audio.chunks(FILES_PER_PASS) {
         let targets = chunk

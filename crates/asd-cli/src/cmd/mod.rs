@@ -20,6 +20,36 @@ pub(crate) fn serde_name<T: serde::de::DeserializeOwned>(s: &str) -> std::result
     T::deserialize(serde::de::value::StrDeserializer::<serde::de::value::Error>::new(s)).map_err(|e| e.to_string())
 }
 
+/// The detector of the run folder `run` on `--device` and the `--group` given (TYPE/GROUP), checked to be one of
+/// its groups.
+///
+/// # Errors
+/// Usage errors for a malformed group or device and for a group the detector has no scorers for (its groups
+/// named); the detector's own errors when it cannot be loaded.
+pub(crate) fn open_detector(
+    run: &std::path::Path,
+    group: Option<&str>,
+    device: &str,
+) -> crate::error::Result<(asd::detector::Detector, Option<asd::detector::GroupName>)> {
+    use crate::error::CliError;
+    let group: Option<asd::detector::GroupName> = group
+        .map(str::parse)
+        .transpose()
+        .map_err(|e: asd::Error| CliError::Usage(e.to_string()))?;
+    let device = asd::pipeline::parse_device(device).map_err(|e| CliError::Usage(e.to_string()))?;
+    let detector = asd::detector::Detector::load_on(run, &device)?;
+    if let Some(g) = &group
+        && !detector.groups().contains(g)
+    {
+        let known: Vec<String> = detector.groups().iter().map(ToString::to_string).collect();
+        return Err(CliError::Usage(format!(
+            "--group {g}: the detector has no scorers for it; its groups: {}",
+            known.join(", ")
+        )));
+    }
+    Ok((detector, group))
+}
+
 /// The parser of `--system`: the registry's names ([`asd::System::all`]) as clap's possible values, so the help
 /// and the error for an unknown name list them.
 pub(crate) fn system_parser() -> impl clap::builder::TypedValueParser<Value = asd::System> {

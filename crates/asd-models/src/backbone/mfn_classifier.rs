@@ -153,6 +153,18 @@ pub struct MfnClassifier {
 /// Name of the reference's `fc_out` in layer tables when the head is ArcFace (the reference builds it anyway).
 const REFERENCE_FC_OUT: &str = "mobilefacenet.fc_out";
 
+/// The layer-table row of the reference MobileFaceNet's `fc_out` (`dim` → `n_classes` with bias), which the
+/// reference computes beside an ArcFace head and throws away: [`ReferenceOnly`](LayerRole::ReferenceOnly), counted
+/// in `params_paper` only.
+pub(crate) fn reference_fc_out(dim: usize, n_classes: usize) -> LayerRow {
+    LayerRow::new(
+        REFERENCE_FC_OUT,
+        vec![n_classes],
+        count::dense(dim, n_classes, true),
+        LayerRole::ReferenceOnly,
+    )
+}
+
 impl MfnClassifier {
     /// Embedding and logits (without margin) of each image.
     ///
@@ -182,14 +194,7 @@ impl MfnClassifier {
         let mut rows = self.mfn.layers(&format!("{prefix}.mfn"));
         rows.push(self.head.layer(&format!("{prefix}.head")));
         if let Head::ArcFace(_) = self.head {
-            let n_classes = self.head.n_classes();
-            let fc_out = count::dense(self.head.embedding_dim(), n_classes, true);
-            rows.push(LayerRow::new(
-                REFERENCE_FC_OUT,
-                vec![n_classes],
-                fc_out,
-                LayerRole::ReferenceOnly,
-            ));
+            rows.push(reference_fc_out(self.head.embedding_dim(), self.head.n_classes()));
         }
         rows
     }

@@ -17,7 +17,7 @@ use crate::backbone::asdnet::DCASE2020_CLASSES;
 use crate::backbone::mfn_classifier::{MFN_FRAMES, MFN_N_MELS, MfnClassifier, MfnClassifierConfig};
 use crate::backbone::mobilefacenet::MfnVariant;
 use crate::backbone::stgram_mfn::StgramInput;
-use crate::blocks::conv_block::{BN_EPSILON, BN_MOMENTUM};
+use crate::blocks::conv_block::torch_batch_norm as batch_norm;
 use crate::count::{self, Count, LayerRole, LayerRow, ModelCount};
 use crate::error::Error;
 use crate::frontend::tgramnet::CLIP_SAMPLES;
@@ -26,7 +26,7 @@ use crate::{Embedder, ModelOutput, weights};
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::conv::{Conv1d, Conv1dConfig, Conv2d, Conv2dConfig};
-use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig1d, PaddingConfig2d};
+use burn::nn::{BatchNorm, PaddingConfig1d, PaddingConfig2d};
 use burn::tensor::activation::{elu, relu, sigmoid};
 use burn::tensor::{Device, Int, Tensor, assert_shape};
 use std::path::Path;
@@ -47,14 +47,6 @@ pub const WAVEGRAM_PADDING: usize = 512;
 pub const ATTENTION_CHANNELS: [usize; 2] = [16, 64];
 /// ELU α of the attention module (PyTorch default, spec §0).
 pub const ELU_ALPHA: f64 = 1.0;
-
-/// A BatchNorm with PyTorch's defaults (ε 1e-5, momentum 0.1).
-fn batch_norm(channels: usize, device: &Device) -> BatchNorm {
-    BatchNormConfig::new(channels)
-        .with_epsilon(BN_EPSILON)
-        .with_momentum(BN_MOMENTUM)
-        .init(device)
-}
 
 /// `separableconv-torch`'s `SeparableConv1d` with its defaults (depth multiplier 1, BatchNorm and ReLU after both
 /// convolutions). Field names are the reference's state-dict names.

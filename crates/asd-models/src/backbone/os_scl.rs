@@ -11,7 +11,7 @@
 //! built (its output is thrown away there); it only counts in `params_paper`.
 
 use crate::backbone::asdnet::DCASE2020_CLASSES;
-use crate::backbone::mfn_classifier::{MFN_FRAMES, MFN_N_MELS};
+use crate::backbone::mfn_classifier::{MFN_FRAMES, MFN_N_MELS, reference_fc_out};
 use crate::backbone::mobilefacenet::{MFN_TORCH_KEY_MAP, MfnVariant, MobileFaceNet, MobileFaceNetConfig};
 use crate::backbone::stgram_mfn::TGRAM_TORCH_KEY_MAP;
 use crate::count::{self, LayerRole, LayerRow, ModelCount};
@@ -309,12 +309,7 @@ impl OsScl {
             count::dense(dim, n_classes, false),
             LayerRole::Head,
         ));
-        rows.push(LayerRow::new(
-            "mobilefacenet.fc_out",
-            vec![n_classes],
-            count::dense(dim, n_classes, true),
-            LayerRole::ReferenceOnly,
-        ));
+        rows.push(reference_fc_out(dim, n_classes));
         rows
     }
 

@@ -12,6 +12,14 @@ use burn::tensor::{Device, Tensor};
 pub const BN_EPSILON: f64 = 1e-5;
 /// BatchNorm2d momentum (PyTorch default, asdnet_specmfn.md §3.3).
 pub const BN_MOMENTUM: f64 = 0.1;
+/// A BatchNorm over `channels` with PyTorch's defaults ([`BN_EPSILON`], [`BN_MOMENTUM`]; γ 1, β 0), 1-D or 2-D alike.
+pub fn torch_batch_norm(channels: usize, device: &Device) -> BatchNorm {
+    BatchNormConfig::new(channels)
+        .with_epsilon(BN_EPSILON)
+        .with_momentum(BN_MOMENTUM)
+        .init(device)
+}
+
 /// Initial PReLU slope (PyTorch default `init=0.25`).
 pub const PRELU_INIT: f64 = 0.25;
 

@@ -13,14 +13,14 @@
 //! The convolutions run through this crate's Flex fast paths (`flex::conv::conv1d`: the fused evaluation kernel,
 //! and in training the dense weight gradient), as TgramNet's do.
 
-use crate::blocks::conv_block::{BN_EPSILON, BN_MOMENTUM};
+use crate::blocks::conv_block::torch_batch_norm as batch_norm;
 use crate::count::{self, Count, LayerRole, LayerRow};
 use crate::error::Error;
 use crate::init;
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::conv::{Conv1d, Conv1dConfig};
-use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig1d};
+use burn::nn::{BatchNorm, PaddingConfig1d};
 use burn::tensor::activation::relu;
 use burn::tensor::module::max_pool1d;
 use burn::tensor::ops::MaxPoolOptions;
@@ -105,14 +105,6 @@ impl TfgramNetConfig {
             frames: self.frames,
         })
     }
-}
-
-/// A BatchNorm with PyTorch's defaults (ε 1e-5, momentum 0.1).
-fn batch_norm(channels: usize, device: &Device) -> BatchNorm {
-    BatchNormConfig::new(channels)
-        .with_epsilon(BN_EPSILON)
-        .with_momentum(BN_MOMENTUM)
-        .init(device)
 }
 
 /// One block: Conv1d k3 p1 → BN → ReLU → Conv1d k3 p2 dilation 2 → BN → ReLU (the paper's "Convblock"). Field

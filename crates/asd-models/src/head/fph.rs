@@ -4,10 +4,11 @@
 //! activation and a BatchNorm after the second Linear too (the paper's Linear → act → Linear → L2 is not what ran;
 //! §9 item 3).
 
+use crate::blocks::conv_block::torch_batch_norm;
 use crate::count::{Count, LayerRole, LayerRow};
 use burn::config::Config;
 use burn::module::Module;
-use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig};
+use burn::nn::{BatchNorm, Linear, LinearConfig};
 use burn::tensor::activation::leaky_relu;
 use burn::tensor::{Device, Tensor, assert_shape};
 
@@ -17,8 +18,6 @@ pub const FPH_BOTTLENECK: usize = 64;
 pub const FPH_LEAKY_SLOPE: f64 = 0.01;
 /// The floor of the norm in the L2 normalisation (`F.normalize`'s eps).
 pub const FPH_NORM_EPSILON: f64 = 1e-12;
-/// BatchNorm ε and momentum of the head (PyTorch's BatchNorm1d defaults).
-const FPH_BN: (f64, f64) = (1e-5, 0.1);
 
 /// The head's activation: ReLU (the TFSTgram variant, `ht = basic`) or LeakyReLU 0.01 (the log-Mel variant).
 /// Serialises as `"Relu"` / `"LeakyRelu"`.
@@ -55,24 +54,18 @@ pub struct FphConfig {
 }
 
 impl FphConfig {
-    /// Builds the head with PyTorch's default Linear initialisation and BatchNorm γ 1, β 0.
+    /// Builds the head with PyTorch's default Linear initialisation and BatchNorms (γ 1, β 0, ε 1e-5, momentum 0.1).
     pub fn init(&self, device: &Device) -> FeaturePerturbationHead {
         let linear = |d_in, d_out| {
             LinearConfig::new(d_in, d_out)
                 .with_initializer(crate::init::torch_default())
                 .init(device)
         };
-        let norm = |channels| {
-            BatchNormConfig::new(channels)
-                .with_epsilon(FPH_BN.0)
-                .with_momentum(FPH_BN.1)
-                .init(device)
-        };
         FeaturePerturbationHead {
             fc1: linear(self.embedding_dim, self.bottleneck),
-            bn1: norm(self.bottleneck),
+            bn1: torch_batch_norm(self.bottleneck, device),
             fc2: linear(self.bottleneck, self.embedding_dim),
-            bn2: norm(self.embedding_dim),
+            bn2: torch_batch_norm(self.embedding_dim, device),
             slope: self.activation.slope(),
         }
     }
