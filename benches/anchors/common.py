@@ -96,18 +96,19 @@ N_MELS = 128  # mel bands (stgram_mfn.md §1.1)
 MEL_POWER = 2.0  # power spectrogram (stgram_mfn.md §1.1)
 
 
-def stgram_logmel_transforms(norm=None):
+def stgram_logmel_transforms(norm=None, n_fft=N_FFT, win_length=WIN_LENGTH, pad_mode="reflect", mel_scale="htk"):
     """torchaudio's (MelSpectrogram, AmplitudeToDB) of STgram-MFN, every argument spelled out (stgram_mfn.md §1.1:
     f_max None = sr/2 = 8000 Hz, HTK scale, no filter norm, centred reflect padding; dB = 10·log10(max(P, 1e-10))).
-    `norm="slaney"` gives the attention net's filters instead (neri_attention.md §3.1). Imports torch and torchaudio
+    `norm="slaney"` gives the attention net's filters instead (neri_attention.md §3.1); OS-SCL's front end also
+    changes `n_fft`, `win_length`, `pad_mode` and `mel_scale` (os_scl.md §2.2). Imports torch and torchaudio
     when called."""
     import torch
     import torchaudio
 
     mel = torchaudio.transforms.MelSpectrogram(
         sample_rate=SAMPLE_RATE,
-        n_fft=N_FFT,
-        win_length=WIN_LENGTH,
+        n_fft=n_fft,
+        win_length=win_length,
         hop_length=HOP_LENGTH,
         f_min=0.0,
         f_max=None,
@@ -117,9 +118,9 @@ def stgram_logmel_transforms(norm=None):
         power=MEL_POWER,
         normalized=False,
         center=True,
-        pad_mode="reflect",
+        pad_mode=pad_mode,
         norm=norm,
-        mel_scale="htk",
+        mel_scale=mel_scale,
     )
     return mel, torchaudio.transforms.AmplitudeToDB(stype="power", top_db=None)
 

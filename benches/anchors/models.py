@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 """Python anchors, "Models" table of shared/anchors.md (PyTorch CPU, float32).
 
-Builds ASDNet, MobileFaceNet variant B, TgramNet, STgram-MFN (variant B) and the attention + separable-convolution
-net of seed 001 (Neri & Carli) from the workspace specs (shared/spec/asdnet_specmfn.md, shared/spec/stgram_mfn.md,
-shared/spec/neri_attention.md with shared/spec/losses_arcmix.md), checks their parameter counts against the specs,
+Builds ASDNet, MobileFaceNet variant B, TgramNet, STgram-MFN (variant B), the attention + separable-convolution
+net of seed 001 (Neri & Carli) and the OS-SCL networks of seed 002 (Huang, Fang & He: TFSTgram(OS-SCL) with
+TFgramNet and the feature perturbation head, and Log-Mel(OS-SCL)) from the workspace specs
+(shared/spec/asdnet_specmfn.md, shared/spec/stgram_mfn.md, shared/spec/neri_attention.md with
+shared/spec/losses_arcmix.md, shared/spec/os_scl.md), checks their parameter counts against the specs,
 shared/spec/decisions.md §9 and shared/anchors.md, and times the workloads of benches/models.rs: forwards, training
-steps (the attention net's with Noisy-ArcMix on waveforms) and the log-Mel front end.
+steps (the attention net's with Noisy-ArcMix on waveforms, TFSTgram(OS-SCL)'s with mixup, SupCon + Noisy-ArcMix and
+the weight EMA) and the log-Mel front end.
 
 Usage:
     ANCHOR_THREADS=2 python3 benches/anchors/models.py [--json PATH] [--repeats 7] [--warmup 2] [--filter SUBSTRING]
@@ -15,6 +18,7 @@ environment to the JSON file given by --json. For the "tuned" column of shared/a
 GLIBC_TUNABLES=glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=17179869184 (run_all.sh does).
 """
 
+import copy
 import math
 import random
 import sys
@@ -65,9 +69,33 @@ NERI_MIXUP_ALPHA = 0.2  # λ ~ Beta(0.2, 0.2) per batch, on waveforms (neri_atte
 NERI_LR = 1e-4  # AdamW lr, weight decay 0.01 (neri_attention.md §10)
 NERI_SEED = 0  # seed of the λ and permutation draws of the training step (ours: repeatable runs)
 
+OS_SCL_N_FFT = 2048  # STFT size = window length of OS-SCL's Wave2Mel (os_scl.md §2.2)
+OS_SCL_PAD_MODE = "constant"  # centred zero padding of n_fft/2 samples each side (os_scl.md §2.2)
+OS_SCL_MEL_SCALE = "slaney"  # Slaney mel scale (linear below 1 kHz, log above), not HTK (os_scl.md §2.2)
+OS_SCL_MEL_NORM = "slaney"  # Slaney area-normalised filters (os_scl.md §2.2)
+# TFgramNet stem Conv1d (out_ch, kernel, stride, padding), no bias, then BN1d + ReLU (os_scl.md §3.2).
+TFGRAM_STEM = (64, 11, 5, 5)
+TFGRAM_BLOCKS = ((64, 64), (64, 128), (128, 128))  # pre_block1…3 channels in → out (os_scl.md §3.2, §9 #1)
+TFGRAM_DILATION = 2  # second conv of every block: k3, padding 2, dilation 2 (os_scl.md §3.2)
+TFGRAM_FIRST_POOL = 4  # max_pool1d(4) after pre_block1 (os_scl.md §3.2)
+TFGRAM_SECOND_POOL = 2 * N_FRAMES  # AdaptiveMaxPool1d(626) after pre_block2, then (313) after pre_block3 (§3.2)
+FPH_BOTTLENECK = 64  # FPH hidden width R, hard-coded in the reference (os_scl.md §1, §3.5)
+FPH_LEAKY_SLOPE = 0.01  # LeakyReLU slope of the Log-Mel variant's FPH (os_scl.md §1, §9 #4)
+OS_SCL_ARC_SCALE = 30.0  # ArcFace s, both variants (os_scl.md §1, §3.6)
+OS_SCL_TFSTGRAM_MARGIN = 0.4  # ArcFace m of TFSTgram(OS-SCL) (os_scl.md §1)
+OS_SCL_LOGMEL_MARGIN = 0.7  # ArcFace m of Log-Mel(OS-SCL) (os_scl.md §1, §9 #14)
+OS_SCL_SUPCON_TEMPERATURE = 0.02  # SupCon τ (os_scl.md §1, §4.1)
+OS_SCL_SUPCON_BASE_TEMPERATURE = 0.07  # SupCon τ_b: the loss is scaled by τ/τ_b (os_scl.md §1, §4.1)
+OS_SCL_MIXUP_ALPHA = 0.5  # λ ~ Beta(0.5, 0.5) per batch, on waveforms and log-Mels (os_scl.md §1, §4)
+OS_SCL_LR = 1e-4  # AdamW lr, weight decay 0.01 (os_scl.md §1)
+OS_SCL_EMA_DECAY = 0.9999  # EMA of every float state entry per optimizer step (os_scl.md §1, §5 WeightEMA)
+OS_SCL_EMA_WEIGHT_DECAY = 2e-6  # then the online float state × (1 − 2e-6) per step (os_scl.md §1, §5)
+OS_SCL_SEED = 0  # seed of the λ and permutation draws of the training step (ours: repeatable runs)
+
 ASDNET_BATCH = 64  # ASDNet batch (shared/anchors.md; benches/models.rs)
 MFN_BATCH = 16  # MobileFaceNet / STgram-MFN batch (shared/anchors.md; benches/models.rs)
 NERI_BATCH = 64  # attention-net training batch (neri_attention.md §10; benches/models.rs attention_net)
+OS_SCL_BATCH = 64  # OS-SCL training batch (os_scl.md §1)
 
 # Parameter counts (`sum(p.numel())`), asserted below; shared/anchors.md "params" column, broken down by the specs.
 PARAMS_ASDNET = 510_208  # conv stack + Linear(256→128) (asdnet_specmfn.md §2.1 table)
@@ -80,6 +108,14 @@ PARAMS_NERI_HEATMAP = 1_964  # attention module, heatmap.0…7 (neri_attention.m
 PARAMS_NERI_MFN_B_2CH = 875_625  # 2-ch MobileFaceNet B incl. the unused fc_out 5 289 (neri_attention.md §7)
 PARAMS_NERI_ATTENTION = 879_087  # all but the unused fc_out, with ArcFace W (decisions.md §9; neri_attention.md §7)
 PARAMS_NERI_ATTENTION_WITH_FC_OUT = 884_376  # + fc_out 5 289: the paper's 884 k (neri_attention.md §1, §7)
+PARAMS_TFGRAMNET = 198_720  # the used part: stem, pre_block1…3 (os_scl.md §3.2, §7)
+PARAMS_FPH = 16_960  # Linear 8 256 + BN 128 + Linear 8 320 + BN 256 (os_scl.md §3.5)
+PARAMS_OS_SCL_MFN_B_3CH = 876_201  # 3-ch MobileFaceNet B incl. the unused fc_out 5 289 (os_scl.md §3.4)
+# TgramNet + TFgramNet + 3-ch MFN without fc_out + FPH + ArcFace W (os_scl.md §7 "functional model").
+PARAMS_OS_SCL_TFSTGRAM = 1_372_246
+PARAMS_OS_SCL_TFSTGRAM_WITH_FC_OUT = 1_377_535  # + fc_out: the pruned checkpoint, the paper's 1.38 M (os_scl.md §7)
+PARAMS_OS_SCL_LOGMEL = 891_968  # 1-ch MFN without fc_out + FPH + ArcFace W; no Tgram / TFgram (os_scl.md §7)
+PARAMS_OS_SCL_LOGMEL_WITH_FC_OUT = 897_257  # + fc_out; the paper's 0.88 M is not reproducible (os_scl.md §7, §9 #13)
 
 
 # --- Networks (written from the specs) ----------------------------------------------------------------------------
@@ -231,14 +267,27 @@ class StgramMfn(nn.Module):
 
 class LogMel(nn.Module):
     """STgram-MFN front end: torchaudio MelSpectrogram + AmplitudeToDB, every argument spelled out
-    (stgram_mfn.md §1.1; f_max None = 8000 Hz, HTK scale, no filter norm, centred reflect padding)."""
+    (stgram_mfn.md §1.1; f_max None = 8000 Hz, HTK scale, no filter norm, centred reflect padding). `options` go to
+    common.stgram_logmel_transforms (OS-SCL's front end: os_scl_logmel())."""
 
-    def __init__(self):
+    def __init__(self, **options):
         super().__init__()
-        self.mel, self.to_db = common.stgram_logmel_transforms()
+        self.mel, self.to_db = common.stgram_logmel_transforms(**options)
 
-    def forward(self, wave):  # wave [B, 160000] → [B, 128, 313] dB
+    def forward(self, wave):  # wave [B, 160000] → [B, 128, 313] dB ([B, 1, 160000] → [B, 1, 128, 313])
         return self.to_db(self.mel(wave))
+
+
+def os_scl_logmel():
+    """OS-SCL's Wave2Mel (os_scl.md §2.2): periodic Hann 2048, hop 512, centred zero padding of 1024, power 2,
+    128 Slaney-scale filters with Slaney norm over 0–8000 Hz, 10·log10(max(P, 1e-10)), no top_db."""
+    return LogMel(
+        norm=OS_SCL_MEL_NORM,
+        n_fft=OS_SCL_N_FFT,
+        win_length=OS_SCL_N_FFT,
+        pad_mode=OS_SCL_PAD_MODE,
+        mel_scale=OS_SCL_MEL_SCALE,
+    )
 
 
 def neri_mel_transform():
@@ -305,6 +354,130 @@ class NeriAttention(nn.Module):
         return self.arcface(z, label), z
 
 
+class TfgramBlock(nn.Module):
+    """TFgramNet "Convblock": Conv1d k3 p1 → BN1d → ReLU → Conv1d k3 p2 dilation 2 → BN1d → ReLU, no conv bias,
+    Xavier-uniform convs (os_scl.md §3.2). Attribute names are the reference's (conv1, bn1, conv2, bn2)."""
+
+    def __init__(self, c_in, c_out):
+        super().__init__()
+        self.conv1 = nn.Conv1d(c_in, c_out, 3, 1, 1, bias=False)
+        self.bn1 = nn.BatchNorm1d(c_out)
+        self.conv2 = nn.Conv1d(c_out, c_out, 3, 1, TFGRAM_DILATION, dilation=TFGRAM_DILATION, bias=False)
+        self.bn2 = nn.BatchNorm1d(c_out)
+        nn.init.xavier_uniform_(self.conv1.weight)
+        nn.init.xavier_uniform_(self.conv2.weight)
+
+    def forward(self, x):
+        return F.relu(self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x))))))
+
+
+class TFgramNet(nn.Module):
+    """TFgramNet of seed 002, only the layers that run (os_scl.md §3.2, §3.7): Conv1d(1→64, k11, s5, p5) → BN → ReLU,
+    pre_block1 → max pool 4, pre_block2 → adaptive max pool 626, pre_block3 → adaptive max pool 313. The 128 output
+    channels are the image's frequency axis (no transpose). Attribute names follow the reference (`TFgramNet.`)."""
+
+    def __init__(self):
+        super().__init__()
+        c_stem, kernel, stride, padding = TFGRAM_STEM
+        self.pre_conv0 = nn.Conv1d(1, c_stem, kernel, stride, padding, bias=False)
+        self.pre_bn0 = nn.BatchNorm1d(c_stem)
+        nn.init.xavier_uniform_(self.pre_conv0.weight)  # reference init (os_scl.md §3.2)
+        self.pre_block1, self.pre_block2, self.pre_block3 = (TfgramBlock(c_in, c_out) for c_in, c_out in TFGRAM_BLOCKS)
+
+    def forward(self, wave):  # wave [B, 1, 160000] → TFgram [B, 128, 313]
+        x = F.relu(self.pre_bn0(self.pre_conv0(wave)))  # [B, 64, 32000]
+        x = F.max_pool1d(self.pre_block1(x), TFGRAM_FIRST_POOL)  # [B, 64, 8000]
+        x = F.adaptive_max_pool1d(self.pre_block2(x), TFGRAM_SECOND_POOL)  # [B, 128, 626]
+        return F.adaptive_max_pool1d(self.pre_block3(x), N_FRAMES)  # [B, 128, 313]
+
+
+class FeaturePerturbationHead(nn.Module):
+    """FPH (os_scl.md §3.5): Linear(128→64) → act → BN1d → Linear(64→128) → act → BN1d → L2 normalisation, act =
+    ReLU (TFSTgram, `BasicHead`) or LeakyReLU(0.01) (Log-Mel, `LeakyReLUHead`). `head` is the reference's name."""
+
+    def __init__(self, leaky):
+        super().__init__()
+
+        def act():
+            return nn.LeakyReLU(FPH_LEAKY_SLOPE) if leaky else nn.ReLU()
+
+        self.head = nn.Sequential(
+            nn.Linear(EMBEDDING_DIM, FPH_BOTTLENECK),
+            act(),
+            nn.BatchNorm1d(FPH_BOTTLENECK),
+            nn.Linear(FPH_BOTTLENECK, EMBEDDING_DIM),
+            act(),
+            nn.BatchNorm1d(EMBEDDING_DIM),
+        )
+
+    def forward(self, e):  # e [B, 128] → z [B, 128], unit rows: h / max(‖h‖₂, 1e-12)
+        return F.normalize(self.head(e), dim=1, eps=1e-12)
+
+
+class OsScl(nn.Module):
+    """OS-SCL of seed 002 (os_scl.md §1, §3). fusion=True: TFSTgram(OS-SCL), [log-Mel, Tgram, TFgram] → 3-ch
+    MobileFaceNet B → FPH (ReLU) → ArcFace s 30 m 0.4. fusion=False: Log-Mel(OS-SCL), log-Mel → 1-ch MobileFaceNet B
+    → FPH (LeakyReLU 0.01) → ArcFace s 30 m 0.7; its Tgram and TFgram branches change nothing and are not built
+    (os_scl.md §3.3, §9 #18). Attribute names follow the reference state dict (tgramnet, TFgramNet, mobilefacenet,
+    head, arcface); the MobileFaceNet keeps its unused fc_out, as the reference does (§3.4)."""
+
+    def __init__(self, fusion=True, n_classes=N_CLASSES):
+        super().__init__()
+        self.fusion = fusion
+        if fusion:
+            self.tgramnet = TgramNet()
+            self.TFgramNet = TFgramNet()
+        self.mobilefacenet = MobileFaceNet(3 if fusion else 1, n_classes=n_classes)
+        self.head = FeaturePerturbationHead(leaky=not fusion)
+        margin = OS_SCL_TFSTGRAM_MARGIN if fusion else OS_SCL_LOGMEL_MARGIN
+        self.arcface = ArcFace(n_classes, EMBEDDING_DIM, OS_SCL_ARC_SCALE, margin)
+
+    def forward(self, wave, logmel, label):  # wave [B, 1, 160000], logmel [B, 1, 128, 313] → margin logits, z
+        image = logmel
+        if self.fusion:  # channel order log-Mel, Tgram, TFgram (os_scl.md §3.3)
+            image = torch.cat((logmel, self.tgramnet(wave).unsqueeze(1), self.TFgramNet(wave).unsqueeze(1)), dim=1)
+        e, _fc_logits = self.mobilefacenet(image)  # fc_out is computed and discarded, as in the reference
+        z = self.head(e)
+        return self.arcface(z, label), z  # the margin sits at `label`: y_a in training, the true ID at test (§3.6)
+
+
+def supcon_loss(z, labels, temperature=OS_SCL_SUPCON_TEMPERATURE, base_temperature=OS_SCL_SUPCON_BASE_TEMPERATURE):
+    """Supervised contrastive loss of OS-SCL's code, one view, contrast mode 'all' (os_scl.md §4.1): S = z·zᵀ/τ,
+    log p_ij = S_ij − log Σ_{a≠i} exp S_ia, ℓ_i = −mean of log p_ip over the positives p ≠ i (0 without positives),
+    loss = (τ/τ_b) · mean of ℓ_i over all B anchors."""
+    self_mask = torch.eye(z.shape[0], dtype=torch.bool, device=z.device)
+    sim = z @ z.T / temperature
+    log_prob = sim - torch.logsumexp(sim.masked_fill(self_mask, float("-inf")), dim=1, keepdim=True)
+    positives = (labels[:, None] == labels[None, :]) & ~self_mask
+    n_pos = positives.sum(dim=1).clamp_min(1)  # |P(i)| = 0 → 1: the sum is 0, so ℓ_i = 0
+    mean_log_prob_pos = torch.where(positives, log_prob, 0.0).sum(dim=1) / n_pos
+    return -(temperature / base_temperature) * mean_log_prob_pos.mean()
+
+
+def os_scl_loss(logits, z, y_a, y_b, lam):
+    """OS-SCL total loss (os_scl.md §4.3): SupCon(z, y_a) + λ·CE(logits, y_a) + (1 − λ)·CE(logits, y_b), where the
+    logits carry the margin at y_a (Noisy-ArcMix, §4.2)."""
+    namix = lam * F.cross_entropy(logits, y_a) + (1.0 - lam) * F.cross_entropy(logits, y_b)
+    return supcon_loss(z, y_a) + namix
+
+
+class WeightEma:
+    """OS-SCL's WeightEMA (os_scl.md §5): copies `ema`'s state into `online` once; each step then sets, for every
+    float32 state entry (parameters and buffers, BN running stats included; int64 counters skipped),
+    v_ema ← 0.9999·v_ema + 0.0001·v_online, then v_online ← v_online·(1 − 2e-6)."""
+
+    def __init__(self, online, ema):
+        online.load_state_dict(ema.state_dict())
+        online_state, ema_state = online.state_dict(), ema.state_dict()  # share storage with the modules
+        self.pairs = [(v, ema_state[k]) for k, v in online_state.items() if v.dtype == torch.float32]
+
+    @torch.no_grad()
+    def step(self):
+        for v, v_ema in self.pairs:
+            v_ema.mul_(OS_SCL_EMA_DECAY).add_(v, alpha=1.0 - OS_SCL_EMA_DECAY)
+            v.mul_(1.0 - OS_SCL_EMA_WEIGHT_DECAY)
+
+
 def n_params(*modules):
     return sum(p.numel() for m in modules for p in m.parameters())
 
@@ -316,6 +489,8 @@ def check_params():
     mfn = MobileFaceNet(1)  # no fc_out: the 869 760 of anchors.md is the 1-ch trunk (stgram_mfn.md §8.1)
     stgram = StgramMfn()
     neri = NeriAttention()
+    tfstgram = OsScl(fusion=True)
+    logmel_scl = OsScl(fusion=False)
     counts = {
         "asdnet": (n_params(asdnet), PARAMS_ASDNET),
         "asdnet+arcface": (n_params(asdnet, arc), PARAMS_ASDNET_WITH_ARCFACE),
@@ -330,6 +505,15 @@ def check_params():
         # decisions.md §9: everything trained, ArcFace W included, the unused fc_out excluded
         "neri_attention": (n_params(neri) - n_params(neri.classifier.fc_out), PARAMS_NERI_ATTENTION),
         "neri_attention+fc_out": (n_params(neri), PARAMS_NERI_ATTENTION_WITH_FC_OUT),  # the paper's 884 k
+        "tfgramnet": (n_params(tfstgram.TFgramNet), PARAMS_TFGRAMNET),
+        "fph": (n_params(tfstgram.head), PARAMS_FPH),
+        "os_scl_mfn_b_3ch+fc_out": (n_params(tfstgram.mobilefacenet), PARAMS_OS_SCL_MFN_B_3CH),
+        "os_scl_logmel_frontend": (n_params(os_scl_logmel()), 0),
+        # os_scl.md §7: the functional model (ArcFace W included, the dead fc_out excluded), then with fc_out
+        "os_scl_tfstgram": (n_params(tfstgram) - n_params(tfstgram.mobilefacenet.fc_out), PARAMS_OS_SCL_TFSTGRAM),
+        "os_scl_tfstgram+fc_out": (n_params(tfstgram), PARAMS_OS_SCL_TFSTGRAM_WITH_FC_OUT),  # the paper's 1.38 M
+        "os_scl_logmel": (n_params(logmel_scl) - n_params(logmel_scl.mobilefacenet.fc_out), PARAMS_OS_SCL_LOGMEL),
+        "os_scl_logmel+fc_out": (n_params(logmel_scl), PARAMS_OS_SCL_LOGMEL_WITH_FC_OUT),
     }
     for name, (got, want) in counts.items():
         assert got == want, f"{name}: {got} parameters, spec says {want}"
@@ -479,6 +663,66 @@ def neri_workloads(runner):
     )
 
 
+def os_scl_workloads(runner):
+    model = OsScl(fusion=True)  # TFSTgram(OS-SCL)
+    params = n_params(model)  # 1 377 535 with the unused fc_out, as the STgram-MFN rows count theirs
+    logmel = os_scl_logmel()
+    # Sine waveforms sin(0.001·n·(c + 1))·0.1 per clip c (benches/models.rs `sines(64)`), labels c % 41.
+    n = torch.arange(CLIP_SAMPLES, dtype=torch.float64)
+    waves = torch.stack([torch.sin(0.001 * n * (c + 1)) * 0.1 for c in range(OS_SCL_BATCH)]).to(torch.float32)
+    waves = waves.unsqueeze(1)  # [B, 1, 160000], the reference's input layout (os_scl.md §2.1)
+    labels = torch.arange(OS_SCL_BATCH) % N_CLASSES  # benches/models.rs `(0..64).map(|i| i % 41)`
+    with torch.no_grad():
+        mels = logmel(waves)  # [B, 1, 128, 313]: once per clip, outside the step, as the reference's data loader
+    # Online model and EMA copy start from the same weights (os_scl.md §5); the EMA model is never trained.
+    ema = copy.deepcopy(model).eval().requires_grad_(False)
+    ema_step = WeightEma(model, ema)
+    optimiser = torch.optim.AdamW(model.parameters(), lr=OS_SCL_LR, weight_decay=ADAMW_WEIGHT_DECAY)
+    # Fixed draws so that runs repeat: λ from a seeded stdlib generator (torch's Beta sampler takes no generator),
+    # the permutation from a seeded torch generator.
+    lam_rng = random.Random(OS_SCL_SEED)
+    perm_gen = torch.Generator().manual_seed(OS_SCL_SEED)
+
+    def step():
+        # Mixup of the waveforms and of the precomputed log-Mels (dB domain) with one λ and π (os_scl.md §4), margin
+        # logits at y_a, SupCon(z, y_a) + Noisy-ArcMix (§4.3), AdamW step, then the EMA step (§5).
+        optimiser.zero_grad(set_to_none=True)
+        lam = lam_rng.betavariate(OS_SCL_MIXUP_ALPHA, OS_SCL_MIXUP_ALPHA)
+        perm = torch.randperm(OS_SCL_BATCH, generator=perm_gen)
+        mixed_waves = lam * waves + (1.0 - lam) * waves[perm]
+        mixed_mels = lam * mels + (1.0 - lam) * mels[perm]
+        logits, z = model(mixed_waves, mixed_mels, labels)
+        loss = os_scl_loss(logits, z, labels, labels[perm], lam)
+        loss.backward()
+        optimiser.step()
+        ema_step.step()
+        return loss.item()
+
+    eval_waves, eval_mels, eval_labels = waves[:MFN_BATCH], mels[:MFN_BATCH], labels[:MFN_BATCH]
+
+    def forward_eval():
+        # Tgram, TFgram, 3-ch MobileFaceNet, FPH, margin logits at the clip's class (os_scl.md §3, §6); the clips'
+        # log-Mels are inputs, computed per clip beforehand as by the reference's data loader.
+        logits, _ = model(eval_waves, eval_mels, eval_labels)
+        return logits
+
+    model.train()
+    runner.run(
+        f"os_scl_tfstgram_train_step_b{OS_SCL_BATCH}",
+        step,
+        params=params,
+        note="from waveforms + their log-Mels, mixup Beta(0.5, 0.5), SupCon τ 0.02 + Noisy-ArcMix, ArcFace s30 m0.4, "
+        "AdamW, EMA; params incl. unused fc_out",
+    )
+    model.eval()
+    runner.run(
+        f"os_scl_tfstgram_forward_eval_b{MFN_BATCH}",
+        inference(forward_eval),
+        params=params,
+        note="from waveforms + their log-Mels → logits",
+    )
+
+
 # --- Environment record ---------------------------------------------------------------------------------------
 def environment():
     """The JSON environment: threads (ours and torch's), oneDNN, versions, the machine, torch's parallel info."""
@@ -516,6 +760,7 @@ def main():
     mfn_workloads(runner, gen)
     stgram_workloads(runner)
     neri_workloads(runner)
+    os_scl_workloads(runner)
 
     if args.json:
         common.write_json(
