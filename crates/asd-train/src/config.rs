@@ -258,12 +258,17 @@ impl Schedule {
 /// An exponential moving average (EMA) of the model: after every optimiser step each float state entry (weights
 /// and BatchNorm statistics) becomes `decay · ema + (1 − decay) · online`. The EMA model is what evaluation, the
 /// validation loss and the saved model use; checkpoints hold both, so a resumed run continues both exactly.
-/// TOML: `[ema]`, `decay = 0.9999`.
+/// TOML: `[ema]`, `decay = 0.9999`, optionally `online_decay = 2e-6`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EmaConfig {
     /// Weight of the old average per step, in [0, 1).
     pub decay: f64,
+    /// After each step's average, every float state entry of the online model (weights and BatchNorm statistics)
+    /// is also multiplied by `1 − online_decay`, in [0, 1): OS-SCL's WeightEMA does so with 2e-6 (os_scl.md §5).
+    /// Default 0 (none).
+    #[serde(default)]
+    pub online_decay: f64,
 }
 
 /// Which epoch's model a run returns.
@@ -324,6 +329,10 @@ pub struct TrainConfig {
     pub batch_size: usize,
     /// Whether a last batch smaller than `batch_size` is skipped. Default `false` (kept).
     pub drop_last: bool,
+    /// A last batch of fewer examples than this is skipped even without `drop_last` (OS-SCL: 2, as BatchNorm over
+    /// a single example has no variance; os_scl.md §5). Default 1 (every last batch kept).
+    #[serde(default = "one")]
+    pub min_last_batch: usize,
     /// Seed of the shuffling, the validation split and the step's random draws (the model's initial weights come from
     /// the caller). Default 0.
     pub seed: u64,
@@ -344,6 +353,11 @@ pub struct TrainConfig {
     pub snapshot_every: Option<usize>,
 }
 
+/// serde's default of [`TrainConfig::min_last_batch`].
+fn one() -> usize {
+    1
+}
+
 /// The folder of a run directory holding [`TrainConfig::snapshot_every`]'s snapshots.
 pub const SNAPSHOT_DIR: &str = "snapshots";
 
@@ -358,6 +372,7 @@ impl Default for TrainConfig {
             epochs: EPOCHS,
             batch_size: BATCH_SIZE,
             drop_last: false,
+            min_last_batch: 1,
             seed: 0,
             optimizer: OptimizerConfig::adam(LEARNING_RATE),
             schedule: Schedule::Cosine {
@@ -397,6 +412,14 @@ impl TrainConfig {
                 format!("must be in [0, 1), got {}", ema.decay),
             ));
         }
+        if let Some(ema) = &self.ema
+            && !(ema.online_decay.is_finite() && (0.0..1.0).contains(&ema.online_decay))
+        {
+            return Err(Error::config(
+                "ema.online_decay",
+                format!("must be in [0, 1), got {}", ema.online_decay),
+            ));
+        }
         if self.snapshot_every == Some(0) {
             return Err(Error::config(
                 "snapshot_every",
@@ -419,16 +442,48 @@ impl TrainConfig {
         self.schedule.lr(self.optimizer.lr(), epoch)
     }
 
-    /// Batches per epoch for `n` examples: ⌈n / batch⌉, or ⌊n / batch⌋ with `drop_last`.
+    /// Batches per epoch for `n` examples: ⌊n / batch⌋, plus the last partial batch unless `drop_last` is set or it
+    /// has fewer than `min_last_batch` examples.
     pub fn steps_per_epoch(&self, n: usize) -> usize {
         let batch = self.batch_size.max(1);
-        if self.drop_last { n / batch } else { n.div_ceil(batch) }
+        let rest = n % batch;
+        n / batch + usize::from(!self.drop_last && rest > 0 && rest >= self.min_last_batch)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Criterion: 65 examples in batches of 64 give 2 steps, 1 with `min_last_batch = 2` (a last batch of one
+    /// skipped) or `drop_last`; 66 give 2 with `min_last_batch = 2`.
+    #[test]
+    fn a_last_batch_below_the_minimum_is_skipped() {
+        let config = TrainConfig {
+            batch_size: 64,
+            ..TrainConfig::default()
+        };
+        let at_least_two = TrainConfig {
+            min_last_batch: 2,
+            ..config.clone()
+        };
+        let dropped = TrainConfig {
+            drop_last: true,
+            ..config.clone()
+        };
+        assert_eq!(
+            (
+                config.steps_per_epoch(65),
+                at_least_two.steps_per_epoch(65),
+                dropped.steps_per_epoch(65)
+            ),
+            (2, 1, 1)
+        );
+        assert_eq!(
+            (at_least_two.steps_per_epoch(66), at_least_two.steps_per_epoch(64)),
+            (2, 1)
+        );
+    }
 
     fn field_of(config: &TrainConfig) -> String {
         match config.check() {
@@ -566,7 +621,10 @@ mod tests {
             ),
             (
                 TrainConfig {
-                    ema: Some(EmaConfig { decay: 1.0 }),
+                    ema: Some(EmaConfig {
+                        decay: 1.0,
+                        online_decay: 0.0,
+                    }),
                     ..base.clone()
                 },
                 "ema.decay",

@@ -60,3 +60,72 @@ pub(crate) fn update<M: Module>(average: M, online: &M, decay: f64) -> M {
         decay,
     })
 }
+
+/// Multiplies every float entry of a module by a factor, keeping each parameter a leaf that requires a gradient
+/// when it did.
+struct Scale(f64);
+
+impl ModuleMapper for Scale {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        let factor = self.0;
+        param.map(|value| {
+            let trained = value.is_require_grad();
+            // Scaled outside the graph, then a fresh leaf, as an optimiser step leaves a parameter.
+            let scaled = Tensor::from_inner(value.inner().mul_scalar(factor));
+            if trained { scaled.require_grad() } else { scaled }
+        })
+    }
+}
+
+/// `model` with every float state entry (weights and BatchNorm statistics) multiplied by `factor` (OS-SCL's decay of
+/// the online model, [`EmaConfig::online_decay`](crate::EmaConfig::online_decay)). `Module::train` first folds
+/// BatchNorm's pending running-statistic updates into their values, so the statistics are scaled too.
+pub(crate) fn shrink<M: Module>(model: M, factor: f64) -> M {
+    model.train().map(&mut Scale(factor))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    // `#[derive(Module)]` names the `burn` crate.
+    use asd_models::burn;
+    use asd_models::burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig};
+    use asd_models::burn::tensor::TensorData;
+
+    #[derive(Module, Debug)]
+    struct Net {
+        linear: Linear,
+        norm: BatchNorm,
+    }
+
+    fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+        t.into_data().convert::<f32>().try_to_vec::<f32>().unwrap_or_default()
+    }
+
+    /// Criterion: after a training forward (BatchNorm's running mean updated but not yet folded in), shrinking by
+    /// 1/2 halves the weights and the folded running mean, and the weights still receive gradients.
+    #[test]
+    fn shrink_scales_weights_and_statistics_and_keeps_them_trainable() {
+        let device = Device::flex().autodiff();
+        device.seed(1);
+        let net = Net {
+            linear: LinearConfig::new(3, 2).init(&device),
+            norm: BatchNormConfig::new(2).init(&device),
+        };
+        let x = Tensor::<2>::from_data(TensorData::new(vec![1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0], [2, 3]), &device);
+        let _ = net.norm.forward(net.linear.forward(x.clone()));
+        let snapshot = net.valid();
+        let half = |v: Vec<f32>| v.into_iter().map(|v| v * 0.5).collect::<Vec<f32>>();
+        let mean = half(values(snapshot.norm.running_mean.value()));
+        let weight = half(values(snapshot.linear.weight.val()));
+        assert!(mean.iter().any(|&m| m != 0.0), "the forward moved the running mean");
+        let shrunk = shrink(net, 0.5);
+        assert_eq!(values(shrunk.valid().norm.running_mean.value()), mean);
+        assert_eq!(values(shrunk.linear.weight.val()), weight);
+        let grads = shrunk.linear.forward(x).sum().backward();
+        assert!(
+            shrunk.linear.weight.grad(&grads).is_some(),
+            "the weight is still trained"
+        );
+    }
+}

@@ -589,6 +589,9 @@ where
             model = optimizer.step(lr, model, grads);
             if let (Some(average), Some(settings)) = (done.ema.take(), &config.ema) {
                 done.ema = Some(crate::ema::update(average, &model.valid(), settings.decay));
+                if settings.online_decay > 0.0 {
+                    model = crate::ema::shrink(model, 1.0 - settings.online_decay);
+                }
             }
             done.steps_done += 1;
             tally.loss_sum += loss_value * indices.len() as f64;

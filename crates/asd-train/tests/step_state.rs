@@ -84,7 +84,8 @@ impl Observer for StopAfter {
 }
 
 /// 3 epochs of batches of 4 (6 steps) over 21 of the 24 examples (a sixth of each class's 8, rounded: one, held
-/// out), EMA 0.9, the epoch of the lowest validation loss returned.
+/// out), EMA 0.9 with the online model shrunk by 1e-3 per step (OS-SCL's kind of EMA), the epoch of the lowest
+/// validation loss returned.
 fn config(ema: bool) -> TrainConfig {
     TrainConfig {
         epochs: 3,
@@ -92,7 +93,10 @@ fn config(ema: bool) -> TrainConfig {
         seed: 5,
         optimizer: OptimizerConfig::adamw(1e-2),
         schedule: Schedule::Constant,
-        ema: ema.then_some(EmaConfig { decay: 0.9 }),
+        ema: ema.then_some(EmaConfig {
+            decay: 0.9,
+            online_decay: 1e-3,
+        }),
         validation: Some(ValidationConfig {
             fraction: 1.0 / 6.0,
             select: ModelSelection::BestLoss,
