@@ -12,6 +12,7 @@ mod asdnet;
 mod logmel_mfn;
 pub mod margin;
 mod neri_attention;
+mod os_scl;
 mod raw_logmel;
 mod specmfn;
 mod stgram_mfn;
@@ -273,12 +274,14 @@ pub trait SystemDef: Send + Sync {
 pub struct System(&'static dyn SystemDef);
 
 /// The built-in systems, in the order of [`System::all`].
-const BUILTIN: [System; 6] = [
+const BUILTIN: [System; 8] = [
     System::ASDNET,
     System::SPECMFN,
     System::LOGMEL_MFN,
     System::STGRAM_MFN,
     System::NERI_ATTENTION,
+    System::OS_SCL_LOGMEL,
+    System::OS_SCL_TFSTGRAM,
     System::RAW_LOGMEL,
 ];
 
@@ -297,6 +300,12 @@ impl System {
     /// The attention + separable-convolution net (Neri & Carli 2024, seed 001): log-Mel and a learned Wavegram
     /// weighted by an attention map, MobileFaceNet B, ArcFace; Noisy-ArcMix on waveforms.
     pub const NERI_ATTENTION: System = System(&neri_attention::NeriAttention);
+    /// Log-Mel(OS-SCL) (Huang et al. 2025, seed 002): MobileFaceNet B on the log-Mel, the feature-perturbation head
+    /// (LeakyReLU), ArcFace m 0.7; Noisy-ArcMix + noisy supervised contrastive loss, EMA, validation selection.
+    pub const OS_SCL_LOGMEL: System = System(&os_scl::LOGMEL);
+    /// TFSTgram(OS-SCL) (seed 002): MobileFaceNet B on [log-Mel, Tgram, TFgram], the feature-perturbation head (ReLU),
+    /// ArcFace m 0.4; trained as [`System::OS_SCL_LOGMEL`].
+    pub const OS_SCL_TFSTGRAM: System = System(&os_scl::TFSTGRAM);
     /// No network: the mean and standard deviation over time of each log-Mel band (a training-free baseline).
     pub const RAW_LOGMEL: System = System(&raw_logmel::RawLogMel);
 
@@ -628,6 +637,9 @@ mod tests {
             (System::SPECMFN, 1_052_288, 1_052_329, 184_037_376),
             (System::LOGMEL_MFN, 1_064_105, 1_064_105, 704_717_952),
             (System::STGRAM_MFN, 1_345_046, 1_350_335, 797_684_864),
+            // os_scl.md §7–8: the spec's MACs less the dead fc_out's 5 248, which ours does not run.
+            (System::OS_SCL_LOGMEL, 891_968, 897_257, 692_651_136),
+            (System::OS_SCL_TFSTGRAM, 1_372_246, 1_377_535, 2_251_728_000),
         ];
         for (system, params, params_paper, macs) in expected {
             let info = info(system).unwrap();
