@@ -4,7 +4,9 @@
 //! 229.7 ms; STgram-MFN (variant B) training step batch 16 from waveforms (log-Mel on the CPU, ArcFace s 30
 //! m 0.7, AdamW) 1166 ms. The attention net of seed 001 (neri_attention.md) has no anchors.md row: its training step
 //! (batch 64 from waveforms, Noisy-ArcMix, the preset's AdamW) and forward (batch 16 from waveforms) are timed
-//! against `benches/anchors/models.py` in the same session (docs/performance.md).
+//! against `benches/anchors/models.py` in the same session (docs/performance.md), as is OS-SCL's TFSTgram training
+//! step (batch 64: waveforms and their log-Mels mixed alike, Noisy-ArcMix + SupCon, AdamW, the EMA with the online
+//! decay).
 //!
 //! A training step is one `asd_train::train` epoch over exactly one batch (so it includes moving the model to
 //! the autodiff device and back, a few milliseconds). The bench binary uses mimalloc, as the `asd` binary does.
@@ -110,6 +112,7 @@ fn models(c: &mut Criterion) {
         })
     });
     attention_net(&mut group, &device);
+    os_scl_tfstgram(&mut group, &device);
     group.finish();
 }
 
@@ -124,32 +127,26 @@ fn sines(count: usize) -> Vec<Vec<f32>> {
         .collect()
 }
 
-/// The attention net: one training step of the `neri-attention` preset through its system (batch 64 from waveforms:
-/// Noisy-ArcMix blends the waveforms, the log-Mel of the blend is computed in the step; AdamW 1e-4), and the forward
-/// of 16 clips from waveforms (log-Mel, Wavegram, attention, MobileFaceNet, head).
-fn attention_net(group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>, device: &Device) {
-    let logmel = FeatureSpec::new(FeatureKind::LogMel)
-        .with_preset(FrontendPreset::NeriAttention)
-        .build()
-        .expect("front end");
-    let waves = sines(64);
-    let slices: Vec<&[f32]> = waves.iter().map(Vec::as_slice).collect();
-    let mel = extract_batch(logmel.as_ref(), &slices).expect("log-Mel");
-    let wave = Array3::from_shape_fn((64, 1, 160_000), |(i, _, n)| waves[i][n]);
-    let inputs = [
-        FeatureCache::in_memory("log-Mel", mel).expect("clips"),
-        FeatureCache::in_memory("waveforms", wave).expect("clips"),
-    ];
+/// One training step of `system`'s preset through the system (its own step, loss, EMA) on 64 clips of waveforms
+/// `waves` and their features `mel` (the preset's log-Mel), without a validation split: exactly one batch.
+fn preset_step(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    name: &str,
+    system: System,
+    inputs: &[FeatureCache],
+    device: &Device,
+) {
     let labels: Vec<usize> = (0..64).map(|i| i % 41).collect();
-    let config = RunConfig::preset(System::NERI_ATTENTION).with_epochs(1);
-    let system = System::NERI_ATTENTION.def();
-    group.bench_function("neri_attention_train_step_b64_from_waveforms", |b| {
+    let mut config = RunConfig::preset(system).with_epochs(1);
+    config.train.validation = None;
+    let def = system.def();
+    group.bench_function(name, |b| {
         b.iter_batched(
-            || system.build(&config, device).expect("preset network"),
+            || def.build(&config, device).expect("preset network"),
             |network| {
                 let job = TrainJob {
                     config: &config,
-                    inputs: &inputs,
+                    inputs,
                     labels: &labels,
                     device,
                     session: Session::new(),
@@ -159,11 +156,59 @@ fn attention_net(group: &mut criterion::BenchmarkGroup<'_, criterion::measuremen
             BatchSize::PerIteration,
         )
     });
+}
 
+/// The 64 clips of [`sines`] as feature caches: the log-Mel of `preset`, then the waveforms.
+fn wave_and_mel(preset: FrontendPreset) -> [FeatureCache; 2] {
+    let logmel = FeatureSpec::new(FeatureKind::LogMel)
+        .with_preset(preset)
+        .build()
+        .expect("front end");
+    let waves = sines(64);
+    let slices: Vec<&[f32]> = waves.iter().map(Vec::as_slice).collect();
+    let mel = extract_batch(logmel.as_ref(), &slices).expect("log-Mel");
+    let wave = Array3::from_shape_fn((64, 1, 160_000), |(i, _, n)| waves[i][n]);
+    [
+        FeatureCache::in_memory("log-Mel", mel).expect("clips"),
+        FeatureCache::in_memory("waveforms", wave).expect("clips"),
+    ]
+}
+
+/// OS-SCL's TFSTgram variant: one training step of its preset (batch 64, from waveforms and their log-Mels).
+fn os_scl_tfstgram(group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>, device: &Device) {
+    let inputs = wave_and_mel(FrontendPreset::OsScl);
+    preset_step(
+        group,
+        "os_scl_tfstgram_train_step_b64",
+        System::OS_SCL_TFSTGRAM,
+        &inputs,
+        device,
+    );
+}
+
+/// The attention net: one training step of the `neri-attention` preset through its system (batch 64 from waveforms:
+/// Noisy-ArcMix blends the waveforms, the log-Mel of the blend is computed in the step; AdamW 1e-4), and the forward
+/// of 16 clips from waveforms (log-Mel, Wavegram, attention, MobileFaceNet, head).
+fn attention_net(group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>, device: &Device) {
+    let inputs = wave_and_mel(FrontendPreset::NeriAttention);
+    preset_step(
+        group,
+        "neri_attention_train_step_b64_from_waveforms",
+        System::NERI_ATTENTION,
+        &inputs,
+        device,
+    );
+
+    let logmel = FeatureSpec::new(FeatureKind::LogMel)
+        .with_preset(FrontendPreset::NeriAttention)
+        .build()
+        .expect("front end");
+    let waves = sines(16);
+    let slices: Vec<&[f32]> = waves.iter().map(Vec::as_slice).collect();
     let model = NeriAttentionConfig::new().init(device).expect("paper config");
     group.bench_function("neri_attention_forward_b16_from_waveforms", |b| {
         b.iter(|| {
-            let mel = extract_batch(logmel.as_ref(), &slices[..16]).expect("log-Mel");
+            let mel = extract_batch(logmel.as_ref(), &slices).expect("log-Mel");
             let (n, rows, cols) = mel.dim();
             let mel = Tensor::<3>::from_data(
                 TensorData::new(mel.into_iter().collect::<Vec<f32>>(), [n, rows, cols]),

@@ -52,6 +52,12 @@ pub fn run(args: Args) -> Result<()> {
         info.macs,
         info.macs as f64 / 1e6
     );
+    for note in &info.notes {
+        text.push_str(&format!("note: {note}\n"));
+    }
+    if !info.notes.is_empty() {
+        text.push('\n');
+    }
     let width = info.layers.iter().map(|l| l.name.len()).max().unwrap_or(5).max(5);
     text.push_str(&format!(
         "{:<width$}  {:<16}  {:>10}  {:>14}  role\n",

@@ -179,6 +179,11 @@ pub trait SystemDef: Send + Sync {
         asd_metrics::Pool::Group
     }
 
+    /// Sentences `asd info` adds to the counts: where they differ from the paper's and why. Default none.
+    fn count_notes(&self) -> Vec<String> {
+        Vec::new()
+    }
+
     /// Whether the system has a network to train (`false`: its embeddings need no training).
     fn trains(&self) -> bool {
         true
@@ -567,6 +572,9 @@ pub struct SystemInfo {
     pub macs: u64,
     /// The layer table, in forward order.
     pub layers: Vec<LayerInfo>,
+    /// Where the counts differ from the paper's, and why ([`SystemDef::count_notes`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// One row of [`SystemInfo::layers`].
@@ -622,6 +630,7 @@ pub fn info(system: System) -> Result<SystemInfo> {
         params_paper: count.params_paper,
         macs: count.macs,
         layers,
+        notes: system.def().count_notes(),
     })
 }
 
@@ -656,6 +665,8 @@ mod tests {
                 .sum();
             assert_eq!(sum, params, "{system}: the layer table adds up");
         }
+        let notes = info(System::OS_SCL_LOGMEL).unwrap().notes.join(" ");
+        assert!(notes.contains("0.88 M") && notes.contains("fc_out"), "{notes}");
         assert!(matches!(info(System::RAW_LOGMEL), Err(Error::Setting { .. })));
     }
 

@@ -147,6 +147,24 @@ impl SystemDef for OsScl {
         }
     }
 
+    /// os_scl.md §7–8: the MACs leave out the reference's dead `fc_out`; the paper's 0.88 M for the log-Mel variant
+    /// counts no feature-perturbation head.
+    fn count_notes(&self) -> Vec<String> {
+        let mut notes = vec![
+            "MACs leave out the reference's MobileFaceNet fc_out (5,248), which it computes and throws away; this \
+             network does not run it"
+                .to_string(),
+        ];
+        if !self.tfstgram {
+            notes.push(
+                "the paper's 0.88 M parameters cannot be reproduced: it counts no feature-perturbation head \
+                 (os_scl.md §7); 897,257 is the same count as its 1.38 M for TFSTgram"
+                    .to_string(),
+            );
+        }
+        notes
+    }
+
     /// The reference scores one AUC over all clips of each machine type (os_scl.md §6).
     fn paper_pool(&self) -> asd_metrics::Pool {
         asd_metrics::Pool::Type
