@@ -612,6 +612,14 @@ def stgram_workloads(runner):
     )
 
 
+def mixup_draws(seed, alpha, batch):
+    """A function giving one mixup draw per call, repeatably: λ ~ Beta(alpha, alpha) from a seeded stdlib generator
+    (torch's Beta sampler takes no generator), then a permutation of the batch from a seeded torch generator."""
+    lam_rng = random.Random(seed)
+    perm_gen = torch.Generator().manual_seed(seed)
+    return lambda: (lam_rng.betavariate(alpha, alpha), torch.randperm(batch, generator=perm_gen))
+
+
 def neri_workloads(runner):
     model = NeriAttention()
     params = n_params(model)  # 884 376 with the unused fc_out, as the STgram-MFN rows count theirs
@@ -620,17 +628,13 @@ def neri_workloads(runner):
     waves = torch.stack([torch.sin(0.001 * n * (c + 1)) * 0.1 for c in range(NERI_BATCH)]).to(torch.float32)
     labels = torch.arange(NERI_BATCH) % N_CLASSES  # benches/models.rs `(0..64).map(|i| i % 41)`
     optimiser = torch.optim.AdamW(model.parameters(), lr=NERI_LR, weight_decay=ADAMW_WEIGHT_DECAY)
-    # Fixed draws so that runs repeat: λ from a seeded stdlib generator (torch's Beta sampler takes no generator),
-    # the permutation from a seeded torch generator.
-    lam_rng = random.Random(NERI_SEED)
-    perm_gen = torch.Generator().manual_seed(NERI_SEED)
+    draw = mixup_draws(NERI_SEED, NERI_MIXUP_ALPHA, NERI_BATCH)
 
     def step():
         # Noisy-ArcMix (losses_arcmix.md §3, §6): mix the raw waveforms, log-Mel of the mix (a constant input, no
         # grad), margin logits once at the original labels, λ·CE(z, y) + (1 − λ)·CE(z, y[π]).
         optimiser.zero_grad(set_to_none=True)
-        lam = lam_rng.betavariate(NERI_MIXUP_ALPHA, NERI_MIXUP_ALPHA)
-        perm = torch.randperm(NERI_BATCH, generator=perm_gen)
+        lam, perm = draw()
         mixed = lam * waves + (1.0 - lam) * waves[perm]
         with torch.no_grad():
             mel = model.logmel(mixed)
@@ -678,17 +682,13 @@ def os_scl_workloads(runner):
     ema = copy.deepcopy(model).eval().requires_grad_(False)
     ema_step = WeightEma(model, ema)
     optimiser = torch.optim.AdamW(model.parameters(), lr=OS_SCL_LR, weight_decay=ADAMW_WEIGHT_DECAY)
-    # Fixed draws so that runs repeat: λ from a seeded stdlib generator (torch's Beta sampler takes no generator),
-    # the permutation from a seeded torch generator.
-    lam_rng = random.Random(OS_SCL_SEED)
-    perm_gen = torch.Generator().manual_seed(OS_SCL_SEED)
+    draw = mixup_draws(OS_SCL_SEED, OS_SCL_MIXUP_ALPHA, OS_SCL_BATCH)
 
     def step():
         # Mixup of the waveforms and of the precomputed log-Mels (dB domain) with one λ and π (os_scl.md §4), margin
         # logits at y_a, SupCon(z, y_a) + Noisy-ArcMix (§4.3), AdamW step, then the EMA step (§5).
         optimiser.zero_grad(set_to_none=True)
-        lam = lam_rng.betavariate(OS_SCL_MIXUP_ALPHA, OS_SCL_MIXUP_ALPHA)
-        perm = torch.randperm(OS_SCL_BATCH, generator=perm_gen)
+        lam, perm = draw()
         mixed_waves = lam * waves + (1.0 - lam) * waves[perm]
         mixed_mels = lam * mels + (1.0 - lam) * mels[perm]
         logits, z = model(mixed_waves, mixed_mels, labels)

@@ -6,7 +6,7 @@
 //! That selection uses no test data, so it is the preset's default (decisions.md §3).
 
 use super::margin::{self, MarginNetwork};
-use super::stgram_mfn::{check_image, frames, wave_and_mel_inputs};
+use super::stgram_mfn::{check_image, embed_wave_and_mel, fit_wave_and_mel, frames, wave_and_mel_inputs};
 use super::{EmbedJob, Network, Recipe, SystemDef, TrainJob, model_config, model_table};
 use crate::config::RunConfig;
 use crate::scoring::ExampleOutputs;
@@ -16,9 +16,7 @@ use asd_losses::{LossConfig, MIXUP_ALPHA_NOISY_ARCMIX, MarginLossConfig, MixupLo
 use asd_models::backbone::os_scl::{OsScl as Model, OsSclConfig};
 use asd_models::burn::tensor::Device;
 use asd_scorers::{ScorerConfig, ScorerKind};
-use asd_train::{
-    Clips, EmaConfig, EpochLog, ModelSelection, OptimizerConfig, Paired, Rows, Schedule, TrainConfig, ValidationConfig,
-};
+use asd_train::{Clips, EmaConfig, EpochLog, ModelSelection, OptimizerConfig, Schedule, TrainConfig, ValidationConfig};
 
 /// Epochs ([config.yaml], os_scl.md §1).
 pub const OS_SCL_EPOCHS: usize = 300;
@@ -70,25 +68,8 @@ impl OsScl {
     }
 }
 
-fn fit_tfstgram(model: Model, job: &TrainJob<'_>) -> Result<(Model, Vec<EpochLog>)> {
-    let examples = Paired::new(
-        Rows::new(&job.inputs[1], job.labels)?,
-        Clips::new(&job.inputs[0], job.labels)?,
-    )?;
-    margin::fit(model, &examples, job)
-}
-
 fn fit_logmel(model: Model, job: &TrainJob<'_>) -> Result<(Model, Vec<EpochLog>)> {
     margin::fit(model, &Clips::new(&job.inputs[0], job.labels)?, job)
-}
-
-fn embed_tfstgram(model: &Model, job: &EmbedJob<'_>) -> Result<ExampleOutputs> {
-    let labels = job.labels_or_zeros();
-    let examples = Paired::new(
-        Rows::new(&job.inputs[1], &labels)?,
-        Clips::new(&job.inputs[0], &labels)?,
-    )?;
-    margin::embed(model, &examples, 1, job)
 }
 
 fn embed_logmel(model: &Model, job: &EmbedJob<'_>) -> Result<ExampleOutputs> {
@@ -226,7 +207,7 @@ impl SystemDef for OsScl {
     fn build(&self, config: &RunConfig, device: &Device) -> Result<Box<dyn Network>> {
         let model = self.model(config)?.init(device)?;
         let network = if self.tfstgram {
-            MarginNetwork::new(model, Model::count, Model::layers, fit_tfstgram, embed_tfstgram)?
+            MarginNetwork::new(model, Model::count, Model::layers, fit_wave_and_mel, embed_wave_and_mel)?
         } else {
             MarginNetwork::new(model, Model::count, Model::layers, fit_logmel, embed_logmel)?
         };

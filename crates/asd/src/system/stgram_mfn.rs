@@ -10,9 +10,9 @@ use asd_features::{FeatureKind, FeatureSpec, FrontendPreset};
 use asd_losses::LossConfig;
 use asd_models::Embedder;
 use asd_models::backbone::mfn_classifier::{ReferenceSettings, STGRAM_ARCFACE_MARGIN, STGRAM_ARCFACE_SCALE};
-use asd_models::backbone::stgram_mfn::{STGRAM_CHANNELS, StgramInput, StgramMfn as Model, StgramMfnConfig};
+use asd_models::backbone::stgram_mfn::{STGRAM_CHANNELS, StgramMfn as Model, StgramMfnConfig};
 use asd_models::burn::module::Module;
-use asd_models::burn::tensor::Device;
+use asd_models::burn::tensor::{Device, Tensor};
 use asd_models::head::HeadConfig;
 use asd_scorers::{ScorerConfig, ScorerKind};
 use asd_train::{Clips, EpochLog, Paired, Rows, Schedule, TrainConfig};
@@ -133,7 +133,13 @@ pub(super) fn frames(config: &RunConfig) -> Result<usize> {
     Ok(config.features.build()?.output_shape(config.clip_samples()).1)
 }
 
-fn fit(model: Model, job: &TrainJob<'_>) -> Result<(Model, Vec<EpochLog>)> {
+/// Trains a waveform + log-Mel model (STgram-MFN, TFSTgram(OS-SCL)) on each clip's cached waveform (`inputs[1]`)
+/// and log-Mel (`inputs[0]`), batched as pairs that mixup blends alike.
+pub(super) fn fit_wave_and_mel<M>(model: M, job: &TrainJob<'_>) -> Result<(M, Vec<EpochLog>)>
+where
+    M: Embedder + Module,
+    (Tensor<2>, Tensor<3>): Into<M::Input>,
+{
     let examples = Paired::new(
         Rows::new(&job.inputs[1], job.labels)?,
         Clips::new(&job.inputs[0], job.labels)?,
@@ -141,11 +147,12 @@ fn fit(model: Model, job: &TrainJob<'_>) -> Result<(Model, Vec<EpochLog>)> {
     margin::fit(model, &examples, job)
 }
 
-/// Embeds the clips of a waveform + log-Mel system (STgram-MFN, the attention net) from their cached log-Mel
-/// (`inputs[0]`) and waveform (`inputs[1]`).
+/// Embeds the clips of a waveform + log-Mel system (STgram-MFN, the attention net, TFSTgram(OS-SCL)) from their
+/// cached log-Mel (`inputs[0]`) and waveform (`inputs[1]`).
 pub(super) fn embed_wave_and_mel<M>(model: &M, job: &EmbedJob<'_>) -> Result<crate::scoring::ExampleOutputs>
 where
-    M: Embedder<Input = StgramInput> + Module,
+    M: Embedder + Module,
+    (Tensor<2>, Tensor<3>): Into<M::Input>,
 {
     let labels = job.labels_or_zeros();
     let examples = Paired::new(
@@ -230,7 +237,7 @@ impl SystemDef for StgramMfn {
     fn build(&self, config: &RunConfig, device: &Device) -> Result<Box<dyn Network>> {
         let model: Model = model_config::<StgramMfnConfig>(config)?.init(device)?;
         Ok(
-            MarginNetwork::new(model, Model::count, Model::layers, fit, embed_wave_and_mel)?
+            MarginNetwork::new(model, Model::count, Model::layers, fit_wave_and_mel, embed_wave_and_mel)?
                 .with_reference(Model::load_torch),
         )
     }
