@@ -90,9 +90,9 @@ impl SeparableConv1d {
     /// - `input`: `[batch, in_channels, length]`; output `[batch, out_channels, length']`
     pub fn forward(&self, input: Tensor<3>) -> Tensor<3> {
         let x = crate::flex::conv::conv1d(&self.dwconv, input);
-        let x = relu(self.dwconv_normalization.forward(x));
+        let x = relu(crate::flex::conv::batch_norm1d(&self.dwconv_normalization, x));
         let x = crate::flex::conv::conv1d(&self.pwconv, x);
-        relu(self.pwconv_normalization.forward(x))
+        relu(crate::flex::conv::batch_norm1d(&self.pwconv_normalization, x))
     }
 
     /// Parameters and MACs for an input of `length`, and the output length.
@@ -112,14 +112,6 @@ fn norms(bns: &[&BatchNorm]) -> Count {
         params: bns.iter().map(|bn| 2 * bn.gamma.shape().num_elements()).sum(),
         macs: 0,
     }
-}
-
-/// Applies a BatchNorm to a 4-D map through the Flex fast paths where they serve.
-fn norm4(bn: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
-    if crate::flex::eval::serves(&x) {
-        return crate::flex::eval::norm_act(bn, None, x);
-    }
-    crate::flex::backward::batch_norm(bn, &x).unwrap_or_else(|| bn.forward(x))
 }
 
 /// `separableconv-torch`'s `SeparableConv2d` with its defaults (depth multiplier 1, BatchNorm and ReLU after both
@@ -158,9 +150,9 @@ impl SeparableConv2d {
     /// - `input`: `[batch, in_channels, height, width]`; output `[batch, out_channels, height, width]`
     pub fn forward(&self, input: Tensor<4>) -> Tensor<4> {
         let x = crate::flex::conv::conv2d(&self.dwconv, input);
-        let x = relu(norm4(&self.dwconv_normalization, x));
+        let x = relu(crate::flex::conv::batch_norm2d(&self.dwconv_normalization, x));
         let x = crate::flex::conv::conv2d(&self.pwconv, x);
-        relu(norm4(&self.pwconv_normalization, x))
+        relu(crate::flex::conv::batch_norm2d(&self.pwconv_normalization, x))
     }
 
     /// Parameters and MACs for an input of `[height, width]`.
@@ -205,8 +197,14 @@ impl AttentionModule {
     /// # Shapes
     /// - `input`: `[batch, channels, height, width]`; output the same shape, values in [0.5, 1)
     pub fn forward(&self, input: Tensor<4>) -> Tensor<4> {
-        let x = elu(norm4(&self.bn1, self.sep0.forward(input)), ELU_ALPHA);
-        let x = elu(norm4(&self.bn4, self.sep3.forward(x)), ELU_ALPHA);
+        let x = elu(
+            crate::flex::conv::batch_norm2d(&self.bn1, self.sep0.forward(input)),
+            ELU_ALPHA,
+        );
+        let x = elu(
+            crate::flex::conv::batch_norm2d(&self.bn4, self.sep3.forward(x)),
+            ELU_ALPHA,
+        );
         sigmoid(self.sep6.forward(x))
     }
 

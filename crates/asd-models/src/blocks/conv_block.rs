@@ -101,7 +101,7 @@ impl ConvBlock {
         if crate::flex::eval::serves(&x) {
             return crate::flex::eval::norm_act(&self.bn, self.prelu.as_ref(), x);
         }
-        let x = crate::flex::backward::batch_norm(&self.bn, &x).unwrap_or_else(|| self.bn.forward(x));
+        let x = crate::flex::conv::batch_norm2d(&self.bn, x);
         match &self.prelu {
             Some(prelu) => crate::flex::backward::prelu(prelu, &x).unwrap_or_else(|| prelu.forward(x)),
             None => x,

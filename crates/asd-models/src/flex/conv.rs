@@ -17,8 +17,8 @@
 //! Everything else (`Same` padding, dense 2-D layers with a tracked input, other devices) runs the layer's own
 //! `forward` (figures in `docs/performance.md`).
 
-use burn::nn::PaddingConfig2d;
 use burn::nn::conv::{Conv1d, Conv2d};
+use burn::nn::{BatchNorm, PaddingConfig2d};
 use burn::tensor::activation::relu;
 use burn::tensor::ops::PadMode;
 use burn::tensor::{Slice, Tensor};
@@ -121,6 +121,23 @@ pub fn conv2d(conv: &Conv2d, input: Tensor<4>) -> Tensor<4> {
         Some(bias) => out + bias.val().reshape([1, c_out, 1, 1]),
         None => out,
     }
+}
+
+/// Applies `bn` to a map `[batch, channels, height, width]`, as [`BatchNorm::forward`]: on Flex in evaluation one
+/// in-place pass (`crate::flex::eval::norm_act`), in training the custom operation with its own backward pass
+/// (`crate::flex::backward::batch_norm`); Burn's layer elsewhere.
+pub fn batch_norm2d(bn: &BatchNorm, input: Tensor<4>) -> Tensor<4> {
+    if crate::flex::eval::serves(&input) {
+        return crate::flex::eval::norm_act(bn, None, input);
+    }
+    crate::flex::backward::batch_norm(bn, &input).unwrap_or_else(|| bn.forward(input))
+}
+
+/// Applies `bn` to `[batch, channels, length]`, as [`BatchNorm::forward`]: the statistics of each channel over batch
+/// and length are those of a map of height 1, so it runs as [`batch_norm2d`] on `[batch, channels, 1, length]`.
+pub fn batch_norm1d(bn: &BatchNorm, input: Tensor<3>) -> Tensor<3> {
+    let [batch, channels, length] = input.dims();
+    batch_norm2d(bn, input.reshape([batch, channels, 1, length])).reshape([batch, channels, length])
 }
 
 #[cfg(test)]
@@ -278,5 +295,46 @@ mod tests {
             [2, 2, 8, 9],
             "depthwise 3 × 3, stride 2, unpadded",
         );
+    }
+
+    /// Criterion: [`batch_norm1d`] equals Burn's BatchNorm on `[batch, channels, length]` in evaluation (running
+    /// statistics) and in training (batch statistics, the running statistics updated alike, gradients of a fixed
+    /// projection with respect to the input and γ, β).
+    #[test]
+    fn batch_norm_1d_matches_burn() {
+        use burn::module::Module;
+        use burn::nn::BatchNormConfig;
+        let eval = Device::flex();
+        eval.seed(4);
+        let x = Tensor::<3>::random([3, 5, 40], Distribution::Normal(0.5, 2.0), &eval);
+        let weights = Tensor::<3>::random([3, 5, 40], Distribution::Uniform(-1.0, 1.0), &eval);
+        let bn = BatchNormConfig::new(5).init(&eval);
+        // calibrated running statistics, so that evaluation is not the identity
+        let train = eval.clone().autodiff();
+        let trained = bn.clone().fork(&train);
+        let on_train = |t: &Tensor<3>| Tensor::<3>::from_data(t.to_data(), &train);
+        let _ = trained.forward(on_train(&x));
+        let bn = trained.valid();
+        assert!(
+            rel_diff(batch_norm1d(&bn, x.clone()), bn.forward(x.clone())) < TOL,
+            "evaluation"
+        );
+
+        let (ours, burn) = (bn.clone().train().fork(&train), bn.clone().train().fork(&train));
+        let xs = [on_train(&x).require_grad(), on_train(&x).require_grad()];
+        let w = on_train(&weights);
+        let out = [batch_norm1d(&ours, xs[0].clone()), burn.forward(xs[1].clone())];
+        assert!(rel_diff(out[0].clone(), out[1].clone()) < TOL, "training output");
+        let grads: Vec<_> = out.iter().map(|y| (y.clone() * w.clone()).sum().backward()).collect();
+        let grad = |i: usize| xs[i].grad(&grads[i]).expect("input gradient");
+        assert!(rel_diff(grad(0), grad(1)) < TOL, "input gradient");
+        let gamma = |bn: &BatchNorm, g| bn.gamma.grad(g).expect("γ gradient");
+        assert!(
+            rel_diff(gamma(&ours, &grads[0]), gamma(&burn, &grads[1])) < TOL,
+            "γ gradient"
+        );
+        let (ours, burn) = (ours.valid(), burn.valid());
+        let stat = |bn: &BatchNorm| bn.running_var.value();
+        assert!(rel_diff(stat(&ours), stat(&burn)) < TOL, "running variance");
     }
 }

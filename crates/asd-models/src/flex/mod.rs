@@ -12,6 +12,7 @@
 //! | pointwise (1 × 1) Conv2d | one product per item | forward and both gradients one product per item | [`conv::conv2d`] |
 //! | other dense Conv2d, input without gradient | Flex | taps gathered into one broadcast product | [`conv::conv2d`] |
 //! | BatchNorm2d + PReLU (MobileFaceNet blocks) | one in-place pass | per-channel sums in f32 lanes, one backward pass each | `ConvBlock` ([`crate::blocks::conv_block`]) |
+//! | BatchNorm on `[B, C, H, W]` or `[B, C, L]` (the attention net, TFgramNet) | the same pass | the same operation | [`conv::batch_norm2d`], [`conv::batch_norm1d`] (a length is a map of height 1) |
 //!
 //! Modules: [`conv`] (the public routes), `eval` (evaluation routes and `serves`, which says whether a tensor is
 //! on Flex without autodiff), `backward` (the custom autodiff operations; `serves` there: float32 on Flex with
