@@ -75,8 +75,26 @@ pub fn supcon_loss(features: Tensor<2>, labels: Tensor<1, Int>, config: &SupConC
         .div_scalar(config.temperature);
     let similarity = similarity.clone() - similarity.max_dim(1).detach();
     // Every pair but an example with itself.
-    let others = Tensor::<2>::ones([batch, batch], &device) - Tensor::<2>::eye(batch, &device);
-    let log_denominator = similarity.clone().exp().mul(others.clone()).sum_dim(1).log();
+    let eye = Tensor::<2>::eye(batch, &device);
+    let others = Tensor::<2>::ones([batch, batch], &device) - eye.clone();
+    // The denominator's log-sum-exp is taken around the largest similarity to another example (not differentiated):
+    // after the self-similarity's shift the others' exponentials can underflow to 0 (in a batch of two, BatchNorm
+    // makes the head's outputs opposite, S = −2/τ = −100, and the CPU's exp flushes e⁻¹⁰⁰ to 0), and ln 0 would
+    // make the loss infinite. Mathematically the same value as the reference's.
+    let self_pairs = eye.equal_elem(1.0);
+    let shift = similarity
+        .clone()
+        .mask_fill(self_pairs.clone(), f32::NEG_INFINITY)
+        .max_dim(1)
+        .detach();
+    let shift = shift.clone().mask_fill(shift.equal_elem(f32::NEG_INFINITY), 0.0); // a batch of one
+    // The self pairs are masked before the exponential: shifted by the others' maximum they could overflow.
+    let log_denominator = (similarity.clone() - shift.clone())
+        .mask_fill(self_pairs, f32::NEG_INFINITY)
+        .exp()
+        .sum_dim(1)
+        .log()
+        + shift;
     let log_prob = similarity - log_denominator;
     let rows = labels.clone().reshape([batch, 1]).expand([batch, batch]);
     let columns = labels.reshape([1, batch]).expand([batch, batch]);
@@ -84,7 +102,11 @@ pub fn supcon_loss(features: Tensor<2>, labels: Tensor<1, Int>, config: &SupConC
     let counts = positives.clone().sum_dim(1);
     // An anchor without positives has an empty sum: dividing by 1 instead of 0 makes its ℓ_i zero.
     let counts = counts.clone().mask_fill(counts.equal_elem(0.0), 1.0);
-    let mean_log_prob_pos = positives.mul(log_prob).sum_dim(1).div(counts);
+    // Pairs that are not positives are masked out, not multiplied by 0 (0 · ∞ would be NaN for a lone example).
+    let mean_log_prob_pos = log_prob
+        .mask_fill(positives.equal_elem(0.0), 0.0)
+        .sum_dim(1)
+        .div(counts);
     mean_log_prob_pos
         .mul_scalar(-config.temperature / config.base_temperature)
         .mean()
@@ -110,6 +132,32 @@ mod tests {
         };
         let loss = supcon_loss(features, labels, &config).into_scalar::<f32>();
         assert!((f64::from(loss) - 0.208_841_13).abs() < 1e-6, "{loss}");
+    }
+
+    /// Criterion (found training OS-SCL with a last batch of two): BatchNorm makes a batch of two opposite head
+    /// outputs, S₀₁ = −1/τ = −50 and, after the self-similarity's shift, −100, whose exponential the CPU flushes to
+    /// 0. With the preset's τ the loss is 0 (each anchor's only other example is its only candidate, ln 1 = 0) and
+    /// its gradient finite, for one label or two; a batch of one has loss 0 too.
+    #[test]
+    fn opposite_pairs_and_single_examples_stay_finite() {
+        let device = Device::flex().autodiff();
+        let config = SupConConfig::default();
+        for (labels, rows) in [(vec![3_i64, 3], 2), (vec![3, 5], 2), (vec![3], 1)] {
+            let values: Vec<f32> = [0.6f32, -0.8, -0.6, 0.8][..2 * rows].to_vec();
+            let features = Tensor::<2>::from_data(TensorData::new(values, [rows, 2]), &device).require_grad();
+            let labels = Tensor::<1, Int>::from_data(TensorData::new(labels, [rows]), &device);
+            let loss = supcon_loss(features.clone(), labels, &config);
+            let value = loss.clone().into_scalar::<f32>();
+            assert_eq!(value, 0.0, "{rows} rows");
+            let gradients = loss.backward();
+            let grad = features
+                .grad(&gradients)
+                .expect("a gradient")
+                .into_data()
+                .to_vec::<f32>()
+                .unwrap_or_default();
+            assert!(grad.iter().all(|g| g.is_finite()), "{grad:?}");
+        }
     }
 
     #[test]
