@@ -24,6 +24,7 @@ use asd_models::Embedder;
 use asd_models::backbone::asdnet::AsdNetConfig;
 use asd_models::backbone::mobilefacenet::{MfnVariant, MobileFaceNetConfig};
 use asd_models::backbone::neri_attention::NeriAttentionConfig;
+use asd_models::backbone::os_scl::{OsSclConfig, OsSclInput};
 use asd_models::backbone::stgram_mfn::{StgramInput, StgramMfnConfig};
 use asd_models::burn::tensor::{Device, Distribution, Tensor, TensorData};
 use asd_train::{Clips, OptimizerConfig, Paired, Rows, Schedule, Session, TrainConfig, train};
@@ -174,7 +175,9 @@ fn wave_and_mel(preset: FrontendPreset) -> [FeatureCache; 2] {
     ]
 }
 
-/// OS-SCL's TFSTgram variant: one training step of its preset (batch 64, from waveforms and their log-Mels).
+/// OS-SCL's TFSTgram variant: one training step of its preset (batch 64, from waveforms and their log-Mels), and the
+/// forward of 16 clips (Tgram, TFgram, 3-channel MobileFaceNet, FPH, ArcFace logits) from waveforms and their
+/// log-Mels, computed beforehand as the reference's data loader does.
 fn os_scl_tfstgram(group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>, device: &Device) {
     let inputs = wave_and_mel(FrontendPreset::OsScl);
     preset_step(
@@ -184,6 +187,28 @@ fn os_scl_tfstgram(group: &mut criterion::BenchmarkGroup<'_, criterion::measurem
         &inputs,
         device,
     );
+
+    let first: Vec<usize> = (0..16).collect();
+    let tensor = |cache: &FeatureCache| {
+        let clips = cache.gather(&first);
+        let (n, rows, cols) = clips.dim();
+        Tensor::<3>::from_data(
+            TensorData::new(clips.into_iter().collect::<Vec<f32>>(), [n, rows, cols]),
+            device,
+        )
+    };
+    let [mel, wave] = &inputs;
+    let (mel, wave) = (tensor(mel), tensor(wave).squeeze_dim::<2>(1));
+    let model = OsSclConfig::tfstgram().init(device).expect("paper config");
+    group.bench_function("os_scl_tfstgram_forward_b16_from_waveforms", |b| {
+        b.iter(|| {
+            let input = OsSclInput {
+                mel: mel.clone(),
+                wave: Some(wave.clone()),
+            };
+            black_box(model.outputs(input).logits.into_data())
+        })
+    });
 }
 
 /// The attention net: one training step of the `neri-attention` preset through its system (batch 64 from waveforms:
