@@ -54,6 +54,18 @@ pub enum AudioError {
         /// Index of the first such sample (per channel, in frames).
         index: usize,
     },
+    /// The file has too few channels for the channel policy (`channels = "right"` on a mono file, …).
+    #[error("{path}: {channels} channel(s), but channels = \"{policy}\" needs {needs}")]
+    Channels {
+        /// The file.
+        path: PathBuf,
+        /// Its channel count.
+        channels: usize,
+        /// The policy's spelling.
+        policy: &'static str,
+        /// What the policy needs, in words.
+        needs: String,
+    },
     /// A setting of the synthetic-data generator (`synth::SynthConfig`) is out of range.
     #[error("invalid synthetic-data setting `{field}`: {reason}")]
     SynthConfig {

@@ -11,7 +11,10 @@
 //! 4. [`Waveform::fit_length`] crops to the first `len` samples or pads ([`PadMode::Repeat`] tiles
 //!    the clip, the default; [`PadMode::Zero`]), [`Waveform::segments`] cuts fixed windows.
 //!
-//! [`write_wav_pcm16`] writes a mono 16-bit WAV; [`synth`] generates synthetic machine sounds.
+//! [`ChannelPolicy`] and [`load_16k_channels`] read one channel (DCASE 2026's near or far microphone) or both
+//! instead of the mean; [`probe`] reads a file's channels, rate and length from its header.
+//! [`write_wav_pcm16`] writes a mono 16-bit WAV ([`write_channels_pcm16`] several channels); [`synth`] generates
+//! synthetic machine sounds.
 //!
 //! # Supported formats
 //!
@@ -67,6 +70,7 @@
 mod decode;
 mod error;
 mod ima_adpcm;
+mod probe;
 mod resample;
 pub mod synth;
 mod waveform;
@@ -79,8 +83,9 @@ pub use decode::{
     panic_is_guarded,
 };
 pub use error::{AudioError, Result};
-pub use waveform::{Decoded, PadMode, Waveform};
-pub use write::write_wav_pcm16;
+pub use probe::{AudioInfo, probe};
+pub use waveform::{ChannelPolicy, Decoded, PadMode, Waveform};
+pub use write::{write_channels_pcm16, write_wav_pcm16};
 
 /// Sample rate of the pipeline (Hz): every clip is converted to it before feature extraction
 /// (the DCASE machine-sound datasets are recorded at 16 kHz).
@@ -102,7 +107,21 @@ pub fn load(path: &Path) -> Result<Waveform> {
 /// # Errors
 /// As [`decode`]: every error names `path`.
 pub fn load_16k(path: &Path) -> Result<Waveform> {
-    let wave = load(path)?;
+    to_16k(load(path)?)
+}
+
+/// Loads the waveforms `policy` reads from `path` ([`Decoded::select`]) at [`TARGET_SAMPLE_RATE`]: one for
+/// `mean` (equal to [`load_16k`]'s), `left` and `right`, two for `both`.
+///
+/// # Errors
+/// As [`decode`], and [`AudioError::Channels`] when the file has too few channels for `policy`; every error names
+/// `path`.
+pub fn load_16k_channels(path: &Path, policy: ChannelPolicy) -> Result<Vec<Waveform>> {
+    decode(path)?.select(policy, path)?.into_iter().map(to_16k).collect()
+}
+
+/// `wave` at [`TARGET_SAMPLE_RATE`], unchanged when it is at that rate already.
+fn to_16k(wave: Waveform) -> Result<Waveform> {
     if wave.sample_rate == TARGET_SAMPLE_RATE {
         return Ok(wave);
     }

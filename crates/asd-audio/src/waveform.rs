@@ -41,6 +41,91 @@ impl Decoded {
     }
 }
 
+/// Which channels of a file the pipeline reads (`asd` setting `channels`).
+///
+/// DCASE 2026 records two channels: the left one from a microphone near the machine (the signal of earlier years'
+/// mono files), the right one from a far microphone with more room sound and background; its official baseline
+/// reads the left channel only (`dcase_protocols.md` §7). Mono files have one channel, which every policy but
+/// [`ChannelPolicy::Right`] and [`ChannelPolicy::Both`] reads as it is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChannelPolicy {
+    /// The float32 mean over all channels ([`Decoded::to_mono`]; librosa's `to_mono`). The default.
+    #[default]
+    Mean,
+    /// Channel 0 (DCASE 2026: the near microphone; its official baseline's choice).
+    Left,
+    /// Channel 1 (DCASE 2026: the far microphone); a mono file is refused.
+    Right,
+    /// Channels 0 and 1 as two inputs of the network; a file without exactly two channels is refused.
+    Both,
+}
+
+impl ChannelPolicy {
+    /// Every policy, in the order the CLI lists them.
+    pub const ALL: [ChannelPolicy; 4] = [Self::Mean, Self::Left, Self::Right, Self::Both];
+
+    /// The setting's spelling: `mean`, `left`, `right` or `both`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Mean => "mean",
+            Self::Left => "left",
+            Self::Right => "right",
+            Self::Both => "both",
+        }
+    }
+
+    /// How many waveforms the policy gives per file: 2 for [`ChannelPolicy::Both`], else 1.
+    pub fn outputs(self) -> usize {
+        if self == Self::Both { 2 } else { 1 }
+    }
+}
+
+impl std::fmt::Display for ChannelPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for ChannelPolicy {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|p| p.as_str() == s)
+            .ok_or_else(|| format!("unknown channel policy {s:?}; expected mean, left, right or both"))
+    }
+}
+
+impl Decoded {
+    /// The waveforms `policy` reads from this file, at the native rate: one for [`ChannelPolicy::Mean`],
+    /// [`ChannelPolicy::Left`] and [`ChannelPolicy::Right`], two (left, right) for [`ChannelPolicy::Both`].
+    ///
+    /// # Errors
+    /// [`AudioError::Channels`] naming `path` when the file has too few channels for `policy` (`right` needs two,
+    /// `both` exactly two).
+    pub fn select(&self, policy: ChannelPolicy, path: &std::path::Path) -> Result<Vec<Waveform>> {
+        let n = self.channels.len();
+        let refuse = |needs: &str| AudioError::Channels {
+            path: path.into(),
+            channels: n,
+            policy: policy.as_str(),
+            needs: needs.to_string(),
+        };
+        let channel = |c: usize| Waveform::new(self.channels[c].clone(), self.sample_rate);
+        match policy {
+            ChannelPolicy::Mean => Ok(vec![self.to_mono()]),
+            ChannelPolicy::Left if n >= 1 => Ok(vec![channel(0)]),
+            ChannelPolicy::Left => Err(refuse("at least one channel")),
+            ChannelPolicy::Right if n >= 2 => Ok(vec![channel(1)]),
+            ChannelPolicy::Right => Err(refuse("a second channel")),
+            ChannelPolicy::Both if n == 2 => Ok(vec![channel(0), channel(1)]),
+            ChannelPolicy::Both => Err(refuse("exactly two channels")),
+        }
+    }
+}
+
 /// How [`Waveform::fit_length`] fills a clip shorter than the wanted length.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]

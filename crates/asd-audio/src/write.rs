@@ -14,15 +14,37 @@ const PCM16_SCALE: f32 = 32768.0;
 /// [`AudioError::Io`] naming `path` when the file cannot be created or written;
 /// [`AudioError::NonFinite`] when a sample is NaN or infinite.
 pub fn write_wav_pcm16(path: &Path, wave: &Waveform) -> Result<()> {
-    if let Some(index) = wave.samples.iter().position(|s| !s.is_finite()) {
+    write_channels_pcm16(path, &[wave.samples.as_slice()], wave.sample_rate)
+}
+
+/// Writes channel-first samples (`channels[c][t]`, shape `[channels, time]`, every channel of one length) as an
+/// interleaved 16-bit PCM WAV file at `sample_rate` Hz, rounded and clipped as [`write_wav_pcm16`] does; two channels
+/// give a stereo file whose left channel is `channels[0]`.
+///
+/// # Errors
+/// [`AudioError::Invalid`] for no channel, more than [`crate::MAX_CHANNELS`], or channels of unequal length;
+/// [`AudioError::Io`] naming `path` when the file cannot be created or written; [`AudioError::NonFinite`] when a
+/// sample is NaN or infinite (its index counts interleaved samples).
+pub fn write_channels_pcm16(path: &Path, channels: &[&[f32]], sample_rate: u32) -> Result<()> {
+    let frames = channels.first().map_or(0, |c| c.len());
+    if channels.is_empty() || channels.len() > crate::MAX_CHANNELS || channels.iter().any(|c| c.len() != frames) {
+        return Err(AudioError::Invalid(format!(
+            "{}: 1 to {} channels of equal length, got lengths {:?}",
+            path.display(),
+            crate::MAX_CHANNELS,
+            channels.iter().map(|c| c.len()).collect::<Vec<_>>()
+        )));
+    }
+    let interleaved = (0..frames).flat_map(|t| channels.iter().map(move |c| c[t]));
+    if let Some(index) = interleaved.clone().position(|s| !s.is_finite()) {
         return Err(AudioError::NonFinite {
             path: path.into(),
             index,
         });
     }
     let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: wave.sample_rate,
+        channels: channels.len() as u16, // ok: at most MAX_CHANNELS, checked above
+        sample_rate,
         bits_per_sample: 16,
         sample_format: hound::SampleFormat::Int,
     };
@@ -39,8 +61,9 @@ pub fn write_wav_pcm16(path: &Path, wave: &Waveform) -> Result<()> {
     let write = |tmp: &Path| {
         let mut writer = hound::WavWriter::create(tmp, spec).map_err(io)?;
         {
-            let mut samples = writer.get_i16_writer(wave.samples.len() as u32);
-            for &s in &wave.samples {
+            let count = u32::try_from(frames * channels.len()).map_err(|_| io(hound::Error::Unsupported))?;
+            let mut samples = writer.get_i16_writer(count);
+            for s in interleaved.clone() {
                 // The clamp keeps the cast in range; `as` saturates anyway.
                 samples.write_sample((s * PCM16_SCALE).round().clamp(-32768.0, 32767.0) as i16);
             }

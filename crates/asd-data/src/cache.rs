@@ -113,7 +113,7 @@ impl FeatureCache {
         if clips.is_empty() {
             return Err(Error::Invalid("a feature cache needs at least one clip".into()));
         }
-        let (rows, cols) = frontend.output_shape(policy.samples);
+        let (rows, cols) = policy.feature_shape(frontend);
         let stamps = clips.iter().map(|c| stamp(&c.path)).collect::<Result<Vec<_>>>()?;
         let header = Header {
             version: FORMAT_VERSION,

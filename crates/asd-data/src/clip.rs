@@ -105,7 +105,7 @@ macro_rules! display_as_str {
         }
     )*};
 }
-display_as_str!(Layout, Split, Domain, Condition);
+display_as_str!(Layout, Split, Domain, Condition, SupplementalKind);
 
 /// The attribute strings that mean "no attribute" (`dcase_protocols.md` §2.2).
 pub const NO_ATTRIBUTE: &str = "noAttribute";
@@ -138,4 +138,51 @@ impl Clip {
     pub fn has_attributes(&self) -> bool {
         !self.attributes.is_empty() && self.attributes != NO_ATTRIBUTE
     }
+}
+
+/// What a DCASE 2025 supplemental clip holds (`dcase_protocols.md` §2.4): each machine type has one kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SupplementalKind {
+    /// The machine alone, recorded without factory noise (source domain).
+    CleanMachine,
+    /// Background noise alone, without the machine.
+    NoiseOnly,
+}
+
+impl SupplementalKind {
+    /// The kind a supplemental file name means: noise-only when one of its `_`-separated tokens is `noise`, a clean
+    /// machine otherwise (`dcase_protocols.md` §2.4, the loader's rule for names the organisers did not document).
+    pub fn of_name(file_name: &str) -> Self {
+        let stem = file_name.rsplit_once('.').map_or(file_name, |(stem, _)| stem);
+        if stem.split('_').any(|t| t.eq_ignore_ascii_case("noise")) {
+            Self::NoiseOnly
+        } else {
+            Self::CleanMachine
+        }
+    }
+
+    /// `clean_machine` or `noise_only`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CleanMachine => "clean_machine",
+            Self::NoiseOnly => "noise_only",
+        }
+    }
+}
+
+/// A clip of a machine type's `supplemental/` folder (DCASE 2025): extra training material that is neither a
+/// training nor a test clip, so [`crate::Dataset::clips`] never holds it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SupplementalClip {
+    /// The file.
+    pub path: PathBuf,
+    /// The base name.
+    pub file_name: String,
+    /// The machine type of the folder above `supplemental/`.
+    pub machine_type: String,
+    /// The section the name gives (`section_SS_…`), if it gives one.
+    pub section: Option<u32>,
+    /// Clean machine or noise only.
+    pub kind: SupplementalKind,
 }

@@ -1,6 +1,6 @@
 //! Reading a DCASE tree: layout detection, strict and lenient scans, attribute CSVs, selections.
 
-use crate::clip::{Clip, Condition, Domain, Layout, Split};
+use crate::clip::{Clip, Condition, Domain, Layout, Split, SupplementalClip, SupplementalKind};
 use crate::error::{Error, Result};
 use crate::name::parse_file_name;
 use serde::{Deserialize, Serialize};
@@ -11,6 +11,13 @@ use std::path::{Path, PathBuf};
 
 /// The folders that hold the development and the evaluation set of a DCASE download.
 pub const SET_FOLDERS: [&str; 2] = ["dev_data", "eval_data"];
+
+/// The folder between a set folder and its machine types in DCASE 2026 downloads (`dev_data/raw/<type>/`,
+/// `dcase_protocols.md` §7).
+pub const RAW_FOLDER: &str = "raw";
+
+/// A machine type's folder of DCASE 2025 supplemental clips (`dcase_protocols.md` §2.4).
+pub const SUPPLEMENTAL_FOLDER: &str = "supplemental";
 
 /// The clip folders of a machine-type folder: `(name, split, domain the folder implies)`.
 /// `source_test/` and `target_test/` are DCASE 2021's development test folders (`dcase_protocols.md` §2.2).
@@ -51,6 +58,8 @@ pub struct Dataset {
     root: PathBuf,
     layout: Layout,
     clips: Vec<Clip>,
+    /// DCASE 2025's supplemental clips, sorted by path.
+    supplemental: Vec<SupplementalClip>,
     /// `(machine type, file name)` → pairs from the `attributes_XX.csv` files.
     csv_attributes: BTreeMap<(String, String), AttributePairs>,
 }
@@ -114,9 +123,11 @@ impl Dataset {
     /// Opens a DCASE tree strictly: the first malformed part is an error.
     ///
     /// `root` holds either machine-type folders (`<type>/train/`, `<type>/test/`) or `dev_data/` and/or
-    /// `eval_data/` holding them, or is itself one machine type's folder. A type folder is any subfolder with at least one clip folder (`train/`,
-    /// `test/`, or 2021's `source_test/` / `target_test/`); other subfolders (such as 2025's `supplemental/`
-    /// inside a type folder) and hidden files (`.*`) are ignored. The layout is detected from the names.
+    /// `eval_data/` holding them (directly, or in a `raw/` folder as DCASE 2026 has them), or is itself one
+    /// machine type's folder. A type folder is any subfolder with at least one clip folder (`train/`, `test/`, or
+    /// 2021's `source_test/` / `target_test/`). A type's `supplemental/` folder (DCASE 2025) is read into
+    /// [`Dataset::supplemental`], apart from the clips; other subfolders and hidden files (`.*`) are ignored. The
+    /// layout is detected from the names.
     /// Attributes come from the names; `attributes_XX.csv` files beside the clip folders are read and
     /// exposed through [`Dataset::csv_attributes`]. Clips are sorted by path.
     ///
@@ -150,9 +161,15 @@ impl Dataset {
         self.layout
     }
 
-    /// All clips, sorted by path.
+    /// All training and test clips, sorted by path.
     pub fn clips(&self) -> &[Clip] {
         &self.clips
+    }
+
+    /// The supplemental clips of every type's `supplemental/` folder (DCASE 2025), sorted by path: extra clean
+    /// machine or noise-only recordings, never among [`Dataset::clips`].
+    pub fn supplemental(&self) -> &[SupplementalClip] {
+        &self.supplemental
     }
 
     /// Number of clips.
@@ -255,7 +272,16 @@ fn walk(root: &Path, strict: bool) -> Result<(Dataset, Vec<Problem>)> {
     } else {
         sets
     };
+    // DCASE 2026 puts the types one folder deeper: `dev_data/raw/<type>/`.
+    let sets: Vec<PathBuf> = sets
+        .into_iter()
+        .map(|set| {
+            let raw = set.join(RAW_FOLDER);
+            if raw.is_dir() && !is_type_dir(&raw) { raw } else { set }
+        })
+        .collect();
     let mut found: Vec<(Clip, Layout)> = Vec::new();
+    let mut supplemental = Vec::new();
     let mut csv_attributes = BTreeMap::new();
     // a root that is itself one machine type's folder (`fan/` holding `train/`, `test/`) is read alone
     let type_dirs = if is_type_dir(root) {
@@ -269,7 +295,9 @@ fn walk(root: &Path, strict: bool) -> Result<(Dataset, Vec<Problem>)> {
     };
     for type_dir in &type_dirs {
         read_type(type_dir, &mut walker, &mut found, &mut csv_attributes)?;
+        read_supplemental(type_dir, &mut walker, &mut supplemental)?;
     }
+    supplemental.sort_by(|a: &SupplementalClip, b| a.path.cmp(&b.path));
     if type_dirs.is_empty() {
         return Err(Error::NoLayout {
             path: root.to_path_buf(),
@@ -293,6 +321,7 @@ fn walk(root: &Path, strict: bool) -> Result<(Dataset, Vec<Problem>)> {
         root: root.to_path_buf(),
         layout,
         clips,
+        supplemental,
         csv_attributes,
     };
     Ok((dataset, walker.problems))
@@ -364,6 +393,58 @@ fn read_type(
         }
     }
     Ok(())
+}
+
+/// Reads a type's `supplemental/` folder, if it has one: every file must be a WAV file; its name says its kind
+/// ([`SupplementalKind::of_name`]) and, when it starts with `section_SS`, its section.
+fn read_supplemental(type_dir: &Path, walker: &mut Walker, out: &mut Vec<SupplementalClip>) -> Result<()> {
+    let folder = type_dir.join(SUPPLEMENTAL_FOLDER);
+    if !folder.is_dir() {
+        return Ok(());
+    }
+    let resolved = type_dir.canonicalize().unwrap_or_else(|_| type_dir.to_path_buf());
+    let Some(machine_type) = resolved.file_name().and_then(|n| n.to_str()).map(str::to_string) else {
+        return Ok(()); // read_type reported the name
+    };
+    let entries = match list_dir(&folder) {
+        Ok(entries) => entries,
+        Err(e) => return walker.report(e),
+    };
+    for path in entries.into_iter().filter(|p| !is_hidden(p)) {
+        match supplemental_clip(path, &machine_type) {
+            Ok(clip) => out.push(clip),
+            Err(e) => walker.report(e)?,
+        }
+    }
+    Ok(())
+}
+
+/// One supplemental clip, after checking that it is a WAV file.
+fn supplemental_clip(path: PathBuf, machine_type: &str) -> Result<SupplementalClip> {
+    let Some(file_name) = path.file_name().and_then(|n| n.to_str()).map(str::to_string) else {
+        return Err(Error::BadName {
+            path,
+            reason: "the name is not UTF-8".into(),
+        });
+    };
+    if path.is_dir() || !file_name.to_ascii_lowercase().ends_with(".wav") {
+        return Err(Error::NotAudio {
+            path,
+            reason: "not a .wav file in a supplemental folder".into(),
+        });
+    }
+    check_wav_header(&path)?;
+    let section = match file_name.split('_').collect::<Vec<_>>().as_slice() {
+        ["section", ss, _, ..] if ss.len() == 2 && ss.bytes().all(|b| b.is_ascii_digit()) => ss.parse().ok(),
+        _ => None,
+    };
+    Ok(SupplementalClip {
+        kind: SupplementalKind::of_name(&file_name),
+        section,
+        file_name,
+        machine_type: machine_type.to_string(),
+        path,
+    })
 }
 
 fn read_clip_folder(

@@ -2,7 +2,7 @@
 //!
 //! Between the audio files and the models of the pipeline (audio file → waveform → **clips, classes,
 //! features** → model → scorer → metrics), this crate
-//! - parses every DCASE 2020–2025 file-name grammar ([`parse_file_name`]);
+//! - parses every DCASE 2020–2026 file-name grammar ([`parse_file_name`]);
 //! - opens a dataset tree, detects its [`Layout`] and lists its [`Clip`]s ([`Dataset::open`] strict,
 //!   [`Dataset::scan`] lenient with a list of [`Problem`]s), with a [`Summary`] table for `asd index`;
 //! - selects clips by split, type, group, domain, condition ([`Selection`]);
@@ -38,7 +38,11 @@
 //! | layout | tree under the root (or under `dev_data/`, `eval_data/`) | names | groups |
 //! |---|---|---|---|
 //! | [`Layout::Dcase2020`] | `<type>/train/`, `<type>/test/` | `normal_id_00_00000000.wav`, `anomaly_id_00_…`; eval test `id_01_00000000.wav` | `id_XX` |
-//! | [`Layout::Dcase2021Plus`] | `<type>/train/`, `<type>/test/` (2021: `source_test/`, `target_test/`), `<type>/attributes_XX.csv` | `section_00_source_train_normal_0000_<attr>.wav`; 2021 test without `_<attr>`; eval test `section_03_source_test_0000.wav` (2021), `section_00_0000.wav` (2022–25) | `section_XX` |
+//! | [`Layout::Dcase2021Plus`] | `<type>/train/`, `<type>/test/` (2021: `source_test/`, `target_test/`), `<type>/attributes_XX.csv`; 2025: `<type>/supplemental/`; 2026: under `dev_data/raw/`, `eval_data/raw/` | `section_00_source_train_normal_0000_<attr>.wav`; 2021 test without `_<attr>`; hidden attributes `…_0000_noAttribute.wav` (2024–25) or `…_0000_.wav` (2026); eval test `section_03_source_test_0000.wav` (2021), `section_00_0000.wav` (2022–26) | `section_XX` |
+//!
+//! DCASE 2025's supplemental clips (a type's clean machine sound or its background noise alone) are listed apart
+//! ([`Dataset::supplemental`], [`SupplementalClip`]) and never mixed into the training or test clips. DCASE 2026's
+//! clips have two channels (near and far microphone): [`LengthPolicy::channels`] says which are read.
 //!
 //! The grammars and the canonical class index are those of `shared/spec/dcase_protocols.md` §1–§2.
 //!
@@ -61,8 +65,8 @@ mod summary;
 
 pub use cache::{Batches, FeatureCache};
 pub use class_map::{ClassMap, ClassScheme, DCASE2020_N_CLASSES, DCASE2020_TYPES, clip_key, read_labels};
-pub use clip::{Clip, Condition, Domain, Layout, NO_ATTRIBUTE, Split};
-pub use dataset::{AttributePairs, Dataset, Problem, SET_FOLDERS, Selection};
+pub use clip::{Clip, Condition, Domain, Layout, NO_ATTRIBUTE, Split, SupplementalClip, SupplementalKind};
+pub use dataset::{AttributePairs, Dataset, Problem, RAW_FOLDER, SET_FOLDERS, SUPPLEMENTAL_FOLDER, Selection};
 pub use error::{Error, Result};
 pub use loader::{LengthPolicy, Progress, clip_features, for_each_features, load_features, waveform_features};
 pub use name::{NameForm, ParsedName, parse_file_name};

@@ -2,7 +2,7 @@
 
 use crate::clip::Clip;
 use crate::error::{Error, Result};
-use asd_audio::{PadMode, Waveform};
+use asd_audio::{ChannelPolicy, PadMode, Waveform};
 use asd_features::Frontend;
 use ndarray::{Array2, Array3, s};
 use rayon::prelude::*;
@@ -16,22 +16,28 @@ pub type Progress<'a> = &'a (dyn Fn(usize, usize) + Sync);
 /// Clips decoded at once per rayon thread: a chunk holds `CLIPS_PER_THREAD × threads` waveforms at most.
 const CLIPS_PER_THREAD: usize = 4;
 
-/// How every clip is brought to one length before its features are computed (decisions.md §11): a longer
-/// clip keeps its first `samples` samples, a shorter one is padded as `pad` says (repeat by default).
+/// How every clip is brought to one shape before its features are computed: which channels are read, then the
+/// length (decisions.md §11): a longer clip keeps its first `samples` samples, a shorter one is padded as `pad`
+/// says (repeat by default).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LengthPolicy {
     /// Samples per clip at 16 kHz (e.g. 160 000 for the 10-s clips of DCASE 2020).
     pub samples: usize,
     /// How a short clip is filled.
     pub pad: PadMode,
+    /// Which channels are read (default the mean). With [`ChannelPolicy::Both`] each channel's features are
+    /// computed alike and stacked along the rows: `[2 · rows, cols]`, the left channel's rows first.
+    #[serde(default)]
+    pub channels: ChannelPolicy,
 }
 
 impl LengthPolicy {
-    /// `samples` samples per clip, repeat-padded ([`PadMode::Repeat`]).
+    /// `samples` samples per clip, repeat-padded ([`PadMode::Repeat`]), channels averaged.
     pub fn new(samples: usize) -> Self {
         Self {
             samples,
             pad: PadMode::Repeat,
+            channels: ChannelPolicy::Mean,
         }
     }
 
@@ -39,6 +45,19 @@ impl LengthPolicy {
     pub fn with_pad(mut self, pad: PadMode) -> Self {
         self.pad = pad;
         self
+    }
+
+    /// The same length with another channel policy.
+    pub fn with_channels(mut self, channels: ChannelPolicy) -> Self {
+        self.channels = channels;
+        self
+    }
+
+    /// The feature shape of a clip: `frontend.output_shape(samples)` with its rows multiplied by the waveforms
+    /// the channel policy reads.
+    pub fn feature_shape(&self, frontend: &dyn Frontend) -> (usize, usize) {
+        let (rows, cols) = frontend.output_shape(self.samples);
+        (rows * self.channels.outputs(), cols)
     }
 
     /// # Errors
@@ -56,15 +75,28 @@ impl LengthPolicy {
     }
 }
 
-/// The features of one file: decode at 16 kHz (`asd_audio::load_16k`), fit to `policy`, extract.
+/// The features of one file: decode the channels `policy` reads at 16 kHz (`asd_audio::load_16k_channels`), fit
+/// each to `policy`, extract; with [`ChannelPolicy::Both`] the two channels' features stacked along the rows.
 ///
 /// # Errors
-/// The decoder's error (naming the file), [`Error::Features`] or [`Error::FeatureShape`] naming the file
-/// when the front end fails or returns another shape than `frontend.output_shape(policy.samples)`, and
-/// [`Error::NonFiniteFeatures`] when a feature overflows (finite but huge samples, ±3e38, give an infinite
-/// power spectrum that would otherwise surface as a non-finite training loss).
+/// The decoder's error (naming the file; a file with too few channels for the policy is one), [`Error::Features`]
+/// or [`Error::FeatureShape`] naming the file when the front end fails or returns another shape than
+/// `frontend.output_shape(policy.samples)`, and [`Error::NonFiniteFeatures`] when a feature overflows (finite but
+/// huge samples, ±3e38, give an infinite power spectrum that would otherwise surface as a non-finite training
+/// loss).
 pub fn clip_features(path: &Path, frontend: &dyn Frontend, policy: &LengthPolicy) -> Result<Array2<f32>> {
-    waveform_features(&asd_audio::load_16k(path)?, path, frontend, policy)
+    let waves = asd_audio::load_16k_channels(path, policy.channels)?;
+    let per_channel = waves
+        .iter()
+        .map(|wave| waveform_features(wave, path, frontend, policy))
+        .collect::<Result<Vec<_>>>()?;
+    match per_channel.as_slice() {
+        [one] => Ok(one.clone()),
+        many => {
+            let views: Vec<_> = many.iter().map(Array2::view).collect();
+            ndarray::concatenate(ndarray::Axis(0), &views).map_err(|e| Error::Invalid(e.to_string()))
+        }
+    }
 }
 
 /// The features of a decoded 16-kHz waveform: fit to `policy`, extract, checked as [`clip_features`] checks them;
@@ -152,7 +184,7 @@ pub fn load_features(
     progress: Progress<'_>,
 ) -> Result<Array3<f32>> {
     policy.check()?;
-    let (rows, cols) = frontend.output_shape(policy.samples);
+    let (rows, cols) = policy.feature_shape(frontend);
     let mut out = Array3::zeros((clips.len(), rows, cols));
     for_each_features(clips, frontend, policy, progress, |i, features| {
         out.slice_mut(s![i, .., ..]).assign(&features);

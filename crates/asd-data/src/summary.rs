@@ -1,7 +1,8 @@
 //! The per-group table that `asd index` prints (and writes as JSON).
 
-use crate::clip::{Condition, Domain, Layout, Split};
+use crate::clip::{Condition, Domain, Layout, Split, SupplementalKind};
 use crate::dataset::{Dataset, Problem};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -50,8 +51,25 @@ pub struct SummaryRow {
     pub test: Counts,
 }
 
+/// What the files of one machine type are: channels, lengths, and DCASE 2025's supplemental clips.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TypeSummary {
+    /// Machine type.
+    pub machine_type: String,
+    /// The distinct channel counts of its training and test clips, sorted (`[2]` for DCASE 2026).
+    pub channels: Vec<usize>,
+    /// Length of its shortest clip, seconds.
+    pub min_seconds: f64,
+    /// Length of its longest clip, seconds.
+    pub max_seconds: f64,
+    /// Supplemental clean-machine clips.
+    pub supplemental_clean: usize,
+    /// Supplemental noise-only clips.
+    pub supplemental_noise: usize,
+}
+
 /// What a dataset holds, for `asd index` (`Display` prints a text table; serde gives `--json`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     /// The dataset root.
     pub root: PathBuf,
@@ -61,6 +79,9 @@ pub struct Summary {
     pub n_clips: usize,
     /// One row per (machine type, group, domain), sorted.
     pub rows: Vec<SummaryRow>,
+    /// One row per machine type, sorted: channels, clip lengths, supplemental clips.
+    #[serde(default)]
+    pub types: Vec<TypeSummary>,
     /// Files and folders that were skipped (from [`Dataset::scan`]; empty after [`Dataset::open`]).
     pub problems: Vec<Problem>,
     /// Clips whose name attributes differ from their `attributes_XX.csv` row ([`Dataset::attribute_mismatches`]).
@@ -69,8 +90,11 @@ pub struct Summary {
 }
 
 impl Summary {
-    /// The table of `dataset`, with the `problems` a lenient scan reported.
-    pub fn new(dataset: &Dataset, problems: Vec<Problem>) -> Summary {
+    /// The table of `dataset`, with the `problems` a lenient scan reported. Reads every clip's header
+    /// (`asd_audio::probe`, in parallel) for its channels and length; a clip whose header cannot be read is added to
+    /// the problems.
+    pub fn new(dataset: &Dataset, mut problems: Vec<Problem>) -> Summary {
+        let types = type_summaries(dataset, &mut problems);
         let mut rows: BTreeMap<RowKey, RowTally> = BTreeMap::new();
         for clip in dataset.clips() {
             let key = (clip.machine_type.clone(), clip.group.clone(), clip.domain);
@@ -99,10 +123,63 @@ impl Summary {
             layout: dataset.layout(),
             n_clips: dataset.len(),
             rows,
+            types,
             problems,
             attribute_mismatches: dataset.attribute_mismatches(),
         }
     }
+}
+
+/// The per-type rows: every clip probed in parallel; failures become problems naming the file.
+fn type_summaries(dataset: &Dataset, problems: &mut Vec<Problem>) -> Vec<TypeSummary> {
+    let probed: Vec<_> = dataset
+        .clips()
+        .par_iter()
+        .map(|clip| (clip, asd_audio::probe(&clip.path)))
+        .collect();
+    let mut types: BTreeMap<&str, TypeSummary> = BTreeMap::new();
+    let row = |types: &mut BTreeMap<&'_ str, TypeSummary>, machine_type: &str| -> TypeSummary {
+        types.get(machine_type).cloned().unwrap_or_else(|| TypeSummary {
+            machine_type: machine_type.to_string(),
+            channels: Vec::new(),
+            min_seconds: f64::INFINITY,
+            max_seconds: 0.0,
+            supplemental_clean: 0,
+            supplemental_noise: 0,
+        })
+    };
+    for (clip, info) in probed {
+        let mut entry = row(&mut types, &clip.machine_type);
+        match info {
+            Ok(info) => {
+                if !entry.channels.contains(&info.channels) {
+                    entry.channels.push(info.channels);
+                    entry.channels.sort_unstable();
+                }
+                entry.min_seconds = entry.min_seconds.min(info.seconds());
+                entry.max_seconds = entry.max_seconds.max(info.seconds());
+            }
+            Err(e) => problems.push(crate::Error::from(e).into()),
+        }
+        types.insert(&clip.machine_type, entry);
+    }
+    for clip in dataset.supplemental() {
+        let mut entry = row(&mut types, &clip.machine_type);
+        match clip.kind {
+            SupplementalKind::CleanMachine => entry.supplemental_clean += 1,
+            SupplementalKind::NoiseOnly => entry.supplemental_noise += 1,
+        }
+        types.insert(&clip.machine_type, entry);
+    }
+    types
+        .into_values()
+        .map(|mut t| {
+            if !t.min_seconds.is_finite() {
+                t.min_seconds = 0.0;
+            }
+            t
+        })
+        .collect()
 }
 
 /// A row's key: (machine type, group, domain).
@@ -169,6 +246,10 @@ impl fmt::Display for Summary {
         for row in &cells {
             line(f, &row.each_ref().map(String::as_str))?;
         }
+        if !self.types.is_empty() {
+            writeln!(f)?;
+            writeln!(f, "{}", types_table(&self.types).trim_end())?;
+        }
         if !self.problems.is_empty() {
             writeln!(f, "{} problem(s):", self.problems.len())?;
             for p in &self.problems {
@@ -187,4 +268,50 @@ impl fmt::Display for Summary {
         }
         Ok(())
     }
+}
+
+/// The per-type table: channels, clip lengths, supplemental clips (the columns left out when no type has any).
+fn types_table(types: &[TypeSummary]) -> String {
+    let seconds = |t: &TypeSummary| {
+        if (t.max_seconds - t.min_seconds).abs() < 5e-4 {
+            format!("{:.3}", t.min_seconds)
+        } else {
+            format!("{:.3}–{:.3}", t.min_seconds, t.max_seconds)
+        }
+    };
+    let supplemental = types.iter().any(|t| t.supplemental_clean + t.supplemental_noise > 0);
+    let mut headers = vec!["type", "channels", "clip seconds"];
+    if supplemental {
+        headers.extend(["supplemental clean", "supplemental noise"]);
+    }
+    let cells: Vec<Vec<String>> = types
+        .iter()
+        .map(|t| {
+            let channels: Vec<String> = t.channels.iter().map(ToString::to_string).collect();
+            let mut row = vec![t.machine_type.clone(), channels.join(", "), seconds(t)];
+            if supplemental {
+                row.extend([t.supplemental_clean.to_string(), t.supplemental_noise.to_string()]);
+            }
+            row
+        })
+        .collect();
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for row in &cells {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |row: &[&str]| -> String {
+        let padded: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(c, &w)| format!("{c}{}", " ".repeat(w - c.chars().count())))
+            .collect();
+        padded.join("  ").trim_end().to_string() + "\n"
+    };
+    let mut out = line(&headers);
+    for row in &cells {
+        out += &line(&row.iter().map(String::as_str).collect::<Vec<_>>());
+    }
+    out
 }

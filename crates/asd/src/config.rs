@@ -5,6 +5,7 @@
 use crate::scoring::ScoringConfig;
 use crate::system::System;
 use crate::{Error, Result};
+use asd_audio::ChannelPolicy;
 use asd_data::{ClassMap, ClassScheme, Clip};
 use asd_features::FeatureSpec;
 use asd_losses::LossConfig;
@@ -103,6 +104,12 @@ pub struct RunConfig {
     /// Clip length, seconds: longer clips are cropped to their start, shorter ones repeat-padded
     /// (decisions.md §11).
     pub clip_seconds: f32,
+    /// Which channels of a clip are read: `mean`, `left`, `right` or `both` (two inputs; only systems that
+    /// [read two channels](crate::SystemDef::reads_two_channels)). Left out, training decides from the data and
+    /// writes its choice into the run's `config.toml`: `left` for a tree of two-channel clips (DCASE 2026: the near
+    /// microphone, as its official baseline reads), `mean` otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channels: Option<ChannelPolicy>,
     /// Training-free system only: how feature frames are summarised into an embedding.
     pub pooling: Pooling,
     /// Where the training classes come from ([`ClassSource`]): machine type × ID / section (the default), type ×
@@ -151,6 +158,7 @@ impl RunConfig {
             system,
             features: recipe.features,
             clip_seconds: DEFAULT_CLIP_SECONDS,
+            channels: None,
             pooling: Pooling::default(),
             classes: ClassSource::TypeGroup,
             model: recipe.model,
@@ -180,6 +188,16 @@ impl RunConfig {
             });
         }
         let system = self.system.def();
+        if self.channels == Some(ChannelPolicy::Both) && !system.reads_two_channels() {
+            return Err(Error::Setting {
+                field: "channels".into(),
+                reason: format!(
+                    "system {} reads one channel; \"both\" needs a system that reads two (raw-logmel); use left, \
+                     right or mean",
+                    self.system
+                ),
+            });
+        }
         system.check(self)?;
         if system.trains() {
             self.train.check()?;
@@ -208,6 +226,28 @@ impl RunConfig {
     /// Clip length in samples at 16 kHz.
     pub fn clip_samples(&self) -> usize {
         (self.clip_seconds * asd_audio::TARGET_SAMPLE_RATE as f32).round() as usize
+    }
+
+    /// How each clip is read: the channels ([`RunConfig::channels`], the mean when not decided), then cropped or
+    /// repeat-padded to [`RunConfig::clip_samples`].
+    pub fn clip_policy(&self) -> asd_data::LengthPolicy {
+        asd_data::LengthPolicy::new(self.clip_samples()).with_channels(self.channels.unwrap_or_default())
+    }
+
+    /// Decides [`RunConfig::channels`] from the data when it is left out: `left` when the first of `clips` has two
+    /// channels (a DCASE 2026 tree), `mean` otherwise.
+    ///
+    /// # Errors
+    /// [`Error::Audio`] naming the clip when its header cannot be read.
+    pub fn decide_channels(&mut self, clips: &[Clip]) -> Result<()> {
+        if self.channels.is_none() {
+            let two = match clips.first() {
+                Some(clip) => asd_audio::probe(&clip.path)?.channels == 2,
+                None => false,
+            };
+            self.channels = Some(if two { ChannelPolicy::Left } else { ChannelPolicy::Mean });
+        }
+        Ok(())
     }
 
     /// Sets the number of epochs, and the cosine schedule's period with it when it spanned the old count (so a

@@ -296,7 +296,7 @@ impl Detector {
             .map(|spec| spec.build().map_err(Error::from))
             .collect::<Result<Vec<_>>>()?;
         Ok(Detector {
-            policy: LengthPolicy::new(config.clip_samples()),
+            policy: config.clip_policy(),
             config,
             network,
             classes,
@@ -326,6 +326,32 @@ impl Detector {
     /// Samples one clip holds (the network's window): `clip_seconds` at 16 kHz.
     pub fn window_samples(&self) -> usize {
         self.policy.samples
+    }
+
+    /// Loads a file at 16 kHz as the run reads its clips: the channel of its `channels` setting (`left`, `right`)
+    /// or the mean of all channels.
+    ///
+    /// # Errors
+    /// The decoder's error naming `path` (a file without the run's channel is one); [`Error::Setting`] for a run
+    /// that reads both channels of a clip as two inputs, which a [`Query`]'s single waveform cannot give (score
+    /// such files with [`crate::score`]).
+    pub fn load_clip(&self, path: &Path) -> Result<asd_audio::Waveform> {
+        self.reads_one_channel()?;
+        let mut waves = asd_audio::load_16k_channels(path, self.policy.channels)?;
+        Ok(waves.swap_remove(0))
+    }
+
+    /// Refuses a run that reads two channels per clip: a [`Query`] holds one waveform.
+    fn reads_one_channel(&self) -> Result<()> {
+        if self.policy.channels == asd_audio::ChannelPolicy::Both {
+            return Err(Error::Setting {
+                field: "channels".into(),
+                reason: "this run reads both channels of a clip as two inputs; a single waveform cannot be scored \
+                         with it (score the files with `asd score`)"
+                    .into(),
+            });
+        }
+        Ok(())
     }
 
     /// The threshold of scorer `name` in `group`.
@@ -457,6 +483,7 @@ impl Detector {
     /// The network's inputs of the queries: one feature cache per input of the system, each fitted to the clip
     /// length as in training.
     fn inputs(&self, queries: &[Query<'_>]) -> Result<Vec<FeatureCache>> {
+        self.reads_one_channel()?;
         self.frontends
             .iter()
             .map(|frontend| {

@@ -14,7 +14,7 @@ use crate::run_folder::{
 use crate::scoring::{self, CalibratedScorer, ClipPooling, ExampleOutputs, NamedScores, ScorerReport, ScoringConfig};
 use crate::system::{EmbedJob, Network, TrainJob};
 use crate::{Error, Result};
-use asd_data::{ClassMap, Clip, Condition, Dataset, Domain, FeatureCache, LengthPolicy, Selection, Split};
+use asd_data::{ClassMap, Clip, Condition, Dataset, Domain, FeatureCache, Selection, Split};
 use asd_metrics::{EvalOptions, Report};
 use asd_models::burn::tensor::Device;
 /// Device names of `--device` (`cpu`, `cuda`, `cuda:<index>`); see [`asd_models::parse_device`].
@@ -136,7 +136,7 @@ fn caches(
     split: Split,
     progress: Progress<'_>,
 ) -> Result<Vec<FeatureCache>> {
-    let policy = LengthPolicy::new(config.clip_samples());
+    let policy = config.clip_policy();
     let dir = out.join("cache");
     let report = |done, total| progress.event(Event::Features { split, done, total });
     config
@@ -294,6 +294,7 @@ pub fn train(
     let (split, problems) = open_data(data)?;
     let classes = system.class_map(config, &split.train, &split.test)?;
     let mut config = config.clone();
+    config.decide_channels(&split.train)?;
     set_classes(&mut config, classes.len())?;
     config.check()?;
     open_run_folder(out)?;
@@ -442,6 +443,8 @@ pub fn score(
         config.scoring = scoring.clone();
     }
     config.check()?;
+    // An imported network's run has not seen data yet: the data decide its channels as training would.
+    config.decide_channels(&run_clips(data)?.train)?;
     let system = config.system.def();
     let network = system.build(&config, &options.device)?;
     let (network, classes) = if system.trains() {
@@ -865,6 +868,9 @@ pub fn run(
         });
     }
     config.check()?;
+    let mut config = config.clone();
+    config.decide_channels(&run_clips(data)?.train)?;
+    let config = &config;
     open_run_folder(out)?;
     config.save(&out.join(CONFIG_FILE))?;
     let network = config.system.def().build(config, &options.device)?;

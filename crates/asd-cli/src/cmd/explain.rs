@@ -41,7 +41,7 @@ pub struct Args {
 pub fn run(args: Args) -> Result<()> {
     let (detector, group) = super::open_detector(&args.run, args.group.as_deref(), &args.device)?;
     let target = detector.target_of(&args.audio, group.as_ref())?;
-    let wave = asd::audio::load_16k(&args.audio).map_err(asd::Error::from)?;
+    let wave = detector.load_clip(&args.audio)?;
     let seen = detector.explain(&Query {
         wave: &wave,
         source: &args.audio,

@@ -75,9 +75,8 @@ pub fn run(args: Args) -> Result<()> {
             .collect::<asd::Result<Vec<_>>>()?;
         let waves = chunk
             .iter()
-            .map(|path| asd::audio::load_16k(path))
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(asd::Error::from)?;
+            .map(|path| detector.load_clip(path))
+            .collect::<asd::Result<Vec<_>>>()?;
         let queries: Vec<Query<'_>> = chunk
             .iter()
             .zip(&waves)

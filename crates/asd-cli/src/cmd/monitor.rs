@@ -167,7 +167,7 @@ pub fn run(args: Args) -> Result<()> {
         }),
         "mic" => microphone()?,
         path => Box::new(FileSource {
-            samples: asd::audio::load_16k(path.as_ref()).map_err(asd::Error::from)?.samples,
+            samples: detector.load_clip(path.as_ref())?.samples,
             pos: 0,
             realtime: args.realtime.then(Instant::now),
         }),

@@ -189,6 +189,13 @@ pub trait SystemDef: Send + Sync {
         true
     }
 
+    /// Whether the system reads both channels of a two-channel clip as two inputs (`channels = "both"`: each
+    /// front end's features of the left and the right channel stacked along the rows, `[2 · rows, cols]`).
+    /// Default `false`: the setting is refused.
+    fn reads_two_channels(&self) -> bool {
+        false
+    }
+
     /// The front ends of the inputs the system reads from each clip, in the order [`TrainJob::inputs`] and
     /// [`EmbedJob::inputs`] hold them (e.g. `[config.features]`, or the log-Mel and the waveform).
     fn inputs(&self, config: &RunConfig) -> Vec<FeatureSpec> {

@@ -95,6 +95,11 @@ impl SystemDef for RawLogMel {
         false
     }
 
+    /// Pooling works per row: two channels' stacked features pool into one embedding of twice the length.
+    fn reads_two_channels(&self) -> bool {
+        true
+    }
+
     fn describe_input(&self, config: &RunConfig) -> Result<String> {
         Ok(format!("{} frames of a clip, pooled", config.features.kind.name()))
     }
