@@ -44,6 +44,7 @@ fn small_2020() -> SynthConfig {
         test: 6,
         seconds: 2.0,
         seed: 7,
+        supplemental: None,
         severity: None,
     }
 }
@@ -166,6 +167,7 @@ fn dcase2023_layout_writes_sections_domains_and_attribute_tables() {
         test: 3,
         seconds: 0.5,
         seed: 3,
+        supplemental: None,
         severity: None,
     };
     let dir = tempfile::tempdir().expect("tempdir");
@@ -648,5 +650,121 @@ fn a_fixed_severity_changes_only_the_anomalies_and_stronger_ones_more() {
             max_t(&normal, &profiles(Some(kind), Some(2.0))),
         );
         assert!(t2 > t1, "pump {}: |t| {t1:.1} at severity 1, {t2:.1} at 2", kind.name());
+    }
+}
+
+/// The 2025 and 2026 trees (issue 21): hidden attributes as each year writes them (`_noAttribute`, a trailing
+/// `_`), 2025's supplemental folders, 2026's type names, two channels and per-type lengths, attribute tables
+/// without parameter columns for hidden types, the layout in the manifest.
+#[test]
+fn dcase2025_and_2026_layouts_write_their_trees() {
+    for layout in [SynthLayout::Dcase2025, SynthLayout::Dcase2026] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = SynthConfig {
+            layout,
+            types: 7,
+            ids: 1,
+            train: 10,
+            test: 1,
+            seconds: 0.5,
+            seed: 4,
+            supplemental: None,
+            severity: None,
+        };
+        generate_into(&config, dir.path());
+        let written = files(dir.path());
+        let manifest = std::fs::read_to_string(dir.path().join(MANIFEST_FILE)).expect("manifest");
+        assert!(
+            manifest.contains(&format!("layout = \"{}\"", layout.name())),
+            "{manifest}"
+        );
+        for spec in config.clips() {
+            let rel = spec.relative_path();
+            assert!(written.contains(&rel), "{rel:?} written");
+            let name = spec.file_name();
+            let hidden = layout.hides_attributes(spec.machine) && spec.split != Split::Supplemental;
+            match layout {
+                SynthLayout::Dcase2025 if hidden => assert!(name.ends_with("_noAttribute.wav"), "{name}"),
+                SynthLayout::Dcase2026 if hidden => assert!(name.ends_with("_.wav"), "{name}"),
+                _ => assert!(!name.ends_with("_.wav") && !name.contains("noAttribute"), "{name}"),
+            }
+            let info = asd_audio::probe(&dir.path().join(&rel)).expect("header");
+            assert_eq!(
+                (info.channels, info.frames as usize),
+                (spec.channels(), spec.n_samples()),
+                "{rel:?}"
+            );
+        }
+        let types: BTreeSet<&str> = config.clips().iter().map(|c| c.type_name()).collect();
+        let supplemental = written
+            .iter()
+            .filter(|p| p.to_string_lossy().contains("/supplemental/"))
+            .count();
+        match layout {
+            SynthLayout::Dcase2025 => {
+                assert_eq!(supplemental, 7, "one per type (a tenth of 10 training clips)");
+                let tables = std::fs::read_to_string(dir.path().join("bearing/attributes_00.csv")).expect("csv");
+                assert!(
+                    tables
+                        .starts_with("file_name\nbearing/train/section_00_source_train_normal_0000_noAttribute.wav\n")
+                );
+            }
+            _ => {
+                assert_eq!(supplemental, 0);
+                let expected = [
+                    "ToyCar",
+                    "ToyCarEmu",
+                    "bearingEmu",
+                    "fan",
+                    "gearboxEmu",
+                    "sliderEmu",
+                    "valveEmu",
+                ];
+                assert_eq!(types, expected.into_iter().collect());
+                let lengths: BTreeSet<usize> = config.clips().iter().map(ClipSpec::n_samples).collect();
+                assert_eq!(
+                    lengths,
+                    [4_800, 8_000, 12_800].into_iter().collect(),
+                    "0.6, 1 and 1.6 × 0.5 s"
+                );
+                let fan = config
+                    .clips()
+                    .into_iter()
+                    .find(|c| c.machine == MachineType::Fan)
+                    .expect("fan");
+                assert!(fan.file_name().contains("_noise_"), "{}", fan.file_name());
+            }
+        }
+    }
+}
+
+/// The 2026 layout's far channel hears the same machine as the near one, through a room and over its own louder
+/// background: the two are correlated but far from equal, for every type (the unit tests of `synth::machines`
+/// check the mixtures themselves).
+#[test]
+fn the_far_channel_hears_the_near_channels_machine() {
+    for &machine in SynthLayout::Dcase2026.machine_types() {
+        let spec = ClipSpec {
+            layout: SynthLayout::Dcase2026,
+            machine,
+            group: 0,
+            split: Split::Train,
+            domain: Domain::Source,
+            anomaly: None,
+            severity: None,
+            index: 1,
+            seconds: 4.0,
+            seed: 3,
+        };
+        let channels = asd_audio::synth::render_channels(&spec);
+        let (near, far) = (&channels[0], &channels[1]);
+        assert_eq!(near, &render_clip(&spec).samples, "render_clip gives the near channel");
+        let dot: f64 = near.iter().zip(far).map(|(a, b)| f64::from(a * b)).sum();
+        let norm = |x: &[f32]| x.iter().map(|v| f64::from(v * v)).sum::<f64>().sqrt();
+        let correlation = dot / (norm(near) * norm(far));
+        assert!(
+            correlation > 0.05 && correlation < 0.9,
+            "{machine:?}: correlation {correlation}"
+        );
     }
 }

@@ -46,6 +46,7 @@ fn asdnet_learns_machine_ids_of_synthetic_sounds() {
         test: 8,
         seconds: SECONDS,
         seed: 3,
+        supplemental: None,
         severity: None,
     };
     generate(&synth, &root, &mut |_, _| {}).unwrap();

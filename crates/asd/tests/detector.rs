@@ -18,6 +18,7 @@ fn synth(dir: &Path, types: usize, ids: usize, train: usize, test: usize, second
         test,
         seconds,
         seed: 5,
+        supplemental: None,
         severity: None,
     };
     generate(&config, dir, &mut |_, _| {}).expect("synthetic data");

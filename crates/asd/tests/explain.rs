@@ -23,6 +23,7 @@ fn synth(dir: &Path, ids: usize, train: usize, test: usize, seconds: f32) {
         test,
         seconds,
         seed: 3,
+        supplemental: None,
         severity: None,
     };
     generate(&config, dir, &mut |_, _| {}).expect("synthetic data");

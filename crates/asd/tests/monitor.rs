@@ -25,6 +25,7 @@ fn detector(dir: &Path) -> (Detector, std::path::PathBuf) {
         test: 24,
         seconds: 2.0,
         seed: 9,
+        supplemental: None,
         severity: Some(2.0),
     };
     generate(&synth, &data, &mut |_, _| {}).expect("synthetic data");

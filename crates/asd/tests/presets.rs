@@ -48,6 +48,7 @@ fn data(dir: &std::path::Path, severity: Option<f32>) {
         test: TEST_CLIPS,
         seconds: SECONDS,
         seed: 3,
+        supplemental: None,
         severity,
     };
     generate(&config, dir, &mut |_, _| {}).expect("synthetic data");

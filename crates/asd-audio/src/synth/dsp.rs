@@ -210,6 +210,42 @@ impl PhasorBank {
     }
 }
 
+/// Comb-filter delays of the Schroeder reverberator, seconds (Schroeder 1962's mutually prime 30–45 ms range).
+const COMB_DELAYS_S: [f64; 4] = [0.0297, 0.0371, 0.0411, 0.0437];
+/// All-pass delays (s) and gain of the Schroeder reverberator's diffusion stage (Schroeder 1962).
+const ALLPASS_DELAYS_S: [f64; 2] = [0.005, 0.0017];
+/// See [`ALLPASS_DELAYS_S`].
+const ALLPASS_GAIN: f64 = 0.7;
+
+/// The reverberant part of `signal` in a room of reverberation time `rt60` s (the time to decay by 60 dB): four
+/// parallel feedback combs whose gains give that decay, then two all-passes (Schroeder's reverberator), scaled to the
+/// RMS of `signal`.
+pub(crate) fn reverb(signal: &[f64], rt60: f64, sample_rate: f64) -> Vec<f64> {
+    let mut wet = vec![0.0; signal.len()];
+    for delay_s in COMB_DELAYS_S {
+        let d = (delay_s * sample_rate).round().max(1.0) as usize;
+        let g = 10f64.powf(-3.0 * delay_s / rt60);
+        let mut y = vec![0.0; signal.len()];
+        for t in 0..signal.len() {
+            y[t] = signal[t] + if t >= d { g * y[t - d] } else { 0.0 };
+            wet[t] += y[t];
+        }
+    }
+    for delay_s in ALLPASS_DELAYS_S {
+        let d = (delay_s * sample_rate).round().max(1.0) as usize;
+        let x = wet.clone();
+        for t in 0..x.len() {
+            let (x_d, y_d) = if t >= d { (x[t - d], wet[t - d]) } else { (0.0, 0.0) };
+            wet[t] = -ALLPASS_GAIN * x[t] + x_d + ALLPASS_GAIN * y_d;
+        }
+    }
+    let (dry_rms, wet_rms) = (rms(signal), rms(&wet));
+    if wet_rms > 0.0 {
+        wet.iter_mut().for_each(|w| *w *= dry_rms / wet_rms);
+    }
+    wet
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,7 @@
 //! the machine's own generator (the per-ID offsets) and the clip's generator (per-clip variation); an anomaly
 //! edits the voice before rendering.
 
-use super::dsp::{Biquad, PhasorBank, brown, normalise_rms, pink, rms, uniform, white};
+use super::dsp::{Biquad, PhasorBank, brown, normalise_rms, pink, reverb, rms, uniform, white};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use std::f64::consts::PI;
@@ -228,11 +228,6 @@ impl MachineType {
             Self::ToyCar => TOY_CAR,
             Self::ToyTrain | Self::ToyConveyor => TOY_TRAIN,
         }
-    }
-
-    /// How many attribute key/value pairs a clip of this type carries in the 2021+ layout.
-    pub(crate) fn n_attributes(self) -> usize {
-        self.schemes().len()
     }
 
     /// Draws the attribute values of one clip of `domain` and the operating condition they mean.
@@ -969,10 +964,11 @@ pub(crate) fn render_samples(
     op: &Operating,
     anomaly: Option<AnomalyKind>,
     severity: Option<f64>,
-    n: usize,
+    recording: Recording,
     id_rng: &mut impl Rng,
     clip_rng: &mut impl Rng,
-) -> Vec<f32> {
+) -> Vec<Vec<f32>> {
+    let n = recording.samples;
     let mut voice = machine.voice(op, id_rng);
     voice.vary_clip(clip_rng);
     if let Some(kind) = anomaly {
@@ -983,19 +979,177 @@ pub(crate) fn render_samples(
         let s = (SEVERITY_RANGE.0 + position * (SEVERITY_RANGE.1 - SEVERITY_RANGE.0)) * machine.severity_scale();
         voice.apply(kind, s, clip_rng);
     }
-    let mut mix = voice.render(n, clip_rng);
-    let machine_rms = rms(&mix);
+    let dry = voice.render(n, clip_rng);
+    let machine_rms = rms(&dry);
+    // Every draw is made whatever the content, so that a clean or noise-only clip shares its recording's draws.
     let snr = uniform(clip_rng, SNR_DB.0, SNR_DB.1);
     let bg_rms = machine_rms / 10f64.powf(snr / 20.0);
-    for (m, b) in mix.iter_mut().zip(background(op.background, n, clip_rng)) {
-        *m += bg_rms * b;
-    }
+    let noise = background(op.background, n, clip_rng);
+    let near: Vec<f64> = match recording.content {
+        Content::Recording => dry.iter().zip(&noise).map(|(m, b)| m + bg_rms * b).collect(),
+        Content::CleanMachine => dry.clone(),
+        Content::NoiseOnly => noise.iter().map(|b| bg_rms * b).collect(),
+    };
     let level = 10f64.powf(uniform(clip_rng, LEVEL_DBFS.0, LEVEL_DBFS.1) / 20.0);
-    let mix_rms = rms(&mix);
-    let mut gain = if mix_rms > 0.0 { level / mix_rms } else { 0.0 };
-    let peak = mix.iter().fold(0.0f64, |m, v| m.max(v.abs())) * gain;
+    let near_rms = rms(&near);
+    let mut gain = if near_rms > 0.0 { level / near_rms } else { 0.0 };
+    let mut channels = vec![near];
+    if let Some(far) = recording.far {
+        // The far microphone: the machine attenuated and reverberant, over its own, louder background.
+        let wet = reverb(&dry, FAR_RT60_S, SAMPLE_RATE);
+        let machine_gain = 10f64.powf(FAR_MACHINE_DB / 20.0);
+        let noise_gain = bg_rms * 10f64.powf((FAR_NOISE_DB + FAR_NOISE_STEP_DB * far.noise_level as f64) / 20.0);
+        let far_noise = background(op.background, n, clip_rng);
+        let far_mix = (0..n)
+            .map(|t| machine_gain * (FAR_DIRECT * dry[t] + FAR_WET * wet[t]) + noise_gain * far_noise[t])
+            .collect();
+        channels.push(far_mix);
+    }
+    let peak = channels.iter().flatten().fold(0.0f64, |m, v| m.max(v.abs())) * gain;
     if peak > PEAK_LIMIT {
         gain *= PEAK_LIMIT / peak;
     }
-    mix.iter().map(|v| (v * gain) as f32).collect()
+    channels
+        .into_iter()
+        .map(|c| c.into_iter().map(|v| (v * gain) as f32).collect())
+        .collect()
+}
+
+/// What a clip's microphone picks up.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum Content {
+    /// The machine in its factory background: every training and test clip.
+    #[default]
+    Recording,
+    /// The machine alone (DCASE 2025's supplemental clean clips).
+    CleanMachine,
+    /// The background alone (DCASE 2025's supplemental noise clips).
+    NoiseOnly,
+}
+
+/// How a clip is recorded: its length, its content, and for two-channel clips (DCASE 2026) the far microphone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Recording {
+    /// Samples per channel.
+    pub(crate) samples: usize,
+    /// What the (near) microphone picks up.
+    pub(crate) content: Content,
+    /// The second channel's microphone, if any.
+    pub(crate) far: Option<FarMic>,
+}
+
+/// The far microphone of a two-channel clip.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct FarMic {
+    /// Its background level, 0-based: each level adds [`FAR_NOISE_STEP_DB`].
+    pub(crate) noise_level: usize,
+}
+
+/// Reverberation time of the room the far microphone hears, seconds (a mid-sized factory hall's order).
+const FAR_RT60_S: f64 = 0.6;
+/// Level of the machine at the far microphone relative to the near one, dB (about twice the distance: −6 dB).
+const FAR_MACHINE_DB: f64 = -6.0;
+/// Direct and reverberant shares of the machine sound at the far microphone (amplitudes).
+const FAR_DIRECT: f64 = 0.5;
+/// See [`FAR_DIRECT`].
+const FAR_WET: f64 = 0.85;
+/// Background at the far microphone relative to the near one's, dB, at noise level 0.
+const FAR_NOISE_DB: f64 = 3.0;
+/// Background added per noise level of the far microphone, dB.
+const FAR_NOISE_STEP_DB: f64 = 3.0;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+
+    /// One second of samples.
+    const SECOND: usize = 16_000;
+
+    /// One clip of `machine` rendered with the given recording, from fixed generator seeds.
+    fn render(machine: MachineType, recording: Recording) -> Vec<Vec<f32>> {
+        let (mut id, mut clip) = (ChaCha8Rng::seed_from_u64(1), ChaCha8Rng::seed_from_u64(2));
+        let op = Operating::neutral();
+        render_samples(machine, &op, None, None, recording, &mut id, &mut clip)
+    }
+
+    /// Least-squares `a`, `b` of `y ≈ a·u + b·v` and the residual's RMS relative to `y`'s.
+    fn fit(y: &[f32], u: &[f32], v: &[f32]) -> (f64, f64, f64) {
+        let dot = |x: &[f32], z: &[f32]| x.iter().zip(z).map(|(p, q)| f64::from(*p) * f64::from(*q)).sum::<f64>();
+        let (uu, vv, uv, yu, yv) = (dot(u, u), dot(v, v), dot(u, v), dot(y, u), dot(y, v));
+        let det = uu * vv - uv * uv;
+        let (a, b) = ((yu * vv - yv * uv) / det, (yv * uu - yu * uv) / det);
+        let residual: Vec<f32> = (0..y.len())
+            .map(|t| y[t] - (a * f64::from(u[t]) + b * f64::from(v[t])) as f32)
+            .collect();
+        (a, b, (dot(&residual, &residual) / dot(y, y)).sqrt())
+    }
+
+    /// A recording is the sum of its clean machine sound and its background alone (each clip normalises its own
+    /// level, so up to two positive gains): the supplemental contents are the recording's two parts.
+    #[test]
+    fn a_recording_is_its_clean_machine_plus_its_background() {
+        for machine in [MachineType::Fan, MachineType::Valve, MachineType::ToyCar] {
+            let part = |content| {
+                let recording = Recording {
+                    samples: SECOND,
+                    content,
+                    far: None,
+                };
+                render(machine, recording).swap_remove(0)
+            };
+            let (recording, clean, noise) = (
+                part(Content::Recording),
+                part(Content::CleanMachine),
+                part(Content::NoiseOnly),
+            );
+            let (a, b, residual) = fit(&recording, &clean, &noise);
+            assert!(a > 0.0 && b > 0.0 && residual < 1e-5, "{machine:?}: {a} {b} {residual}");
+        }
+    }
+
+    /// A second channel leaves the near one as it was, and its background grows with its noise level: the far
+    /// channels of two levels differ by the far background alone, 3 dB more per level.
+    #[test]
+    fn the_far_channel_adds_its_own_background_by_level() {
+        let mono = render(
+            MachineType::Gearbox,
+            Recording {
+                samples: SECOND,
+                content: Content::Recording,
+                far: None,
+            },
+        );
+        let far = |noise_level| {
+            render(
+                MachineType::Gearbox,
+                Recording {
+                    samples: SECOND,
+                    content: Content::Recording,
+                    far: Some(FarMic { noise_level }),
+                },
+            )
+        };
+        let (quiet, loud) = (far(0), far(3));
+        assert_eq!(quiet[0], mono[0], "the near channel is the mono recording");
+        assert_eq!(loud[0], mono[0]);
+        // far(level) = machine + g(level)·noise, so far(3) − far(0) = (g3 − g0)·noise: proportional to the far
+        // background, whose own gain ratio is 10^(9/20).
+        let diff: Vec<f32> = loud[1].iter().zip(&quiet[1]).map(|(l, q)| l - q).collect();
+        let machine: Vec<f32> = quiet[1]
+            .iter()
+            .zip(&diff)
+            .map(|(q, d)| q - d / (10f32.powf(0.45) - 1.0))
+            .collect();
+        let rms = |x: &[f32]| (x.iter().map(|v| f64::from(v * v)).sum::<f64>() / x.len() as f64).sqrt();
+        // What is left of far(0) after removing its background is the machine alone: quieter than far(0).
+        assert!(
+            rms(&machine) < rms(&quiet[1]),
+            "{} vs {}",
+            rms(&machine),
+            rms(&quiet[1])
+        );
+        assert!(rms(&diff) > 0.0);
+    }
 }

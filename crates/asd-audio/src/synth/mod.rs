@@ -55,9 +55,9 @@ mod machines;
 
 pub use machines::{AnomalyKind, MachineType};
 
-use crate::{AudioError, Result, Waveform, write_wav_pcm16};
+use crate::{AudioError, Result, Waveform, write_channels_pcm16};
 use dsp::hash_key;
-use machines::{Operating, SAMPLE_RATE};
+use machines::{Content, FarMic, Operating, Recording, SAMPLE_RATE};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
@@ -82,26 +82,73 @@ pub enum SynthLayout {
     /// `<type>/{train,test}/section_SS_{source,target}_{train,test}_{normal,anomaly}_NNNN_<attrs>.wav` and
     /// `<type>/attributes_SS.csv`.
     Dcase2023,
+    /// DCASE 2025 Task 2: the 2023 tree, with the attributes of bearing, slider and ToyTrain hidden
+    /// (`…_NNNN_noAttribute.wav`, as the real 2025 development set hides them) and each type's `supplemental/`
+    /// folder of clean-machine or noise-only clips.
+    Dcase2025,
+    /// DCASE 2026 Task 2 ("noise-aware"): two-channel clips (left: the near microphone, as every other layout's
+    /// mono clip; right: a far microphone hearing the machine with room reverberation over a louder background),
+    /// 2026's type names, clip lengths of 0.6, 1 or 1.6 × `seconds` by type (the real set's 6, 10 and 16 s), a
+    /// `noise_N` attribute for the far background's level, and the attributes of bearingEmu and sliderEmu hidden
+    /// (`…_NNNN_.wav`).
+    Dcase2026,
 }
 
 impl SynthLayout {
+    /// Every layout, in the order the CLI lists them.
+    pub const ALL: [SynthLayout; 4] = [Self::Dcase2020, Self::Dcase2023, Self::Dcase2025, Self::Dcase2026];
+
     /// The machine types of this layout, in the fixed order [`SynthConfig::types`] takes them:
     /// 2020 fan, pump, slider, valve, ToyCar, ToyConveyor; 2023 fan, gearbox, bearing, valve, slider, ToyCar,
-    /// ToyTrain.
+    /// ToyTrain; 2025 and 2026 fan, bearing, gearbox, slider, ToyCar, ToyTrain, valve (so that two types already
+    /// include one without attributes; 2026 names them as [`SynthLayout::type_name`] says).
     pub fn machine_types(self) -> &'static [MachineType] {
         use MachineType::*;
         match self {
             Self::Dcase2020 => &[Fan, Pump, Slider, Valve, ToyCar, ToyConveyor],
             Self::Dcase2023 => &[Fan, Gearbox, Bearing, Valve, Slider, ToyCar, ToyTrain],
+            Self::Dcase2025 | Self::Dcase2026 => &[Fan, Bearing, Gearbox, Slider, ToyCar, ToyTrain, Valve],
         }
     }
 
-    /// The name used on the command line and in the manifest (`dcase2020`, `dcase2023`).
+    /// The name used on the command line and in the manifest (`dcase2020`, `dcase2023`, `dcase2025`, `dcase2026`).
     pub fn name(self) -> &'static str {
         match self {
             Self::Dcase2020 => "dcase2020",
             Self::Dcase2023 => "dcase2023",
+            Self::Dcase2025 => "dcase2025",
+            Self::Dcase2026 => "dcase2026",
         }
+    }
+
+    /// The folder name of `machine`'s type: its DCASE spelling ([`MachineType::name`]), or in 2026 the development
+    /// set's names (`dcase_protocols.md` §7): bearingEmu, gearboxEmu, sliderEmu, valveEmu, and ToyCarEmu for the
+    /// toy-train sound model (fan and ToyCar keep theirs).
+    pub fn type_name(self, machine: MachineType) -> &'static str {
+        match (self, machine) {
+            (Self::Dcase2026, MachineType::Bearing) => "bearingEmu",
+            (Self::Dcase2026, MachineType::Gearbox) => "gearboxEmu",
+            (Self::Dcase2026, MachineType::Slider) => "sliderEmu",
+            (Self::Dcase2026, MachineType::Valve) => "valveEmu",
+            (Self::Dcase2026, MachineType::ToyTrain) => "ToyCarEmu",
+            _ => machine.name(),
+        }
+    }
+
+    /// Whether the names of `machine`'s clips hide their attributes: 2025 bearing, slider and ToyTrain (as the real
+    /// 2025 development set), 2026 bearingEmu and sliderEmu.
+    pub fn hides_attributes(self, machine: MachineType) -> bool {
+        use MachineType::*;
+        match self {
+            Self::Dcase2025 => matches!(machine, Bearing | Slider | ToyTrain),
+            Self::Dcase2026 => matches!(machine, Bearing | Slider),
+            _ => false,
+        }
+    }
+
+    /// Whether names carry sections, domains and attributes (every layout but 2020).
+    fn has_domains(self) -> bool {
+        self != Self::Dcase2020
     }
 
     /// How many IDs / sections a type can have: the real datasets' 7 IDs per type (ToyConveyor 6) in 2020,
@@ -110,9 +157,51 @@ impl SynthLayout {
         match (self, machine) {
             (Self::Dcase2020, MachineType::ToyConveyor) => 6,
             (Self::Dcase2020, _) => 7,
-            (Self::Dcase2023, _) => 6,
+            _ => 6,
         }
     }
+
+    /// Clip length of `machine`'s type as a multiple of [`SynthConfig::seconds`]: 1, except in 2026, whose types
+    /// record 6, 10 or 16 s (0.6, 1 and 1.6 × 10 s).
+    fn length_factor(self, machine: MachineType) -> f32 {
+        use MachineType::*;
+        match (self, machine) {
+            (Self::Dcase2026, Bearing | ToyTrain) => 0.6,
+            (Self::Dcase2026, Slider | Valve) => 1.6,
+            _ => 1.0,
+        }
+    }
+
+    /// What `machine`'s supplemental clips hold (2025): clean machine sound for the types at even positions of
+    /// [`SynthLayout::machine_types`], noise only for the others (the real set has one kind per type).
+    pub fn supplemental_kind(self, machine: MachineType) -> SupplementalKind {
+        let position = self.machine_types().iter().position(|&m| m == machine).unwrap_or(0);
+        if position % 2 == 0 {
+            SupplementalKind::CleanMachine
+        } else {
+            SupplementalKind::NoiseOnly
+        }
+    }
+}
+
+impl std::str::FromStr for SynthLayout {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        Self::ALL.into_iter().find(|l| l.name() == s).ok_or_else(|| {
+            let names: Vec<&str> = Self::ALL.iter().map(|l| l.name()).collect();
+            format!("unknown layout {s:?}; expected one of {}", names.join(", "))
+        })
+    }
+}
+
+/// What a supplemental clip of the 2025 layout holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum SupplementalKind {
+    /// The machine alone, without background.
+    CleanMachine,
+    /// The background alone.
+    NoiseOnly,
 }
 
 /// Settings of a synthetic dataset (TOML/serde; every field has a default).
@@ -137,6 +226,10 @@ pub struct SynthConfig {
     pub seconds: f32,
     /// Seed of every random draw. Default 0.
     pub seed: u64,
+    /// Supplemental clips per machine type (2025 layout only; section 00): `None` (the default) writes
+    /// `max(1, train / 10)` in the 2025 layout and none elsewhere.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub supplemental: Option<usize>,
     /// Severity of every anomaly as a position in its type's severity range (0 = weakest, 1 = strongest; up
     /// to [`SEVERITY_MAX`], where 2 is twice the strongest fault of the benchmark). `None` (the default, and
     /// the benchmark) draws a position in 0..=1 per clip, so that most anomalies are weak and a few strong.
@@ -155,6 +248,7 @@ impl Default for SynthConfig {
             test: 50,
             seconds: 10.0,
             seed: 0,
+            supplemental: None,
             severity: None,
         }
     }
@@ -207,6 +301,15 @@ impl SynthConfig {
             let (lo, hi) = SECONDS_RANGE;
             return bad("seconds", format!("clip length {lo}..={hi} s, got {}", self.seconds));
         }
+        if self.supplemental.is_some_and(|n| n > 0) && self.layout != SynthLayout::Dcase2025 {
+            return bad(
+                "supplemental",
+                format!(
+                    "supplemental clips belong to the dcase2025 layout, not {}",
+                    self.layout.name()
+                ),
+            );
+        }
         if let Some(severity) = self.severity.filter(|s| !(0.0..=SEVERITY_MAX).contains(s)) {
             return bad("severity", format!("a position in 0..={SEVERITY_MAX}, got {severity}"));
         }
@@ -219,24 +322,36 @@ impl SynthConfig {
         &all[..self.types.min(all.len())]
     }
 
-    /// Target-domain training clips per section in the 2023 layout: `max(1, train / 10)` (0 in 2020).
+    /// Target-domain training clips per section in the 2021+ layouts: `max(1, train / 10)` (0 in 2020).
     pub fn target_train(&self) -> usize {
-        match self.layout {
-            SynthLayout::Dcase2020 => 0,
-            SynthLayout::Dcase2023 => (self.train / 10).max(1),
+        if self.layout.has_domains() {
+            (self.train / 10).max(1)
+        } else {
+            0
+        }
+    }
+
+    /// Supplemental clips per machine type: [`SynthConfig::supplemental`], by default `max(1, train / 10)` in the
+    /// 2025 layout and 0 elsewhere.
+    pub fn supplemental_clips(&self) -> usize {
+        match (self.layout, self.supplemental) {
+            (SynthLayout::Dcase2025, None) => (self.train / 10).max(1),
+            (_, n) => n.unwrap_or(0),
         }
     }
 
     /// Every clip of the dataset, in the fixed order they are written: type, ID/section, train (source then
-    /// target), test (per domain: normal then anomalous). Anomalous test clip `i` gets the type's anomaly
-    /// kind `i mod n_kinds`.
+    /// target), test (per domain: normal then anomalous), then the type's supplemental clips (2025). Anomalous
+    /// test clip `i` gets the type's anomaly kind `i mod n_kinds`.
     pub fn clips(&self) -> Vec<ClipSpec> {
-        let domains: &[Domain] = match self.layout {
-            SynthLayout::Dcase2020 => &[Domain::Source],
-            SynthLayout::Dcase2023 => &[Domain::Source, Domain::Target],
+        let domains: &[Domain] = if self.layout.has_domains() {
+            &[Domain::Source, Domain::Target]
+        } else {
+            &[Domain::Source]
         };
         let mut out = Vec::new();
         for &machine in self.machine_types() {
+            let seconds = self.seconds * self.layout.length_factor(machine);
             for group in 0..self.ids {
                 let base = ClipSpec {
                     layout: self.layout,
@@ -247,7 +362,7 @@ impl SynthConfig {
                     anomaly: None,
                     severity: self.severity,
                     index: 0,
-                    seconds: self.seconds,
+                    seconds,
                     seed: self.seed,
                 };
                 for &domain in domains {
@@ -273,18 +388,44 @@ impl SynthConfig {
                     }));
                 }
             }
+            out.extend((0..self.supplemental_clips()).map(|index| ClipSpec {
+                layout: self.layout,
+                machine,
+                group: 0,
+                split: Split::Supplemental,
+                domain: Domain::Source,
+                anomaly: None,
+                severity: self.severity,
+                index,
+                seconds,
+                seed: self.seed,
+            }));
         }
         out
     }
 }
 
-/// Training or test split.
+/// Training, test or supplemental split.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Split {
     /// Normal clips for fitting (`train/`).
     Train,
     /// Normal and anomalous clips for scoring (`test/`).
     Test,
+    /// The 2025 layout's `supplemental/` clips: the machine alone or its background alone
+    /// ([`SynthLayout::supplemental_kind`]).
+    Supplemental,
+}
+
+impl Split {
+    /// The folder: `train`, `test` or `supplemental`.
+    pub fn folder(self) -> &'static str {
+        match self {
+            Self::Train => "train",
+            Self::Test => "test",
+            Self::Supplemental => "supplemental",
+        }
+    }
 }
 
 /// Source or target domain (2021+ layout; always source in the 2020 layout).
@@ -329,11 +470,13 @@ enum Stream {
     Machine = 1,
     Attributes = 2,
     Clip = 3,
+    /// The 2026 layout's far-microphone noise attribute.
+    Noise = 4,
 }
 
 impl ClipSpec {
     /// The two-digit number in file names: the real dataset's machine ID (2020: MIMII types 00, 02, 04, 06,
-    /// 01, 03, 05; ToyADMOS types 01, 02, …) or the section (2023).
+    /// 01, 03, 05; ToyADMOS types 01, 02, …) or the section (2021+ layouts).
     pub fn group_label(&self) -> usize {
         match (self.layout, self.machine) {
             (SynthLayout::Dcase2020, MachineType::ToyCar | MachineType::ToyConveyor) => self.group + 1,
@@ -341,8 +484,18 @@ impl ClipSpec {
                 const MIMII_IDS: [usize; 7] = [0, 2, 4, 6, 1, 3, 5]; // dev IDs, then additional-training IDs
                 MIMII_IDS.get(self.group).copied().unwrap_or(self.group)
             }
-            (SynthLayout::Dcase2023, _) => self.group,
+            _ => self.group,
         }
+    }
+
+    /// The type's folder name in the layout ([`SynthLayout::type_name`]).
+    pub fn type_name(&self) -> &'static str {
+        self.layout.type_name(self.machine)
+    }
+
+    /// Channels of the clip: 2 in the 2026 layout (near, far microphone), else 1.
+    pub fn channels(&self) -> usize {
+        if self.layout == SynthLayout::Dcase2026 { 2 } else { 1 }
     }
 
     /// Samples in the clip at 16 kHz.
@@ -366,62 +519,103 @@ impl ClipSpec {
 
     /// Attribute names and values of the clip (empty in the 2020 layout) and its operating condition.
     fn condition(&self) -> (Vec<(&'static str, &'static str)>, Operating) {
-        match self.layout {
-            SynthLayout::Dcase2020 => (Vec::new(), Operating::neutral()),
-            SynthLayout::Dcase2023 => {
-                let mut rng = ChaCha8Rng::seed_from_u64(self.key(Stream::Attributes));
-                self.machine.draw_attributes(self.domain == Domain::Target, &mut rng)
-            }
+        if !self.layout.has_domains() {
+            return (Vec::new(), Operating::neutral());
         }
+        let mut rng = ChaCha8Rng::seed_from_u64(self.key(Stream::Attributes));
+        let (mut attributes, op) = self.machine.draw_attributes(self.domain == Domain::Target, &mut rng);
+        if let Some(level) = self.far_noise_level() {
+            attributes.push(("noise", FAR_NOISE_LEVELS[level]));
+        }
+        (attributes, op)
     }
 
-    /// Attribute `(name, value)` pairs as they appear in the file name (2021+ layout; empty for 2020).
+    /// The 2026 layout's far-microphone background level, an index into [`FAR_NOISE_LEVELS`]: 0 or 1 in the
+    /// source domain, 2 or 3 in the target domain; `None` in the other layouts.
+    fn far_noise_level(&self) -> Option<usize> {
+        (self.layout == SynthLayout::Dcase2026).then(|| {
+            let mut rng = ChaCha8Rng::seed_from_u64(self.key(Stream::Noise));
+            let pick = (rand::Rng::next_u32(&mut rng) % 2) as usize;
+            pick + if self.domain == Domain::Target { 2 } else { 0 }
+        })
+    }
+
+    /// Attribute `(name, value)` pairs of the clip's condition (2021+ layouts; empty for 2020); the name shows them
+    /// unless the layout [hides](SynthLayout::hides_attributes) its type's.
     pub fn attributes(&self) -> Vec<(&'static str, &'static str)> {
         self.condition().0
     }
 
     /// The file's base name, exactly per the DCASE grammar of the layout, e.g.
-    /// `anomaly_id_02_00000007.wav` or `section_00_target_test_normal_0003_vel_10_loc_C.wav`.
+    /// `anomaly_id_02_00000007.wav`, `section_00_target_test_normal_0003_vel_10_loc_C.wav`, with hidden attributes
+    /// `section_00_source_train_normal_0000_noAttribute.wav` (2025) or `section_00_source_train_normal_0000_.wav`
+    /// (2026); supplemental clips `section_00_source_supplemental_machine_0000.wav` (clean machine) and
+    /// `section_00_noise_supplemental_normal_0000.wav` (noise only), the names a public 2025 loader documents
+    /// (`dcase_protocols.md` §2.4).
     pub fn file_name(&self) -> String {
         let cond = if self.anomaly.is_some() { "anomaly" } else { "normal" };
+        let section = self.group_label();
+        if self.layout == SynthLayout::Dcase2020 {
+            return format!("{cond}_id_{section:02}_{:08}.wav", self.index);
+        }
+        if self.split == Split::Supplemental {
+            return match self.layout.supplemental_kind(self.machine) {
+                SupplementalKind::CleanMachine => {
+                    format!("section_{section:02}_source_supplemental_machine_{:04}.wav", self.index)
+                }
+                SupplementalKind::NoiseOnly => {
+                    format!("section_{section:02}_noise_supplemental_normal_{:04}.wav", self.index)
+                }
+            };
+        }
+        let domain = match self.domain {
+            Domain::Source => "source",
+            Domain::Target => "target",
+        };
+        let mut name = format!(
+            "section_{section:02}_{domain}_{}_{cond}_{:04}",
+            self.split.folder(),
+            self.index
+        );
         match self.layout {
-            SynthLayout::Dcase2020 => {
-                format!("{cond}_id_{:02}_{:08}.wav", self.group_label(), self.index)
-            }
-            SynthLayout::Dcase2023 => {
-                let split = match self.split {
-                    Split::Train => "train",
-                    Split::Test => "test",
-                };
-                let domain = match self.domain {
-                    Domain::Source => "source",
-                    Domain::Target => "target",
-                };
-                let mut name = format!(
-                    "section_{:02}_{domain}_{split}_{cond}_{:04}",
-                    self.group_label(),
-                    self.index
-                );
+            SynthLayout::Dcase2025 if self.layout.hides_attributes(self.machine) => name.push_str("_noAttribute"),
+            SynthLayout::Dcase2026 if self.layout.hides_attributes(self.machine) => name.push('_'),
+            _ => {
                 for (k, v) in self.attributes() {
                     let _ = write!(name, "_{k}_{v}"); // ok: writing to a String cannot fail
                 }
-                name + ".wav"
             }
         }
+        name + ".wav"
     }
 
-    /// Path relative to the dataset root: `<type>/<train|test>/<file name>`.
+    /// Path relative to the dataset root: `<type>/<train|test|supplemental>/<file name>`.
     pub fn relative_path(&self) -> PathBuf {
-        let split = match self.split {
-            Split::Train => "train",
-            Split::Test => "test",
-        };
-        Path::new(self.machine.name()).join(split).join(self.file_name())
+        Path::new(self.type_name())
+            .join(self.split.folder())
+            .join(self.file_name())
     }
 }
 
-/// Renders one clip in memory: 16 kHz mono, `spec.n_samples()` samples, peak below 0.95.
+/// Values of the 2026 layout's `noise` attribute, by the far microphone's background level (source 1, 2; target
+/// 3, 4).
+const FAR_NOISE_LEVELS: [&str; 4] = ["1", "2", "3", "4"];
+
+/// Renders one clip in memory at 16 kHz, `spec.n_samples()` samples, peak below 0.95: its only channel, or for a
+/// two-channel clip (2026) the left one, the near microphone ([`render_channels`] gives both).
 pub fn render_clip(spec: &ClipSpec) -> Waveform {
+    let mut channels = render_channels(spec);
+    Waveform {
+        samples: channels.swap_remove(0),
+        sample_rate: SAMPLE_RATE as u32,
+    }
+}
+
+/// Renders every channel of one clip at 16 kHz ([`ClipSpec::channels`] of `spec.n_samples()` samples each, peak
+/// below 0.95 over all of them): in the 2026 layout the near microphone, then the far one, which hears the same
+/// machine with room reverberation over a louder background of its own; a supplemental clip holds the machine or
+/// its background alone.
+pub fn render_channels(spec: &ClipSpec) -> Vec<Vec<f32>> {
     let (_, op) = spec.condition();
     let mut id_rng = ChaCha8Rng::seed_from_u64(hash_key(&[
         spec.seed,
@@ -430,19 +624,27 @@ pub fn render_clip(spec: &ClipSpec) -> Waveform {
         spec.group as u64,
     ]));
     let mut clip_rng = ChaCha8Rng::seed_from_u64(spec.key(Stream::Clip));
-    let samples = machines::render_samples(
+    let content = match spec.split {
+        Split::Supplemental => match spec.layout.supplemental_kind(spec.machine) {
+            SupplementalKind::CleanMachine => Content::CleanMachine,
+            SupplementalKind::NoiseOnly => Content::NoiseOnly,
+        },
+        _ => Content::Recording,
+    };
+    let recording = Recording {
+        samples: spec.n_samples(),
+        content,
+        far: spec.far_noise_level().map(|noise_level| FarMic { noise_level }),
+    };
+    machines::render_samples(
         spec.machine,
         &op,
         spec.anomaly,
         spec.severity.map(f64::from),
-        spec.n_samples(),
+        recording,
         &mut id_rng,
         &mut clip_rng,
-    );
-    Waveform {
-        samples,
-        sample_rate: SAMPLE_RATE as u32,
-    }
+    )
 }
 
 /// What [`generate`] wrote.
@@ -478,22 +680,28 @@ pub fn generate(config: &SynthConfig, out_dir: &Path, progress: &mut dyn FnMut(u
         move |source| AudioError::Io { path, source }
     };
     for &machine in config.machine_types() {
-        for split in ["train", "test"] {
-            let dir = out_dir.join(machine.name()).join(split);
+        let mut splits = vec![Split::Train, Split::Test];
+        if config.supplemental_clips() > 0 {
+            splits.push(Split::Supplemental);
+        }
+        for split in splits {
+            let dir = out_dir.join(config.layout.type_name(machine)).join(split.folder());
             std::fs::create_dir_all(&dir).map_err(io(&dir))?;
         }
     }
     asd_io::remove_stale(out_dir).map_err(io(out_dir))?;
-    if config.layout == SynthLayout::Dcase2023 {
+    if config.layout.has_domains() {
         write_attribute_tables(config, &clips, out_dir)?;
     }
     let total = clips.len() as u64;
     progress(0, total);
     let mut done = 0;
     for batch in clips.chunks(PROGRESS_CHUNK) {
-        batch
-            .par_iter()
-            .try_for_each(|spec| write_wav_pcm16(&out_dir.join(spec.relative_path()), &render_clip(spec)))?;
+        batch.par_iter().try_for_each(|spec| {
+            let channels = render_channels(spec);
+            let views: Vec<&[f32]> = channels.iter().map(Vec::as_slice).collect();
+            write_channels_pcm16(&out_dir.join(spec.relative_path()), &views, SAMPLE_RATE as u32)
+        })?;
         done += batch.len() as u64;
         progress(done, total);
     }
@@ -515,25 +723,40 @@ pub fn is_generated(config: &SynthConfig, dir: &Path) -> bool {
         .is_ok_and(|text| text == manifest_text(config, config.clips().len()))
 }
 
-/// `<type>/attributes_SS.csv` for every section: header `file_name,d1p,d1v,…`, one row per clip with its
-/// path relative to the dataset root and its attribute pairs, as the real DCASE 2022+ data has.
+/// `<type>/attributes_SS.csv` for every section: header `file_name,d1p,d1v,…`, one row per training and test clip
+/// with its path relative to the dataset root and its attribute pairs, as the real DCASE 2022+ data has; a type
+/// whose attributes are hidden has the file-name column only.
 fn write_attribute_tables(config: &SynthConfig, clips: &[ClipSpec], out_dir: &Path) -> Result<()> {
     for &machine in config.machine_types() {
+        let hidden = config.layout.hides_attributes(machine);
         for group in 0..config.ids {
             let mut text = String::from("file_name");
-            for d in 1..=machine.n_attributes() {
+            let sample = clips.iter().find(|c| c.machine == machine && c.group == group);
+            let n_attributes = if hidden {
+                0
+            } else {
+                sample.map_or(0, |c| c.attributes().len())
+            };
+            for d in 1..=n_attributes {
                 let _ = write!(text, ",d{d}p,d{d}v"); // ok: writing to a String cannot fail
             }
             text.push('\n');
-            for clip in clips.iter().filter(|c| c.machine == machine && c.group == group) {
+            let listed = clips
+                .iter()
+                .filter(|c| c.machine == machine && c.group == group && c.split != Split::Supplemental);
+            for clip in listed {
                 let rel = clip.relative_path();
                 text.push_str(&rel.to_string_lossy().replace('\\', "/"));
-                for (k, v) in clip.attributes() {
-                    let _ = write!(text, ",{k},{v}"); // ok: writing to a String cannot fail
+                if !hidden {
+                    for (k, v) in clip.attributes() {
+                        let _ = write!(text, ",{k},{v}"); // ok: writing to a String cannot fail
+                    }
                 }
                 text.push('\n');
             }
-            let path = out_dir.join(machine.name()).join(format!("attributes_{group:02}.csv"));
+            let path = out_dir
+                .join(config.layout.type_name(machine))
+                .join(format!("attributes_{group:02}.csv"));
             asd_io::write(&path, text.as_bytes()).map_err(|source| AudioError::Io { path, source })?;
         }
     }
@@ -545,7 +768,7 @@ fn manifest_text(config: &SynthConfig, n_clips: usize) -> String {
     let types: Vec<String> = config
         .machine_types()
         .iter()
-        .map(|m| format!("\"{}\"", m.name()))
+        .map(|&m| format!("\"{}\"", config.layout.type_name(m)))
         .collect();
     format!(
         "# SYNTHETIC machine sounds made by the asd-audio generator: not real recordings.\n\
@@ -564,7 +787,7 @@ fn manifest_text(config: &SynthConfig, n_clips: usize) -> String {
          train = {}\n\
          test = {}\n\
          seconds = {:?}\n\
-         seed = {}\n",
+         seed = {}\n{}",
         SAMPLE_RATE as u32,
         types.join(", "),
         config.target_train(),
@@ -575,5 +798,9 @@ fn manifest_text(config: &SynthConfig, n_clips: usize) -> String {
         config.test,
         config.seconds,
         config.seed,
+        match config.supplemental_clips() {
+            0 => String::new(),
+            n => format!("supplemental = {n}\n"),
+        },
     )
 }

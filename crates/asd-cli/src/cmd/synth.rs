@@ -12,18 +12,22 @@ use std::path::PathBuf;
 #[command(after_help = "Examples:\n  asd synth --out data/synth2020\n  \
 asd synth --out data/small --layout dcase2020 --types 2 --ids 3 --train 10 --test 6 --seconds 2\n  \
 asd synth --out data/synth2023 --layout dcase2023 --seed 7\n  \
+asd synth --out data/synth2025 --layout dcase2025 --types 3 --supplemental 20\n  \
+asd synth --out data/synth2026 --layout dcase2026 --types 2 --ids 1\n  \
 asd synth --out data/clear --test 20 --severity 0.8")]
 pub struct Args {
     /// Output folder (created; files in it are overwritten).
     #[arg(long)]
     out: PathBuf,
-    /// Folder layout and file-name grammar to write.
+    /// Folder layout and file-name grammar to write: dcase2023 has source and target domains and attributes;
+    /// dcase2025 adds hidden attributes and supplemental clean-machine or noise-only clips; dcase2026 writes
+    /// two-channel clips (near and far microphone) of 0.6, 1 or 1.6 × --seconds by type.
     #[arg(long, value_enum, default_value = "dcase2020")]
     layout: LayoutArg,
-    /// Number of machine types (1–6).
+    /// Number of machine types (1–6 for dcase2020, 1–7 otherwise).
     #[arg(long)]
     types: Option<usize>,
-    /// Machine IDs per type (dcase2020) or sections per type (dcase2023).
+    /// Machine IDs per type (dcase2020) or sections per type (the others).
     #[arg(long)]
     ids: Option<usize>,
     /// Normal training clips per ID or section.
@@ -38,6 +42,9 @@ pub struct Args {
     /// Random seed.
     #[arg(long)]
     seed: Option<u64>,
+    /// Supplemental clips per machine type (dcase2025 only; default a tenth of --train, at least 1).
+    #[arg(long)]
+    supplemental: Option<usize>,
     /// Fix every anomaly's severity at this position of its type's range (0 = weakest, 1 = strongest)
     /// instead of drawing it per clip.
     #[arg(long)]
@@ -48,6 +55,8 @@ pub struct Args {
 enum LayoutArg {
     Dcase2020,
     Dcase2023,
+    Dcase2025,
+    Dcase2026,
 }
 
 /// Runs `asd synth`.
@@ -56,7 +65,10 @@ pub fn run(args: Args) -> Result<()> {
         layout: match args.layout {
             LayoutArg::Dcase2020 => SynthLayout::Dcase2020,
             LayoutArg::Dcase2023 => SynthLayout::Dcase2023,
+            LayoutArg::Dcase2025 => SynthLayout::Dcase2025,
+            LayoutArg::Dcase2026 => SynthLayout::Dcase2026,
         },
+        supplemental: args.supplemental,
         severity: args.severity,
         ..SynthConfig::default()
     };
