@@ -845,3 +845,113 @@ fn import_a_reference_checkpoint_then_infer_gives_the_reference_outputs() {
     assert!(stderr.contains("input channels"), "{stderr}");
     assert!(!out.exists(), "nothing written");
 }
+
+/// DCASE 2025/2026 from the command line: `asd index` shows channels, lengths and supplemental clips; `--channels`
+/// reaches the run's config.toml and a system that reads one channel refuses `both` as a usage error (exit 2);
+/// `asd evaluate` reads the 2020 evaluator's `eval_data_list.csv` and names each year's figure in `--json`.
+#[test]
+fn dcase2025_2026_trees_channels_and_official_figures_by_year() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s25 = dir.path().join("s25");
+    let s26 = dir.path().join("s26");
+    ok(&[
+        "synth",
+        "--out",
+        p(&s25),
+        "--layout",
+        "dcase2025",
+        "--types",
+        "2",
+        "--ids",
+        "1",
+        "--train",
+        "10",
+        "--test",
+        "3",
+        "--seconds",
+        "1",
+    ]);
+    ok(&[
+        "synth",
+        "--out",
+        p(&s26),
+        "--layout",
+        "dcase2026",
+        "--types",
+        "2",
+        "--ids",
+        "1",
+        "--train",
+        "10",
+        "--test",
+        "3",
+        "--seconds",
+        "1",
+    ]);
+    let index_json = dir.path().join("index.json");
+    let table = ok(&["index", p(&s25), "--json", p(&index_json)]);
+    assert!(
+        table.contains("supplemental clean") && table.contains("supplemental noise"),
+        "{table}"
+    );
+    let types = json(&index_json)["types"].clone();
+    let supplemental: u64 = types
+        .as_array()
+        .expect("types")
+        .iter()
+        .map(|t| t["supplemental_clean"].as_u64().unwrap_or(0) + t["supplemental_noise"].as_u64().unwrap_or(0))
+        .sum();
+    assert_eq!(supplemental, 2, "one supplemental clip per type");
+    ok(&["index", p(&s26), "--json", p(&index_json)]);
+    for t in json(&index_json)["types"].as_array().expect("types") {
+        assert_eq!(t["channels"], serde_json::json!([2]), "{t}");
+    }
+
+    let run = dir.path().join("run");
+    ok(&[
+        "run",
+        "--system",
+        "raw-logmel",
+        "--channels",
+        "right",
+        "--data",
+        p(&s26),
+        "--out",
+        p(&run),
+    ]);
+    let config = std::fs::read_to_string(run.join("config.toml")).expect("config.toml");
+    assert!(config.contains("channels = \"right\""), "{config}");
+    let refused = asd(&[
+        "run",
+        "--system",
+        "asdnet",
+        "--channels",
+        "both",
+        "--data",
+        p(&s26),
+        "--out",
+        p(&run),
+    ]);
+    assert_eq!(
+        refused.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("channels"));
+
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../asd-metrics/tests/fixtures/official_years/dcase2020");
+    let out_json = dir.path().join("2020.json");
+    ok(&[
+        "evaluate",
+        "--scores",
+        p(&fixtures.join("teams/teamX")),
+        "--truth",
+        p(&fixtures),
+        "--json",
+        p(&out_json),
+    ]);
+    let by_year = json(&out_json)["official_by_year"].clone();
+    let official20 = by_year["dcase2020"].as_f64().expect("dcase2020");
+    assert!((official20 - 0.713_709_676_045_202_4).abs() < 1e-12, "{by_year}");
+}

@@ -292,6 +292,19 @@ pub fn evaluate(groups: &[GroupScores], options: &EvalOptions) -> Result<Report>
         Year::Dcase2020 => None,
         Year::Dcase2021Plus => Some(official(&types, groups, options)?),
     };
+    let mut official_by_year = BTreeMap::new();
+    match &official {
+        None => {
+            let official20 = type_values(|t| 0.5 * (t.auc + t.pauc));
+            official_by_year.insert("dcase2020".to_string(), amean(&official20)?);
+        }
+        Some(o) => {
+            if let Some(score) = o.dcase2021_score {
+                official_by_year.insert("dcase2021".to_string(), score);
+            }
+            official_by_year.insert("dcase2022-2026".to_string(), o.score);
+        }
+    }
     Ok(Report {
         year,
         max_fpr: options.max_fpr,
@@ -300,6 +313,7 @@ pub fn evaluate(groups: &[GroupScores], options: &EvalOptions) -> Result<Report>
         types,
         average,
         official,
+        official_by_year,
     })
 }
 

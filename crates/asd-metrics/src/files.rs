@@ -19,6 +19,9 @@ pub const GROUND_TRUTH_DATA_DIR: &str = "ground_truth_data";
 pub const GROUND_TRUTH_DOMAIN_DIR: &str = "ground_truth_domain";
 /// Sub-folder mapping evaluation names to revealed names (`<eval name>,<revealed name without .wav>`), 2023+.
 pub const GROUND_TRUTH_ATTRIBUTES_DIR: &str = "ground_truth_attributes";
+/// The DCASE 2020 evaluator's ground truth, one file at its root: a line holding a machine type opens its block,
+/// then `<eval name>,<revealed name>,<0|1>` rows (`dcase_protocols.md` §1.4).
+pub const EVAL_DATA_LIST: &str = "eval_data_list.csv";
 
 /// Source / target domain of a DCASE 2021+ clip.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
@@ -157,6 +160,16 @@ pub struct Row<T> {
 /// Reads a two-column CSV without header, parsing the second column with `parse` (its `Err` text becomes the
 /// reason of [`Error::Csv`]).
 fn read_rows<T>(path: &Path, parse: impl Fn(&str) -> std::result::Result<T, String>) -> Result<Vec<Row<T>>> {
+    read_rows_of(path, parse, false)
+}
+
+/// [`read_rows`], optionally ignoring fields after the second (the 2024 evaluator's attribute files add the
+/// full-attribute name as a third).
+fn read_rows_of<T>(
+    path: &Path,
+    parse: impl Fn(&str) -> std::result::Result<T, String>,
+    extra_fields: bool,
+) -> Result<Vec<Row<T>>> {
     let file = std::fs::File::open(path).map_err(io(path))?;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
@@ -175,7 +188,7 @@ fn read_rows<T>(path: &Path, parse: impl Fn(&str) -> std::result::Result<T, Stri
             line,
             reason,
         };
-        if record.len() != 2 {
+        if record.len() < 2 || (record.len() > 2 && !extra_fields) {
             return Err(bad(format!("expected 2 fields (file,value), found {}", record.len())));
         }
         let file = record[0].trim().to_string(); // ok: two fields checked above
@@ -283,13 +296,20 @@ pub struct GroupTruth {
 /// The ground truth of an official evaluator checkout, per (machine type, group key).
 pub type EvaluatorTruth = BTreeMap<(String, String), GroupTruth>;
 
-/// Reads the ground-truth folders of an official DCASE evaluator checkout under `root`:
-/// `ground_truth_data/` (required; labels), `ground_truth_domain/` (optional; domains, else taken from a
-/// `_source_`/`_target_` file-name tail as in 2021) and `ground_truth_attributes/` (optional; revealed names).
+/// Reads the ground truth of an official DCASE evaluator checkout under `root`: the DCASE 2020 evaluator's
+/// [`EVAL_DATA_LIST`] when there is no `ground_truth_data/`, else the folders of 2021–2026:
+/// `ground_truth_data/` (labels), `ground_truth_domain/` (optional; domains, else taken from a
+/// `_source_`/`_target_` file-name tail as in 2021) and `ground_truth_attributes/` (optional; revealed names;
+/// fields after the second ignored). Subfolders of the side folders (2022's `ground_truth_attributes/<type>/`,
+/// which its evaluator does not read) are ignored.
 ///
 /// Errors: [`Error::Io`], [`Error::Csv`], [`Error::FileName`]; [`Error::UnknownClip`] when a domain or
 /// attribute file names a clip the labels do not have; [`Error::DuplicateClip`].
 pub fn read_evaluator_truth(root: &Path) -> Result<EvaluatorTruth> {
+    let list = root.join(EVAL_DATA_LIST);
+    if !root.join(GROUND_TRUTH_DATA_DIR).is_dir() && list.is_file() {
+        return read_eval_data_list(&list);
+    }
     let mut truth = EvaluatorTruth::new();
     for (name, path) in group_files(&root.join(GROUND_TRUTH_DATA_DIR), GROUND_TRUTH_PREFIX)? {
         let group = truth
@@ -338,7 +358,7 @@ fn read_side_folder(
         return Ok(());
     }
     for (name, path) in group_files(dir, GROUND_TRUTH_PREFIX)? {
-        for row in read_rows(&path, |s| Ok(s.to_string()))? {
+        for row in read_rows_of(&path, |s| Ok(s.to_string()), true)? {
             let group = truth.get_mut(&(name.machine_type.clone(), name.group.clone()));
             match group.filter(|g| g.clips.contains_key(&row.file)) {
                 Some(group) => f(group, row, &path)?,
@@ -352,6 +372,66 @@ fn read_side_folder(
         }
     }
     Ok(())
+}
+
+/// Reads the DCASE 2020 evaluator's `eval_data_list.csv`: blocks of rows `<eval name>,<revealed name>,<0|1>`, each
+/// opened by a line holding its machine type; the group is the `id_XX` of the evaluation name. Evaluation names
+/// repeat across types (`id_05_…` in fan and ToyCar), so the truth is keyed by type as every other year's.
+///
+/// Errors: [`Error::Io`]; [`Error::Csv`] naming the line of a row before any type line, a row of another width, a
+/// bad label or an evaluation name without `id_XX_`; [`Error::DuplicateClip`].
+fn read_eval_data_list(path: &Path) -> Result<EvaluatorTruth> {
+    let file = std::fs::File::open(path).map_err(io(path))?;
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(file);
+    let mut truth = EvaluatorTruth::new();
+    let mut machine_type: Option<String> = None;
+    for record in reader.records() {
+        let record = record.map_err(|e| Error::Csv {
+            path: path.to_path_buf(),
+            line: e.position().map_or(0, |p| p.line()),
+            reason: e.to_string(),
+        })?;
+        let line = record.position().map_or(0, |p| p.line());
+        let bad = |reason: String| Error::Csv {
+            path: path.to_path_buf(),
+            line,
+            reason,
+        };
+        let fields: Vec<&str> = record.iter().map(str::trim).collect();
+        match fields.as_slice() {
+            [""] | [] => {}
+            [name] => machine_type = Some((*name).to_string()),
+            [eval, _revealed, label] => {
+                let machine_type = machine_type
+                    .clone()
+                    .ok_or_else(|| bad("a clip row before any machine-type line".into()))?;
+                let group = match eval.split('_').collect::<Vec<_>>().as_slice() {
+                    ["id", id, ..] if id.len() == 2 && id.bytes().all(|b| b.is_ascii_digit()) => format!("id_{id}"),
+                    _ => return Err(bad(format!("evaluation name {eval:?} does not start with id_XX_"))),
+                };
+                let anomaly = parse_flag(label).map_err(bad)?;
+                let clips = &mut truth.entry((machine_type, group)).or_default().clips;
+                let clip = ClipTruth { anomaly, domain: None };
+                if clips.insert((*eval).to_string(), clip).is_some() {
+                    return Err(Error::DuplicateClip {
+                        clip: (*eval).to_string(),
+                        csv: path.to_path_buf(),
+                        line,
+                    });
+                }
+            }
+            other => {
+                return Err(bad(format!(
+                    "expected a machine type or <eval name>,<revealed name>,<0|1>, found {} fields",
+                    other.len()
+                )));
+            }
+        }
+    }
+    Ok(truth)
 }
 
 #[cfg(test)]

@@ -205,6 +205,13 @@ pub struct Report {
     /// 2021+: official score and its companions.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub official: Option<Official>,
+    /// Each DCASE generation's official figure that the data defines, named by its years (`dcase_protocols.md`
+    /// §4): `dcase2020` (per type the arithmetic mean over IDs of AUC and pAUC, averaged, then the mean over types:
+    /// ASDKit's official20; the 2020 evaluator prints the per-type means), `dcase2021` (DCASE hmean over every
+    /// type, section and domain of the domain-only AUC and pAUC; when every domain has both classes) and
+    /// `dcase2022-2026` (DCASE hmean over all AUC_source, AUC_target and pAUC values, the score of every evaluator
+    /// since 2022).
+    pub official_by_year: BTreeMap<String, f64>,
 }
 
 /// Formats a float as Python's `repr` does (shortest round trip; exponent form below 1e-4 and from 1e16).
@@ -368,15 +375,20 @@ impl Report {
             let _ = writeln!(
                 out,
                 "\nofficial score (h-mean of AUC source, AUC target, pAUC): {} (AUC source {}, AUC target {}, pAUC {}; \
-                 ci95 {}); DCASE 2021-style score: {}",
+                 ci95 {})",
                 pct(o.score),
                 pct(o.hmean_auc_source),
                 pct(o.hmean_auc_target),
                 pct(o.hmean_pauc),
                 o.ci95.map_or_else(|| "–".to_string(), |c| format!("±{:.4}", 100.0 * c)),
-                opt(o.dcase2021_score)
             );
         }
+        let by_year: Vec<String> = self
+            .official_by_year
+            .iter()
+            .map(|(year, score)| format!("{year} {}", pct(*score)))
+            .collect();
+        let _ = writeln!(out, "\nofficial figure by DCASE year: {}", by_year.join(", "));
         if self.pool == Pool::Type {
             out.push_str("\npooled: AUC over all clips of a machine type, IDs/sections pooled (pool = \"type\")\n");
         }

@@ -8,10 +8,13 @@ use std::path::PathBuf;
 ///
 /// Reads `anomaly_score_<type>_<id_XX|section_XX>.csv` files and prints AUC, pAUC (p = 0.1),
 /// pAUC-raw and mAUC per machine type and ID or section (and per domain for DCASE 2021+), the averages or
-/// harmonic means, and the official score of the DCASE year.
+/// harmonic means, and each DCASE generation's official figure the data define, named by year: dcase2020 (the
+/// mean over types of the per-type mean AUC and pAUC), dcase2021 (hmean of the domain-only AUC and pAUC) and
+/// dcase2022-2026 (hmean of AUC source, AUC target and pAUC).
 ///
 /// Ground truth comes from the file names (development sets) or, with `--truth`, from the official
-/// evaluator's ground-truth folders (`ground_truth_data/`, `ground_truth_domain/`, `ground_truth_attributes/`).
+/// evaluator's files: 2020's `eval_data_list.csv`, or the folders of 2021–2026 (`ground_truth_data/`,
+/// `ground_truth_domain/`, `ground_truth_attributes/`).
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:\n  asd evaluate --scores runs/asdnet/scores\n  \
 asd evaluate --scores teams/teamX/sysA --truth dcase2023_task2_evaluator --json r.json --csv r.csv --roc roc/")]
@@ -19,7 +22,8 @@ pub struct Args {
     /// Folder of score CSVs.
     #[arg(long)]
     scores: PathBuf,
-    /// Folder of the official evaluator holding `ground_truth_data/` (default: labels from file names).
+    /// Folder of the official evaluator holding `ground_truth_data/` or 2020's `eval_data_list.csv` (default: labels
+    /// from file names).
     #[arg(long)]
     truth: Option<PathBuf>,
     /// Write the results as JSON (spec/cli.md keys).

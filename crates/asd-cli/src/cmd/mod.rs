@@ -60,6 +60,14 @@ pub(crate) fn system_parser() -> impl clap::builder::TypedValueParser<Value = as
         .map(|name: String| asd::System::from_name(&name).unwrap_or_default())
 }
 
+/// `--channels`: one of the channel policies by name.
+fn channels_parser() -> impl clap::builder::TypedValueParser<Value = asd::audio::ChannelPolicy> {
+    use clap::builder::TypedValueParser;
+    // Every name clap accepts is a policy's, so the parse succeeds.
+    clap::builder::PossibleValuesParser::new(asd::audio::ChannelPolicy::ALL.map(|p| p.as_str()))
+        .map(|name: String| name.parse().unwrap_or_default())
+}
+
 /// The command line that continues an interrupted `asd train` / `asd run` (without `--resume`, which the
 /// message adds).
 pub(crate) fn resume_command(
@@ -80,6 +88,9 @@ pub(crate) fn resume_command(
     }
     if let Some(seed) = config.seed {
         line.push_str(&format!(" --seed {seed}"));
+    }
+    if let Some(channels) = config.channels {
+        line.push_str(&format!(" --channels {channels}"));
     }
     if let Some(data) = data {
         line.push_str(&format!(" --data {}", data.display()));
@@ -103,6 +114,11 @@ pub struct ConfigArgs {
     /// Seed of every random draw (initial weights, shuffling, mixup, scorers).
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Which channels of a clip are read: mean, left (DCASE 2026's near microphone), right (the far one), or both
+    /// as two inputs (raw-logmel). Default: left for two-channel clips, the mean otherwise (recorded in the run's
+    /// config.toml).
+    #[arg(long, value_parser = channels_parser())]
+    pub channels: Option<asd::audio::ChannelPolicy>,
     /// Device: cpu, or cuda / cuda:<index> in a build with `--features cuda`.
     #[arg(long, default_value = "cpu")]
     pub device: String,
@@ -135,6 +151,9 @@ impl ConfigArgs {
         if let Some(seed) = self.seed {
             config.seed = seed;
             config.train.seed = seed;
+        }
+        if let Some(channels) = self.channels {
+            config.channels = Some(channels);
         }
         config.check().map_err(|e| CliError::Usage(e.to_string()))?;
         let device = asd::pipeline::parse_device(&self.device).map_err(|e| CliError::Usage(e.to_string()))?;
