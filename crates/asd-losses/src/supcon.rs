@@ -154,7 +154,7 @@ mod tests {
                 .grad(&gradients)
                 .expect("a gradient")
                 .into_data()
-                .to_vec::<f32>()
+                .try_to_vec::<f32>()
                 .unwrap_or_default();
             assert!(grad.iter().all(|g| g.is_finite()), "{grad:?}");
         }
