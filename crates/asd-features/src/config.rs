@@ -7,6 +7,7 @@ use crate::filter::Band;
 use crate::logmel::{DbScale, HighPass, LogMel, LogMelConfig};
 use crate::mel::{MelConfig, MelNorm, MelScale, check_band};
 use crate::spectrum::SegmentSpectrum;
+use crate::stacked::{DCASE_AE_FRAMES, StackedLogMel};
 use crate::stft::{MAX_FFT_LEN, PadMode, Spectrogram, SpectrumValue, StftConfig};
 use crate::waveform::RawWaveform;
 use serde::{Deserialize, Serialize};
@@ -28,6 +29,9 @@ const TORCHAUDIO_DB_FLOOR: f32 = 1e-10;
 const NERI_DB_EPSILON: f32 = 1e-8;
 /// ε of the DCASE baselines' `10·log10(mel + ε)`, `sys.float_info.epsilon` cast to float32 (golden/features §1).
 const LIBROSA_DB_EPSILON: f32 = f64::EPSILON as f32;
+/// Power floor of the DCASE autoencoder baseline's log: `10 · log10(max(mel, sys.float_info.epsilon))`
+/// (`datasets/loader_common.py`, docs/dcase_ae.md §3).
+const DCASE_AE_DB_FLOOR: f32 = f64::EPSILON as f32;
 /// Mel-bank lower edge and high-pass cut-off of seed 003, Hz (firstshot2025.md §3; decisions.md §13).
 const FIRSTSHOT_LOW_HZ: f64 = 200.0;
 /// Butterworth order of seed 003's high-pass and of the envelope filter (firstshot2025.md §3, Appendix A).
@@ -57,6 +61,10 @@ pub enum FeatureKind {
     /// The samples themselves, `[1, samples]`: the input of a learnable front end (TgramNet).
     #[serde(rename = "waveform")]
     Waveform,
+    /// The preset's log-Mel with `frames` consecutive frames stacked into each row,
+    /// `[frames_total − frames + 1, n_mels · frames]` (the DCASE autoencoder baseline's input vectors).
+    #[serde(rename = "stacked-logmel")]
+    StackedLogMel,
 }
 
 impl FeatureKind {
@@ -69,6 +77,7 @@ impl FeatureKind {
             Self::Stft => "stft",
             Self::Envelope => "envelope",
             Self::Waveform => "waveform",
+            Self::StackedLogMel => "stacked-logmel",
         }
     }
 }
@@ -87,6 +96,9 @@ pub enum FrontendPreset {
     Librosa,
     /// Seed 003: 1024/512, Mel bank 200–8000 Hz, Slaney scale and norm, reflect, `p + float eps`.
     Firstshot2025,
+    /// The DCASE 2023–2026 autoencoder baseline (librosa): 1024/512, Slaney scale and norm, zero padding,
+    /// `max(p, float eps)`.
+    DcaseAe,
 }
 
 impl FrontendPreset {
@@ -144,6 +156,16 @@ impl FrontendPreset {
                 },
                 FIRSTSHOT_LOW_HZ,
             ),
+            Self::DcaseAe => (
+                N_FFT_1024,
+                MelScale::Slaney,
+                MelNorm::Slaney,
+                PadMode::Zero,
+                DbScale::Clamp {
+                    floor: DCASE_AE_DB_FLOOR,
+                },
+                0.0,
+            ),
         };
         LogMelConfig {
             sample_rate: SAMPLE_RATE_HZ,
@@ -161,10 +183,11 @@ impl FrontendPreset {
     }
 
     /// The preset used when a [`FeatureSpec`] names none: `firstshot2025` for `hpf-logmel` and `envelope`,
-    /// `stgram-mfn` otherwise (spec/cli.md).
+    /// `dcase-ae` for `stacked-logmel`, `stgram-mfn` otherwise (spec/cli.md).
     pub fn default_for(kind: FeatureKind) -> Self {
         match kind {
             FeatureKind::HpfLogMel | FeatureKind::Envelope => Self::Firstshot2025,
+            FeatureKind::StackedLogMel => Self::DcaseAe,
             FeatureKind::Spectrum | FeatureKind::LogMel | FeatureKind::Stft | FeatureKind::Waveform => Self::StgramMfn,
         }
     }
@@ -180,6 +203,7 @@ impl FrontendPreset {
 /// |---|---|---|
 /// | `spectrum` | `segment_seconds` (default 2) | `[segments, segment_len/2 + 1]` |
 /// | `logmel`, `hpf-logmel` | `n_fft`, `hop`, `n_mels`, `f_min`, `f_max`, `mel_scale`, `mel_norm`, `pad` | `[n_mels, frames]` |
+/// | `stacked-logmel` | those of `logmel`, and `frames` (default 5) | `[frames_total − frames + 1, n_mels · frames]` |
 /// | `stft` | `n_fft`, `hop`, `pad`, `value` (default power) | `[n_fft/2 + 1, frames]` |
 /// | `envelope` | `f_min` (default 200), `f_max` (default Nyquist = high-pass; below Nyquist = band-pass) | `[1, len/2 + 1]` |
 /// | `waveform` | none | `[1, len]` |
@@ -224,6 +248,9 @@ pub struct FeatureSpec {
     /// Magnitude or power for the `stft` kind.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<SpectrumValue>,
+    /// Frames per vector of the `stacked-logmel` kind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frames: Option<usize>,
 }
 
 impl FeatureSpec {
@@ -242,6 +269,7 @@ impl FeatureSpec {
             pad: None,
             segment_seconds: None,
             value: None,
+            frames: None,
         }
     }
 
@@ -269,6 +297,7 @@ impl FeatureSpec {
             ("pad", self.pad.is_some()),
             ("segment_seconds", self.segment_seconds.is_some()),
             ("value", self.value.is_some()),
+            ("frames", self.frames.is_some()),
         ];
         let used: &[&str] = match self.kind {
             FeatureKind::Spectrum => &["segment_seconds"],
@@ -281,6 +310,17 @@ impl FeatureSpec {
                 "mel_scale",
                 "mel_norm",
                 "pad",
+            ],
+            FeatureKind::StackedLogMel => &[
+                "n_fft",
+                "hop",
+                "n_mels",
+                "f_min",
+                "f_max",
+                "mel_scale",
+                "mel_norm",
+                "pad",
+                "frames",
             ],
             FeatureKind::Stft => &["n_fft", "hop", "pad", "value"],
             FeatureKind::Envelope => &["f_min", "f_max"],
@@ -345,6 +385,10 @@ impl FeatureSpec {
                 Box::new(SegmentSpectrum::new(samples.round() as usize)?)
             }
             FeatureKind::LogMel | FeatureKind::HpfLogMel => Box::new(LogMel::new(self.log_mel_config())?),
+            FeatureKind::StackedLogMel => Box::new(StackedLogMel::new(
+                LogMel::new(self.log_mel_config())?,
+                self.frames.unwrap_or(DCASE_AE_FRAMES),
+            )?),
             FeatureKind::Stft => Box::new(Spectrogram::new(
                 self.stft_config(),
                 self.value.unwrap_or(SpectrumValue::Power),
@@ -411,6 +455,12 @@ impl FeatureSpec {
                 [seconds(rows, segment / rate), bins(cols, segment)]
             }
             FeatureKind::Envelope => [FeatureAxis::Single, bins(cols, (2 * (cols - 1)).max(1) as f64)],
+            FeatureKind::StackedLogMel => {
+                let config = self.log_mel_config();
+                let centres = config.mel.band_centres_hz();
+                let repeated = centres.iter().copied().cycle().take(cols).collect();
+                [seconds(rows, config.stft.hop as f64 / rate), FeatureAxis::Hz(repeated)]
+            }
             FeatureKind::Waveform => [FeatureAxis::Single, seconds(cols, 1.0 / rate)],
         })
     }

@@ -54,6 +54,7 @@ mod logmel;
 mod mel;
 mod simd;
 mod spectrum;
+mod stacked;
 mod stft;
 mod waveform;
 
@@ -64,6 +65,7 @@ pub use filter::{Band, Sos, butterworth};
 pub use logmel::{DbScale, HighPass, LogMel, LogMelConfig};
 pub use mel::{MAX_MELS, MelBank, MelConfig, MelNorm, MelScale};
 pub use spectrum::SegmentSpectrum;
+pub use stacked::{DCASE_AE_FRAMES, MAX_STACKED_FRAMES, StackedLogMel};
 pub use stft::{MAX_FFT_LEN, PadMode, Spectrogram, SpectrumValue, Stft, StftConfig};
 pub use waveform::RawWaveform;
 

@@ -236,7 +236,7 @@ fn db_factor(spec: &FeatureSpec) -> Option<f32> {
             SpectrumValue::Magnitude => 20.0,
             SpectrumValue::Power => 10.0,
         }),
-        FeatureKind::LogMel | FeatureKind::HpfLogMel | FeatureKind::Waveform => None,
+        FeatureKind::LogMel | FeatureKind::HpfLogMel | FeatureKind::StackedLogMel | FeatureKind::Waveform => None,
     }
 }
 

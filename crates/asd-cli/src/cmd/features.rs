@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 /// Compute one audio file's features as a float32 `.npy`.
 ///
-/// Shapes: `[n_mels, frames]` for log-Mel,
+/// Shapes: `[n_mels, frames]` for log-Mel, `[vectors, n_mels · frames]` for stacked log-Mel,
 /// `[segments, bins]` for spectrum, `[bins, frames]` for STFT, `[bins]` for envelope.
 ///
 /// The audio is decoded, mixed to mono and resampled to 16 kHz first.
@@ -19,7 +19,7 @@ asd features --kind spectrum --segment-seconds 2 --in clip.flac --out spec.npy\n
 asd features --kind hpf-logmel --frontend firstshot2025 --in clip.wav --out hp.npy"
 )]
 pub struct Args {
-    /// What to compute: spectrum | logmel | hpf-logmel | stft | envelope | waveform.
+    /// What to compute: spectrum | logmel | hpf-logmel | stacked-logmel | stft | envelope | waveform.
     #[arg(long, value_parser = serde_name::<FeatureKind>)]
     kind: FeatureKind,
     /// Input audio file (WAV, FLAC, Ogg Vorbis, MP3).
@@ -28,8 +28,8 @@ pub struct Args {
     /// Output `.npy` file.
     #[arg(long)]
     out: PathBuf,
-    /// Reference front end: stgram-mfn | os-scl | neri-attention | librosa | firstshot2025
-    /// (default: stgram-mfn; firstshot2025 for hpf-logmel and envelope).
+    /// Reference front end: stgram-mfn | os-scl | neri-attention | librosa | firstshot2025 | dcase-ae
+    /// (default: stgram-mfn; firstshot2025 for hpf-logmel and envelope; dcase-ae for stacked-logmel).
     #[arg(long, value_parser = serde_name::<FrontendPreset>)]
     frontend: Option<FrontendPreset>,
     /// FFT and window length, samples.
@@ -59,6 +59,9 @@ pub struct Args {
     /// Segment length of the spectrum kind, seconds.
     #[arg(long)]
     segment_seconds: Option<f64>,
+    /// Frames per vector of the stacked-logmel kind (default 5).
+    #[arg(long)]
+    frames: Option<usize>,
 }
 
 /// Runs `asd features`.
@@ -74,6 +77,7 @@ pub fn run(args: Args) -> Result<()> {
     spec.mel_norm = args.mel_norm;
     spec.pad = args.pad;
     spec.segment_seconds = args.segment_seconds;
+    spec.frames = args.frames;
     // Check the settings before decoding anything.
     let frontend = spec.build().map_err(|e| CliError::Usage(e.to_string()))?;
     let wave = asd::audio::load_16k(&args.input).map_err(asd::Error::from)?;
