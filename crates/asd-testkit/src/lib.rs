@@ -145,3 +145,27 @@ where
         panic!("{message}"); // ok: test-only helper, a panic is a test failure
     }
 }
+
+/// Writes float32 tensors as a safetensors file (e.g. a state dict assembled from a fixture's tensors).
+///
+/// # Panics
+/// When the file cannot be written or a name repeats.
+pub fn write_safetensors(path: impl Into<PathBuf>, tensors: &[(String, ArrayD<f32>)]) {
+    let path = path.into();
+    let bytes: Vec<(String, Vec<u8>, Vec<usize>)> = tensors
+        .iter()
+        .map(|(name, t)| {
+            let data = t.iter().flat_map(|v| v.to_le_bytes()).collect();
+            (name.clone(), data, t.shape().to_vec())
+        })
+        .collect();
+    let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = bytes
+        .iter()
+        .map(|(name, data, shape)| {
+            let view = safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape.clone(), data)
+                .unwrap_or_else(|e| panic!("{name}: {e}")); // ok: test-only helper
+            (name.clone(), view)
+        })
+        .collect();
+    safetensors::serialize_to_file(views, None, &path).unwrap_or_else(|e| panic!("{}: {e}", path.display())); // ok: test-only helper
+}

@@ -2,6 +2,7 @@
 //! MobileFaceNet trunk they share.
 
 pub mod asdnet;
+pub mod dcase_ae;
 pub mod logmel_mfn;
 pub mod mfn_classifier;
 pub mod mobilefacenet;
