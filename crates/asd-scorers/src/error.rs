@@ -120,9 +120,23 @@ pub enum Error {
         /// The group id.
         group: i64,
     },
-    /// The domain-wise KNN was asked for without the domain of each training row.
-    #[error("the domain-wise KNN needs the domain (source or target) of every training row")]
+    /// A domain-wise scorer was asked for without the domain of each training row.
+    #[error("the domain-wise scorers need the domain (source or target) of every training row")]
     NeedsDomains,
+    /// An embedding width that is not a whole number of blocks (Mahalanobis).
+    #[error("the embedding width {width} is not a multiple of the block {block}")]
+    BlockWidth {
+        /// The embedding width.
+        width: usize,
+        /// The block size.
+        block: usize,
+    },
+    /// The Mahalanobis scorer's covariance is not positive definite.
+    #[error(
+        "the blocks' covariance is not positive definite (fewer independent training blocks than values per block, \
+         or constant values); train on more clips"
+    )]
+    SingularCovariance,
     /// A saved model's array has a shape that does not fit the rest of the model.
     #[error("saved `{what}` has shape {found:?}, expected {expected:?}")]
     SavedShape {

@@ -10,7 +10,8 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    CosParams, DomainKnnParams, Error, Fit, GmmParams, KMeansParams, KnnParams, LofParams, ProbParams, Result, Score,
+    CosParams, DomainKnnParams, Error, Fit, GmmParams, KMeansParams, KnnParams, LofParams, MahalanobisParams,
+    ProbParams, Result, Score,
 };
 use std::path::Path;
 
@@ -90,6 +91,35 @@ impl<S: Score> Grouped<S> {
     }
 }
 
+impl Grouped<crate::SelectiveMahalanobis> {
+    /// Fits the selective Mahalanobis scorer per group on its rows of both domains (`target`: one flag per row),
+    /// groups in parallel, each with [`group_rng`]`(seed, group)`. An error names its group.
+    fn fit_selective(
+        params: &MahalanobisParams,
+        train: ArrayView2<'_, f64>,
+        train_groups: &[i64],
+        target: &[bool],
+        seed: u64,
+    ) -> Result<Self> {
+        let rows = rows_by_group(train_groups, train.nrows(), "train_groups")?;
+        let models = rows
+            .into_par_iter()
+            .map(|(group, rows)| {
+                let x = train.select(Axis(0), &rows);
+                let flags: Vec<bool> = rows.iter().map(|&r| target[r]).collect();
+                params
+                    .fit(x.view(), &flags, &mut group_rng(seed, group))
+                    .map(|m| (group, m))
+                    .map_err(|e| Error::Group {
+                        group,
+                        source: Box::new(e),
+                    })
+            })
+            .collect::<Result<_>>()?;
+        Ok(Self { models })
+    }
+}
+
 /// Row indices of each group id, after checking there is one id per row.
 fn rows_by_group(groups: &[i64], n_rows: usize, what: &'static str) -> Result<BTreeMap<i64, Vec<usize>>> {
     if groups.len() != n_rows {
@@ -125,11 +155,15 @@ pub enum ScorerKind {
     /// The smaller of a source-domain and a target-domain KNN score (DCASE 2023–25 systems).
     #[serde(rename = "domain-knn")]
     DomainKnn,
+    /// The smaller of a source-domain and a target-domain Mahalanobis score of the mean error block (the DCASE
+    /// autoencoder baseline's "selective Mahalanobis").
+    #[serde(rename = "domain-mahalanobis")]
+    DomainMahalanobis,
 }
 
 impl ScorerKind {
     /// Every kind, in the order above.
-    pub const ALL: [ScorerKind; 7] = [
+    pub const ALL: [ScorerKind; 8] = [
         ScorerKind::Prob,
         ScorerKind::Cos,
         ScorerKind::Kmeans,
@@ -137,7 +171,13 @@ impl ScorerKind {
         ScorerKind::Lof,
         ScorerKind::Knn,
         ScorerKind::DomainKnn,
+        ScorerKind::DomainMahalanobis,
     ];
+
+    /// Whether the scorer fits one model per domain and needs each training row's domain.
+    pub fn is_domain_wise(self) -> bool {
+        matches!(self, ScorerKind::DomainKnn | ScorerKind::DomainMahalanobis)
+    }
 }
 
 /// A scorer with its parameters, as read from TOML:
@@ -161,6 +201,9 @@ pub enum ScorerConfig {
     /// Domain-wise KNN (`kind = "domain-knn"`, then `[source]` / `[target]` tables of KNN settings).
     #[serde(rename = "domain-knn")]
     DomainKnn(DomainKnnParams),
+    /// Domain-wise Mahalanobis (`kind = "domain-mahalanobis"`, then `block`, `batch`, `shuffle`).
+    #[serde(rename = "domain-mahalanobis")]
+    DomainMahalanobis(MahalanobisParams),
 }
 
 impl ScorerConfig {
@@ -174,6 +217,7 @@ impl ScorerConfig {
             ScorerKind::Lof => Self::Lof(LofParams::default()),
             ScorerKind::Knn => Self::Knn(KnnParams::default()),
             ScorerKind::DomainKnn => Self::DomainKnn(DomainKnnParams::default()),
+            ScorerKind::DomainMahalanobis => Self::DomainMahalanobis(MahalanobisParams::default()),
         }
     }
 
@@ -187,6 +231,7 @@ impl ScorerConfig {
             Self::Lof(_) => ScorerKind::Lof,
             Self::Knn(_) => ScorerKind::Knn,
             Self::DomainKnn(_) => ScorerKind::DomainKnn,
+            Self::DomainMahalanobis(_) => ScorerKind::DomainMahalanobis,
         }
     }
 
@@ -212,6 +257,7 @@ impl ScorerConfig {
                 .into_iter()
                 .filter(|&(_, rows)| rows > 0)
                 .try_for_each(|(params, rows)| fits(params.min_rows(), rows)),
+            Self::DomainMahalanobis(p) => fits(p.min_rows(), source_rows.max(target_rows)),
         }
     }
 
@@ -225,6 +271,7 @@ impl ScorerConfig {
             Self::Lof(p) => p.check(),
             Self::Knn(p) => p.check(),
             Self::DomainKnn(p) => p.check(),
+            Self::DomainMahalanobis(p) => p.check(),
         }
     }
 }
@@ -335,14 +382,15 @@ impl ScorerConfig {
             },
             Self::DomainKnn(p) => {
                 let target = train_target.ok_or(Error::NeedsDomains)?;
-                let fit_domain = |params: &KnnParams, domain: bool| {
-                    let rows: Vec<usize> = (0..train.nrows()).filter(|&r| target[r] == domain).collect();
-                    let groups: Vec<i64> = rows.iter().map(|&r| train_groups[r]).collect();
-                    Grouped::fit(params, train.select(Axis(0), &rows).view(), &groups, seed)
-                };
                 FittedScorer::DomainKnn {
-                    source: fit_domain(&p.source, false)?,
-                    target: fit_domain(&p.target, true)?,
+                    source: fit_domain(&p.source, train, train_groups, target, false, seed)?,
+                    target: fit_domain(&p.target, train, train_groups, target, true, seed)?,
+                }
+            }
+            Self::DomainMahalanobis(p) => {
+                let target = train_target.ok_or(Error::NeedsDomains)?;
+                FittedScorer::DomainMahalanobis {
+                    groups: Grouped::fit_selective(p, train, train_groups, target, seed)?,
                 }
             }
         })
@@ -400,6 +448,12 @@ pub enum FittedScorer {
         /// Models of the target-domain rows.
         target: Grouped<crate::Knn>,
     },
+    /// Selective Mahalanobis: a source-domain and a target-domain model per group.
+    #[serde(rename = "domain-mahalanobis")]
+    DomainMahalanobis {
+        /// The models of each group.
+        groups: Grouped<crate::SelectiveMahalanobis>,
+    },
 }
 
 impl FittedScorer {
@@ -413,6 +467,7 @@ impl FittedScorer {
             Self::Lof { .. } => ScorerKind::Lof,
             Self::Knn { .. } => ScorerKind::Knn,
             Self::DomainKnn { .. } => ScorerKind::DomainKnn,
+            Self::DomainMahalanobis { .. } => ScorerKind::DomainMahalanobis,
         }
     }
 
@@ -431,6 +486,7 @@ impl FittedScorer {
             Self::Lof { groups } => groups.score(test, test_groups),
             Self::Knn { groups } => groups.score(test, test_groups),
             Self::DomainKnn { source, target } => domain_wise(source, target, test, test_groups),
+            Self::DomainMahalanobis { groups } => groups.score(test, test_groups),
         }
     }
 
@@ -499,9 +555,29 @@ fn check_groups(train_groups: &[i64], n_train: usize, test_groups: &[i64]) -> Re
 
 /// The domain-wise KNN of [`score_grouped_with_domains`]: per group, the smaller of its source and target models'
 /// scores (one of them alone when the group has rows in one domain only).
-fn domain_wise(
-    source: &Grouped<crate::Knn>,
-    target: &Grouped<crate::Knn>,
+/// Fits `params` per group on the training rows of one domain (`target[r] == domain`).
+fn fit_domain<P>(
+    params: &P,
+    train: ArrayView2<'_, f64>,
+    train_groups: &[i64],
+    target: &[bool],
+    domain: bool,
+    seed: u64,
+) -> Result<Grouped<P::Fitted>>
+where
+    P: Fit + Sync,
+    P::Fitted: Send,
+{
+    let rows: Vec<usize> = (0..train.nrows()).filter(|&r| target[r] == domain).collect();
+    let groups: Vec<i64> = rows.iter().map(|&r| train_groups[r]).collect();
+    Grouped::fit(params, train.select(Axis(0), &rows).view(), &groups, seed)
+}
+
+/// The smaller of each row's source-domain and target-domain scores (the one model a group has, when it lacks the
+/// other).
+fn domain_wise<S: Score>(
+    source: &Grouped<S>,
+    target: &Grouped<S>,
     test: ArrayView2<'_, f64>,
     test_groups: &[i64],
 ) -> Result<Array1<f64>> {
@@ -509,7 +585,7 @@ fn domain_wise(
     let mut out = Array1::zeros(test.nrows());
     for (group, rows) in rows {
         let x = test.select(Axis(0), &rows);
-        let score = |model: Option<&crate::Knn>| {
+        let score = |model: Option<&S>| {
             model.map(|m| m.score(x.view())).transpose().map_err(|e| Error::Group {
                 group,
                 source: Box::new(e),

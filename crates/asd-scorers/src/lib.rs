@@ -30,10 +30,11 @@
 //! | `knn` | mean (or k-th) of the k smallest d(z, r), r in the training set | `k` (1), `metric` (cosine), `aggregate` (mean) | seed 003 §2.4; ASDKit; scikit-learn `NearestNeighbors` |
 //!
 //! | `domain-knn` | min(KNN score against the group's source rows, against its target rows) | `source`, `target`: KNN settings (as `knn`) | firstshot2025.md §9.3 (DCASE 2023–25 systems) |
+//! | `domain-mahalanobis` | min over the domains of d̄ᵀ Σ⁻¹ d̄, d̄ the row's mean `block`-value block, Σ the domain's block covariance centred batch by batch | `block` (128), `batch` (256), `shuffle` (true) | the DCASE 2023–26 autoencoder baseline (docs/dcase_ae.md §4) |
 //!
-//! The domain-wise KNN ([`DomainKnnParams`]) needs the domain of each training row: through the grouped entry
-//! point [`score_grouped_with_domains`]; a group with training rows in one domain only is scored by that
-//! domain's model alone.
+//! The domain-wise scorers ([`DomainKnnParams`], [`MahalanobisParams`]) need the domain of each training row:
+//! through the grouped entry point [`score_grouped_with_domains`]; a group with training rows in one domain only is
+//! scored by that domain's model alone.
 //!
 //! # Saved scorers and thresholds
 //! [`ScorerConfig::fit`] returns a [`FittedScorer`] (every group's model), which scores new embeddings and is saved
@@ -67,6 +68,7 @@ pub mod kmeans;
 pub mod knn;
 mod linalg;
 pub mod lof;
+pub mod mahalanobis;
 mod metric;
 mod neighbors;
 pub mod prob;
@@ -82,6 +84,7 @@ pub use grouped::{
 pub use kmeans::{KMeans, KMeansInit, KMeansParams};
 pub use knn::{DomainKnn, DomainKnnParams, Knn, KnnAggregate, KnnParams};
 pub use lof::{Lof, LofParams};
+pub use mahalanobis::{MAHALANOBIS_BATCH, MAHALANOBIS_BLOCK, Mahalanobis, MahalanobisParams, SelectiveMahalanobis};
 pub use metric::Metric;
 pub use prob::{ProbInput, ProbParams};
 pub use threshold::{GammaFit, Threshold};

@@ -246,3 +246,72 @@ fn the_network_reproduces_the_baselines_forward_loss_and_gradients() {
         .transpose();
     check("decoder.12.weight", dyn2(weight));
 }
+
+/// The baseline's selective Mahalanobis score: per domain the covariance of the 128-value error blocks, centred
+/// batch by batch (the fixture's three batches of 24 mixed-domain vectors, in order), its inverse, and each test
+/// clip's score (the quadratic form of its mean error block, the smaller over the two domains).
+#[test]
+fn the_selective_mahalanobis_score_is_the_baselines() {
+    use asd::scorers::{MahalanobisParams, Score};
+    let file = fixture("fixture.safetensors");
+    let values = json(fixture("values.json"));
+    let rows = safetensor(&file, "mahala.train_diff").mapv(f64::from);
+    let rows = rows.into_dimensionality::<ndarray::Ix2>().expect("[72, 640]");
+    let target: Vec<bool> = safetensor(&file, "mahala.train_is_target")
+        .iter()
+        .map(|&t| t == 1.0)
+        .collect();
+    let params = MahalanobisParams {
+        batch: 24,
+        shuffle: false,
+        ..MahalanobisParams::default()
+    };
+    let mut rng = asd::scorers::group_rng(0, 0);
+    let [source, target_cov] = params.covariances(rows.view(), &target, &mut rng).expect("covariances");
+    for (ours, key) in [(source, "cov_source"), (target_cov, "cov_target")] {
+        let ours = ours.expect("both domains have rows").mapv(|v| v as f32).into_dyn();
+        assert_allclose(&ours, &safetensor(&file, key), 1e-6, 1e-5, key);
+    }
+    let model = params.fit(rows.view(), &target, &mut rng).expect("fit");
+    for (ours, key) in [
+        (&model.source, "mahala.inv_cov_source"),
+        (&model.target, "mahala.inv_cov_target"),
+    ] {
+        let expected = safetensor(&file, key);
+        let scale = asd_testkit::max_abs(&expected);
+        let ours = ours.precision().mapv(|v| v as f32).into_dyn();
+        // The reference inverts in f32 (its own f32-vs-f64 gap: 6.4e-6 relative); ours in f64.
+        assert_allclose(&ours, &expected, 1e-4 * scale, 0.0, key);
+    }
+    let clips = safetensor(&file, "mahala.test_diff").mapv(f64::from);
+    let pooled = clips
+        .mean_axis(Axis(1))
+        .expect("clips")
+        .into_dimensionality::<ndarray::Ix2>()
+        .expect("[3, 640]");
+    let scores = model.score(pooled.view()).expect("scores");
+    let (source_scores, target_scores) = (
+        model.source.score(pooled.view()).expect("source"),
+        model.target.score(pooled.view()).expect("target"),
+    );
+    for (i, clip) in values["mahalanobis"]["test_clips"]
+        .as_array()
+        .expect("clips")
+        .iter()
+        .enumerate()
+    {
+        let expected = clip["score_f64"].as_f64().expect("score");
+        assert!(
+            (scores[i] - expected).abs() <= 1e-6 * expected,
+            "clip {i}: {} vs {expected}",
+            scores[i]
+        );
+        for (ours, key) in [(source_scores[i], "source"), (target_scores[i], "target")] {
+            let expected = clip[key].as_f64().expect("domain score");
+            assert!(
+                (ours - expected).abs() <= 1e-4 * expected,
+                "clip {i} {key}: {ours} vs {expected}"
+            );
+        }
+    }
+}

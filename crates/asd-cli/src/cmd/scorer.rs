@@ -13,7 +13,8 @@ use std::path::PathBuf;
 ///
 /// For `prob`, `--train` / `--test` hold class logits and the groups are the class indices of the rows.
 /// `domain-knn` (DCASE 2023–25) also needs `--train-domains`: per group, one KNN on the source rows and one on
-/// the target rows, and a test row's score is the smaller of the two.
+/// the target rows, and a test row's score is the smaller of the two. `domain-mahalanobis` (the DCASE autoencoder
+/// baseline's selective Mahalanobis) does the same with a Mahalanobis distance of the rows' mean 128-value block.
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:\n  \
 asd scorer --kind lof --n-neighbors 20 --metric cosine --train X.npy --train-groups G.npy \\\n    \
@@ -22,7 +23,7 @@ asd scorer --kind gmm --k 2 --covariance diag --train X.npy --train-groups G.npy
 asd scorer --kind domain-knn --train X.npy --train-groups G.npy --train-domains D.npy \\\n    \
 --test Y.npy --test-groups H.npy --out s.npy")]
 pub struct Args {
-    /// Scorer: prob | cos | kmeans | gmm | lof | knn | domain-knn.
+    /// Scorer: prob | cos | kmeans | gmm | lof | knn | domain-knn | domain-mahalanobis.
     #[arg(long, value_parser = parse_kind)]
     kind: ScorerKind,
     /// Train embeddings `[n, d]` (float32 or float64 `.npy`).
@@ -31,8 +32,8 @@ pub struct Args {
     /// Group of each train row `[n]` (int64 or int32 `.npy`).
     #[arg(long)]
     train_groups: PathBuf,
-    /// Domain of each train row `[n]` (integer `.npy`: 0 source, 1 target); required by `domain-knn`, which
-    /// alone reads it.
+    /// Domain of each train row `[n]` (integer `.npy`: 0 source, 1 target); required by `domain-knn` and
+    /// `domain-mahalanobis`, which alone read it.
     #[arg(long)]
     train_domains: Option<PathBuf>,
     /// Test embeddings `[m, d]`.
@@ -117,7 +118,7 @@ fn config(args: &Args) -> Result<ScorerConfig> {
                 }
             }
         }
-        ScorerConfig::Prob(_) | ScorerConfig::Cos(_) => {}
+        ScorerConfig::Prob(_) | ScorerConfig::Cos(_) | ScorerConfig::DomainMahalanobis(_) => {}
     }
     let uses = |flag: &str| match flag {
         "k" => matches!(
@@ -127,7 +128,7 @@ fn config(args: &Args) -> Result<ScorerConfig> {
         "n-neighbors" => args.kind == ScorerKind::Lof,
         "metric" => matches!(args.kind, ScorerKind::Lof | ScorerKind::Knn | ScorerKind::DomainKnn),
         "covariance" => args.kind == ScorerKind::Gmm,
-        "train-domains" => args.kind == ScorerKind::DomainKnn,
+        "train-domains" => args.kind.is_domain_wise(),
         _ => true,
     };
     let given = [
@@ -140,8 +141,11 @@ fn config(args: &Args) -> Result<ScorerConfig> {
     if let Some((flag, _)) = given.iter().find(|(flag, set)| *set && !uses(flag)) {
         return Err(unused(flag));
     }
-    if args.kind == ScorerKind::DomainKnn && args.train_domains.is_none() {
-        return Err(CliError::Usage("--kind domain-knn needs --train-domains".into()));
+    if args.kind.is_domain_wise() && args.train_domains.is_none() {
+        return Err(CliError::Usage(format!(
+            "--kind {} needs --train-domains",
+            kind_name(args.kind)
+        )));
     }
     config.check().map_err(|e| CliError::Usage(e.to_string()))?;
     Ok(config)
