@@ -117,7 +117,7 @@ pub struct DenseBlock {
 
 impl DenseBlock {
     fn forward(&self, x: Tensor<2>) -> Tensor<2> {
-        relu(self.bn.forward(self.linear.forward(x)))
+        relu(crate::flex::conv::batch_norm_vectors(&self.bn, self.linear.forward(x)))
     }
 
     fn count(&self) -> Count {

@@ -123,21 +123,54 @@ pub fn conv2d(conv: &Conv2d, input: Tensor<4>) -> Tensor<4> {
     }
 }
 
-/// Applies `bn` to a map `[batch, channels, height, width]`, as [`BatchNorm::forward`]: on Flex in evaluation one
-/// in-place pass (`crate::flex::eval::norm_act`), in training the custom operation with its own backward pass
-/// (`crate::flex::backward::batch_norm`); Burn's layer elsewhere.
+/// Applies `bn` to a map `[batch, channels, height, width]`, as PyTorch's `BatchNorm2d` does: on Flex in evaluation
+/// one in-place pass (`crate::flex::eval::norm_act`), in training the custom operation with its own backward pass
+/// (`crate::flex::backward::batch_norm`); Burn's layer elsewhere. In training the running variance moves with the
+/// unbiased batch variance, as PyTorch's does ([`torch_running_variance`]).
 pub fn batch_norm2d(bn: &BatchNorm, input: Tensor<4>) -> Tensor<4> {
     if crate::flex::eval::serves(&input) {
         return crate::flex::eval::norm_act(bn, None, input);
     }
-    crate::flex::backward::batch_norm(bn, &input).unwrap_or_else(|| bn.forward(input))
+    let [batch, _, height, width] = input.dims();
+    let trains = input.device().is_autodiff();
+    torch_running_variance(bn, batch * height * width, trains, || {
+        crate::flex::backward::batch_norm(bn, &input).unwrap_or_else(|| bn.forward(input))
+    })
 }
 
-/// Applies `bn` to `[batch, channels, length]`, as [`BatchNorm::forward`]: the statistics of each channel over batch
-/// and length are those of a map of height 1, so it runs as [`batch_norm2d`] on `[batch, channels, 1, length]`.
+/// Applies `bn` to `[batch, channels, length]`, as PyTorch's `BatchNorm1d` does: the statistics of each channel over
+/// batch and length are those of a map of height 1, so it runs as [`batch_norm2d`] on `[batch, channels, 1, length]`.
 pub fn batch_norm1d(bn: &BatchNorm, input: Tensor<3>) -> Tensor<3> {
     let [batch, channels, length] = input.dims();
     batch_norm2d(bn, input.reshape([batch, channels, 1, length])).reshape([batch, channels, length])
+}
+
+/// Applies `bn` to vectors `[batch, channels]`, as PyTorch's `BatchNorm1d` does (Burn's layer, with the running
+/// variance moved as PyTorch moves it, [`torch_running_variance`]).
+pub fn batch_norm_vectors(bn: &BatchNorm, input: Tensor<2>) -> Tensor<2> {
+    let [batch, _] = input.dims();
+    let trains = input.device().is_autodiff();
+    torch_running_variance(bn, batch, trains, || bn.forward(input))
+}
+
+/// Runs `forward`, a training step of `bn` over `count` values per channel, and makes its running-variance update
+/// PyTorch's: Burn moves the running variance towards the biased batch variance `v`, PyTorch towards the unbiased
+/// `v · n/(n − 1)` (its `BatchNorm` documentation; `golden/dcase_ae` checks it), so with momentum `m` the update
+/// `(1 − m)·r + m·v` becomes `(1 − m)·r + m·v·n/(n − 1)`. `trains` says whether the input is on an autodiff device:
+/// the layer takes its training path, and updates its statistics, only there and with its training flag on (Burn's
+/// rule). Otherwise (and for `n` < 2, where the unbiased variance is undefined) `forward` runs alone.
+fn torch_running_variance<T>(bn: &BatchNorm, count: usize, trains: bool, forward: impl FnOnce() -> T) -> T {
+    if !(trains && bn.training.is_enabled()) || count < 2 {
+        return forward();
+    }
+    let before = bn.running_var.value_sync();
+    let out = forward();
+    let after = bn.running_var.value_sync().to_device(&before.device());
+    let kept = before.mul_scalar(1.0 - bn.momentum);
+    let n = count as f64;
+    let corrected = kept.clone() + (after - kept).mul_scalar(n / (n - 1.0));
+    bn.running_var.update(corrected.detach());
+    out
 }
 
 #[cfg(test)]
@@ -298,8 +331,8 @@ mod tests {
     }
 
     /// Criterion: [`batch_norm1d`] equals Burn's BatchNorm on `[batch, channels, length]` in evaluation (running
-    /// statistics) and in training (batch statistics, the running statistics updated alike, gradients of a fixed
-    /// projection with respect to the input and γ, β).
+    /// statistics) and in training (batch statistics, the running mean, gradients of a fixed projection with respect
+    /// to the input and γ, β), and moves its running variance as PyTorch does (with the unbiased batch variance).
     #[test]
     fn batch_norm_1d_matches_burn() {
         use burn::module::Module;
@@ -334,7 +367,16 @@ mod tests {
             "γ gradient"
         );
         let (ours, burn) = (ours.valid(), burn.valid());
-        let stat = |bn: &BatchNorm| bn.running_var.value();
-        assert!(rel_diff(stat(&ours), stat(&burn)) < TOL, "running variance");
+        let mean = |bn: &BatchNorm| bn.running_mean.value();
+        assert!(rel_diff(mean(&ours), mean(&burn)) < TOL, "running mean");
+        // PyTorch's running variance: Burn's update with the unbiased batch variance, n = batch · length = 120.
+        let (var_ours, var_burn, before) = (
+            ours.running_var.value(),
+            burn.running_var.value(),
+            bn.running_var.value().to_device(&train),
+        );
+        let kept = before.mul_scalar(1.0 - bn.momentum);
+        let torch = kept.clone() + (var_burn - kept).mul_scalar(120.0 / 119.0);
+        assert!(rel_diff(var_ours, torch) < TOL, "running variance");
     }
 }

@@ -141,8 +141,14 @@ impl TfgramBlock {
 
     /// `[batch, c_in, length]` → `[batch, c_out, length]`.
     fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        let x = relu(self.bn1.forward(crate::flex::conv::conv1d(&self.conv1, x)));
-        relu(self.bn2.forward(crate::flex::conv::conv1d(&self.conv2, x)))
+        let x = relu(crate::flex::conv::batch_norm1d(
+            &self.bn1,
+            crate::flex::conv::conv1d(&self.conv1, x),
+        ));
+        relu(crate::flex::conv::batch_norm1d(
+            &self.bn2,
+            crate::flex::conv::conv1d(&self.conv2, x),
+        ))
     }
 
     fn count(&self, length: usize) -> Count {
@@ -234,10 +240,10 @@ impl TfgramNet {
     /// As [`TfgramNet::forward`].
     pub fn stages(&self, wave: Tensor<2>) -> TfgramStages {
         assert_shape!(wave, [_, self.samples]);
-        let stem = relu(
-            self.pre_bn0
-                .forward(crate::flex::conv::conv1d(&self.pre_conv0, wave.unsqueeze_dim(1))),
-        );
+        let stem = relu(crate::flex::conv::batch_norm1d(
+            &self.pre_bn0,
+            crate::flex::conv::conv1d(&self.pre_conv0, wave.unsqueeze_dim(1)),
+        ));
         let block1 = max_pool1d(
             self.pre_block1.forward(stem.clone()),
             MaxPoolOptions::new([TFGRAM_FIRST_POOL]).with_stride([TFGRAM_FIRST_POOL]),

@@ -106,8 +106,9 @@ impl FeaturePerturbationHead {
     pub fn forward(&self, embedding: Tensor<2>) -> FphOutput {
         let [d_in, _] = self.fc1.weight.dims();
         assert_shape!(embedding, [_, d_in]);
-        let h = self.bn1.forward(leaky_relu(self.fc1.forward(embedding), self.slope));
-        let prenorm = self.bn2.forward(leaky_relu(self.fc2.forward(h), self.slope));
+        let bn = crate::flex::conv::batch_norm_vectors;
+        let h = bn(&self.bn1, leaky_relu(self.fc1.forward(embedding), self.slope));
+        let prenorm = bn(&self.bn2, leaky_relu(self.fc2.forward(h), self.slope));
         let norm = prenorm.clone().square().sum_dim(1).sqrt().clamp_min(FPH_NORM_EPSILON);
         FphOutput {
             z: prenorm.clone().div(norm),
