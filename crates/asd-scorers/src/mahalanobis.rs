@@ -156,12 +156,50 @@ impl MahalanobisParams {
     }
 }
 
-/// A Mahalanobis distance of a row's mean block: `U` with `Σ⁻¹ = U Uᵀ`.
+/// A Mahalanobis distance of a row's mean block: `U` with `Σ⁻¹ = U Uᵀ`. A saved one is checked as it is read
+/// (block and width consistent, `U` of `[block, block]` finite values).
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(try_from = "SavedMahalanobis")]
 pub struct Mahalanobis {
     block: usize,
     width: usize,
     precision_factor: Array2<f64>,
+}
+
+/// [`Mahalanobis`] as stored, before its checks.
+#[derive(Deserialize)]
+struct SavedMahalanobis {
+    block: usize,
+    width: usize,
+    precision_factor: Array2<f64>,
+}
+
+impl TryFrom<SavedMahalanobis> for Mahalanobis {
+    type Error = Error;
+
+    fn try_from(saved: SavedMahalanobis) -> Result<Self> {
+        let SavedMahalanobis {
+            block,
+            width,
+            precision_factor,
+        } = saved;
+        if block == 0 || width == 0 || width % block != 0 {
+            return Err(Error::BlockWidth { width, block });
+        }
+        if precision_factor.dim() != (block, block) {
+            return Err(Error::SavedShape {
+                what: "precision_factor",
+                found: precision_factor.shape().to_vec(),
+                expected: vec![block, block],
+            });
+        }
+        check_matrix(precision_factor.view(), "precision_factor")?;
+        Ok(Self {
+            block,
+            width,
+            precision_factor,
+        })
+    }
 }
 
 impl Mahalanobis {
@@ -269,5 +307,22 @@ mod tests {
         ));
         let one = params.fit(x.slice(ndarray::s![..1, ..]), &[false], &mut group_rng(3, 0));
         assert!(matches!(one, Err(Error::TooFewPoints { .. })), "{one:?}");
+    }
+}
+
+#[cfg(test)]
+mod saved_tests {
+    use super::*;
+
+    /// A damaged saved scorer (a block of 0, a factor of the wrong shape) is refused as it is read, never divided by.
+    #[test]
+    fn damaged_saved_models_are_refused() {
+        let ok = serde_json::json!({"block": 2, "width": 4, "precision_factor": {"v": 1, "dim": [2, 2], "data": [1.0, 0.0, 0.0, 1.0]}});
+        assert!(serde_json::from_value::<Mahalanobis>(ok).is_ok());
+        let zero = serde_json::json!({"block": 0, "width": 4, "precision_factor": {"v": 1, "dim": [0, 0], "data": []}});
+        assert!(serde_json::from_value::<Mahalanobis>(zero).is_err());
+        let shape =
+            serde_json::json!({"block": 2, "width": 4, "precision_factor": {"v": 1, "dim": [1, 1], "data": [1.0]}});
+        assert!(serde_json::from_value::<Mahalanobis>(shape).is_err());
     }
 }

@@ -3,8 +3,8 @@
 
 use asd_scorers::{
     Cos, CosParams, Covariance, DomainKnn, DomainKnnParams, Error, Fit, Gmm, GmmParams, Grouped, KMeans, KMeansInit,
-    KMeansParams, Knn, KnnAggregate, KnnParams, Lof, LofParams, Metric, ProbParams, Score, ScorerConfig, ScorerKind,
-    score_grouped, score_grouped_with_domains,
+    KMeansParams, Knn, KnnAggregate, KnnParams, Lof, LofParams, MahalanobisParams, Metric, ProbParams, Score,
+    ScorerConfig, ScorerKind, score_grouped, score_grouped_with_domains,
 };
 use ndarray::{Array1, Array2, ArrayView2, array, s};
 use rand::SeedableRng;
@@ -40,6 +40,8 @@ fn small(kind: ScorerKind) -> ScorerConfig {
     match ScorerConfig::new(kind) {
         ScorerConfig::Gmm(p) => ScorerConfig::Gmm(p.with_covariance(Covariance::Diagonal)),
         ScorerConfig::Lof(p) => ScorerConfig::Lof(LofParams::new(5).with_metric(p.metric)),
+        // blocks of 2 values: a 4-d row is two blocks
+        ScorerConfig::DomainMahalanobis(p) => ScorerConfig::DomainMahalanobis(MahalanobisParams { block: 2, ..p }),
         c => c,
     }
 }
@@ -431,7 +433,8 @@ fn config_serde_names_and_defaults() {
             "\"gmm\"",
             "\"lof\"",
             "\"knn\"",
-            "\"domain-knn\""
+            "\"domain-knn\"",
+            "\"domain-mahalanobis\""
         ]
     );
     for kind in ScorerKind::ALL {

@@ -2,8 +2,8 @@
 //! content or inconsistent models are refused by name.
 
 use asd_scorers::{
-    Covariance, DomainKnnParams, Error, FittedScorer, GmmParams, KnnParams, LofParams, Metric, SCORER_FILE_VERSION,
-    ScorerConfig, ScorerKind,
+    Covariance, DomainKnnParams, Error, FittedScorer, GmmParams, KnnParams, LofParams, MahalanobisParams, Metric,
+    SCORER_FILE_VERSION, ScorerConfig, ScorerKind,
 };
 use ndarray::Array2;
 use rand::{RngExt, SeedableRng};
@@ -17,7 +17,14 @@ fn rows(n: usize, dim: usize, seed: u64) -> Array2<f64> {
 
 /// Every kind (and a few non-default settings) on two groups.
 fn configs() -> Vec<ScorerConfig> {
-    let mut all: Vec<ScorerConfig> = ScorerKind::ALL.iter().map(|&k| ScorerConfig::new(k)).collect();
+    let mut all: Vec<ScorerConfig> = ScorerKind::ALL
+        .iter()
+        .map(|&k| match ScorerConfig::new(k) {
+            // rows of 6 values: two blocks of 3
+            ScorerConfig::DomainMahalanobis(p) => ScorerConfig::DomainMahalanobis(MahalanobisParams { block: 3, ..p }),
+            config => config,
+        })
+        .collect();
     all.push(ScorerConfig::Gmm(
         GmmParams::new(2).with_covariance(Covariance::Diagonal),
     ));
