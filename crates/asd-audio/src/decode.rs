@@ -86,6 +86,22 @@ pub fn panic_is_guarded() -> bool {
     GUARDED.get()
 }
 
+/// The metadata of `path` when it is a regular file; a FIFO, device or folder is refused without being opened (a
+/// FIFO would block).
+pub(crate) fn regular_file(path: &Path) -> Result<std::fs::Metadata> {
+    let meta = std::fs::metadata(path).map_err(|source| AudioError::Io {
+        path: path.into(),
+        source,
+    })?;
+    if !meta.is_file() {
+        return Err(AudioError::Unsupported {
+            path: path.into(),
+            what: "not a regular file (a FIFO, device or folder)".into(),
+        });
+    }
+    Ok(meta)
+}
+
 /// [`decode`] without the panic guard.
 fn decode_unguarded(path: &Path) -> Result<Decoded> {
     // Only regular files: a FIFO or device would block or never end, and is refused without being opened.
@@ -93,13 +109,7 @@ fn decode_unguarded(path: &Path) -> Result<Decoded> {
         path: path.into(),
         source,
     };
-    let meta = std::fs::metadata(path).map_err(io)?;
-    if !meta.is_file() {
-        return Err(AudioError::Unsupported {
-            path: path.into(),
-            what: "not a regular file (a FIFO, device or folder)".into(),
-        });
-    }
+    let meta = regular_file(path)?;
     if meta.len() > MAX_FILE_BYTES {
         return Err(AudioError::Unsupported {
             path: path.into(),

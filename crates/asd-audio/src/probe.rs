@@ -1,6 +1,6 @@
 //! What a file holds, read from its header where that is enough: channels, sample rate and length (`asd index`).
 
-use crate::decode::{MAX_CHANNELS, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, decode};
+use crate::decode::{MAX_CHANNELS, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, decode, regular_file};
 use crate::{AudioError, Result};
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
@@ -45,13 +45,7 @@ pub fn probe(path: &Path) -> Result<AudioInfo> {
         path: path.into(),
         source,
     };
-    let meta = std::fs::metadata(path).map_err(io)?;
-    if !meta.is_file() {
-        return Err(AudioError::Unsupported {
-            path: path.into(),
-            what: "not a regular file (a FIFO, device or folder)".into(),
-        });
-    }
+    let meta = regular_file(path)?;
     let mut file = File::open(path).map_err(io)?;
     match wav_header(&mut file, meta.len()).map_err(io)? {
         Some(info) if info.frames == 0 => Err(AudioError::Empty { path: path.into() }),

@@ -854,40 +854,21 @@ fn dcase2025_2026_trees_channels_and_official_figures_by_year() {
     let dir = tempfile::tempdir().expect("tempdir");
     let s25 = dir.path().join("s25");
     let s26 = dir.path().join("s26");
-    ok(&[
-        "synth",
-        "--out",
-        p(&s25),
-        "--layout",
-        "dcase2025",
-        "--types",
-        "2",
-        "--ids",
-        "1",
-        "--train",
-        "10",
-        "--test",
-        "3",
-        "--seconds",
-        "1",
-    ]);
-    ok(&[
-        "synth",
-        "--out",
-        p(&s26),
-        "--layout",
-        "dcase2026",
-        "--types",
-        "2",
-        "--ids",
-        "1",
-        "--train",
-        "10",
-        "--test",
-        "3",
-        "--seconds",
-        "1",
-    ]);
+    for (out, layout) in [(&s25, "dcase2025"), (&s26, "dcase2026")] {
+        let args = [
+            "--types",
+            "2",
+            "--ids",
+            "1",
+            "--train",
+            "10",
+            "--test",
+            "3",
+            "--seconds",
+            "1",
+        ];
+        ok(&[&["synth", "--out", p(out), "--layout", layout], args.as_slice()].concat());
+    }
     let index_json = dir.path().join("index.json");
     let table = ok(&["index", p(&s25), "--json", p(&index_json)]);
     assert!(

@@ -299,32 +299,23 @@ impl FeatureSpec {
             ("value", self.value.is_some()),
             ("frames", self.frames.is_some()),
         ];
-        let used: &[&str] = match self.kind {
-            FeatureKind::Spectrum => &["segment_seconds"],
-            FeatureKind::LogMel | FeatureKind::HpfLogMel => &[
-                "n_fft",
-                "hop",
-                "n_mels",
-                "f_min",
-                "f_max",
-                "mel_scale",
-                "mel_norm",
-                "pad",
-            ],
-            FeatureKind::StackedLogMel => &[
-                "n_fft",
-                "hop",
-                "n_mels",
-                "f_min",
-                "f_max",
-                "mel_scale",
-                "mel_norm",
-                "pad",
-                "frames",
-            ],
-            FeatureKind::Stft => &["n_fft", "hop", "pad", "value"],
-            FeatureKind::Envelope => &["f_min", "f_max"],
-            FeatureKind::Waveform => &[],
+        const LOG_MEL: [&str; 8] = [
+            "n_fft",
+            "hop",
+            "n_mels",
+            "f_min",
+            "f_max",
+            "mel_scale",
+            "mel_norm",
+            "pad",
+        ];
+        let used: Vec<&str> = match self.kind {
+            FeatureKind::Spectrum => vec!["segment_seconds"],
+            FeatureKind::LogMel | FeatureKind::HpfLogMel => LOG_MEL.to_vec(),
+            FeatureKind::StackedLogMel => [LOG_MEL.as_slice(), &["frames"]].concat(),
+            FeatureKind::Stft => vec!["n_fft", "hop", "pad", "value"],
+            FeatureKind::Envelope => vec!["f_min", "f_max"],
+            FeatureKind::Waveform => Vec::new(),
         };
         match given.iter().find(|(name, set)| *set && !used.contains(name)) {
             Some(&(name, _)) => Err(FeatureError::UnusedOverride {

@@ -170,19 +170,9 @@ fn read_rows_of<T>(
     parse: impl Fn(&str) -> std::result::Result<T, String>,
     extra_fields: bool,
 ) -> Result<Vec<Row<T>>> {
-    let file = std::fs::File::open(path).map_err(io(path))?;
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(file);
     let mut rows = Vec::new();
-    for record in reader.records() {
-        let record = record.map_err(|e| Error::Csv {
-            path: path.to_path_buf(),
-            line: e.position().map_or(0, |p| p.line()),
-            reason: e.to_string(),
-        })?;
-        let line = record.position().map_or(0, |p| p.line());
+    for record in csv_records(path)? {
+        let (record, line) = record?;
         let bad = |reason: String| Error::Csv {
             path: path.to_path_buf(),
             line,
@@ -199,6 +189,25 @@ fn read_rows_of<T>(
         rows.push(Row { file, value, line });
     }
     Ok(rows)
+}
+
+/// The records of a header-less CSV file of any width, each with its 1-based line; a malformed record is
+/// [`Error::Csv`] naming the file and line.
+fn csv_records(path: &Path) -> Result<impl Iterator<Item = Result<(csv::StringRecord, u64)>> + '_> {
+    let file = std::fs::File::open(path).map_err(io(path))?;
+    let reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(file);
+    Ok(reader.into_records().map(move |record| {
+        let record = record.map_err(|e| Error::Csv {
+            path: path.to_path_buf(),
+            line: e.position().map_or(0, |p| p.line()),
+            reason: e.to_string(),
+        })?;
+        let line = record.position().map_or(0, |p| p.line());
+        Ok((record, line))
+    }))
 }
 
 /// Parses a score: any finite or infinite f64 (NaN is refused).
@@ -381,20 +390,10 @@ fn read_side_folder(
 /// Errors: [`Error::Io`]; [`Error::Csv`] naming the line of a row before any type line, a row of another width, a
 /// bad label or an evaluation name without `id_XX_`; [`Error::DuplicateClip`].
 fn read_eval_data_list(path: &Path) -> Result<EvaluatorTruth> {
-    let file = std::fs::File::open(path).map_err(io(path))?;
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(file);
     let mut truth = EvaluatorTruth::new();
     let mut machine_type: Option<String> = None;
-    for record in reader.records() {
-        let record = record.map_err(|e| Error::Csv {
-            path: path.to_path_buf(),
-            line: e.position().map_or(0, |p| p.line()),
-            reason: e.to_string(),
-        })?;
-        let line = record.position().map_or(0, |p| p.line());
+    for record in csv_records(path)? {
+        let (record, line) = record?;
         let bad = |reason: String| Error::Csv {
             path: path.to_path_buf(),
             line,

@@ -37,13 +37,26 @@ impl<S: Score> Grouped<S> {
     where
         P: Fit<Fitted = S> + Sync,
     {
+        Self::fit_by(train, train_groups, seed, |x, _, rng| params.fit(x, rng))
+    }
+
+    /// Fits `fit(rows of the group, their indices in train, generator)` per group, groups in parallel, each with
+    /// [`group_rng`]`(seed, group)`. An error names its group.
+    fn fit_by(
+        train: ArrayView2<'_, f64>,
+        train_groups: &[i64],
+        seed: u64,
+        fit: impl Fn(ArrayView2<'_, f64>, &[usize], &mut ChaCha8Rng) -> Result<S> + Sync,
+    ) -> Result<Self>
+    where
+        S: Send,
+    {
         let rows = rows_by_group(train_groups, train.nrows(), "train_groups")?;
         let models = rows
             .into_par_iter()
             .map(|(group, rows)| {
                 let x = train.select(Axis(0), &rows);
-                params
-                    .fit(x.view(), &mut group_rng(seed, group))
+                fit(x.view(), &rows, &mut group_rng(seed, group))
                     .map(|m| (group, m))
                     .map_err(|e| Error::Group {
                         group,
@@ -101,22 +114,10 @@ impl Grouped<crate::SelectiveMahalanobis> {
         target: &[bool],
         seed: u64,
     ) -> Result<Self> {
-        let rows = rows_by_group(train_groups, train.nrows(), "train_groups")?;
-        let models = rows
-            .into_par_iter()
-            .map(|(group, rows)| {
-                let x = train.select(Axis(0), &rows);
-                let flags: Vec<bool> = rows.iter().map(|&r| target[r]).collect();
-                params
-                    .fit(x.view(), &flags, &mut group_rng(seed, group))
-                    .map(|m| (group, m))
-                    .map_err(|e| Error::Group {
-                        group,
-                        source: Box::new(e),
-                    })
-            })
-            .collect::<Result<_>>()?;
-        Ok(Self { models })
+        Self::fit_by(train, train_groups, seed, |x, rows, rng| {
+            let flags: Vec<bool> = rows.iter().map(|&r| target[r]).collect();
+            params.fit(x, &flags, rng)
+        })
     }
 }
 
