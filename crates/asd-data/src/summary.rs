@@ -137,9 +137,9 @@ fn type_summaries(dataset: &Dataset, problems: &mut Vec<Problem>) -> Vec<TypeSum
         .par_iter()
         .map(|clip| (clip, asd_audio::probe(&clip.path)))
         .collect();
-    let mut types: BTreeMap<&str, TypeSummary> = BTreeMap::new();
-    let row = |types: &mut BTreeMap<&'_ str, TypeSummary>, machine_type: &str| -> TypeSummary {
-        types.get(machine_type).cloned().unwrap_or_else(|| TypeSummary {
+    /// The row of `machine_type`, empty at first.
+    fn row<'a, 'b>(types: &'a mut BTreeMap<&'b str, TypeSummary>, machine_type: &'b str) -> &'a mut TypeSummary {
+        types.entry(machine_type).or_insert_with(|| TypeSummary {
             machine_type: machine_type.to_string(),
             channels: Vec::new(),
             min_seconds: f64::INFINITY,
@@ -147,9 +147,10 @@ fn type_summaries(dataset: &Dataset, problems: &mut Vec<Problem>) -> Vec<TypeSum
             supplemental_clean: 0,
             supplemental_noise: 0,
         })
-    };
+    }
+    let mut types: BTreeMap<&str, TypeSummary> = BTreeMap::new();
     for (clip, info) in probed {
-        let mut entry = row(&mut types, &clip.machine_type);
+        let entry = row(&mut types, &clip.machine_type);
         match info {
             Ok(info) => {
                 if !entry.channels.contains(&info.channels) {
@@ -161,15 +162,13 @@ fn type_summaries(dataset: &Dataset, problems: &mut Vec<Problem>) -> Vec<TypeSum
             }
             Err(e) => problems.push(crate::Error::from(e).into()),
         }
-        types.insert(&clip.machine_type, entry);
     }
     for clip in dataset.supplemental() {
-        let mut entry = row(&mut types, &clip.machine_type);
+        let entry = row(&mut types, &clip.machine_type);
         match clip.kind {
             SupplementalKind::CleanMachine => entry.supplemental_clean += 1,
             SupplementalKind::NoiseOnly => entry.supplemental_noise += 1,
         }
-        types.insert(&clip.machine_type, entry);
     }
     types
         .into_values()

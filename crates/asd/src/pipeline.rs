@@ -112,6 +112,15 @@ fn run_clips(data: &Path) -> Result<RunClips> {
     Ok(RunClips { train, test })
 }
 
+/// [`RunConfig::decide_channels`] from the training clips of `data`, which are listed only when the setting is
+/// left out.
+fn decide_channels(config: &mut RunConfig, data: &Path) -> Result<()> {
+    if config.channels.is_none() {
+        config.decide_channels(&run_clips(data)?.train)?;
+    }
+    Ok(())
+}
+
 /// The (machine type, group)s of `test` without any labelled clip, in words (`fan id_01`), sorted.
 fn unlabelled_groups(test: &[Clip]) -> Vec<String> {
     groups_outside(test, test.iter().filter(|c| c.condition != Condition::Unknown))
@@ -444,7 +453,7 @@ pub fn score(
     }
     config.check()?;
     // An imported network's run has not seen data yet: the data decide its channels as training would.
-    config.decide_channels(&run_clips(data)?.train)?;
+    decide_channels(&mut config, data)?;
     let system = config.system.def();
     let network = system.build(&config, &options.device)?;
     let (network, classes) = if system.trains() {
@@ -869,7 +878,7 @@ pub fn run(
     }
     config.check()?;
     let mut config = config.clone();
-    config.decide_channels(&run_clips(data)?.train)?;
+    decide_channels(&mut config, data)?;
     let config = &config;
     open_run_folder(out)?;
     config.save(&out.join(CONFIG_FILE))?;
