@@ -47,7 +47,7 @@ fn one_step(batch: usize, optimizer: OptimizerConfig) -> TrainConfig {
         epochs: 1,
         batch_size: batch,
         optimizer,
-        schedule: Schedule::Constant,
+        schedule: Schedule::Constant {},
         ..TrainConfig::default()
     }
 }

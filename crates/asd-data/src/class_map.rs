@@ -24,6 +24,9 @@ pub const DCASE2020_N_CLASSES: usize = 41;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ClassScheme {
+    /// Machine type alone: one model per type (the DCASE autoencoder baseline), not a classifier, so one class is
+    /// enough.
+    Type,
     /// Machine type × group: type × ID (2020) or type × section (2021–25).
     TypeGroup,
     /// Machine type × section × domain × attribute string (2021–25; `""` and `noAttribute` are one value).
@@ -31,6 +34,17 @@ pub enum ClassScheme {
     /// A class given for each clip: from a label file ([`read_labels`]) or computed from the clips (pseudo
     /// labels); clips are known by [`clip_key`] (`type/split/file`). Built by [`ClassMap::from_listed`].
     Listed,
+}
+
+impl ClassScheme {
+    /// The fewest classes a map of this scheme may hold: 1 for [`ClassScheme::Type`] (one model per type needs no
+    /// second class), 2 for the classifiers' schemes.
+    pub fn min_classes(self) -> usize {
+        match self {
+            ClassScheme::Type => 1,
+            _ => 2,
+        }
+    }
 }
 
 /// The key of a clip in a listed class map and in label files: `type/split/file name` (e.g.
@@ -84,7 +98,7 @@ pub fn read_labels(path: &Path) -> Result<Vec<(String, String)>> {
 
 /// Contiguous class indices `0..len()` with a name per class.
 ///
-/// Names are `type/group` (`fan/id_00`) or `type/group/domain/attributes` (`fan/section_00/source/m-n_W`;
+/// Names are `type` (`fan`), `type/group` (`fan/id_00`) or `type/group/domain/attributes` (`fan/section_00/source/m-n_W`;
 /// a missing domain or attribute is written as an empty field).
 ///
 /// Order: for [`ClassScheme::TypeGroup`] on DCASE 2020 clips whose types and IDs are all in the official
@@ -163,7 +177,8 @@ impl ClassMap {
     /// The class map of `clips` under `scheme` (see the type's docs for the order).
     ///
     /// # Errors
-    /// [`Error::TooFewClasses`] (naming the folder of the first clip) when the clips hold fewer than 2 classes.
+    /// [`Error::TooFewClasses`] (naming the folder of the first clip) when the clips hold fewer classes than the
+    /// scheme needs ([`ClassScheme::min_classes`]).
     pub fn from_clips(scheme: ClassScheme, clips: &[Clip]) -> Result<ClassMap> {
         let origin = clips
             .first()
@@ -194,6 +209,7 @@ impl ClassMap {
             return Err(Error::TooFewClasses {
                 path: origin.to_path_buf(),
                 n_classes: present.len(),
+                needed: 2,
             });
         }
         let mut map = ClassMap::from_names(ClassScheme::Listed, present.into_iter().cloned().collect());
@@ -214,10 +230,11 @@ impl ClassMap {
             });
         }
         let present: BTreeSet<String> = clips.iter().filter_map(|c| class_name(scheme, c)).collect();
-        if present.len() < 2 {
+        if present.len() < scheme.min_classes() {
             return Err(Error::TooFewClasses {
                 path: origin,
                 n_classes: present.len(),
+                needed: scheme.min_classes(),
             });
         }
         if scheme == ClassScheme::TypeGroup {
@@ -292,6 +309,7 @@ impl crate::Dataset {
 fn class_name(scheme: ClassScheme, clip: &Clip) -> Option<String> {
     Some(match scheme {
         ClassScheme::Listed => return None,
+        ClassScheme::Type => clip.machine_type.clone(),
         ClassScheme::TypeGroup => format!("{}/{}", clip.machine_type, clip.group),
         ClassScheme::TypeGroupDomainAttribute => {
             let domain = clip.domain.map_or("", |d| d.as_str());
@@ -398,7 +416,11 @@ mod tests {
     fn one_class_is_an_error() {
         let clips = [clip("fan", "section_00", None, ""), clip("fan", "section_00", None, "")];
         match ClassMap::from_clips(ClassScheme::TypeGroup, &clips) {
-            Err(Error::TooFewClasses { path, n_classes: 1 }) => {
+            Err(Error::TooFewClasses {
+                path,
+                n_classes: 1,
+                needed: 2,
+            }) => {
                 assert_eq!(path, Path::new("fan/train"))
             }
             other => panic!("expected TooFewClasses, got {other:?}"),

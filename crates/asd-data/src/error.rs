@@ -81,13 +81,15 @@ pub enum Error {
         /// What is wrong, in words (with the line where there is one).
         reason: String,
     },
-    /// A class map needs at least two classes to train a classifier.
-    #[error("{}: the clips give {n_classes} class(es); a class map needs at least 2", path.display())]
+    /// A class map needs at least two classes to train a classifier (one for a map by machine type).
+    #[error("{}: the clips give {n_classes} class(es); a class map needs at least {needed}", path.display())]
     TooFewClasses {
         /// The dataset root (or the folder of the first clip).
         path: PathBuf,
         /// How many classes were found.
         n_classes: usize,
+        /// How many the map needs ([`crate::ClassScheme::min_classes`]).
+        needed: usize,
     },
     /// A setting is out of range (a clip length of 0, a batch size of 0, …).
     #[error("invalid setting: {0}")]

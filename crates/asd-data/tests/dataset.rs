@@ -390,8 +390,11 @@ fn one_class_only() {
     ]);
     let data = Dataset::open(dir.path()).expect("a valid tree");
     assert!(
-        matches!(data.class_map(ClassScheme::TypeGroup), Err(Error::TooFewClasses { path, n_classes: 1 }) if path == dir.path())
+        matches!(data.class_map(ClassScheme::TypeGroup), Err(Error::TooFewClasses { path, n_classes: 1, needed: 2 }) if path == dir.path())
     );
+    // One model per machine type needs no second class.
+    let by_type = data.class_map(ClassScheme::Type).expect("one type is enough");
+    assert_eq!(by_type.names(), ["fan"]);
 }
 
 #[test]

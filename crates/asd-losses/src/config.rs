@@ -1,5 +1,5 @@
 //! The loss settings of a training run ([`LossConfig`], tagged by `kind`): for the margin-classification
-//! systems, mixup strength and how a mixed batch is scored.
+//! systems, mixup strength and how a mixed batch is scored; for autoencoders, the reconstruction error.
 
 use crate::error::{Error, Result};
 use crate::mixup::Mix;
@@ -51,7 +51,16 @@ pub enum LossConfig {
     /// Cross-entropy of the head's margin logits (ArcFace's cos(θ + m), or none for a plain linear head), with
     /// optional input mixup ([`MarginStep`](crate::MarginStep)).
     Margin(MarginLossConfig),
+    /// The mean squared error between an autoencoder's input and its reconstruction, over every value of the batch
+    /// ([`reconstruction_loss`](crate::reconstruction_loss); the DCASE autoencoder baseline's loss,
+    /// docs/dcase_ae.md §2). Nothing to set: `kind = "reconstruction"`.
+    Reconstruction(ReconstructionLossConfig),
 }
+
+/// Settings of [`LossConfig::Reconstruction`]: none (a key is refused).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ReconstructionLossConfig {}
 
 impl Default for LossConfig {
     /// [`LossConfig::Margin`] without mixup.
@@ -66,6 +75,19 @@ impl LossConfig {
         Self::Margin(MarginLossConfig::mixup(alpha, loss))
     }
 
+    /// The reconstruction loss ([`LossConfig::Reconstruction`]).
+    pub fn reconstruction() -> Self {
+        Self::Reconstruction(ReconstructionLossConfig::default())
+    }
+
+    /// The `kind` name (`margin`, `reconstruction`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Margin(_) => "margin",
+            Self::Reconstruction(_) => "reconstruction",
+        }
+    }
+
     /// Checks the settings.
     ///
     /// # Errors
@@ -73,6 +95,7 @@ impl LossConfig {
     pub fn check(&self) -> Result<()> {
         match self {
             Self::Margin(config) => config.check(),
+            Self::Reconstruction(_) => Ok(()),
         }
     }
 }

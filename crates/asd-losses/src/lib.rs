@@ -10,8 +10,9 @@
 //! - [`anomaly_score`]: −log softmax of the margin logits at the example's class (losses_arcmix.md §8).
 //! - [`supcon_loss`]: OS-SCL's noisy supervised contrastive loss on unit embeddings (os_scl.md §4.1), which it adds
 //!   to Noisy-ArcMix.
-//! - [`LossConfig`]: the serde settings, tagged by `kind` (`margin`: mixup α, [`MixupLoss`]); `check()` gives
-//!   typed errors.
+//! - [`reconstruction_loss`]: an autoencoder's mean squared reconstruction error (the DCASE autoencoder baseline).
+//! - [`LossConfig`]: the serde settings, tagged by `kind` (`margin`: mixup α, [`MixupLoss`]; `reconstruction`);
+//!   `check()` gives typed errors.
 //! - [`MarginStep`]: the [`asd_train::TrainStep`] of the margin-classification systems (mixup drawn from the
 //!   trainer's generator, then [`training_loss`]).
 //!
@@ -69,13 +70,17 @@ mod cross_entropy;
 mod error;
 mod mixup;
 mod objective;
+mod reconstruction;
 mod step;
 mod supcon;
 
-pub use config::{LossConfig, MIXUP_ALPHA_NERI, MIXUP_ALPHA_NOISY_ARCMIX, MarginLossConfig, MixupLoss};
+pub use config::{
+    LossConfig, MIXUP_ALPHA_NERI, MIXUP_ALPHA_NOISY_ARCMIX, MarginLossConfig, MixupLoss, ReconstructionLossConfig,
+};
 pub use cross_entropy::{cross_entropy, cross_entropy_per_sample, cross_entropy_soft};
 pub use error::{Error, Result};
 pub use mixup::{ALPHA_POINT_MASS, Mix, Mixable};
 pub use objective::{anomaly_score, anomaly_score_with, training_loss, training_loss_with};
+pub use reconstruction::{reconstruction_error_per_row, reconstruction_loss};
 pub use step::MarginStep;
 pub use supcon::{SUPCON_BASE_TEMPERATURE, SUPCON_TEMPERATURE, SupConConfig, supcon_loss};

@@ -137,7 +137,7 @@ fn rows_by_group(groups: &[i64], n_rows: usize, what: &'static str) -> Result<BT
     Ok(map)
 }
 
-/// The six scorers, with the CLI's names (`asd scorer --kind …`).
+/// The scorers, with the CLI's names (`asd scorer --kind …`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ScorerKind {
@@ -160,11 +160,13 @@ pub enum ScorerKind {
     /// autoencoder baseline's "selective Mahalanobis").
     #[serde(rename = "domain-mahalanobis")]
     DomainMahalanobis,
+    /// Mean square of the embedding (an autoencoder's error vector: its mean squared reconstruction error).
+    Mse,
 }
 
 impl ScorerKind {
     /// Every kind, in the order above.
-    pub const ALL: [ScorerKind; 8] = [
+    pub const ALL: [ScorerKind; 9] = [
         ScorerKind::Prob,
         ScorerKind::Cos,
         ScorerKind::Kmeans,
@@ -173,11 +175,25 @@ impl ScorerKind {
         ScorerKind::Knn,
         ScorerKind::DomainKnn,
         ScorerKind::DomainMahalanobis,
+        ScorerKind::Mse,
     ];
 
     /// Whether the scorer fits one model per domain and needs each training row's domain.
     pub fn is_domain_wise(self) -> bool {
         matches!(self, ScorerKind::DomainKnn | ScorerKind::DomainMahalanobis)
+    }
+
+    /// Whether the scorer fits a model on the training embeddings: `false` for PROB and MSE, which score each row by
+    /// what the network computed for it (so a network's training rows give in-sample scores however the scorer is
+    /// fitted).
+    pub fn fits(self) -> bool {
+        !matches!(self, ScorerKind::Prob | ScorerKind::Mse)
+    }
+
+    /// Whether a clip of several rows is scored by its mean row (`domain-mahalanobis`: the baseline's distance of a
+    /// clip's mean error block) rather than by the mean of its rows' scores (every other scorer).
+    pub fn scores_clip_mean(self) -> bool {
+        self == ScorerKind::DomainMahalanobis
     }
 }
 
@@ -205,6 +221,8 @@ pub enum ScorerConfig {
     /// Domain-wise Mahalanobis (`kind = "domain-mahalanobis"`, then `block`, `batch`, `shuffle`).
     #[serde(rename = "domain-mahalanobis")]
     DomainMahalanobis(MahalanobisParams),
+    /// MSE (no settings).
+    Mse(crate::MseParams),
 }
 
 impl ScorerConfig {
@@ -219,6 +237,7 @@ impl ScorerConfig {
             ScorerKind::Knn => Self::Knn(KnnParams::default()),
             ScorerKind::DomainKnn => Self::DomainKnn(DomainKnnParams::default()),
             ScorerKind::DomainMahalanobis => Self::DomainMahalanobis(MahalanobisParams::default()),
+            ScorerKind::Mse => Self::Mse(crate::MseParams::default()),
         }
     }
 
@@ -233,6 +252,7 @@ impl ScorerConfig {
             Self::Knn(_) => ScorerKind::Knn,
             Self::DomainKnn(_) => ScorerKind::DomainKnn,
             Self::DomainMahalanobis(_) => ScorerKind::DomainMahalanobis,
+            Self::Mse(_) => ScorerKind::Mse,
         }
     }
 
@@ -247,7 +267,7 @@ impl ScorerConfig {
         let fits = crate::linalg::check_rows;
         let all = source_rows + target_rows;
         match self {
-            Self::Prob(_) => Ok(()),
+            Self::Prob(_) | Self::Mse(_) => Ok(()),
             Self::Cos(p) => fits(p.min_rows(), all),
             Self::Kmeans(p) => fits(p.min_rows(), all),
             Self::Gmm(p) => fits(p.min_rows(), all),
@@ -273,6 +293,7 @@ impl ScorerConfig {
             Self::Knn(p) => p.check(),
             Self::DomainKnn(p) => p.check(),
             Self::DomainMahalanobis(p) => p.check(),
+            Self::Mse(p) => p.check(),
         }
     }
 }
@@ -329,7 +350,7 @@ fn score(
     test_groups: &[i64],
     seed: u64,
 ) -> Result<Array1<f64>> {
-    if !matches!(config, ScorerConfig::Prob(_)) {
+    if config.kind().fits() {
         check_groups(train_groups, train.nrows(), test_groups)?;
     }
     config
@@ -366,6 +387,7 @@ impl ScorerConfig {
         let (x, g) = (train, train_groups);
         Ok(match self {
             Self::Prob(p) => FittedScorer::Prob { params: p.clone() },
+            Self::Mse(p) => FittedScorer::Mse { params: p.clone() },
             Self::Cos(p) => FittedScorer::Cos {
                 groups: Grouped::fit(p, x, g, seed)?,
             },
@@ -455,6 +477,11 @@ pub enum FittedScorer {
         /// The models of each group.
         groups: Grouped<crate::SelectiveMahalanobis>,
     },
+    /// MSE (scores each row by itself; nothing fitted).
+    Mse {
+        /// Its settings.
+        params: crate::MseParams,
+    },
 }
 
 impl FittedScorer {
@@ -469,6 +496,7 @@ impl FittedScorer {
             Self::Knn { .. } => ScorerKind::Knn,
             Self::DomainKnn { .. } => ScorerKind::DomainKnn,
             Self::DomainMahalanobis { .. } => ScorerKind::DomainMahalanobis,
+            Self::Mse { .. } => ScorerKind::Mse,
         }
     }
 
@@ -488,6 +516,7 @@ impl FittedScorer {
             Self::Knn { groups } => groups.score(test, test_groups),
             Self::DomainKnn { source, target } => domain_wise(source, target, test, test_groups),
             Self::DomainMahalanobis { groups } => groups.score(test, test_groups),
+            Self::Mse { params } => params.score(test),
         }
     }
 

@@ -28,9 +28,13 @@
 //! | `gmm` | −ln p(z) = −logsumexp_k(ln w_k + ln N(z \| μ_k, Σ_k)); or −max_k ln N | `n_components` (4), `covariance` (full), `reg_covar` (1e-6), `max_iter` (100), `tol` (1e-3), `score` (mixture) | seed 000 §2.4.3; scikit-learn `GaussianMixture` |
 //! | `lof` | LOF(z) = mean_{p∈N_k(z)} lrd(p) / lrd(z) | `n_neighbors` (20), `metric` (euclidean; six metrics) | seed 000 §2.4.4, §4.2; scikit-learn `LocalOutlierFactor(novelty=True)` |
 //! | `knn` | mean (or k-th) of the k smallest d(z, r), r in the training set | `k` (1), `metric` (cosine), `aggregate` (mean) | seed 003 §2.4; ASDKit; scikit-learn `NearestNeighbors` |
-//!
 //! | `domain-knn` | min(KNN score against the group's source rows, against its target rows) | `source`, `target`: KNN settings (as `knn`) | firstshot2025.md §9.3 (DCASE 2023–25 systems) |
 //! | `domain-mahalanobis` | min over the domains of d̄ᵀ Σ⁻¹ d̄, d̄ the row's mean `block`-value block, Σ the domain's block covariance centred batch by batch | `block` (128), `batch` (256), `shuffle` (true) | the DCASE 2023–26 autoencoder baseline (docs/dcase_ae.md §4) |
+//! | `mse` | Σ_j z_j² / dim (an autoencoder's error `x − x̂`: its mean squared reconstruction error) | — | the DCASE autoencoder baselines (docs/dcase_ae.md §4) |
+//!
+//! PROB and MSE fit nothing ([`ScorerKind::fits`]): they score what the network computed for each row. A clip of
+//! several rows is scored by the mean of its rows' scores, except by `domain-mahalanobis`, which scores the clip's
+//! mean row ([`ScorerKind::scores_clip_mean`]), as the baseline scores a clip by its mean error block.
 //!
 //! The domain-wise scorers ([`DomainKnnParams`], [`MahalanobisParams`]) need the domain of each training row:
 //! through the grouped entry point [`score_grouped_with_domains`]; a group with training rows in one domain only is
@@ -70,6 +74,7 @@ mod linalg;
 pub mod lof;
 pub mod mahalanobis;
 mod metric;
+pub mod mse;
 mod neighbors;
 pub mod prob;
 pub mod threshold;
@@ -86,6 +91,7 @@ pub use knn::{DomainKnn, DomainKnnParams, Knn, KnnAggregate, KnnParams};
 pub use lof::{Lof, LofParams};
 pub use mahalanobis::{MAHALANOBIS_BATCH, MAHALANOBIS_BLOCK, Mahalanobis, MahalanobisParams, SelectiveMahalanobis};
 pub use metric::Metric;
+pub use mse::MseParams;
 pub use prob::{ProbInput, ProbParams};
 pub use threshold::{GammaFit, Threshold};
 

@@ -91,7 +91,7 @@ fn every_fitted_kind_rejects_nan_training_data_and_wrong_width() {
     let mut train = blobs(30, 4, 0.0);
     train[[4, 0]] = f64::INFINITY;
     let groups = vec![0; 30];
-    for kind in ScorerKind::ALL.into_iter().filter(|k| *k != ScorerKind::Prob) {
+    for kind in ScorerKind::ALL.into_iter().filter(|k| k.fits()) {
         let err = score_all(&small(kind), train.view(), &groups, blobs(2, 4, 0.0).view(), &[0, 0], 0).unwrap_err();
         assert!(
             matches!(&err, Error::Group { group: 0, source } if matches!(**source, Error::NonFinite { row: 4, col: 0, .. })),
@@ -99,7 +99,7 @@ fn every_fitted_kind_rejects_nan_training_data_and_wrong_width() {
         );
     }
     let train = blobs(30, 4, 0.0);
-    for kind in ScorerKind::ALL.into_iter().filter(|k| *k != ScorerKind::Prob) {
+    for kind in ScorerKind::ALL.into_iter().filter(|k| k.fits()) {
         let err = score_all(&small(kind), train.view(), &groups, blobs(2, 3, 0.0).view(), &[0, 0], 0).unwrap_err();
         assert!(
             matches!(&err, Error::Group { source, .. } if matches!(**source, Error::DimensionMismatch { expected: 4, found: 3, .. })),
@@ -434,7 +434,8 @@ fn config_serde_names_and_defaults() {
             "\"lof\"",
             "\"knn\"",
             "\"domain-knn\"",
-            "\"domain-mahalanobis\""
+            "\"domain-mahalanobis\"",
+            "\"mse\""
         ]
     );
     for kind in ScorerKind::ALL {

@@ -29,7 +29,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         epochs: 1,
         batch_size: batch,
         drop_last: true,
-        schedule: Schedule::Constant,
+        schedule: Schedule::Constant {},
         ..TrainConfig::default()
     };
     let first_step_done = Cell::new(None);

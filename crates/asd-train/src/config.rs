@@ -189,8 +189,9 @@ impl OptimizerConfig {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
 pub enum Schedule {
-    /// The optimiser's `lr` in every epoch.
-    Constant,
+    /// The optimiser's `lr` in every epoch. (A struct variant without fields, so that serde refuses an unknown key
+    /// beside `kind = "constant"`, which it does not check for a unit variant of a tagged enum.)
+    Constant {},
     /// PyTorch's `CosineAnnealingLR` stepped once per epoch, from epoch `start_epoch` on
     /// (see [`Schedule::lr`] for the formula).
     Cosine {
@@ -223,7 +224,7 @@ impl Schedule {
     /// (which, like PyTorch, rises again after k = T_max); exactly lr0 while k = 0.
     pub fn lr(&self, lr0: f64, epoch: usize) -> f64 {
         match *self {
-            Self::Constant => lr0,
+            Self::Constant {} => lr0,
             Self::Cosine {
                 t_max,
                 eta_min,
@@ -351,6 +352,12 @@ pub struct TrainConfig {
     /// net's reference code keeps one every 20 epochs). Default none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot_every: Option<usize>,
+    /// Whether every batch holds examples of one class only: each class's shuffled examples are cut into batches
+    /// (each class's last batch kept or skipped by the `drop_last` / `min_last_batch` rule), and the batches are
+    /// shuffled. The DCASE autoencoder baseline trains one model per machine type, each on batches of its own type
+    /// (docs/dcase_ae.md §2). Default `false`: batches are cut from all the shuffled examples.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub batch_by_class: bool,
 }
 
 /// serde's default of [`TrainConfig::min_last_batch`].
@@ -383,6 +390,7 @@ impl Default for TrainConfig {
             ema: None,
             validation: None,
             snapshot_every: None,
+            batch_by_class: false,
         }
     }
 }
@@ -449,6 +457,35 @@ impl TrainConfig {
         let rest = n % batch;
         n / batch + usize::from(!self.drop_last && rest > 0 && rest >= self.min_last_batch)
     }
+
+    /// An epoch's batches of the examples `order` (already shuffled; `labels[i]` the class of example `i`): cut in
+    /// that order, or with [`batch_by_class`](Self::batch_by_class) cut per class (in the order the classes' examples
+    /// appear) and the batches then shuffled with `rng`. Each run of examples keeps its last partial batch by the
+    /// [`steps_per_epoch`](Self::steps_per_epoch) rule, so the count does not depend on the shuffle.
+    pub fn epoch_batches<R: rand::Rng + ?Sized>(
+        &self,
+        order: &[usize],
+        labels: &[usize],
+        rng: &mut R,
+    ) -> Vec<Vec<usize>> {
+        let batch = self.batch_size.max(1);
+        let cut = |run: &[usize]| -> Vec<Vec<usize>> {
+            run.chunks(batch)
+                .take(self.steps_per_epoch(run.len()))
+                .map(<[usize]>::to_vec)
+                .collect()
+        };
+        if !self.batch_by_class {
+            return cut(order);
+        }
+        let mut runs: std::collections::BTreeMap<usize, Vec<usize>> = std::collections::BTreeMap::new();
+        for &i in order {
+            runs.entry(labels[i]).or_default().push(i);
+        }
+        let mut batches: Vec<Vec<usize>> = runs.values().flat_map(|run| cut(run)).collect();
+        rand::seq::SliceRandom::shuffle(batches.as_mut_slice(), rng);
+        batches
+    }
 }
 
 #[cfg(test)]
@@ -483,6 +520,38 @@ mod tests {
             (at_least_two.steps_per_epoch(66), at_least_two.steps_per_epoch(64)),
             (2, 1)
         );
+    }
+
+    /// Criterion: with `batch_by_class`, 7 examples of class 0 and 3 of class 1 in batches of 2 with
+    /// `min_last_batch = 2` give 3 + 1 batches (each class's last batch of one skipped), each of one class, every
+    /// example at most once; without it, the 10 shuffled examples give 5 batches in their order.
+    #[test]
+    fn batches_by_class_hold_one_class_each() {
+        use rand::SeedableRng;
+        let labels = [0, 1, 0, 0, 1, 0, 0, 1, 0, 0];
+        let order = [3, 9, 1, 0, 7, 2, 4, 8, 6, 5];
+        let config = TrainConfig {
+            batch_size: 2,
+            min_last_batch: 2,
+            batch_by_class: true,
+            ..TrainConfig::default()
+        };
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+        let batches = config.epoch_batches(&order, &labels, &mut rng);
+        assert_eq!(batches.len(), 4);
+        assert!(batches.iter().all(|b| b.len() == 2 && labels[b[0]] == labels[b[1]]));
+        let mut seen: Vec<usize> = batches.concat();
+        seen.sort_unstable();
+        seen.dedup();
+        assert_eq!(seen.len(), 8);
+        // Class 1's examples in their shuffled order: 1, 7, then 4 (skipped, alone).
+        assert!(batches.contains(&vec![1, 7]));
+        let mixed = TrainConfig {
+            batch_by_class: false,
+            ..config
+        };
+        let batches = mixed.epoch_batches(&order, &labels, &mut rng);
+        assert_eq!(batches, order.chunks(2).map(<[usize]>::to_vec).collect::<Vec<_>>());
     }
 
     fn field_of(config: &TrainConfig) -> String {
@@ -531,7 +600,7 @@ mod tests {
         let k = 150.0;
         let expected = 0.5 * 1e-4 * (1.0 + (PI * k / 312.0).cos());
         assert!((code_2022.lr(1e-4, 170) - expected).abs() < 1e-18);
-        assert_eq!(Schedule::Constant.lr(3e-4, 99), 3e-4);
+        assert_eq!(Schedule::Constant {}.lr(3e-4, 99), 3e-4);
     }
 
     /// Criterion: every rule of `check` names its TOML field.

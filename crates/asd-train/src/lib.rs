@@ -48,7 +48,7 @@
 //!     epochs: 2,
 //!     batch_size: 4,
 //!     optimizer: OptimizerConfig::adam(1e-3),
-//!     schedule: Schedule::Constant,
+//!     schedule: Schedule::Constant {},
 //!     ..TrainConfig::default()
 //! };
 //! // The system's step: ArcFace with mixup α 0.5 scored by ArcMix.

@@ -238,10 +238,9 @@ pub(crate) fn make_batch<E: Examples + ?Sized>(
 
 /// The examples trained on and those held out for validation (stratified by label, see
 /// [`ValidationConfig`](crate::ValidationConfig)), each in ascending order.
-fn split_examples<E: Examples + ?Sized>(examples: &E, config: &TrainConfig) -> (Vec<usize>, Vec<usize>) {
-    let n = examples.len();
-    let labels: Vec<usize> = (0..n).map(|i| examples.label(i)).collect();
-    let held = validation_split(&labels, config);
+fn split_examples(labels: &[usize], config: &TrainConfig) -> (Vec<usize>, Vec<usize>) {
+    let n = labels.len();
+    let held = validation_split(labels, config);
     let mut is_held = vec![false; n];
     for &i in &held {
         is_held[i] = true;
@@ -354,8 +353,9 @@ struct Tally {
 /// Before the first epoch, a [`validation`](TrainConfig::validation) split (if any) is drawn per class from the
 /// generator `(config.seed, stream u64::MAX)`. Each epoch e (0-based) uses the learning rate
 /// [`TrainConfig::learning_rate`]`(e)`, shuffles the training examples with the epoch's generator (`ChaCha8Rng`, seed
-/// `config.seed`, stream e), cuts them into batches of `config.batch_size` (the last partial one dropped with
-/// `drop_last`) and, per batch: reads the inputs and labels, asks `step` for the loss in training mode (autodiff on
+/// `config.seed`, stream e), cuts them into batches of `config.batch_size` ([`TrainConfig::epoch_batches`]: the last
+/// partial one dropped with `drop_last`; with `batch_by_class`, one class per batch, the batches shuffled) and, per
+/// batch: reads the inputs and labels, asks `step` for the loss in training mode (autodiff on
 /// `device`; BatchNorm on batch statistics) handing it the same generator for its draws (mixup, noise), takes one
 /// Adam / AdamW step, and updates the [EMA](TrainConfig::ema) if there is one. After the epoch the validation loss
 /// is computed in evaluation mode (on the EMA model when there is one).
@@ -402,9 +402,12 @@ where
     S: TrainStep<M, E::Input>,
 {
     config.check()?;
-    let (train_set, valid_set) = split_examples(examples, config);
+    let labels: Vec<usize> = (0..examples.len()).map(|i| examples.label(i)).collect();
+    let (train_set, valid_set) = split_examples(&labels, config);
     let n = examples.len();
-    let steps = config.steps_per_epoch(train_set.len());
+    let steps = config
+        .epoch_batches(&train_set, &labels, &mut epoch_rng(config.seed, 0))
+        .len();
     if steps == 0 {
         return Err(Error::NoBatches {
             examples: train_set.len(),
@@ -550,6 +553,7 @@ where
         let mut rng = epoch_rng(config.seed, epoch);
         let mut order = train_set.clone();
         order.shuffle(&mut rng);
+        let batches = config.epoch_batches(&order, &labels, &mut rng);
         let (mut tally, first_step, earlier_seconds) = match &resumed {
             Some(p) => {
                 rng.set_word_pos((u128::from(p.rng_word_pos[0]) << 64) | u128::from(p.rng_word_pos[1]));
@@ -563,7 +567,7 @@ where
             }
             None => (Tally::default(), 0, 0.0),
         };
-        for (step_index, indices) in order.chunks(config.batch_size).take(steps).enumerate().skip(first_step) {
+        for (step_index, indices) in batches.iter().enumerate().skip(first_step) {
             let batch = make_batch(examples, indices, &train_device)?;
             let labels = batch.label_values.clone();
             let out = step.step(&model, batch, &mut rng)?;

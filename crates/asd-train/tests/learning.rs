@@ -97,7 +97,7 @@ fn asdnet_learns_machine_ids_of_synthetic_sounds() {
         batch_size: 32,
         seed: 1,
         optimizer: OptimizerConfig::adam(1e-3),
-        schedule: Schedule::Constant,
+        schedule: Schedule::Constant {},
         ..TrainConfig::default()
     };
     let mut step = MarginStep::new(MarginLossConfig::mixup(0.5, MixupLoss::ArcMix));

@@ -62,7 +62,7 @@ fn paired_sources_train_a_model_with_its_own_input_type() {
         epochs: 3,
         batch_size: 4,
         optimizer: OptimizerConfig::adam(1e-2),
-        schedule: Schedule::Constant,
+        schedule: Schedule::Constant {},
         ..TrainConfig::default()
     };
     let mut step = MarginStep::new(MarginLossConfig::mixup(0.5, MixupLoss::NoisyArcMix));

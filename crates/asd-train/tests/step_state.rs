@@ -92,7 +92,7 @@ fn config(ema: bool) -> TrainConfig {
         batch_size: 4,
         seed: 5,
         optimizer: OptimizerConfig::adamw(1e-2),
-        schedule: Schedule::Constant,
+        schedule: Schedule::Constant {},
         ema: ema.then_some(EmaConfig {
             decay: 0.9,
             online_decay: 1e-3,

@@ -49,12 +49,14 @@ pub fn quick_benchmark() -> asd_audio::synth::SynthConfig {
 
 /// Where the training classes come from (`classes` in `config.toml`).
 ///
-/// TOML: `classes = "type_group"`, `classes = "type_group_domain_attribute"` or `classes = { file = "labels.csv" }`.
+/// TOML: `classes = "type"`, `classes = "type_group"`, `classes = "type_group_domain_attribute"` or `classes = { file = "labels.csv" }`.
 /// A system may instead compute its classes from the clips (pseudo labels) through
 /// [`SystemDef::class_map`](crate::system::SystemDef::class_map).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ClassSource {
+    /// Machine type alone: one model per type (the DCASE autoencoder baseline, `dcase-ae`); one type is enough.
+    Type,
     /// Machine type × ID (DCASE 2020) or machine type × section (2021+): the seeds' classes.
     #[default]
     TypeGroup,
@@ -69,9 +71,10 @@ impl ClassSource {
     /// The class map of the training clips `train`.
     ///
     /// # Errors
-    /// Fewer than two classes; a label file that cannot be read or parsed (named).
+    /// Fewer classes than the scheme needs; a label file that cannot be read or parsed (named).
     pub fn class_map(&self, train: &[Clip]) -> Result<ClassMap> {
         Ok(match self {
+            ClassSource::Type => ClassMap::from_clips(ClassScheme::Type, train)?,
             ClassSource::TypeGroup => ClassMap::from_clips(ClassScheme::TypeGroup, train)?,
             ClassSource::TypeGroupDomainAttribute => {
                 ClassMap::from_clips(ClassScheme::TypeGroupDomainAttribute, train)?
@@ -160,7 +163,7 @@ impl RunConfig {
             clip_seconds: DEFAULT_CLIP_SECONDS,
             channels: None,
             pooling: Pooling::default(),
-            classes: ClassSource::TypeGroup,
+            classes: system.def().classes(),
             model: recipe.model,
             train: recipe.train,
             loss: recipe.loss,
@@ -201,6 +204,17 @@ impl RunConfig {
         system.check(self)?;
         if system.trains() {
             self.train.check()?;
+            let expected = system.recipe().loss.kind();
+            if self.loss.kind() != expected {
+                return Err(Error::Setting {
+                    field: "loss.kind".into(),
+                    reason: format!(
+                        "system {} trains with the {expected} loss, not {}",
+                        self.system,
+                        self.loss.kind()
+                    ),
+                });
+            }
             self.loss.check().map_err(|e| match e {
                 asd_losses::Error::Config { field, reason } => Error::Setting {
                     field: format!("loss.{field}"),
@@ -220,7 +234,7 @@ impl RunConfig {
                     .into(),
             });
         }
-        self.scoring.check(system.trains(), self.system.name())
+        self.scoring.check(system.has_logits(), self.system.name())
     }
 
     /// Clip length in samples at 16 kHz.

@@ -21,7 +21,7 @@
 
 use crate::config::RunConfig;
 use crate::run_folder::{CLASSES_FILE, CONFIG_FILE, MODEL_FILE, create_dir, read_classes, write_file};
-use crate::scoring::{CalibratedScorer, ClipPooling, ExampleOutputs, GroupThreshold, example_scores, mean_per_clip};
+use crate::scoring::{CalibratedScorer, ClipPooling, ExampleOutputs, GroupThreshold, clip_scores, example_scores};
 use crate::system::{EmbedJob, Network};
 use crate::{Error, Result};
 use asd_data::{ClassMap, Clip, Condition, FeatureCache, LengthPolicy, Split};
@@ -425,11 +425,7 @@ impl Detector {
             // PROB needs the class scores (computed at class 0 for a clip without a class, and not reported).
             let scores = match (&s.scorer, &outputs.class_scores) {
                 (FittedScorer::Prob { .. }, None) => None,
-                _ => Some(mean_per_clip(
-                    &example_scores(&s.scorer, &outputs, &groups)?,
-                    &outputs.clip,
-                    queries.len(),
-                )),
+                _ => Some(clip_scores(&s.scorer, &outputs, &groups)?),
             };
             per_scorer.push(scores);
         }
@@ -518,7 +514,11 @@ impl Detector {
         let mut per_example = None;
         if self.clip_pooling == ClipPooling::MeanSegmentScore {
             let outputs = self.network.embed(&job)?;
-            let usable = |s: &&LoadedScorer| class.is_some() || !matches!(s.scorer, FittedScorer::Prob { .. });
+            // A scorer of the clip's mean embedding has no score per example.
+            let usable = |s: &&LoadedScorer| {
+                (class.is_some() || !matches!(s.scorer, FittedScorer::Prob { .. }))
+                    && !s.scorer.kind().scores_clip_mean()
+            };
             if outputs.clip.len() > 1
                 && let Some(s) = self.scorers.iter().find(usable)
             {

@@ -326,6 +326,21 @@ pub fn example_scores(fitted: &FittedScorer, outputs: &ExampleOutputs, groups: &
     Ok(fitted.score(outputs.embeddings.view(), &per_example(groups, outputs))?)
 }
 
+/// Clip scores of `outputs` by `fitted` (`groups`: the scorer group of each clip), `[n_clips]`: the mean of each
+/// clip's example scores, or for a scorer that scores a clip's mean embedding
+/// ([`ScorerKind::scores_clip_mean`]: the selective Mahalanobis distance of a clip's mean error block) the score of
+/// that mean.
+///
+/// # Errors
+/// As [`example_scores`].
+pub fn clip_scores(fitted: &FittedScorer, outputs: &ExampleOutputs, groups: &[i64]) -> Result<Array1<f64>> {
+    if fitted.kind().scores_clip_mean() && outputs.clip.len() != outputs.n_clips() {
+        return example_scores(fitted, &outputs.clip_means(), groups);
+    }
+    let scores = example_scores(fitted, outputs, groups)?;
+    Ok(mean_per_clip(&scores, &outputs.clip, outputs.n_clips()))
+}
+
 /// One value per example from one value per clip.
 fn per_example<T: Copy>(per_clip: &[T], outputs: &ExampleOutputs) -> Vec<T> {
     outputs.clip.iter().map(|&c| per_clip[c]).collect()
@@ -459,10 +474,7 @@ pub fn score_test(
     let test = test.as_ref();
     let mut scores = calibrated
         .iter()
-        .map(|c| {
-            let s = example_scores(&c.scorer, test, test_groups)?;
-            Ok(mean_per_clip(&s, &test.clip, test.n_clips()))
-        })
+        .map(|c| clip_scores(&c.scorer, test, test_groups))
         .collect::<Result<Vec<_>>>()?;
     if let Some(Ensemble::RankAverage) = config.ensemble {
         let ranked: Vec<Array1<f64>> = scores.iter().map(|s| group_ranks(s, test_groups)).collect();
@@ -545,7 +557,7 @@ impl Calibrate<'_> {
             return None;
         }
         let held_outputs = self.subset(&held);
-        let fitted = if self.scorer.kind() == ScorerKind::Prob {
+        let fitted = if !self.scorer.kind().fits() {
             self.fitted.clone()
         } else {
             let fit_outputs = self.subset(&fit);
@@ -559,22 +571,22 @@ impl Calibrate<'_> {
                 )
                 .ok()?
         };
-        let s = example_scores(&fitted, &held_outputs, &vec![group; held.len()]).ok()?;
-        Some(mean_per_clip(&s, &held_outputs.clip, held.len()).to_vec())
+        let s = clip_scores(&fitted, &held_outputs, &vec![group; held.len()]).ok()?;
+        Some(s.to_vec())
     }
 
     /// The clip scores of the group's training clips by the scorer fitted on all of them.
     fn in_sample(&self, group: i64, clips: &[usize]) -> Result<Vec<f64>> {
         let outputs = self.subset(clips);
-        let scores = example_scores(self.fitted, &outputs, &vec![group; clips.len()])?;
-        Ok(mean_per_clip(&scores, &outputs.clip, clips.len()).to_vec())
+        Ok(clip_scores(self.fitted, &outputs, &vec![group; clips.len()])?.to_vec())
     }
 
     /// Out-of-fold clip scores of the group's training clips (clip `i` of the group in fold `i mod k`), or `None`
-    /// for PROB (the network saw every clip) and when a fold's scorer cannot be fitted on the other folds.
+    /// for a scorer that fits nothing (PROB, MSE: the network saw every clip) and when a fold's scorer cannot be
+    /// fitted on the other folds.
     fn out_of_fold(&self, group: i64, clips: &[usize]) -> Option<Vec<f64>> {
         let k = self.config.calibration_folds.min(clips.len());
-        if self.scorer.kind() == ScorerKind::Prob || k < 2 {
+        if !self.scorer.kind().fits() || k < 2 {
             return None;
         }
         let mut scores = vec![0.0; clips.len()];
@@ -594,8 +606,8 @@ impl Calibrate<'_> {
                 )
                 .ok()?;
             let held_outputs = self.subset(&held_clips);
-            let s = example_scores(&fitted, &held_outputs, &vec![group; held.len()]).ok()?;
-            for (i, v) in held.iter().zip(mean_per_clip(&s, &held_outputs.clip, held.len())) {
+            let s = clip_scores(&fitted, &held_outputs, &vec![group; held.len()]).ok()?;
+            for (i, v) in held.iter().zip(s) {
                 scores[*i] = v;
             }
         }

@@ -87,7 +87,7 @@ impl SystemDef for TinyConvSystem {
                 epochs: 4,
                 batch_size: 8,
                 optimizer: OptimizerConfig::adam(1e-2),
-                schedule: Schedule::Constant,
+                schedule: Schedule::Constant {},
                 ..TrainConfig::default()
             },
             loss: LossConfig::default(),

@@ -64,7 +64,7 @@ fn check(system: System, severity: Option<f32>, epochs: usize, lr: f64) {
     system.def().fit_clip_length(&mut config).expect("model table");
     config.train.batch_size = 32;
     config.train.optimizer = OptimizerConfig::adam(lr);
-    config.train.schedule = Schedule::Constant;
+    config.train.schedule = Schedule::Constant {};
     // OS-SCL's EMA (0.9999 per step, a time constant of 10⁴ steps) would stay at its initial weights over these few
     // steps: the test follows the online model closely instead.
     if let Some(ema) = &mut config.train.ema {

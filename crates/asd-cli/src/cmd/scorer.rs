@@ -118,7 +118,7 @@ fn config(args: &Args) -> Result<ScorerConfig> {
                 }
             }
         }
-        ScorerConfig::Prob(_) | ScorerConfig::Cos(_) | ScorerConfig::DomainMahalanobis(_) => {}
+        ScorerConfig::Prob(_) | ScorerConfig::Cos(_) | ScorerConfig::DomainMahalanobis(_) | ScorerConfig::Mse(_) => {}
     }
     let uses = |flag: &str| match flag {
         "k" => matches!(

@@ -14,7 +14,7 @@ use burn::config::Config;
 use burn::module::Module;
 use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig};
 use burn::tensor::activation::relu;
-use burn::tensor::{Device, Tensor, assert_shape};
+use burn::tensor::{Device, Int, Tensor, TensorData, assert_shape};
 use std::path::Path;
 
 /// Input width: 5 frames × 128 Mel bands (baseline.yaml `frames: 5`, `n_mels: 128`).
@@ -105,6 +105,24 @@ impl DcaseAeConfig {
 
 /// A block's input and output widths.
 type Widths = (usize, usize);
+
+impl DcaseAeConfig {
+    /// `n_models` autoencoders of these settings, one per class ([`DcaseAeBank`]), drawn in order.
+    ///
+    /// # Errors
+    /// As [`DcaseAeConfig::check`]; [`crate::Error::Config`] (`dcase-ae.n_classes`) for no model.
+    pub fn init_bank(&self, n_models: usize, device: &Device) -> crate::Result<DcaseAeBank> {
+        if n_models == 0 {
+            return Err(crate::Error::Config {
+                field: "dcase-ae.n_classes".into(),
+                reason: "must be at least 1 (one autoencoder per machine type)".into(),
+            });
+        }
+        Ok(DcaseAeBank {
+            models: (0..n_models).map(|_| self.init(device)).collect::<crate::Result<_>>()?,
+        })
+    }
+}
 
 /// Linear → BatchNorm → ReLU.
 #[derive(Module, Debug)]
@@ -213,6 +231,84 @@ impl DcaseAe {
     }
 }
 
+/// One [`DcaseAe`] per class (machine type): the baseline trains one autoencoder per type (docs/dcase_ae.md §1),
+/// and every vector goes through the autoencoder of its class. Trained on batches of one class each, every
+/// autoencoder sees exactly what the baseline's model of that type sees (its BatchNorm statistics included); a
+/// batch of several classes is split by class, each part normalised on its own statistics.
+#[derive(Module, Debug)]
+pub struct DcaseAeBank {
+    /// The autoencoder of each class, by class index.
+    pub models: Vec<DcaseAe>,
+}
+
+impl DcaseAeBank {
+    /// Values per input vector.
+    pub fn input_dim(&self) -> usize {
+        self.models.first().map_or(0, DcaseAe::input_dim)
+    }
+
+    /// The reconstruction of each vector by the autoencoder of its class, rows in the input's order.
+    ///
+    /// # Shapes
+    /// - `input`: `[batch, input_dim]`, `classes`: `batch` class indices; output `[batch, input_dim]`
+    ///
+    /// # Panics
+    /// If the width differs from the network's, `classes` has not one entry per row, or a class has no model.
+    pub fn forward(&self, input: Tensor<2>, classes: &[usize]) -> Tensor<2> {
+        let [batch, _] = input.dims();
+        assert_eq!(classes.len(), batch, "one class per vector");
+        if let Some(&first) = classes.first()
+            && classes.iter().all(|&c| c == first)
+        {
+            return self.models[first].forward(input).reconstruction;
+        }
+        let device = input.device();
+        let rows = |indices: &[usize]| {
+            let values: Vec<i64> = indices.iter().map(|&i| i as i64).collect();
+            Tensor::<1, Int>::from_data(TensorData::new(values, [indices.len()]), &device)
+        };
+        let mut order: Vec<usize> = (0..batch).collect();
+        order.sort_by_key(|&i| classes[i]);
+        let parts: Vec<Tensor<2>> = order
+            .chunk_by(|&a, &b| classes[a] == classes[b])
+            .map(|run| {
+                self.models[classes[run[0]]]
+                    .forward(input.clone().select(0, rows(run)))
+                    .reconstruction
+            })
+            .collect();
+        let mut position = vec![0; batch];
+        for (k, &i) in order.iter().enumerate() {
+            position[i] = k;
+        }
+        Tensor::cat(parts, 0).select(0, rows(&position))
+    }
+
+    /// The layer table: each autoencoder's ([`DcaseAe::layers`]), named `models.<class>.…`.
+    pub fn layers(&self) -> Vec<LayerRow> {
+        self.models
+            .iter()
+            .enumerate()
+            .flat_map(|(i, model)| {
+                model.layers().into_iter().map(move |mut row| {
+                    row.name = format!("models.{i}.{}", row.name);
+                    row
+                })
+            })
+            .collect()
+    }
+
+    /// Parameters of every autoencoder; MACs per input vector, which goes through one of them.
+    pub fn count(&self) -> ModelCount {
+        let counts: Vec<ModelCount> = self.models.iter().map(DcaseAe::count).collect();
+        ModelCount {
+            params: counts.iter().map(|c| c.params).sum(),
+            params_paper: counts.iter().map(|c| c.params_paper).sum(),
+            macs: counts.iter().map(|c| c.macs).max().unwrap_or(0),
+        }
+    }
+}
+
 /// Entries of the baseline's state dict that the network does not hold.
 const DCASE_AE_TORCH_UNUSED: [&str; 2] = ["cov_source", "cov_target"];
 
@@ -242,6 +338,44 @@ mod tests {
         assert_eq!(count.params, 267_928);
         assert_eq!(count.macs, 264_192);
         assert_eq!(model.layers().len(), 10);
+    }
+
+    /// Criterion: a batch of two classes, in eval mode, equals each class's autoencoder on its own rows, row for
+    /// row (within 1e-5); a one-class batch is that class's forward; the bank counts each model's parameters and one model's MACs.
+    #[test]
+    fn a_bank_routes_each_vector_to_its_class() {
+        let device = Device::flex();
+        device.seed(3);
+        let config = DcaseAeConfig::new().with_input_dim(6).with_hidden(4).with_bottleneck(2);
+        let bank = config.init_bank(2, &device).expect("two models");
+        let x = Tensor::<2>::random([5, 6], burn::tensor::Distribution::Default, &device);
+        let classes = [1, 0, 1, 1, 0];
+        let mixed: Vec<f32> = bank.forward(x.clone(), &classes).into_data().try_to_vec().expect("f32");
+        for (row, &class) in classes.iter().enumerate() {
+            let own: Vec<f32> = bank.models[class]
+                .forward(x.clone().slice(row..row + 1))
+                .reconstruction
+                .into_data()
+                .try_to_vec()
+                .expect("f32");
+            // One row at a time may round differently from a batch in the matrix products.
+            let close = mixed[row * 6..(row + 1) * 6]
+                .iter()
+                .zip(&own)
+                .all(|(a, b)| (a - b).abs() <= 1e-5);
+            assert!(close, "row {row}");
+        }
+        let ones: Vec<f32> = bank.forward(x.clone(), &[0; 5]).into_data().try_to_vec().expect("f32");
+        let first: Vec<f32> = bank.models[0]
+            .forward(x)
+            .reconstruction
+            .into_data()
+            .try_to_vec()
+            .expect("f32");
+        assert_eq!(ones, first);
+        let (one, both) = (bank.models[0].count(), bank.count());
+        assert_eq!((both.params, both.macs), (2 * one.params, one.macs));
+        assert!(config.init_bank(0, &device).is_err());
     }
 
     #[test]

@@ -134,7 +134,12 @@ where
     E: Examples + ?Sized,
     E::Input: Mixable + Into<M::Input>,
 {
-    let LossConfig::Margin(loss) = &job.config.loss;
+    let LossConfig::Margin(loss) = &job.config.loss else {
+        return Err(crate::Error::Setting {
+            field: "loss.kind".into(),
+            reason: format!("system {} trains with the margin loss", job.config.system),
+        });
+    };
     let mut step = MarginStep::new(loss.clone());
     let trained = asd_train::train(model, examples, &mut step, &job.config.train, job.device, &job.session)?;
     Ok((trained.model, trained.history))

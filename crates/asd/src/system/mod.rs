@@ -9,6 +9,7 @@
 //! system touches its own module and the registry's list, nothing else (docs/architecture.md, "Adding a system").
 
 mod asdnet;
+mod dcase_ae;
 mod logmel_mfn;
 pub mod margin;
 mod neri_attention;
@@ -189,6 +190,12 @@ pub trait SystemDef: Send + Sync {
         true
     }
 
+    /// Whether the network computes class logits (and PROB's class scores): by default every system with a network
+    /// does; an autoencoder does not, and PROB is refused for it.
+    fn has_logits(&self) -> bool {
+        self.trains()
+    }
+
     /// Whether the system reads both channels of a two-channel clip as two inputs (`channels = "both"`: each
     /// front end's features of the left and the right channel stacked along the rows, `[2 · rows, cols]`).
     /// Default `false`: the setting is refused.
@@ -234,6 +241,12 @@ pub trait SystemDef: Send + Sync {
     fn fit_clip_length(&self, config: &mut RunConfig) -> Result<()> {
         let _ = config;
         Ok(())
+    }
+
+    /// Where the preset's classes come from ([`RunConfig::classes`]): by default machine type × ID / section, the
+    /// seeds' classes.
+    fn classes(&self) -> crate::config::ClassSource {
+        crate::config::ClassSource::TypeGroup
     }
 
     /// The class map of the training clips `train`: by default what `config.classes` says. A system that computes
@@ -286,7 +299,7 @@ pub trait SystemDef: Send + Sync {
 pub struct System(&'static dyn SystemDef);
 
 /// The built-in systems, in the order of [`System::all`].
-const BUILTIN: [System; 8] = [
+const BUILTIN: [System; 9] = [
     System::ASDNET,
     System::SPECMFN,
     System::LOGMEL_MFN,
@@ -294,6 +307,7 @@ const BUILTIN: [System; 8] = [
     System::NERI_ATTENTION,
     System::OS_SCL_LOGMEL,
     System::OS_SCL_TFSTGRAM,
+    System::DCASE_AE,
     System::RAW_LOGMEL,
 ];
 
@@ -318,6 +332,9 @@ impl System {
     /// TFSTgram(OS-SCL) (seed 002): MobileFaceNet B on [log-Mel, Tgram, TFgram], the feature-perturbation head (ReLU),
     /// ArcFace m 0.4; trained as [`System::OS_SCL_LOGMEL`].
     pub const OS_SCL_TFSTGRAM: System = System(&os_scl::TFSTGRAM);
+    /// The DCASE 2023–2026 Task 2 autoencoder baseline (docs/dcase_ae.md): one MLP autoencoder per machine type on
+    /// vectors of 5 stacked log-Mel frames; scored by the mean squared error and the selective Mahalanobis distance.
+    pub const DCASE_AE: System = System(&dcase_ae::DcaseAe);
     /// No network: the mean and standard deviation over time of each log-Mel band (a training-free baseline).
     pub const RAW_LOGMEL: System = System(&raw_logmel::RawLogMel);
 
@@ -656,6 +673,8 @@ mod tests {
             // os_scl.md §7–8: the spec's MACs less the dead fc_out's 5 248, which ours does not run.
             (System::OS_SCL_LOGMEL, 891_968, 897_257, 692_651_136),
             (System::OS_SCL_TFSTGRAM, 1_372_246, 1_377_535, 2_251_728_000),
+            // docs/dcase_ae.md §1: one type's autoencoder; MACs per 640-value vector.
+            (System::DCASE_AE, 267_928, 267_928, 264_192),
         ];
         for (system, params, params_paper, macs) in expected {
             let info = info(system).unwrap();
@@ -705,7 +724,7 @@ mod tests {
         let err = config.check().unwrap_err().to_string();
         assert!(!err.contains("unknown setting"), "{err}");
         // A size setting that would give billions of parameters is refused before any weight is drawn.
-        for system in [System::ASDNET, System::STGRAM_MFN] {
+        for system in [System::ASDNET, System::STGRAM_MFN, System::DCASE_AE] {
             let mut huge = RunConfig::preset(system);
             if let Some(model) = &mut huge.model {
                 model.insert("n_classes".into(), toml::Value::Integer(1 << 31));
