@@ -31,15 +31,24 @@ pub enum Event {
     Scoring,
 }
 
+/// `", train accuracy 0.420"`, or nothing for a network without class predictions (an autoencoder: NaN).
+pub fn accuracy_text(accuracy: f64) -> String {
+    if accuracy.is_nan() {
+        String::new()
+    } else {
+        format!(", train accuracy {accuracy:.3}")
+    }
+}
+
 impl Event {
     /// One line summarising a finished training epoch, for progress output; `None` for other events.
     pub fn epoch_summary(&self) -> Option<String> {
         match self {
             Event::Train(TrainEvent::EpochEnd(log)) => Some(format!(
-                "epoch {:>4}: loss {:.4}, train accuracy {:.3}{}, lr {:.3e}, {:.1} s",
+                "epoch {:>4}: loss {:.4}{}{}, lr {:.3e}, {:.1} s",
                 log.epoch + 1,
                 log.loss,
-                log.accuracy,
+                accuracy_text(log.accuracy),
                 log.val_loss
                     .map_or_else(String::new, |v| format!(", validation loss {v:.4}")),
                 log.lr,

@@ -394,3 +394,57 @@ fn dcase_ae_learns_on_a_dcase2025_tree() {
 fn dcase_ae_learns_on_a_dcase2026_tree() {
     dcase_ae_learns_on(asd::audio::synth::SynthLayout::Dcase2026);
 }
+
+/// `asd import --system dcase-ae`: the baseline's state dict of one machine type (the fixture's) becomes a run folder
+/// of one autoencoder whose error vectors are `x` minus the baseline's evaluation-mode reconstruction; a network of
+/// two autoencoders refuses it.
+#[test]
+fn a_baseline_state_dict_imports_as_one_autoencoder() {
+    use asd::system::EmbedJob;
+    use asd::{RunConfig, RunOptions, System};
+    let tmp = tempfile::tempdir().unwrap();
+    let weights = state_dict(tmp.path());
+    let out = tmp.path().join("run");
+    let imported = asd::pipeline::import(
+        &RunConfig::preset(System::DCASE_AE),
+        &weights,
+        None,
+        &out,
+        &RunOptions::default(),
+    )
+    .expect("import");
+    let device = asd::models::burn::tensor::Device::flex();
+    let network = System::DCASE_AE
+        .def()
+        .build(&imported.config, &device)
+        .and_then(|n| n.load(&imported.model_path))
+        .expect("the imported network");
+    let x = safetensor(fixture("fixture.safetensors"), "x");
+    let (rows, cols) = (x.shape()[0], x.shape()[1]);
+    let clip = ndarray::Array3::from_shape_vec((1, rows, cols), x.iter().copied().collect()).expect("one clip");
+    let cache = asd::data::FeatureCache::in_memory("x", clip).expect("cache");
+    let outputs = network
+        .embed(&EmbedJob {
+            inputs: std::slice::from_ref(&cache),
+            labels: Some(&[0]),
+            device: &device,
+            progress: &|_, _| {},
+        })
+        .expect("embeddings");
+    let recon = safetensor(fixture("fixture.safetensors"), "eval.recon");
+    let expected = (&x - &recon).mapv(f64::from);
+    let ours = outputs.embeddings.into_dyn();
+    assert_eq!(ours.shape(), expected.shape());
+    for (a, b) in ours.iter().zip(expected.iter()) {
+        assert!((a - b).abs() <= FORWARD_TOL * (1.0 + b.abs()), "{a} vs {b}");
+    }
+    let mut two = imported.config.clone();
+    if let Some(model) = &mut two.model {
+        model.insert("n_classes".into(), toml::Value::Integer(2));
+    }
+    let refused = System::DCASE_AE
+        .def()
+        .build(&two, &device)
+        .and_then(|n| n.load_reference(&weights));
+    assert!(refused.is_err_and(|e| e.to_string().contains("one machine type")));
+}

@@ -164,8 +164,8 @@ impl ConfigArgs {
 /// `--scorer` (repeatable) and `--ensemble`: the scorers to evaluate, with their papers' defaults.
 #[derive(clap::Args, Debug)]
 pub struct ScorerArgs {
-    /// Scorer with its paper defaults: prob | cos | kmeans | gmm | lof | knn | domain-knn | domain-mahalanobis; repeat for several (the first
-    /// is the headline). Default: the system's.
+    /// Scorer with its paper defaults: prob | cos | kmeans | gmm | lof | knn | domain-knn | domain-mahalanobis |
+    /// mse; repeat for several (the first is the headline). Default: the system's.
     #[arg(long = "scorer", value_parser = serde_name::<asd::scorers::ScorerKind>)]
     pub scorers: Vec<asd::scorers::ScorerKind>,
     /// Also report an ensemble of the scorers: rank-average.

@@ -15,6 +15,7 @@ use std::path::PathBuf;
 /// `domain-knn` (DCASE 2023–25) also needs `--train-domains`: per group, one KNN on the source rows and one on
 /// the target rows, and a test row's score is the smaller of the two. `domain-mahalanobis` (the DCASE autoencoder
 /// baseline's selective Mahalanobis) does the same with a Mahalanobis distance of the rows' mean 128-value block.
+/// `mse` fits nothing: each test row's mean square (an autoencoder's error row: its mean squared error).
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:\n  \
 asd scorer --kind lof --n-neighbors 20 --metric cosine --train X.npy --train-groups G.npy \\\n    \
@@ -23,7 +24,7 @@ asd scorer --kind gmm --k 2 --covariance diag --train X.npy --train-groups G.npy
 asd scorer --kind domain-knn --train X.npy --train-groups G.npy --train-domains D.npy \\\n    \
 --test Y.npy --test-groups H.npy --out s.npy")]
 pub struct Args {
-    /// Scorer: prob | cos | kmeans | gmm | lof | knn | domain-knn | domain-mahalanobis.
+    /// Scorer: prob | cos | kmeans | gmm | lof | knn | domain-knn | domain-mahalanobis | mse.
     #[arg(long, value_parser = parse_kind)]
     kind: ScorerKind,
     /// Train embeddings `[n, d]` (float32 or float64 `.npy`).

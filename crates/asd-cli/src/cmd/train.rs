@@ -51,11 +51,11 @@ pub fn run(args: Args) -> Result<()> {
         asd::train(&config, &args.data, &args.out, &options, &progress).map_err(CliError::resumable(&command))?;
     let last = trained.history.last();
     progress.finish(&format!(
-        "{} epochs of {}, final loss {:.4}, train accuracy {:.3}; weights in {}",
+        "{} epochs of {}, final loss {:.4}{}; weights in {}",
         trained.history.len(),
         config.system,
         last.map_or(f64::NAN, |l| l.loss),
-        last.map_or(f64::NAN, |l| l.accuracy),
+        asd::progress::accuracy_text(last.map_or(f64::NAN, |l| l.accuracy)),
         trained.model_path.display()
     ));
     Ok(())

@@ -13,7 +13,7 @@ use crate::{Error, Result};
 use asd_features::{FeatureKind, FeatureSpec, FrontendPreset};
 use asd_losses::LossConfig;
 use asd_models::backbone::dcase_ae::{
-    DCASE_AE_BOTTLENECK, DCASE_AE_HIDDEN, DCASE_AE_INPUT, DcaseAeBank, DcaseAeConfig,
+    DCASE_AE_BOTTLENECK, DCASE_AE_HIDDEN, DCASE_AE_HIDDEN_LAYERS, DCASE_AE_INPUT, DcaseAeBank, DcaseAeConfig,
 };
 use asd_models::burn::module::Module;
 use asd_models::burn::tensor::{Device, Tensor};
@@ -181,6 +181,45 @@ impl Network for AeNetwork {
     fn load(self: Box<Self>, path: &Path) -> Result<Box<dyn Network>> {
         Ok(Box::new(AeNetwork(asd_models::weights::load_burnpack(self.0, path)?)))
     }
+
+    /// The baseline saves one model per machine type: its state dict fills a network of one autoencoder.
+    fn load_reference(self: Box<Self>, path: &Path) -> Result<Box<dyn Network>> {
+        let DcaseAeBank { models } = self.0;
+        let [model] = <[_; 1]>::try_from(models).map_err(|models: Vec<_>| Error::File {
+            path: path.into(),
+            reason: format!(
+                "the baseline's file holds one machine type's autoencoder, this network has {}",
+                models.len()
+            ),
+        })?;
+        Ok(Box::new(AeNetwork(DcaseAeBank {
+            models: vec![model.load_torch(path)?],
+        })))
+    }
+}
+
+/// The `[model]` settings a baseline state dict fixes: one autoencoder, its input, hidden and bottleneck widths
+/// from `encoder.0.weight` `[hidden, input]` and the bottleneck Linear `encoder.12.weight` `[bottleneck, hidden]`.
+fn settings_from_state_dict(tensors: &[(String, Vec<usize>)]) -> Result<DcaseAeSettings> {
+    let shape = |key: &str| {
+        tensors
+            .iter()
+            .find(|(name, _)| name == key)
+            .and_then(|(_, shape)| <[usize; 2]>::try_from(shape.as_slice()).ok())
+            .ok_or_else(|| Error::Setting {
+                field: "model".into(),
+                reason: format!("the weights have no 2-d {key}, which the baseline's AENet has"),
+            })
+    };
+    let [hidden, input_dim] = shape("encoder.0.weight")?;
+    let bottleneck_key = format!("encoder.{}.weight", 3 * (DCASE_AE_HIDDEN_LAYERS + 1));
+    let [bottleneck, _] = shape(&bottleneck_key)?;
+    Ok(DcaseAeSettings {
+        n_classes: 1,
+        input_dim,
+        hidden,
+        bottleneck,
+    })
 }
 
 /// The front end's vectors `(per clip, width)` for clips of `config.clip_seconds`.
@@ -273,6 +312,12 @@ impl SystemDef for DcaseAe {
 
     fn examples_per_clip(&self, config: &RunConfig) -> Result<usize> {
         Ok(vectors(config)?.0)
+    }
+
+    /// One machine type's autoencoder and its widths (the baseline's `.pth` of that type).
+    fn settings_from_weights(&self, config: &mut RunConfig, tensors: &[(String, Vec<usize>)]) -> Result<()> {
+        config.model = Some(model_table(self.name(), &settings_from_state_dict(tensors)?)?);
+        Ok(())
     }
 
     fn build(&self, config: &RunConfig, device: &Device) -> Result<Box<dyn Network>> {
