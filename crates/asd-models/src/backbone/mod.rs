@@ -8,5 +8,6 @@ pub mod mfn_classifier;
 pub mod mobilefacenet;
 pub mod neri_attention;
 pub mod os_scl;
+pub mod se_resnet;
 pub mod specmfn;
 pub mod stgram_mfn;
