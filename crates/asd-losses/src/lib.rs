@@ -10,6 +10,8 @@
 //! - [`anomaly_score`]: −log softmax of the margin logits at the example's class (losses_arcmix.md §8).
 //! - [`supcon_loss`]: OS-SCL's noisy supervised contrastive loss on unit embeddings (os_scl.md §4.1), which it adds
 //!   to Noisy-ArcMix.
+//! - [`adacos`]: the AdaCos loss with its dynamic scale, and the sub-cluster variant (the DCASE 2025 first-shot
+//!   system).
 //! - [`reconstruction_loss`]: an autoencoder's mean squared reconstruction error (the DCASE autoencoder baseline).
 //! - [`LossConfig`]: the serde settings, tagged by `kind` (`margin`: mixup α, [`MixupLoss`]; `reconstruction`);
 //!   `check()` gives typed errors.
@@ -65,6 +67,7 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod adacos;
 mod config;
 mod cross_entropy;
 mod error;

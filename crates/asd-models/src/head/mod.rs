@@ -1,6 +1,8 @@
 //! Classification heads used during training (and by the PROB scorer): [`arcface::ArcFace`] and a plain Linear
-//! layer (the "CEE" head of STgram-MFN, stgram_mfn.md §5.2), chosen by [`HeadConfig`] and held by [`Head`].
+//! layer (the "CEE" head of STgram-MFN, stgram_mfn.md §5.2), chosen by [`HeadConfig`] and held by [`Head`]; and
+//! [`adacos::AdaCos`], whose scale the loss adapts (the DCASE 2025 first-shot system).
 
+pub mod adacos;
 pub mod arcface;
 pub mod fph;
 
