@@ -40,6 +40,11 @@
 //! through the grouped entry point [`score_grouped_with_domains`]; a group with training rows in one domain only is
 //! scored by that domain's model alone.
 //!
+//! # Clustering for pseudo labels
+//! [`clustering`] has the silhouette score, the adjusted Rand index and [`clustering::PseudoLabels`], the k-search
+//! that labels a machine type's clips by clusters of a per-clip feature (the DCASE 2025 first-shot system's pseudo
+//! attributes; checked against scikit-learn).
+//!
 //! # Saved scorers and thresholds
 //! [`ScorerConfig::fit`] returns a [`FittedScorer`] (every group's model), which scores new embeddings and is saved
 //! and loaded as a versioned JSON file ([`FittedScorer::save`], [`FittedScorer::load`]; loading checks every
@@ -64,6 +69,7 @@
 //! # Errors
 //! One enum, [`Error`]; errors from one group of a grouped fit are wrapped in [`Error::Group`].
 
+pub mod clustering;
 pub mod cos;
 mod error;
 pub mod gmm;
