@@ -8,6 +8,10 @@
 //! step (batch 64: waveforms and their log-Mels mixed alike, Noisy-ArcMix + SupCon, AdamW, the EMA with the online
 //! decay).
 //!
+//! SE-ResNet18 of the DCASE 2025 first-shot system (firstshot2025.md §7) has no anchors.md row either: its training
+//! step (batch 64 log-Mel images, AdaCos with the dynamic scale, Adam) and forward (batch 16) are timed against
+//! `benches/anchors/models.py` in the same session.
+//!
 //! A training step is one `asd_train::train` epoch over exactly one batch (so it includes moving the model to
 //! the autodiff device and back, a few milliseconds). The bench binary uses mimalloc, as the `asd` binary does.
 //!
@@ -19,17 +23,24 @@ use asd::data::FeatureCache;
 use asd::system::TrainJob;
 use asd::{RunConfig, System};
 use asd_features::{FeatureKind, FeatureSpec, FrontendPreset, extract_batch};
+use asd_losses::adacos::{adacos_loss, initial_scale, updated_scale};
 use asd_losses::{MarginLossConfig, MarginStep};
 use asd_models::Embedder;
 use asd_models::backbone::asdnet::AsdNetConfig;
 use asd_models::backbone::mobilefacenet::{MfnVariant, MobileFaceNetConfig};
 use asd_models::backbone::neri_attention::NeriAttentionConfig;
 use asd_models::backbone::os_scl::{OsSclConfig, OsSclInput};
+use asd_models::backbone::se_resnet::{SE_RESNET_EMBEDDING, SeResNet, SeResNetConfig};
 use asd_models::backbone::stgram_mfn::{StgramInput, StgramMfnConfig};
+use asd_models::burn;
+use asd_models::burn::module::Module;
 use asd_models::burn::tensor::{Device, Distribution, Tensor, TensorData};
+use asd_models::head::adacos::{AdaCos, AdaCosConfig};
+use asd_train::{Batch, StepOutput, TrainStep};
 use asd_train::{Clips, OptimizerConfig, Paired, Rows, Schedule, Session, TrainConfig, train};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use ndarray::Array3;
+use rand_chacha::ChaCha8Rng;
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -114,7 +125,96 @@ fn models(c: &mut Criterion) {
     });
     attention_net(&mut group, &device);
     os_scl_tfstgram(&mut group, &device);
+    se_resnet18(&mut group, &device);
     group.finish();
+}
+
+/// SE-ResNet18 with an AdaCos head of [`SE_RESNET_CLASSES`] classes (the DCASE 2025 first-shot system's network,
+/// firstshot2025.md §7–8), as one module for the trainer.
+#[derive(Module, Debug)]
+struct SeResNetAdaCos {
+    net: SeResNet,
+    head: AdaCos,
+}
+
+/// Classes of the SE-ResNet18 workloads (as the other workloads' 41).
+const SE_RESNET_CLASSES: usize = 41;
+
+/// The AdaCos step of the workload: the dynamic scale updated from the batch (on the host), then the loss of one-hot
+/// targets.
+struct AdaCosStep {
+    scale: f64,
+}
+
+impl AdaCosStep {
+    fn loss(&mut self, model: &SeResNetAdaCos, batch: Batch<Tensor<3>>, update: bool) -> asd_train::Result<Tensor<1>> {
+        let [b, rows, cols] = batch.input.dims();
+        let cos = model
+            .head
+            .forward(model.net.forward(batch.input.reshape([b, 1, rows, cols])));
+        let n = model.head.n_classes();
+        let mut targets = vec![0.0_f32; b * n];
+        for (i, &label) in batch.label_values.iter().enumerate() {
+            targets[i * n + label] = 1.0;
+        }
+        if update {
+            let host: Vec<f32> = cos.clone().into_data().try_to_vec().expect("f32");
+            self.scale = updated_scale(self.scale, &host, &targets, n, 1);
+        }
+        let targets = Tensor::<2>::from_data(TensorData::new(targets, [b, n]), &cos.device());
+        Ok(adacos_loss(cos, targets, self.scale, 1))
+    }
+}
+
+impl TrainStep<SeResNetAdaCos, Tensor<3>> for AdaCosStep {
+    fn step(
+        &mut self,
+        model: &SeResNetAdaCos,
+        batch: Batch<Tensor<3>>,
+        _: &mut ChaCha8Rng,
+    ) -> asd_train::Result<StepOutput> {
+        Ok(StepOutput {
+            loss: self.loss(model, batch, true)?,
+            predicted: None,
+        })
+    }
+
+    fn validation_loss(&self, model: &SeResNetAdaCos, batch: Batch<Tensor<3>>) -> asd_train::Result<Tensor<1>> {
+        AdaCosStep { scale: self.scale }.loss(model, batch, false)
+    }
+}
+
+/// SE-ResNet18 (firstshot2025.md §7): one training step on 64 log-Mel images [128, 313] (AdaCos with its dynamic
+/// scale, Adam 1e-3 with ε 1e-7 as §9.1), and the forward of 16 images to the embedding.
+fn se_resnet18(group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>, device: &Device) {
+    let model = SeResNetAdaCos {
+        net: SeResNetConfig::new().init(device).expect("paper sizes"),
+        head: AdaCosConfig::new(SE_RESNET_EMBEDDING, SE_RESNET_CLASSES).init(device),
+    };
+    let images = Array3::from_shape_fn((64, 128, 313), |(i, m, t)| ((i * 7 + m * 13 + t) % 101) as f32 - 80.0);
+    let labels: Vec<usize> = (0..64).map(|i| i % SE_RESNET_CLASSES).collect();
+    let clips = Clips::new(&images, &labels).expect("labels");
+    let adam = one_step(
+        64,
+        OptimizerConfig::Adam {
+            lr: 1e-3,
+            betas: asd_train::ADAM_BETAS,
+            eps: 1e-7,
+            weight_decay: 0.0,
+        },
+    );
+    group.bench_function("se_resnet18_train_step_b64", |b| {
+        b.iter(|| {
+            let mut step = AdaCosStep {
+                scale: initial_scale(SE_RESNET_CLASSES),
+            };
+            black_box(train(model.clone(), &clips, &mut step, &adam, device, &Session::new()).expect("step"))
+        })
+    });
+    let image = Tensor::<4>::random([16, 1, 128, 313], Distribution::Uniform(-80.0, 20.0), device);
+    group.bench_function("se_resnet18_forward_b16", |b| {
+        b.iter(|| black_box(model.net.forward(image.clone()).into_data()))
+    });
 }
 
 /// Waveforms `sin(0.001·n·(c + 1))·0.1` of 10-s clips, c = 0 … count − 1 (`benches/anchors/models.py`).

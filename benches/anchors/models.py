@@ -514,6 +514,7 @@ def check_params():
         "os_scl_tfstgram+fc_out": (n_params(tfstgram), PARAMS_OS_SCL_TFSTGRAM_WITH_FC_OUT),  # the paper's 1.38 M
         "os_scl_logmel": (n_params(logmel_scl) - n_params(logmel_scl.mobilefacenet.fc_out), PARAMS_OS_SCL_LOGMEL),
         "os_scl_logmel+fc_out": (n_params(logmel_scl), PARAMS_OS_SCL_LOGMEL_WITH_FC_OUT),
+        "se_resnet18": (n_params(SeResNet18()), PARAMS_SE_RESNET18),
     }
     for name, (got, want) in counts.items():
         assert got == want, f"{name}: {got} parameters, spec says {want}"
@@ -723,6 +724,122 @@ def os_scl_workloads(runner):
     )
 
 
+# --- SE-ResNet18 with AdaCos (the DCASE 2025 first-shot system, firstshot2025.md §7–8) --------------------------
+SE_RESNET_WIDTHS = (64, 128, 256, 512)  # firstshot2025.md §7
+SE_RESNET_EMBEDDING = 256  # firstshot2025.md §7
+SE_REDUCTION = 16  # firstshot2025.md §7
+SE_RESNET_BATCH = 64  # firstshot2025.md §9.1
+PARAMS_SE_RESNET18 = 11_389_376  # firstshot2025.md §7
+SE_RESNET_LR = 1e-3  # firstshot2025.md §9.1
+SE_RESNET_ADAM_EPS = 1e-7  # firstshot2025.md §9.1 (Keras's default)
+ADACOS_COS_CLIP = 1e-7  # firstshot2025.md §8.1
+
+
+class SqueezeExcite(nn.Module):
+    """g = sigmoid(fc2(relu(fc1(mean over F, T)))), output x·g (firstshot2025.md §7)."""
+
+    def __init__(self, c):
+        super().__init__()
+        self.fc1 = nn.Linear(c, c // SE_REDUCTION, bias=False)
+        self.fc2 = nn.Linear(c // SE_REDUCTION, c, bias=False)
+
+    def forward(self, x):
+        g = torch.sigmoid(self.fc2(F.relu(self.fc1(x.mean(dim=(2, 3))))))
+        return x * g[:, :, None, None]
+
+
+class SeBasicBlock(nn.Module):
+    """3×3 conv (stride s) BN ReLU, 3×3 conv BN, SE gate, plus the identity or a 1×1 conv + BN shortcut, ReLU."""
+
+    def __init__(self, c_in, c, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(c_in, c, 3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(c)
+        self.conv2 = nn.Conv2d(c, c, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(c)
+        self.se = SqueezeExcite(c)
+        self.downsample = None
+        if stride != 1 or c_in != c:
+            self.downsample = nn.Sequential(nn.Conv2d(c_in, c, 1, stride=stride, bias=False), nn.BatchNorm2d(c))
+
+    def forward(self, x):
+        y = self.se(self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x))))))
+        return F.relu(y + (x if self.downsample is None else self.downsample(x)))
+
+
+class SeResNet18(nn.Module):
+    """7×7 stem (stride 2) BN ReLU, 3×3 max-pool (stride 2), four stages of two SE basic blocks, global average pool,
+    BatchNorm1d, Linear(512 → 256, no bias) (firstshot2025.md §7; 11 389 376 parameters)."""
+
+    def __init__(self):
+        super().__init__()
+        w1, w2, w3, w4 = SE_RESNET_WIDTHS
+        self.conv1 = nn.Conv2d(1, w1, 7, stride=2, padding=3, bias=False)
+        self.bn1 = nn.BatchNorm2d(w1)
+        self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)
+        stage = lambda c_in, c, s: nn.Sequential(SeBasicBlock(c_in, c, s), SeBasicBlock(c, c, 1))  # noqa: E731
+        self.layers = nn.Sequential(stage(w1, w1, 1), stage(w1, w2, 2), stage(w2, w3, 2), stage(w3, w4, 2))
+        self.head_bn = nn.BatchNorm1d(w4)
+        self.head = nn.Linear(w4, SE_RESNET_EMBEDDING, bias=False)
+
+    def forward(self, x):
+        x = self.layers(self.maxpool(F.relu(self.bn1(self.conv1(x)))))
+        return self.head(self.head_bn(x.mean(dim=(2, 3))))
+
+
+def adacos_scale(scale, cos, targets):
+    """AdaCos's dynamic scale (firstshot2025.md §8.1): ln B_avg over the non-target entries, the median target angle."""
+    batch = cos.shape[0]
+    others = (scale * cos)[targets == 0]
+    ln_b_avg = torch.logsumexp(others, dim=0) - math.log(batch)
+    theta = (targets * torch.acos(cos)).sum(dim=1)
+    sorted_theta = theta.sort().values
+    median = 0.5 * (sorted_theta[(batch - 1) // 2] + sorted_theta[batch // 2])
+    return (ln_b_avg / torch.cos(torch.clamp(median, max=math.pi / 4))).item()
+
+
+def se_resnet_workloads(runner, gen):
+    model = SeResNet18()
+    centres = nn.Parameter(torch.empty(SE_RESNET_EMBEDDING, N_CLASSES))
+    nn.init.xavier_uniform_(centres)
+    params = n_params(model)
+    # The images of benches/models.rs `se_resnet18`: ((i·7 + m·13 + t) mod 101) − 80 dB.
+    i, m, t = torch.meshgrid(torch.arange(SE_RESNET_BATCH), torch.arange(N_MELS), torch.arange(313), indexing="ij")
+    images = (((i * 7 + m * 13 + t) % 101).to(torch.float32) - 80.0).unsqueeze(1)
+    labels = torch.arange(SE_RESNET_BATCH) % N_CLASSES
+    targets = F.one_hot(labels, N_CLASSES).to(torch.float32)
+    optimiser = torch.optim.Adam([*model.parameters(), centres], lr=SE_RESNET_LR, eps=SE_RESNET_ADAM_EPS)
+    state = {"scale": math.sqrt(2.0) * math.log(N_CLASSES - 1)}
+
+    def step():
+        optimiser.zero_grad(set_to_none=True)
+        e = model(images)
+        cos = torch.clamp(F.normalize(e, dim=1) @ F.normalize(centres, dim=0), -1 + ADACOS_COS_CLIP, 1 - ADACOS_COS_CLIP)
+        with torch.no_grad():
+            state["scale"] = adacos_scale(state["scale"], cos, targets)
+        loss = -(targets * F.log_softmax(state["scale"] * cos, dim=1)).sum(dim=1).mean()
+        loss.backward()
+        optimiser.step()
+        return loss.item()
+
+    eval_images = torch.rand(MFN_BATCH, 1, N_MELS, 313, generator=gen) * 100.0 - 80.0
+
+    model.train()
+    runner.run(
+        f"se_resnet18_train_step_b{SE_RESNET_BATCH}",
+        step,
+        params=params,
+        note="log-Mel images [64, 1, 128, 313], AdaCos with the dynamic scale (41 classes), Adam 1e-3 ε 1e-7",
+    )
+    model.eval()
+    runner.run(
+        f"se_resnet18_forward_eval_b{MFN_BATCH}",
+        inference(lambda: model(eval_images)),
+        params=params,
+        note="log-Mel images [16, 1, 128, 313] → 256-d embeddings",
+    )
+
+
 # --- Environment record ---------------------------------------------------------------------------------------
 def environment():
     """The JSON environment: threads (ours and torch's), oneDNN, versions, the machine, torch's parallel info."""
@@ -761,6 +878,7 @@ def main():
     stgram_workloads(runner)
     neri_workloads(runner)
     os_scl_workloads(runner)
+    se_resnet_workloads(runner, gen)
 
     if args.json:
         common.write_json(
