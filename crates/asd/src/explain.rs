@@ -162,8 +162,20 @@ impl Detector {
                 (FeatureAxis::Seconds(t), other) => (values.t().to_owned(), Axis::of(other), Axis::Seconds(t)),
                 (rows, cols) => (values, Axis::of(rows), Axis::of(cols)),
             };
+            // A stacked log-Mel vector holds `frames` consecutive frames; the first frame of each is the log-Mel.
+            let (values, y, title) = match y {
+                Axis::Hz(hz) if spec.kind == FeatureKind::StackedLogMel => {
+                    let bands = spec.log_mel_config().mel.band_centres_hz().len().min(hz.len());
+                    (
+                        values.slice(ndarray::s![..bands, ..]).to_owned(),
+                        Axis::Hz(hz[..bands].to_vec()),
+                        "input: stacked-logmel, the first frame of each vector = the log-Mel (dB)".to_string(),
+                    )
+                }
+                y => (values, y, format!("input: {} (dB)", spec.kind.name())),
+            };
             panels.push(Panel {
-                title: format!("input: {} (dB)", spec.kind.name()),
+                title,
                 values,
                 x: x.clone(),
                 y: y.clone(),

@@ -177,3 +177,41 @@ fn a_segment_systems_explanation_shows_each_segments_score() {
     seen.write_png(&png).expect("the picture is written");
     assert_eq!(png_size(&png).0, 1200);
 }
+
+/// Criterion: the autoencoder baseline's picture shows its input as a log-Mel: the first frame of each 5-frame vector,
+/// `[128 bands, vectors]`, equal to the `dcase-ae` log-Mel of the clip computed directly (first frames 0 … vectors − 1);
+/// the clip's MSE is the mean of its vectors' scores (bars).
+#[test]
+fn the_autoencoders_explanation_shows_its_log_mel() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+    synth(&data, 2, 6, 1, 2.0);
+    let mut config = RunConfig::preset(System::DCASE_AE).with_epochs(1);
+    config.clip_seconds = 2.0;
+    let run = tmp.path().join("run");
+    asd::run(&config, &data, &run, &RunOptions::default(), &()).unwrap_or_else(|e| panic!("{e}"));
+    let detector = Detector::load(&run).expect("a detector");
+    let clip = data.join("fan/test/anomaly_id_00_00000000.wav");
+    let wave = asd::audio::load_16k(&clip).expect("a clip");
+    let target = detector.target_of(&clip, None).expect("a target");
+    let seen = explain(&detector, &wave, &clip, &target);
+    let [panel] = seen.panels.as_slice() else {
+        panic!("one panel")
+    };
+    assert_eq!(panel.values.dim(), (128, 59), "bands × vectors of a 2-s clip");
+    let log_mel = asd::features::FeatureSpec::new(asd::features::FeatureKind::LogMel)
+        .with_preset(asd::features::FrontendPreset::DcaseAe)
+        .build()
+        .expect("front end")
+        .extract(&wave.samples)
+        .expect("log-Mel");
+    for (band, frame) in [(0, 0), (64, 30), (127, 58)] {
+        let (got, expected) = (panel.values[[band, frame]], log_mel[[band, frame]]);
+        assert!(
+            (got - expected).abs() < 1e-4,
+            "band {band}, frame {frame}: {got} vs {expected} dB"
+        );
+    }
+    let segments = seen.segments.as_ref().expect("one score per vector");
+    assert_eq!((segments.scorer.as_str(), segments.scores.len()), ("mse", 59));
+}
