@@ -12,6 +12,8 @@
 //!   to Noisy-ArcMix.
 //! - [`adacos`]: the AdaCos loss with its dynamic scale, and the sub-cluster variant (the DCASE 2025 first-shot
 //!   system).
+//! - [`ssl`]: Wilkinghoff's self-supervised label expansion (mixup, StatEx, FeatEx with their 3C / 9C targets), as
+//!   the DCASE 2025 first-shot system trains.
 //! - [`reconstruction_loss`]: an autoencoder's mean squared reconstruction error (the DCASE autoencoder baseline).
 //! - [`LossConfig`]: the serde settings, tagged by `kind` (`margin`: mixup α, [`MixupLoss`]; `reconstruction`);
 //!   `check()` gives typed errors.
@@ -74,6 +76,7 @@ mod error;
 mod mixup;
 mod objective;
 mod reconstruction;
+pub mod ssl;
 mod step;
 mod supcon;
 
