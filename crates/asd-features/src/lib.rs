@@ -25,6 +25,9 @@
 //! | `librosa` | 1024 | zero | Slaney / Slaney | 0 | `10·log10(p + 2.22e-16)` | librosa ≥ 0.10 defaults (golden/features §1) |
 //! | `firstshot2025` | 1024 | reflect | Slaney / Slaney | 200 | `10·log10(p + 2.22e-16)` | firstshot2025.md §3 (with `hpf-logmel`: Butterworth-4 200 Hz high-pass first) |
 //!
+//! [`characteristic`] holds the first-shot system's characteristic-frequency analysis on top of the envelope
+//! spectrum: the loudest octave band of a type's clips, and each clip's strongest modulation between 5 and 300 Hz.
+//!
 //! Silent input gives the dB floor in every bin (−100 dB for the clamped presets, `10·log10(ε)` for the
 //! others); an empty waveform is [`FeatureError::Empty`].
 //!
@@ -46,6 +49,7 @@
 //! ```
 #![deny(unsafe_code)]
 
+pub mod characteristic;
 mod config;
 mod envelope;
 mod error;
