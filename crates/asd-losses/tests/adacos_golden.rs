@@ -7,7 +7,7 @@
 use asd_losses::adacos::{adacos_loss, initial_scale, updated_scale};
 use asd_models::burn::tensor::{Device, Tensor, TensorData};
 use asd_models::head::adacos::cosine;
-use asd_testkit::{assert_allclose, json};
+use asd_testkit::{assert_allclose, json, json_floats, json_indices};
 use ndarray::ArrayD;
 use serde_json::Value;
 use std::path::Path;
@@ -22,20 +22,7 @@ fn cases() -> Value {
 }
 
 fn array(v: &Value) -> ArrayD<f64> {
-    let shape: Vec<usize> = v["shape"]
-        .as_array()
-        .expect("shape")
-        .iter()
-        .filter_map(Value::as_u64)
-        .map(|d| d as usize)
-        .collect();
-    let data: Vec<f64> = v["data"]
-        .as_array()
-        .expect("data")
-        .iter()
-        .filter_map(Value::as_f64)
-        .collect();
-    ArrayD::from_shape_vec(shape, data).expect("shape and data agree")
+    ArrayD::from_shape_vec(json_indices(&v["shape"]), json_floats(v)).expect("shape and data agree")
 }
 
 fn scalar(v: &Value) -> f64 {

@@ -4,22 +4,13 @@
 
 use asd_losses::ssl::{SslDraws, partner};
 use asd_models::burn::tensor::{Device, Tensor, TensorData};
-use asd_testkit::json;
+use asd_testkit::{json, json_floats as floats};
 use serde_json::Value;
 use std::path::Path;
 
 fn case_f() -> Value {
     json(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/adacos/fixture.json"))["cases"]["F_appendix_b"]
         .clone()
-}
-
-fn floats(v: &Value) -> Vec<f64> {
-    v["data"]
-        .as_array()
-        .expect("data")
-        .iter()
-        .filter_map(Value::as_f64)
-        .collect()
 }
 
 fn host<const D: usize>(t: Tensor<D>) -> Vec<f32> {

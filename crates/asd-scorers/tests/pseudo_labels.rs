@@ -4,7 +4,7 @@
 
 use asd_scorers::clustering::{ClusterOrder, PseudoLabels, adjusted_rand_index, silhouette_samples};
 use asd_scorers::{KMeansParams, group_rng};
-use asd_testkit::json;
+use asd_testkit::{json, json_floats as floats, json_indices as ints};
 use ndarray::{Array2, ArrayView2};
 use serde_json::Value;
 use std::path::Path;
@@ -14,25 +14,6 @@ const TOL: f64 = 1e-12;
 
 fn fixture() -> Value {
     json(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pseudo_labels/fixture.json"))
-}
-
-fn floats(v: &Value) -> Vec<f64> {
-    v["data"]
-        .as_array()
-        .expect("data")
-        .iter()
-        .filter_map(Value::as_f64)
-        .collect()
-}
-
-fn ints(v: &Value) -> Vec<usize> {
-    let data = if v.is_array() { v } else { &v["data"] };
-    data.as_array()
-        .expect("data")
-        .iter()
-        .filter_map(Value::as_u64)
-        .map(|x| x as usize)
-        .collect()
 }
 
 fn matrix(v: &Value) -> Array2<f64> {

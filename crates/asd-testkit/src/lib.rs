@@ -75,6 +75,28 @@ pub fn json(path: impl Into<PathBuf>) -> serde_json::Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display())) // ok: test-only helper, a panic is a test failure
 }
 
+/// The numbers of a fixture's JSON array `{"shape": [...], "data": [flat row-major]}`, as f64.
+///
+/// # Panics
+/// When `value` has no `data` array.
+pub fn json_floats(value: &serde_json::Value) -> Vec<f64> {
+    let data = value["data"].as_array().expect("a `data` array"); // ok: test-only helper, a panic is a test failure
+    data.iter().filter_map(serde_json::Value::as_f64).collect()
+}
+
+/// The non-negative integers of a fixture's JSON array (`{"data": [...]}`, or a bare array), as indices.
+///
+/// # Panics
+/// When `value` is neither.
+pub fn json_indices(value: &serde_json::Value) -> Vec<usize> {
+    let data = if value.is_array() { value } else { &value["data"] };
+    let data = data.as_array().expect("an array"); // ok: test-only helper, a panic is a test failure
+    data.iter()
+        .filter_map(serde_json::Value::as_u64)
+        .map(|v| v as usize)
+        .collect()
+}
+
 /// Reads the float32 tensor `key` of a safetensors file.
 ///
 /// # Panics

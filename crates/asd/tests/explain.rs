@@ -43,6 +43,23 @@ fn explain(detector: &Detector, wave: &Waveform, source: &Path, target: &Target)
         .unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// `system`'s preset trained for one epoch on a synthetic tree of 2 IDs × 6 training clips of `seconds`, then the
+/// explanation of the first anomalous `fan/id_00` test clip, with that clip's waveform (and the folder, kept alive).
+fn trained_and_explained(system: System, seconds: f32) -> (Explanation, Waveform, tempfile::TempDir) {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+    synth(&data, 2, 6, 1, seconds);
+    let mut config = RunConfig::preset(system).with_epochs(1);
+    config.clip_seconds = seconds;
+    let run = tmp.path().join("run");
+    asd::run(&config, &data, &run, &RunOptions::default(), &()).unwrap_or_else(|e| panic!("{e}"));
+    let detector = Detector::load(&run).expect("a detector");
+    let clip = data.join("fan/test/anomaly_id_00_00000000.wav");
+    let wave = asd::audio::load_16k(&clip).expect("a clip");
+    let target = detector.target_of(&clip, None).expect("a target");
+    (explain(&detector, &wave, &clip, &target), wave, tmp)
+}
+
 /// Criterion: with the reference weights imported (`asd import`) and the scorers fitted by `asd score`, the
 /// explanation of the fixture's first waveform has the log-Mel, the Wavegram and the attention map on each
 /// channel; its attention map equals the reference's within [`ATTENTION_ATOL`] and lies in [0.5, 1); its verdict
@@ -128,18 +145,7 @@ fn dft_magnitude(x: &[f32], k: usize) -> f64 {
 /// each segment in dB, equal to a directly computed DFT at three bins; it has no attention map and says so.
 #[test]
 fn a_segment_systems_explanation_shows_each_segments_score() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let data = tmp.path().join("data");
-    synth(&data, 2, 6, 1, 4.0);
-    let mut config = RunConfig::preset(System::ASDNET).with_epochs(1);
-    config.clip_seconds = 4.0;
-    let run = tmp.path().join("run");
-    asd::run(&config, &data, &run, &RunOptions::default(), &()).unwrap_or_else(|e| panic!("{e}"));
-    let detector = Detector::load(&run).expect("a detector");
-    let clip = data.join("fan/test/anomaly_id_00_00000000.wav");
-    let wave = asd::audio::load_16k(&clip).expect("a clip");
-    let target = detector.target_of(&clip, None).expect("a target");
-    let seen = explain(&detector, &wave, &clip, &target);
+    let (seen, wave, tmp) = trained_and_explained(System::ASDNET, 4.0);
 
     let segments = seen.segments.as_ref().expect("ASDNet scores segments");
     let headline = seen.headline().expect("a headline score");
@@ -183,18 +189,7 @@ fn a_segment_systems_explanation_shows_each_segments_score() {
 /// the clip's MSE is the mean of its vectors' scores (bars).
 #[test]
 fn the_autoencoders_explanation_shows_its_log_mel() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let data = tmp.path().join("data");
-    synth(&data, 2, 6, 1, 2.0);
-    let mut config = RunConfig::preset(System::DCASE_AE).with_epochs(1);
-    config.clip_seconds = 2.0;
-    let run = tmp.path().join("run");
-    asd::run(&config, &data, &run, &RunOptions::default(), &()).unwrap_or_else(|e| panic!("{e}"));
-    let detector = Detector::load(&run).expect("a detector");
-    let clip = data.join("fan/test/anomaly_id_00_00000000.wav");
-    let wave = asd::audio::load_16k(&clip).expect("a clip");
-    let target = detector.target_of(&clip, None).expect("a target");
-    let seen = explain(&detector, &wave, &clip, &target);
+    let (seen, wave, _tmp) = trained_and_explained(System::DCASE_AE, 2.0);
     let [panel] = seen.panels.as_slice() else {
         panic!("one panel")
     };
