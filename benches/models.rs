@@ -23,7 +23,7 @@ use asd::data::FeatureCache;
 use asd::system::TrainJob;
 use asd::{RunConfig, System};
 use asd_features::{FeatureKind, FeatureSpec, FrontendPreset, extract_batch};
-use asd_losses::adacos::{adacos_loss, initial_scale, updated_scale};
+use asd_losses::adacos::AdaCosScale;
 use asd_losses::{MarginLossConfig, MarginStep};
 use asd_models::Embedder;
 use asd_models::backbone::asdnet::AsdNetConfig;
@@ -140,14 +140,12 @@ struct SeResNetAdaCos {
 /// Classes of the SE-ResNet18 workloads (as the other workloads' 41).
 const SE_RESNET_CLASSES: usize = 41;
 
-/// The AdaCos step of the workload: the dynamic scale updated from the batch (on the host), then the loss of one-hot
-/// targets.
-struct AdaCosStep {
-    scale: f64,
-}
+/// The AdaCos step of the workload: the dynamic scale ([`AdaCosScale`]) updated from the batch, then the loss of
+/// one-hot targets.
+struct AdaCosStep(AdaCosScale);
 
 impl AdaCosStep {
-    fn loss(&mut self, model: &SeResNetAdaCos, batch: Batch<Tensor<3>>, update: bool) -> asd_train::Result<Tensor<1>> {
+    fn loss(&mut self, model: &SeResNetAdaCos, batch: Batch<Tensor<3>>, train: bool) -> Tensor<1> {
         let [b, rows, cols] = batch.input.dims();
         let cos = model
             .head
@@ -157,12 +155,7 @@ impl AdaCosStep {
         for (i, &label) in batch.label_values.iter().enumerate() {
             targets[i * n + label] = 1.0;
         }
-        if update {
-            let host: Vec<f32> = cos.clone().into_data().try_to_vec().expect("f32");
-            self.scale = updated_scale(self.scale, &host, &targets, n, 1);
-        }
-        let targets = Tensor::<2>::from_data(TensorData::new(targets, [b, n]), &cos.device());
-        Ok(adacos_loss(cos, targets, self.scale, 1))
+        self.0.loss(cos, &targets, train)
     }
 }
 
@@ -174,13 +167,13 @@ impl TrainStep<SeResNetAdaCos, Tensor<3>> for AdaCosStep {
         _: &mut ChaCha8Rng,
     ) -> asd_train::Result<StepOutput> {
         Ok(StepOutput {
-            loss: self.loss(model, batch, true)?,
+            loss: self.loss(model, batch, true),
             predicted: None,
         })
     }
 
     fn validation_loss(&self, model: &SeResNetAdaCos, batch: Batch<Tensor<3>>) -> asd_train::Result<Tensor<1>> {
-        AdaCosStep { scale: self.scale }.loss(model, batch, false)
+        Ok(AdaCosStep(self.0.clone()).loss(model, batch, false))
     }
 }
 
@@ -205,9 +198,7 @@ fn se_resnet18(group: &mut criterion::BenchmarkGroup<'_, criterion::measurement:
     );
     group.bench_function("se_resnet18_train_step_b64", |b| {
         b.iter(|| {
-            let mut step = AdaCosStep {
-                scale: initial_scale(SE_RESNET_CLASSES),
-            };
+            let mut step = AdaCosStep(AdaCosScale::new(SE_RESNET_CLASSES, 1, true));
             black_box(train(model.clone(), &clips, &mut step, &adam, device, &Session::new()).expect("step"))
         })
     });

@@ -6,7 +6,7 @@
 //! updated from that batch's cosines and targets without a gradient ([`updated_scale`]); evaluation keeps it fixed.
 
 use asd_models::burn::tensor::activation::log_softmax;
-use asd_models::burn::tensor::{Tensor, assert_shape};
+use asd_models::burn::tensor::{Tensor, TensorData, assert_shape};
 
 /// The constant Wilkinghoff's sub-cluster update adds to the new scale (firstshot2025.md §8.2, `+ 1e-7`).
 pub const SUBCLUSTER_SCALE_EPS: f64 = 1e-7;
@@ -106,9 +106,80 @@ pub fn adacos_loss(cos: Tensor<2>, targets: Tensor<2>, scale: f64, n_subclusters
     (log_softmax(per_class, 1) * targets).sum_dim(1).mean().neg()
 }
 
+/// The scale of one AdaCos head during training (firstshot2025.md §8.1): dynamic (updated from each training batch
+/// before its loss) or fixed at [`initial_scale`]. It is state of the system's training step: [`AdaCosScale::loss`]
+/// moves it, and the step saves it in checkpoints as JSON (serde) so that a resumed run continues with it.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdaCosScale {
+    /// The current scale s.
+    pub scale: f64,
+    /// Whether each training batch updates it.
+    pub dynamic: bool,
+    /// Centres per class of the head it scales.
+    pub n_subclusters: usize,
+}
+
+impl AdaCosScale {
+    /// The initial scale of a head of `n_classes` × `n_subclusters` centres.
+    pub fn new(n_classes: usize, n_subclusters: usize, dynamic: bool) -> Self {
+        Self {
+            scale: initial_scale(n_classes * n_subclusters.max(1)),
+            dynamic,
+            n_subclusters: n_subclusters.max(1),
+        }
+    }
+
+    /// The loss of a batch from its cosines `[batch, n_classes · n_subclusters]` and target rows (`targets`, row-major
+    /// `[batch, n_classes]` on the host): in training (`train`) a dynamic scale is first updated from the batch
+    /// ([`updated_scale`]); evaluation leaves it as it is.
+    ///
+    /// # Panics
+    /// If the shapes disagree.
+    pub fn loss(&mut self, cos: Tensor<2>, targets: &[f32], train: bool) -> Tensor<1> {
+        let [batch, width] = cos.dims();
+        let n_classes = width / self.n_subclusters;
+        if train && self.dynamic {
+            let host: Vec<f32> = cos
+                .clone()
+                .into_data()
+                .convert::<f32>()
+                .try_into_vec()
+                .expect("float32 data after the conversion"); // ok: `convert` made it float32
+            self.scale = updated_scale(self.scale, &host, targets, n_classes, self.n_subclusters);
+        }
+        let targets = Tensor::<2>::from_data(TensorData::new(targets.to_vec(), [batch, n_classes]), &cos.device());
+        adacos_loss(cos, targets, self.scale, self.n_subclusters)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Criterion: a dynamic scale moves as [`updated_scale`] says in training and stays in evaluation; a fixed one
+    /// never moves; the state reads back from JSON as it was.
+    #[test]
+    fn the_scale_moves_only_when_it_should_and_round_trips() {
+        let device = asd_models::burn::tensor::Device::flex();
+        let cos = Tensor::<2>::from_data([[0.9_f32, 0.1, -0.2], [0.0, 0.8, 0.3]], &device);
+        let targets = [1.0_f32, 0.0, 0.0, 0.0, 1.0, 0.0];
+        let mut dynamic = AdaCosScale::new(3, 1, true);
+        let start = dynamic.scale;
+        let expected = updated_scale(start, &[0.9, 0.1, -0.2, 0.0, 0.8, 0.3], &targets, 3, 1);
+        let _ = dynamic.loss(cos.clone(), &targets, true);
+        assert_eq!(dynamic.scale, expected);
+        let _ = dynamic.loss(cos.clone(), &targets, false);
+        assert_eq!(dynamic.scale, expected);
+        let mut fixed = AdaCosScale::new(3, 1, false);
+        let _ = fixed.loss(cos, &targets, true);
+        assert_eq!(fixed.scale, start);
+        let saved = serde_json::to_value(&dynamic).expect("JSON");
+        assert_eq!(
+            serde_json::from_value::<AdaCosScale>(saved).expect("read back"),
+            dynamic
+        );
+    }
 
     /// Criterion: the median of an even count is the mean of the middle two; the initial scale for 5 centres is
     /// √2·ln 4 (firstshot2025.md §8.1).
