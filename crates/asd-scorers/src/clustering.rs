@@ -4,7 +4,7 @@
 //! when no k reaches the threshold; target clips take the nearest centre).
 
 use crate::kmeans::KMeansParams;
-use crate::linalg::check_matrix;
+use crate::linalg::{check_matrix, sq_euclid_rows};
 use crate::{Error, Fit, Result};
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 use std::collections::HashMap;
@@ -27,7 +27,26 @@ pub const STD_FLOOR: f64 = 1e-8;
 /// clusters.
 pub fn silhouette_samples(x: ArrayView2<'_, f64>, labels: &[usize]) -> Result<Array1<f64>> {
     check_matrix(x, "silhouette")?;
+    silhouettes_from(&distances(x), labels)
+}
+
+/// The Euclidean distance between every two rows of `x`, `[n, n]` (computed once for every k of a search).
+fn distances(x: ArrayView2<'_, f64>) -> Array2<f64> {
     let n = x.nrows();
+    let mut d = Array2::zeros((n, n));
+    for i in 0..n {
+        for j in i + 1..n {
+            let v = sq_euclid_rows(x.row(i), x.row(j)).sqrt();
+            d[[i, j]] = v;
+            d[[j, i]] = v;
+        }
+    }
+    d
+}
+
+/// [`silhouette_samples`] from the rows' pairwise distances `d` `[n, n]`.
+fn silhouettes_from(d: &Array2<f64>, labels: &[usize]) -> Result<Array1<f64>> {
+    let n = d.nrows();
     if labels.len() != n {
         return Err(Error::LengthMismatch {
             what: "labels",
@@ -36,9 +55,8 @@ pub fn silhouette_samples(x: ArrayView2<'_, f64>, labels: &[usize]) -> Result<Ar
         });
     }
     let clusters = labels.iter().max().map_or(0, |&m| m + 1);
-    let sizes = (0..clusters)
-        .map(|c| labels.iter().filter(|&&l| l == c).count())
-        .collect::<Vec<_>>();
+    let mut sizes = vec![0usize; clusters];
+    labels.iter().for_each(|&l| sizes[l] += 1);
     let present = sizes.iter().filter(|&&s| s > 0).count();
     if present < 2 {
         return Err(Error::TooFewPoints {
@@ -47,17 +65,14 @@ pub fn silhouette_samples(x: ArrayView2<'_, f64>, labels: &[usize]) -> Result<Ar
             found: present,
         });
     }
-    Ok((0..n)
-        .map(|i| {
-            let mut sums = vec![0.0; clusters];
-            for j in 0..n {
-                let d = &x.row(i) - &x.row(j);
-                sums[labels[j]] += d.dot(&d).sqrt();
-            }
-            let own = labels[i];
+    Ok(d.outer_iter()
+        .zip(labels)
+        .map(|(row, &own)| {
             if sizes[own] < 2 {
                 return 0.0;
             }
+            let mut sums = vec![0.0; clusters];
+            row.iter().zip(labels).for_each(|(&v, &l)| sums[l] += v);
             let a = sums[own] / (sizes[own] - 1) as f64;
             let b = (0..clusters)
                 .filter(|&c| c != own && sizes[c] > 0)
@@ -177,6 +192,7 @@ impl PseudoLabels {
         let std = source.std_axis(Axis(0), 0.0).mapv(|s| s.max(STD_FLOOR));
         let standardise = |x: ArrayView2<'_, f64>| (&x - &mean) / &std;
         let (xs, xt) = (standardise(source), standardise(target));
+        let d = distances(xs.view());
         let mut best: Option<(usize, f64, crate::KMeans)> = None;
         let mut silhouettes = Vec::new();
         for k in PSEUDO_K_MIN..=PSEUDO_K_MAX.min(n - 1) {
@@ -186,7 +202,7 @@ impl PseudoLabels {
             }
             .fit(xs.view(), rng)?;
             let labels = model.labels(xs.view()).to_vec();
-            let score = silhouette_score(xs.view(), &labels).unwrap_or(f64::NEG_INFINITY);
+            let score = silhouettes_from(&d, &labels).map_or(f64::NEG_INFINITY, |s| s.mean().unwrap_or(0.0));
             silhouettes.push((k, score));
             if best.as_ref().is_none_or(|(_, s, _)| score > *s) {
                 best = Some((k, score, model));
@@ -202,11 +218,13 @@ impl PseudoLabels {
         let nearest = |x: &Array2<f64>, centres: &Array2<f64>| -> Vec<usize> {
             x.outer_iter()
                 .map(|row| {
-                    let d = |c: usize| {
-                        let diff = &row - &centres.row(c);
-                        diff.dot(&diff)
-                    };
-                    (0..centres.nrows()).fold(0, |b, c| if d(c) < d(b) { c } else { b })
+                    let distance = |c: usize| sq_euclid_rows(row, centres.row(c));
+                    (0..centres.nrows())
+                        .fold((0, f64::INFINITY), |(b, db), c| {
+                            let dc = distance(c);
+                            if dc < db { (c, dc) } else { (b, db) }
+                        })
+                        .0
                 })
                 .collect()
         };

@@ -39,7 +39,9 @@ pub struct EpochLog {
     pub loss: f64,
     /// Training accuracy in [0, 1]: the fraction of examples whose predicted class ([`StepOutput::predicted`](
     /// crate::StepOutput), e.g. the argmax of the margin-free logits) is the example's own label, computed on the
-    /// (mixed, when mixup is on) training batches in training mode; NaN when the step predicts no class.
+    /// (mixed, when mixup is on) training batches in training mode; NaN when the step predicts no class (written as
+    /// `null` in a checkpoint's JSON, read back as NaN).
+    #[serde(deserialize_with = "nan_when_null")]
     pub accuracy: f64,
     /// Wall-clock time of the epoch's batches in seconds (without validation and the checkpoint).
     pub seconds: f64,
@@ -47,6 +49,11 @@ pub struct EpochLog {
     /// without a validation split.
     #[serde(default)]
     pub val_loss: Option<f64>,
+}
+
+/// A number that JSON stores as `null` when it is NaN (serde_json writes NaN so).
+fn nan_when_null<'de, D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(deserializer)?.unwrap_or(f64::NAN))
 }
 
 impl EpochLog {

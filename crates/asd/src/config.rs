@@ -447,6 +447,25 @@ mod tests {
         }
     }
 
+    /// Criterion: a loss of another kind than the system's is refused by `check`, naming `loss.kind` (the
+    /// autoencoder with a margin loss, a margin system with the reconstruction loss).
+    #[test]
+    fn a_loss_of_another_kind_is_refused() {
+        for (system, loss) in [
+            (System::DCASE_AE, asd_losses::LossConfig::default()),
+            (System::ASDNET, asd_losses::LossConfig::reconstruction()),
+        ] {
+            let config = RunConfig {
+                loss,
+                ..RunConfig::preset(system)
+            };
+            match config.check() {
+                Err(Error::Setting { field, .. }) => assert_eq!(field, "loss.kind", "{system}"),
+                other => panic!("{system}: {other:?}"),
+            }
+        }
+    }
+
     #[test]
     fn a_partial_file_takes_the_rest_from_its_systems_preset() {
         let config = RunConfig::from_toml(

@@ -1,4 +1,5 @@
-//! Resume through the facade for a preset whose training step has the most state: OS-SCL's TFSTgram (mixup draws
+//! Resume through the facade for a preset whose training step has the most state, and for one whose batches are
+//! drawn per class (the autoencoder baseline). For the first, OS-SCL's TFSTgram (mixup draws
 //! on waveforms and log-Mels, SupCon, AdamW, an EMA with the online weights' extra decay, the EMA model of the
 //! lowest validation loss). Training cancelled in the middle of an epoch and resumed with
 //! [`RunOptions::resume`] must end where the uninterrupted run ends: the same online, EMA and selected weights in
@@ -62,10 +63,9 @@ fn tensor_data(record: &[u8]) -> &[u8] {
     &record[(10 + metadata).div_ceil(256) * 256..]
 }
 
-#[test]
-fn os_scl_tfstgram_resumed_mid_epoch_ends_with_the_uninterrupted_weights() {
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
+/// A synthetic tree of 2 types × 12 training clips of [`SECONDS`] in `dir`.
+fn data(dir: &Path) -> std::path::PathBuf {
+    let data = dir.join("data");
     let synth = SynthConfig {
         layout: SynthLayout::Dcase2020,
         types: 2,
@@ -78,30 +78,27 @@ fn os_scl_tfstgram_resumed_mid_epoch_ends_with_the_uninterrupted_weights() {
         severity: None,
     };
     generate(&synth, &data, &mut |_, _| {}).unwrap();
+    data
+}
 
-    let system = System::OS_SCL_TFSTGRAM;
-    let mut config = RunConfig::preset(system).with_epochs(2);
-    config.clip_seconds = SECONDS;
-    system.def().fit_clip_length(&mut config).unwrap();
-    config.train.batch_size = 4;
-    let ema = config.train.ema.as_mut().expect("the preset averages its weights");
-    assert!(ema.online_decay > 0.0, "the preset decays its online weights");
-    ema.decay = TEST_EMA_DECAY;
-    assert!(
-        config.train.validation.is_some(),
-        "the preset selects on a validation split"
-    );
-
-    let whole = tmp.path().join("whole");
-    let uninterrupted = train(&config, &data, &whole, &RunOptions::default(), &()).unwrap();
+/// Trains `config` on `data` into `dir/whole` uninterrupted, and into `dir/split` stopped after `stop_after` steps
+/// (within the second epoch) then resumed; checks that both logs are the same bit for bit and returns the two run
+/// folders.
+fn whole_and_resumed(
+    config: &RunConfig,
+    data: &Path,
+    dir: &Path,
+    stop_after: usize,
+) -> (std::path::PathBuf, std::path::PathBuf) {
+    let whole = dir.join("whole");
+    let uninterrupted = train(config, data, &whole, &RunOptions::default(), &()).unwrap();
     assert_eq!(uninterrupted.history.len(), 2);
-
-    let split = tmp.path().join("split");
+    let split = dir.join("split");
     let stop = StopAfter {
-        after: STOP_AFTER,
+        after: stop_after,
         steps: AtomicUsize::new(0),
     };
-    let err = train(&config, &data, &split, &RunOptions::default(), &stop).unwrap_err();
+    let err = train(config, data, &split, &RunOptions::default(), &stop).unwrap_err();
     assert!(
         matches!(
             &err,
@@ -118,8 +115,7 @@ fn os_scl_tfstgram_resumed_mid_epoch_ends_with_the_uninterrupted_weights() {
         resume: true,
         ..RunOptions::default()
     };
-    let resumed = train(&config, &data, &split, &options, &()).unwrap();
-
+    let resumed = train(config, data, &split, &options, &()).unwrap();
     let log = |h: &[asd::trainer::EpochLog]| -> Vec<(usize, u64, u64, Option<u64>)> {
         h.iter()
             .map(|l| {
@@ -133,6 +129,31 @@ fn os_scl_tfstgram_resumed_mid_epoch_ends_with_the_uninterrupted_weights() {
             .collect()
     };
     assert_eq!(log(&uninterrupted.history), log(&resumed.history));
+    let model = |dir: &Path| std::fs::read(dir.join("model.bpk")).unwrap();
+    assert!(
+        tensor_data(&model(&whole)) == tensor_data(&model(&split)),
+        "model.bpk differs after resume"
+    );
+    (whole, split)
+}
+
+#[test]
+fn os_scl_tfstgram_resumed_mid_epoch_ends_with_the_uninterrupted_weights() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = data(tmp.path());
+    let system = System::OS_SCL_TFSTGRAM;
+    let mut config = RunConfig::preset(system).with_epochs(2);
+    config.clip_seconds = SECONDS;
+    system.def().fit_clip_length(&mut config).unwrap();
+    config.train.batch_size = 4;
+    let ema = config.train.ema.as_mut().expect("the preset averages its weights");
+    assert!(ema.online_decay > 0.0, "the preset decays its online weights");
+    ema.decay = TEST_EMA_DECAY;
+    assert!(
+        config.train.validation.is_some(),
+        "the preset selects on a validation split"
+    );
+    let (whole, split) = whole_and_resumed(&config, &data, tmp.path(), STOP_AFTER);
     let records = |dir: &Path| weight_records(&dir.join("checkpoints/final.ckpt"));
     let (a, b) = (records(&whole), records(&split));
     // Burn records carry each parameter's random id beside its values: the values are compared. The optimiser's
@@ -149,9 +170,22 @@ fn os_scl_tfstgram_resumed_mid_epoch_ends_with_the_uninterrupted_weights() {
         tensor_data(&a[0]) != tensor_data(&a[2]),
         "the EMA is not the online model"
     );
-    let model = |dir: &Path| std::fs::read(dir.join("model.bpk")).unwrap();
+}
+
+/// The autoencoder baseline trains on batches of one machine type, shuffled among themselves
+/// (`train.batch_by_class`): stopped in the second epoch and resumed, it ends with the uninterrupted run's log,
+/// weights and `model.bpk` (2 types × 12 clips × 59 vectors, 10 % held out, batches of 256: 6 batches per epoch).
+#[test]
+fn dcase_ae_resumed_mid_epoch_ends_with_the_uninterrupted_weights() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = data(tmp.path());
+    let mut config = RunConfig::preset(System::DCASE_AE).with_epochs(2);
+    config.clip_seconds = SECONDS;
+    assert!(config.train.batch_by_class, "the preset batches by machine type");
+    let (whole, split) = whole_and_resumed(&config, &data, tmp.path(), 8);
+    let online = |dir: &Path| weight_records(&dir.join("checkpoints/final.ckpt")).swap_remove(0);
     assert!(
-        tensor_data(&model(&whole)) == tensor_data(&model(&split)),
-        "model.bpk differs after resume"
+        tensor_data(&online(&whole)) == tensor_data(&online(&split)),
+        "weights differ after resume"
     );
 }

@@ -118,13 +118,8 @@ impl Network for AeNetwork {
         self.0.layers()
     }
 
+    /// The loss kind was checked with the configuration ([`RunConfig::check`]): the step has nothing to read from it.
     fn train(self: Box<Self>, job: &TrainJob<'_>) -> Result<(Box<dyn Network>, Vec<EpochLog>)> {
-        if !matches!(job.config.loss, LossConfig::Reconstruction(_)) {
-            return Err(Error::Setting {
-                field: "loss.kind".into(),
-                reason: "system dcase-ae trains with the reconstruction loss".into(),
-            });
-        }
         let examples = Rows::new(&job.inputs[0], job.labels)?;
         let trained = asd_train::train(
             self.0,
