@@ -19,7 +19,7 @@
 //! group is then named `models-<device>`. Each measured forward ends by reading its output back to the host, so
 //! GPU times include the kernels' completion and the copy.
 
-use asd::data::FeatureCache;
+use asd::data::{ClassMap, FeatureCache};
 use asd::system::TrainJob;
 use asd::{RunConfig, System};
 use asd_features::{FeatureKind, FeatureSpec, FrontendPreset, extract_batch};
@@ -229,6 +229,7 @@ fn preset_step(
     device: &Device,
 ) {
     let labels: Vec<usize> = (0..64).map(|i| i % 41).collect();
+    let classes = ClassMap::dcase2020();
     let mut config = RunConfig::preset(system).with_epochs(1);
     config.train.validation = None;
     let def = system.def();
@@ -240,6 +241,10 @@ fn preset_step(
                     config: &config,
                     inputs,
                     labels: &labels,
+                    classes: &classes,
+                    supplemental: &[],
+                    supplemental_labels: &[],
+                    supplemental_kinds: &[],
                     device,
                     session: Session::new(),
                 };

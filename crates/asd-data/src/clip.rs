@@ -186,3 +186,23 @@ pub struct SupplementalClip {
     /// Clean machine or noise only.
     pub kind: SupplementalKind,
 }
+
+impl SupplementalClip {
+    /// The clip as a normal source-domain training clip of its type and section (section 00 when the name gives
+    /// none) with the attribute string `attributes`, for a system that trains on supplemental material as classes
+    /// of their own (firstshot2025.md §5). Its [`clip_key`](crate::clip_key) is `type/train/<file name>`.
+    pub fn training_clip(&self, attributes: &str) -> Clip {
+        let section = self.section.unwrap_or(0);
+        Clip {
+            path: self.path.clone(),
+            file_name: self.file_name.clone(),
+            machine_type: self.machine_type.clone(),
+            group: format!("section_{section:02}"),
+            id_or_section: section,
+            domain: Some(Domain::Source),
+            split: Split::Train,
+            condition: Condition::Normal,
+            attributes: attributes.into(),
+        }
+    }
+}

@@ -55,6 +55,36 @@ pub enum LossConfig {
     /// ([`reconstruction_loss`](crate::reconstruction_loss); the DCASE autoencoder baseline's loss,
     /// docs/dcase_ae.md §2). Nothing to set: `kind = "reconstruction"`.
     Reconstruction(ReconstructionLossConfig),
+    /// The AdaCos loss of the DCASE 2025 first-shot system (firstshot2025.md §8): a main head on the mixup labels
+    /// and a self-supervised head on the StatEx / FeatEx-expanded labels, each with its own scale, plus an L2 term on
+    /// the network's convolution and Linear weights.
+    #[serde(rename = "adacos")]
+    AdaCos(AdaCosLossConfig),
+}
+
+/// L2 weight on the network's convolution and Linear weights ([W24] `kernel_regularizer=l2(1e-5)`,
+/// firstshot2025.md §8.3).
+pub const ADACOS_L2: f64 = 1e-5;
+
+/// Settings of [`LossConfig::AdaCos`].
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdaCosLossConfig {
+    /// The scale of each head adapts to every training batch (Zhang et al.; the default, firstshot2025.md §8.1) or
+    /// stays at its initial value √2·ln(centres − 1).
+    pub dynamic_scale: bool,
+    /// The weight λ of the term λ·Σ‖W‖² over the network's convolution and Linear weights (not BatchNorm, not the
+    /// heads' centres).
+    pub l2: f64,
+}
+
+impl Default for AdaCosLossConfig {
+    fn default() -> Self {
+        Self {
+            dynamic_scale: true,
+            l2: ADACOS_L2,
+        }
+    }
 }
 
 /// Settings of [`LossConfig::Reconstruction`]: none (a key is refused).
@@ -85,6 +115,7 @@ impl LossConfig {
         match self {
             Self::Margin(_) => "margin",
             Self::Reconstruction(_) => "reconstruction",
+            Self::AdaCos(_) => "adacos",
         }
     }
 
@@ -96,6 +127,11 @@ impl LossConfig {
         match self {
             Self::Margin(config) => config.check(),
             Self::Reconstruction(_) => Ok(()),
+            Self::AdaCos(config) if !(config.l2.is_finite() && config.l2 >= 0.0) => Err(Error::Config {
+                field: "l2",
+                reason: format!("must be finite and ≥ 0, got {}", config.l2),
+            }),
+            Self::AdaCos(_) => Ok(()),
         }
     }
 }

@@ -81,7 +81,8 @@ mod step;
 mod supcon;
 
 pub use config::{
-    LossConfig, MIXUP_ALPHA_NERI, MIXUP_ALPHA_NOISY_ARCMIX, MarginLossConfig, MixupLoss, ReconstructionLossConfig,
+    ADACOS_L2, AdaCosLossConfig, LossConfig, MIXUP_ALPHA_NERI, MIXUP_ALPHA_NOISY_ARCMIX, MarginLossConfig, MixupLoss,
+    ReconstructionLossConfig,
 };
 pub use cross_entropy::{cross_entropy, cross_entropy_per_sample, cross_entropy_soft};
 pub use error::{Error, Result};

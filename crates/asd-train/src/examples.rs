@@ -100,6 +100,58 @@ fn check_labels(labels: &[usize], clips: usize) -> Result<()> {
     }
 }
 
+/// Several stores of features of the same shape read as one, clip after clip (e.g. the training clips, then extra
+/// training-only clips such as DCASE 2025's supplemental ones).
+#[derive(Clone, Copy)]
+pub struct Chained<'a> {
+    first: &'a dyn FeatureStore,
+    second: &'a dyn FeatureStore,
+}
+
+impl std::fmt::Debug for Chained<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Chained({} + {} clips of {:?})",
+            self.first.len(),
+            self.second.len(),
+            self.feature_shape()
+        )
+    }
+}
+
+impl<'a> Chained<'a> {
+    /// The clips of `first`, then those of `second`; an empty `second` may have any shape.
+    ///
+    /// # Errors
+    /// [`Error::PairMismatch`] when both hold clips and their feature shapes differ.
+    pub fn new(first: &'a dyn FeatureStore, second: &'a dyn FeatureStore) -> Result<Self> {
+        if !second.is_empty() && first.feature_shape() != second.feature_shape() {
+            return Err(Error::PairMismatch(format!(
+                "chained feature stores of shapes {:?} and {:?}",
+                first.feature_shape(),
+                second.feature_shape()
+            )));
+        }
+        Ok(Self { first, second })
+    }
+}
+
+impl FeatureStore for Chained<'_> {
+    fn len(&self) -> usize {
+        self.first.len() + self.second.len()
+    }
+    fn feature_shape(&self) -> (usize, usize) {
+        self.first.feature_shape()
+    }
+    fn clip(&self, i: usize) -> ArrayView2<'_, f32> {
+        match i.checked_sub(self.first.len()) {
+            Some(j) => self.second.clip(j),
+            None => self.first.clip(i),
+        }
+    }
+}
+
 /// Every row of every clip is one example: `[batch, cols]` (`Tensor<2>`), labelled with its clip's label.
 ///
 /// Example `i` is row `i % rows` of clip `i / rows`. This is ASDNet's and SpecMFN's training set: a cache of

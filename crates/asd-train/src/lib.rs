@@ -93,6 +93,6 @@ pub use config::{
 };
 pub use embed::{Extracted, ScoreFn, embed};
 pub use error::{Error, Result};
-pub use examples::{Clips, Examples, FeatureStore, Paired, Rows};
+pub use examples::{Chained, Clips, Examples, FeatureStore, Paired, Rows};
 pub use step::{Batch, StepOutput, TrainStep, check_labels};
 pub use train::{EpochLog, Observer, Session, TRAIN_LOG, TrainEvent, Trained, train, validation_split};

@@ -169,6 +169,7 @@ impl RunConfig {
             loss: recipe.loss,
             scoring: ScoringConfig {
                 pool: system.def().paper_pool(),
+                threshold: system.def().threshold(),
                 ..ScoringConfig::many(recipe.scorers)
             },
             seed: 0,

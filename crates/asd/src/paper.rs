@@ -87,6 +87,109 @@ pub const STGRAM_MFN_PAPER: PaperResults = PaperResults {
     average: (92.36, 86.34),
 };
 
+/// One machine type's row of a DCASE 2021+ table: AUC source, AUC target, pAUC (percent).
+pub type DomainRow = (&'static str, [f64; 3]);
+
+/// A paper's results in the DCASE 2021+ layout (one section per type): per type AUC_source, AUC_target and pAUC,
+/// their DCASE harmonic means and the official score Ω, beside the baseline figures the paper quotes.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DomainPaperResults {
+    /// Where the numbers are printed.
+    pub source: &'static str,
+    /// The scorer they were obtained with.
+    pub scorer: &'static str,
+    /// The paper's rows, in its order.
+    pub types: [DomainRow; 7],
+    /// The hmean row (AUC source, AUC target, pAUC).
+    pub hmean: [f64; 3],
+    /// The official score Ω.
+    pub official: f64,
+    /// The baseline's rows as the paper quotes them, same order.
+    pub baseline: [[f64; 3]; 7],
+    /// The baseline's hmean row.
+    pub baseline_hmean: [f64; 3],
+}
+
+/// The first-shot system on the DCASE 2025 development set (seed 003 Table 2, read as firstshot2025.md §10), with
+/// the AE-MSE baseline it quotes.
+pub const FIRSTSHOT_PAPER: DomainPaperResults = DomainPaperResults {
+    source: "Chu & Qian, DCASE 2025 (seed 003), Table 2",
+    scorer: "domain-knn",
+    types: [
+        ("ToyCar", [94.30, 77.02, 57.32]),
+        ("ToyTrain", [59.18, 63.24, 50.05]),
+        ("bearing", [57.08, 62.68, 52.47]),
+        ("fan", [54.78, 53.70, 50.74]),
+        ("gearbox", [79.92, 78.44, 64.68]),
+        ("slider", [74.24, 61.68, 52.89]),
+        ("valve", [79.28, 84.04, 65.11]),
+    ],
+    hmean: [68.71, 67.16, 55.59],
+    official: 63.25,
+    baseline: [
+        [71.05, 53.52, 49.70],
+        [61.76, 56.46, 50.19],
+        [66.53, 53.15, 61.12],
+        [70.96, 38.75, 49.46],
+        [64.80, 50.49, 52.49],
+        [70.10, 48.77, 52.32],
+        [63.53, 67.18, 57.35],
+    ],
+    baseline_hmean: [66.78, 51.39, 52.94],
+};
+
+/// A Markdown table in the layout of seed 003's Table 2: per machine type our AUC source / target and pAUC beside
+/// the paper's and the baseline's it quotes, the hmean row, and the official score. Types of `report` that the
+/// paper does not list (synthetic data) follow with `–` for the paper; its types absent from `report` show `–` for
+/// ours.
+pub fn domain_comparison_table(report: &Report, paper: &DomainPaperResults) -> String {
+    let mut table = format!(
+        "Ours vs {} ({}), percent: AUC source / AUC target / pAUC\n\n| type | ours | paper | baseline (quoted)          |\n|---|---|---|---|\n",
+        paper.source, paper.scorer
+    );
+    let triple = |v: [Option<f64>; 3]| {
+        v.map(|x| x.map_or_else(|| "–".to_string(), |x| format!("{:.2}", 100.0 * x)))
+            .join(" / ")
+    };
+    let printed = |v: [f64; 3]| v.map(|x| format!("{x:.2}")).join(" / ");
+    let ours = |name: &str| {
+        let t = report.types.get(name);
+        let mean = |f: fn(&asd_metrics::GroupReport) -> Option<f64>| {
+            let values: Vec<f64> = t.map(|t| t.groups.values().filter_map(f).collect()).unwrap_or_default();
+            (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
+        };
+        [mean(|g| g.auc_source), mean(|g| g.auc_target), mean(|g| Some(g.pauc))]
+    };
+    for ((name, values), baseline) in paper.types.iter().zip(&paper.baseline) {
+        table.push_str(&format!(
+            "| {name} | {} | {} | {} |\n",
+            triple(ours(name)),
+            printed(*values),
+            printed(*baseline)
+        ));
+    }
+    for name in report.types.keys().filter(|t| !paper.types.iter().any(|(p, _)| p == t)) {
+        table.push_str(&format!("| {name} | {} | – | – |\n", triple(ours(name))));
+    }
+    let official = report.official.as_ref();
+    table.push_str(&format!(
+        "| **hmean** | {} | {} | {} |\n",
+        triple([
+            official.map(|o| o.hmean_auc_source),
+            official.map(|o| o.hmean_auc_target),
+            official.map(|o| o.hmean_pauc),
+        ]),
+        printed(paper.hmean),
+        printed(paper.baseline_hmean)
+    ));
+    table.push_str(&format!(
+        "| **official Ω** | {} | {:.2} | – |\n",
+        official.map_or_else(|| "–".to_string(), |o| format!("{:.2}", 100.0 * o.score)),
+        paper.official
+    ));
+    table
+}
+
 /// The published results of a system, if it has any ([`SystemDef::paper`](crate::SystemDef::paper)).
 pub fn paper_results(system: System) -> Option<PaperResults> {
     system.def().paper()
@@ -150,15 +253,22 @@ pub fn reproduce(
         }
     };
     let output = crate::run(&config, &data, out, options, progress)?;
-    let table = match paper_results(system) {
-        Some(paper) => {
-            let reports = &output.scores.reports;
-            let chosen = reports.iter().find(|r| r.name == paper.scorer).or(reports.first());
-            chosen
-                .and_then(|r| r.report.as_ref())
-                .map_or_else(String::new, |report| comparison_table(report, &paper))
-        }
-        None => output.report().map_or_else(String::new, Report::to_table),
+    let reports = &output.scores.reports;
+    let chosen = |scorer: &str| {
+        reports
+            .iter()
+            .find(|r| r.name == scorer)
+            .or(reports.first())
+            .and_then(|r| r.report.as_ref())
+    };
+    let table = match (paper_results(system), system.def().paper_domains()) {
+        (Some(paper), _) => chosen(paper.scorer).map_or_else(String::new, |report| comparison_table(report, &paper)),
+        // The DCASE 2021+ layout needs the domains: on DCASE 2020 data (the quick benchmark) the evaluator's table.
+        (None, Some(paper)) => match chosen(paper.scorer) {
+            Some(report) if report.official.is_some() => domain_comparison_table(report, &paper),
+            _ => output.report().map_or_else(String::new, Report::to_table),
+        },
+        (None, None) => output.report().map_or_else(String::new, Report::to_table),
     };
     Ok((output, table))
 }
@@ -169,6 +279,22 @@ mod tests {
 
     /// Criterion: each paper's printed average equals the mean of its six printed type values (seed 000 §8
     /// checks this for ASDNet) to the printed precision, so no value was mistyped.
+    /// Criterion (firstshot2025.md §10): the seed's Table 2 hmean row and Ω = 63.248 follow from its per-type values
+    /// by the official formula (DCASE hmean, `dcase_protocols.md` §4.3), so no value was mistyped.
+    #[test]
+    fn the_first_shot_table_is_consistent() {
+        let hmean = |v: &[f64]| v.len() as f64 / v.iter().map(|x| 1.0 / x).sum::<f64>();
+        let column = |i: usize| FIRSTSHOT_PAPER.types.iter().map(|(_, v)| v[i]).collect::<Vec<_>>();
+        for i in 0..3 {
+            assert!(
+                (hmean(&column(i)) - FIRSTSHOT_PAPER.hmean[i]).abs() < 0.011,
+                "column {i}"
+            );
+        }
+        let all: Vec<f64> = (0..3).flat_map(column).collect();
+        assert!((hmean(&all) - FIRSTSHOT_PAPER.official).abs() < 0.011);
+    }
+
     #[test]
     fn averages_are_the_means_of_the_types() {
         for paper in [ASDNET_PAPER, SPECMFN_PAPER, LOGMEL_MFN_PAPER, STGRAM_MFN_PAPER] {

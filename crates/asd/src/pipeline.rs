@@ -12,9 +12,9 @@ use crate::run_folder::{
     CONFIG_FILE, MODEL_FILE, open_run_folder, read_classes, write_classes, write_embeddings, write_file,
 };
 use crate::scoring::{self, CalibratedScorer, ClipPooling, ExampleOutputs, NamedScores, ScorerReport, ScoringConfig};
-use crate::system::{EmbedJob, Network, TrainJob};
+use crate::system::{EmbedJob, LabelJob, Network, TrainJob};
 use crate::{Error, Result};
-use asd_data::{ClassMap, Clip, Condition, Dataset, Domain, FeatureCache, Selection, Split};
+use asd_data::{ClassMap, Clip, Condition, Dataset, Domain, FeatureCache, Selection, Split, SupplementalClip};
 use asd_metrics::{EvalOptions, Report};
 use asd_models::burn::tensor::Device;
 /// Device names of `--device` (`cpu`, `cuda`, `cuda:<index>`); see [`asd_models::parse_device`].
@@ -49,6 +49,8 @@ impl Default for RunOptions {
 struct RunClips {
     train: Vec<Clip>,
     test: Vec<Clip>,
+    /// DCASE 2025's supplemental clips (empty for other data), trained on only by a system that takes them.
+    supplemental: Vec<SupplementalClip>,
 }
 
 /// A machine type and group in words, as messages name it: `pump id_02`.
@@ -63,7 +65,11 @@ fn group_words(clip: &Clip) -> String {
 /// # Errors
 /// A dataset that cannot be opened, or one without test clips.
 fn open_data(data: &Path) -> Result<(RunClips, Vec<Error>)> {
-    let RunClips { train, test } = run_clips(data)?;
+    let RunClips {
+        train,
+        test,
+        supplemental,
+    } = run_clips(data)?;
     if test.is_empty() {
         return Err(Error::File {
             path: data.into(),
@@ -97,7 +103,14 @@ fn open_data(data: &Path) -> Result<(RunClips, Vec<Error>)> {
             });
         }
     }
-    Ok((RunClips { train, test }, problems))
+    Ok((
+        RunClips {
+            train,
+            test,
+            supplemental,
+        },
+        problems,
+    ))
 }
 
 /// The normal training clips and every test clip of the dataset at `data`.
@@ -109,7 +122,11 @@ fn run_clips(data: &Path) -> Result<RunClips> {
             .with_condition(Condition::Normal),
     );
     let test = dataset.select(&Selection::new().with_split(Split::Test));
-    Ok(RunClips { train, test })
+    Ok(RunClips {
+        train,
+        test,
+        supplemental: dataset.supplemental().to_vec(),
+    })
 }
 
 /// [`RunConfig::decide_channels`] from the training clips of `data`, which are listed only when the setting is
@@ -301,24 +318,41 @@ pub fn train(
         });
     }
     let (split, problems) = open_data(data)?;
-    let classes = system.class_map(config, &split.train, &split.test)?;
     let mut config = config.clone();
     config.decide_channels(&split.train)?;
+    open_run_folder(out)?;
+    let supplemental = system.supplemental(&config, &split.supplemental);
+    let classes = system.class_map(&LabelJob {
+        config: &config,
+        train: &split.train,
+        supplemental: &supplemental,
+        test: &split.test,
+        run_dir: Some(out),
+    })?;
     set_classes(&mut config, classes.len())?;
     config.check()?;
-    open_run_folder(out)?;
     config.save(&out.join(CONFIG_FILE))?;
     write_classes(out, &classes)?;
 
     let labels = class_indices(&classes, &split.train)?;
+    let supplemental_labels = class_indices(&classes, &supplemental)?;
     // Both splits' features before the first epoch: a test clip that does not decode is found now.
     let inputs = prepare(&config, out, &split, problems, progress)?.train;
+    let supplemental_inputs = match supplemental.is_empty() {
+        true => Vec::new(),
+        false => caches(&config, out, &supplemental, Split::Train, progress)?,
+    };
+    let supplemental_kinds = supplemental_kinds(&supplemental, &split.supplemental);
     let network = asd_models::init::seeded(&options.device, config.seed, |d| system.build(&config, d))?;
     let observer = TrainObserver(progress);
     let job = TrainJob {
         config: &config,
         inputs: &inputs,
         labels: &labels,
+        classes: &classes,
+        supplemental: &supplemental_inputs,
+        supplemental_labels: &supplemental_labels,
+        supplemental_kinds: &supplemental_kinds,
         device: &options.device,
         session: asd_train::Session {
             run_dir: Some(out),
@@ -376,6 +410,20 @@ fn set_classes(config: &mut RunConfig, n_classes: usize) -> Result<()> {
     }
     *model = fixed;
     Ok(())
+}
+
+/// The kind of each of the supplemental training clips `chosen`, found by path among the dataset's `all`.
+fn supplemental_kinds(chosen: &[Clip], all: &[SupplementalClip]) -> Vec<asd_data::SupplementalKind> {
+    let kinds: BTreeMap<&Path, asd_data::SupplementalKind> = all.iter().map(|c| (c.path.as_path(), c.kind)).collect();
+    chosen
+        .iter()
+        .map(|c| {
+            kinds
+                .get(c.path.as_path())
+                .copied()
+                .unwrap_or(asd_data::SupplementalKind::CleanMachine)
+        })
+        .collect()
 }
 
 /// Class index of each clip.
@@ -577,8 +625,20 @@ fn run_classes(config: &RunConfig, run_dir: &Path, data: &Path, out: &Path) -> R
     if run_dir.join(crate::run_folder::CLASSES_FILE).exists() {
         return read_classes(run_dir);
     }
-    let RunClips { train, test } = run_clips(data)?;
-    let classes = config.system.def().class_map(config, &train, &test)?;
+    let RunClips {
+        train,
+        test,
+        supplemental,
+    } = run_clips(data)?;
+    let system = config.system.def();
+    let supplemental = system.supplemental(config, &supplemental);
+    let classes = system.class_map(&LabelJob {
+        config,
+        train: &train,
+        supplemental: &supplemental,
+        test: &test,
+        run_dir: None,
+    })?;
     let mut fixed = config.clone();
     set_classes(&mut fixed, classes.len()).map_err(|_| Error::Setting {
         field: "model.n_classes".into(),

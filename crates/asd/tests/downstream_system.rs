@@ -3,7 +3,7 @@
 //! scored again from its run folder (its `config.toml` names the system; its weights are loaded back).
 
 use asd::audio::synth::{SynthConfig, generate};
-use asd::data::{ClassMap, ClassScheme, Clip};
+use asd::data::{ClassMap, ClassScheme};
 use asd::features::{FeatureKind, FeatureSpec, FrontendPreset};
 use asd::losses::LossConfig;
 use asd::models::burn;
@@ -15,7 +15,7 @@ use asd::models::count::ModelCount;
 use asd::models::{Embedder, ModelOutput};
 use asd::scorers::{ScorerConfig, ScorerKind};
 use asd::system::margin::{self, MarginNetwork};
-use asd::system::{EmbedJob, Network, Recipe, TrainJob, model_config, model_table};
+use asd::system::{EmbedJob, LabelJob, Network, Recipe, TrainJob, model_config, model_table};
 use asd::trainer::{Clips, EpochLog, OptimizerConfig, Schedule, TrainConfig};
 use asd::{Result, RunConfig, RunOptions, System, SystemDef};
 use serde::{Deserialize, Serialize};
@@ -113,10 +113,11 @@ impl SystemDef for TinyConvSystem {
     }
 
     /// Pseudo labels computed from the clips: the machine type alone (the default would be type × ID).
-    fn class_map(&self, _: &RunConfig, train: &[Clip], test: &[Clip]) -> Result<ClassMap> {
-        let labels = train
+    fn class_map(&self, job: &LabelJob<'_>) -> Result<ClassMap> {
+        let labels = job
+            .train
             .iter()
-            .chain(test)
+            .chain(job.test)
             .map(|c| (asd::data::clip_key(c), c.machine_type.clone()));
         Ok(ClassMap::from_listed(labels, "machine types".as_ref())?)
     }

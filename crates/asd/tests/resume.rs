@@ -189,3 +189,51 @@ fn dcase_ae_resumed_mid_epoch_ends_with_the_uninterrupted_weights() {
         "weights differ after resume"
     );
 }
+
+/// The first-shot system's step keeps two AdaCos scales and draws the simulation, mixup, StatEx and FeatEx per item:
+/// stopped in the second epoch and resumed, it ends with the uninterrupted run's log, weights, `model.bpk` and scales
+/// (a `dcase2025` tree of fan, with clean supplemental clips, and bearing, with noise-only ones and hidden
+/// attributes; small widths).
+#[test]
+fn firstshot2025_resumed_mid_epoch_ends_with_the_uninterrupted_weights_and_scales() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let synth = SynthConfig {
+        layout: SynthLayout::Dcase2025,
+        types: 2,
+        ids: 1,
+        train: 12,
+        test: 2,
+        seconds: SECONDS,
+        seed: 11,
+        supplemental: Some(3),
+        severity: None,
+    };
+    generate(&synth, &data, &mut |_, _| {}).unwrap();
+    let system = System::FIRSTSHOT2025;
+    let mut config = RunConfig::preset(system).with_epochs(2);
+    config.clip_seconds = SECONDS;
+    system.def().fit_clip_length(&mut config).unwrap();
+    config.train.batch_size = 8;
+    let model = config.model.as_mut().unwrap();
+    model.insert("widths".into(), toml::Value::try_from([16, 16, 16, 16]).unwrap());
+    model.insert("embedding_dim".into(), toml::Value::Integer(16));
+    let (whole, split) = whole_and_resumed(&config, &data, tmp.path(), 7);
+    let records = |dir: &Path| weight_records(&dir.join("checkpoints/final.ckpt"));
+    assert!(
+        tensor_data(&records(&whole)[0]) == tensor_data(&records(&split)[0]),
+        "weights differ after resume"
+    );
+    let scales = |dir: &Path| {
+        let bytes = std::fs::read(dir.join("checkpoints/final.ckpt")).unwrap();
+        let len = u64::from_le_bytes(bytes[8..16].try_into().unwrap()) as usize;
+        let info: serde_json::Value = serde_json::from_slice(&bytes[16..16 + len]).unwrap();
+        info["step_state"].clone()
+    };
+    let state = scales(&whole);
+    assert!(
+        state["main"]["scale"].as_f64().is_some() && state["ssl"]["scale"].as_f64().is_some(),
+        "{state}"
+    );
+    assert_eq!(state, scales(&split));
+}

@@ -553,6 +553,16 @@ impl ClipSpec {
     /// `section_00_noise_supplemental_normal_0000.wav` (noise only), the names a public 2025 loader documents
     /// (`dcase_protocols.md` §2.4).
     pub fn file_name(&self) -> String {
+        self.name(false)
+    }
+
+    /// The name the clip would have with its attributes shown, as the organisers' correspondence tables give it
+    /// for hidden ones (`dcase_protocols.md` §2.3); [`file_name`](Self::file_name) for a clip whose attributes show.
+    pub fn revealed_file_name(&self) -> String {
+        self.name(true)
+    }
+
+    fn name(&self, reveal: bool) -> String {
         let cond = if self.anomaly.is_some() { "anomaly" } else { "normal" };
         let section = self.group_label();
         if self.layout == SynthLayout::Dcase2020 {
@@ -578,8 +588,10 @@ impl ClipSpec {
             self.index
         );
         match self.layout {
-            SynthLayout::Dcase2025 if self.layout.hides_attributes(self.machine) => name.push_str("_noAttribute"),
-            SynthLayout::Dcase2026 if self.layout.hides_attributes(self.machine) => name.push('_'),
+            SynthLayout::Dcase2025 if !reveal && self.layout.hides_attributes(self.machine) => {
+                name.push_str("_noAttribute");
+            }
+            SynthLayout::Dcase2026 if !reveal && self.layout.hides_attributes(self.machine) => name.push('_'),
             _ => {
                 for (k, v) in self.attributes() {
                     let _ = write!(name, "_{k}_{v}"); // ok: writing to a String cannot fail
@@ -758,10 +770,43 @@ fn write_attribute_tables(config: &SynthConfig, clips: &[ClipSpec], out_dir: &Pa
                 .join(config.layout.type_name(machine))
                 .join(format!("attributes_{group:02}.csv"));
             asd_io::write(&path, text.as_bytes()).map_err(|source| AudioError::Io { path, source })?;
+            if hidden {
+                write_correspondence(config, clips, machine, group, out_dir)?;
+            }
         }
     }
     Ok(())
 }
+
+/// The organisers' ground truth of hidden attributes (`dcase_protocols.md` §2.3), for judging pseudo labels:
+/// `<type>/attributes_SS_{train,test}_correspondence.csv`, header `source_file_name,target_file_name`, one row per
+/// clip from its name with attributes to its name without.
+fn write_correspondence(
+    config: &SynthConfig,
+    clips: &[ClipSpec],
+    machine: MachineType,
+    group: usize,
+    out_dir: &Path,
+) -> Result<()> {
+    for split in [Split::Train, Split::Test] {
+        let mut text = String::from(CORRESPONDENCE_HEADER);
+        text.push('\n');
+        for clip in clips
+            .iter()
+            .filter(|c| c.machine == machine && c.group == group && c.split == split)
+        {
+            let _ = writeln!(text, "{},{}", clip.revealed_file_name(), clip.file_name()); // ok: writing to a String
+        }
+        let path = out_dir
+            .join(config.layout.type_name(machine))
+            .join(format!("attributes_{group:02}_{}_correspondence.csv", split.folder()));
+        asd_io::write(&path, text.as_bytes()).map_err(|source| AudioError::Io { path, source })?;
+    }
+    Ok(())
+}
+
+/// The header of an attribute correspondence table (`dcase_protocols.md` §2.3).
+pub const CORRESPONDENCE_HEADER: &str = "source_file_name,target_file_name";
 
 /// The manifest: generator name and version, the full config, and a warning that the data are synthetic.
 fn manifest_text(config: &SynthConfig, n_clips: usize) -> String {

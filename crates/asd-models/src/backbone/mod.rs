@@ -3,6 +3,7 @@
 
 pub mod asdnet;
 pub mod dcase_ae;
+pub mod firstshot;
 pub mod logmel_mfn;
 pub mod mfn_classifier;
 pub mod mobilefacenet;

@@ -323,6 +323,27 @@ impl SeResNet {
     pub fn count(&self, size: [usize; 2]) -> Count {
         count::total(&self.layers(size))
     }
+
+    /// Σ‖W‖² over every convolution and Linear weight (the stem, the blocks' convolutions, shortcuts and gates, the
+    /// projection; not BatchNorm): the L2 term of firstshot2025.md §8.3, `[1]`, tracked for gradients.
+    pub fn weight_square_sum(&self) -> Tensor<1> {
+        let square = |w: Tensor<4>| w.square().sum();
+        let dense = |l: &Linear| l.weight.val().square().sum();
+        let mut total = square(self.conv1.weight.val()) + dense(&self.head);
+        for (_, blocks) in self.stages() {
+            for block in blocks {
+                total = total
+                    + square(block.conv1.weight.val())
+                    + square(block.conv2.weight.val())
+                    + dense(&block.se.fc1)
+                    + dense(&block.se.fc2);
+                if let Some(d) = &block.downsample {
+                    total = total + square(d.conv.weight.val());
+                }
+            }
+        }
+        total
+    }
 }
 
 #[cfg(test)]

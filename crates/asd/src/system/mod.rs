@@ -10,6 +10,7 @@
 
 mod asdnet;
 mod dcase_ae;
+pub mod firstshot2025;
 mod logmel_mfn;
 pub mod margin;
 mod neri_attention;
@@ -56,10 +57,34 @@ pub struct TrainJob<'a> {
     pub inputs: &'a [FeatureCache],
     /// Class index of each clip.
     pub labels: &'a [usize],
+    /// The class map the labels index (its names say what each class is).
+    pub classes: &'a asd_data::ClassMap,
+    /// The training-only clips of [`SystemDef::supplemental`] (DCASE 2025's supplemental folders), one cache per
+    /// input as [`inputs`](Self::inputs); empty when the system takes none or the data have none.
+    pub supplemental: &'a [FeatureCache],
+    /// Class index of each supplemental clip.
+    pub supplemental_labels: &'a [usize],
+    /// Clean machine or noise only, for each supplemental clip.
+    pub supplemental_kinds: &'a [asd_data::SupplementalKind],
     /// The device of the network.
     pub device: &'a Device,
     /// Run folder, resume flag and observer of the trainer.
     pub session: asd_train::Session<'a>,
+}
+
+/// The clips a system's classes are computed from ([`SystemDef::class_map`]).
+pub struct LabelJob<'a> {
+    /// The resolved configuration.
+    pub config: &'a RunConfig,
+    /// The normal training clips.
+    pub train: &'a [asd_data::Clip],
+    /// The training-only clips the system takes from the supplemental folders ([`SystemDef::supplemental`]).
+    pub supplemental: &'a [asd_data::Clip],
+    /// Every test clip.
+    pub test: &'a [asd_data::Clip],
+    /// The run folder, where a system that computes its labels writes what it found; `None` when nothing is
+    /// written (a class map rebuilt to score an imported network).
+    pub run_dir: Option<&'a Path>,
 }
 
 /// What a network embeds: the clips' inputs and, for class scores, their classes.
@@ -173,6 +198,17 @@ pub trait SystemDef: Send + Sync {
         None
     }
 
+    /// The published results in the DCASE 2021+ layout (per type AUC source / target and pAUC, their harmonic means
+    /// and the official score), if the system's paper has such a table ([`crate::paper::domain_comparison_table`]).
+    fn paper_domains(&self) -> Option<crate::paper::DomainPaperResults> {
+        None
+    }
+
+    /// How the preset sets each scorer's decision threshold (default: the DCASE baseline's gamma fit at 0.9).
+    fn threshold(&self) -> asd_scorers::Threshold {
+        asd_scorers::Threshold::default()
+    }
+
     /// How the system's paper groups its AUCs: DCASE's per ID / section ([`asd_metrics::Pool::Group`], the default), or also
     /// pooled per machine type ([`asd_metrics::Pool::Type`]: the attention-net and OS-SCL codes). The preset's reports show the
     /// pooled values beside DCASE's, named as such (decisions.md §2).
@@ -249,20 +285,24 @@ pub trait SystemDef: Send + Sync {
         crate::config::ClassSource::TypeGroup
     }
 
-    /// The class map of the training clips `train`: by default what `config.classes` says. A system that computes
-    /// its classes from the audio (pseudo labels) overrides this and returns an
-    /// [`asd_data::ClassMap::from_listed`] map; listing the `test` clips as well gives them PROB scores.
+    /// The class map of the training clips: by default what `config.classes` says of `job.train`. A system that
+    /// computes its classes from the audio (pseudo labels) or trains on supplemental clips overrides this and
+    /// returns an [`asd_data::ClassMap::from_listed`] map holding every clip of `job.train` and
+    /// `job.supplemental`; listing the `test` clips as well gives them PROB scores.
     ///
     /// # Errors
     /// Fewer than two classes, or a label source that cannot be used (named).
-    fn class_map(
-        &self,
-        config: &RunConfig,
-        train: &[asd_data::Clip],
-        test: &[asd_data::Clip],
-    ) -> Result<asd_data::ClassMap> {
-        let _ = test;
-        config.classes.class_map(train)
+    fn class_map(&self, job: &LabelJob<'_>) -> Result<asd_data::ClassMap> {
+        job.config.classes.class_map(job.train)
+    }
+
+    /// The training-only clips the system takes from a DCASE 2025 dataset's supplemental folders (`clips`), as
+    /// training clips with the attribute strings of their classes ([`asd_data::SupplementalClip::training_clip`]),
+    /// one per entry of `clips` or none. They are trained on ([`TrainJob::supplemental`]) but never scored nor fitted
+    /// by a scorer. Default: none.
+    fn supplemental(&self, config: &RunConfig, clips: &[asd_data::SupplementalClip]) -> Vec<asd_data::Clip> {
+        let _ = (config, clips);
+        Vec::new()
     }
 
     /// Sets the class count of the `[model]` table (default: its `n_classes` key).
@@ -299,7 +339,7 @@ pub trait SystemDef: Send + Sync {
 pub struct System(&'static dyn SystemDef);
 
 /// The built-in systems, in the order of [`System::all`].
-const BUILTIN: [System; 9] = [
+const BUILTIN: [System; 10] = [
     System::ASDNET,
     System::SPECMFN,
     System::LOGMEL_MFN,
@@ -308,6 +348,7 @@ const BUILTIN: [System; 9] = [
     System::OS_SCL_LOGMEL,
     System::OS_SCL_TFSTGRAM,
     System::DCASE_AE,
+    System::FIRSTSHOT2025,
     System::RAW_LOGMEL,
 ];
 
@@ -335,6 +376,9 @@ impl System {
     /// The DCASE 2023–2026 Task 2 autoencoder baseline (docs/dcase_ae.md): one MLP autoencoder per machine type on
     /// vectors of 5 stacked log-Mel frames; scored by the mean squared error and the selective Mahalanobis distance.
     pub const DCASE_AE: System = System(&dcase_ae::DcaseAe);
+    /// The DCASE 2025 first-shot system (Chu & Qian, seed 003): pseudo attribute labels, SE-ResNet18 with two AdaCos
+    /// heads and Wilkinghoff's mixup / StatEx / FeatEx, supplemental and simulated classes, a domain-wise kNN.
+    pub const FIRSTSHOT2025: System = System(&firstshot2025::FirstShot2025);
     /// No network: the mean and standard deviation over time of each log-Mel band (a training-free baseline).
     pub const RAW_LOGMEL: System = System(&raw_logmel::RawLogMel);
 
@@ -675,6 +719,9 @@ mod tests {
             (System::OS_SCL_TFSTGRAM, 1_372_246, 1_377_535, 2_251_728_000),
             // docs/dcase_ae.md §1: one type's autoencoder; MACs per 640-value vector.
             (System::DCASE_AE, 267_928, 267_928, 264_192),
+            // firstshot2025.md §7: SE-ResNet18 on the 128 × 313 log-Mel; the preset's 3 classes give the
+            // self-supervised head 256 × 27 trainable centres, which the paper's count leaves out.
+            (System::FIRSTSHOT2025, 11_389_376 + 256 * 27, 11_389_376, 1_411_130_368),
         ];
         for (system, params, params_paper, macs) in expected {
             let info = info(system).unwrap();
