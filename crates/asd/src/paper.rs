@@ -5,8 +5,9 @@
 //! the paper; [`PaperResults::source`] names the table.
 
 use crate::config::RunConfig;
-use crate::pipeline::{RunOptions, RunOutput};
+use crate::pipeline::{RunOptions, RunOutput, ScoreOutput};
 use crate::progress::Progress;
+use crate::scoring::ScorerReport;
 use crate::{Result, System};
 use asd_data::DCASE2020_TYPES;
 use asd_metrics::Report;
@@ -144,7 +145,7 @@ pub const FIRSTSHOT_PAPER: DomainPaperResults = DomainPaperResults {
 /// ours.
 pub fn domain_comparison_table(report: &Report, paper: &DomainPaperResults) -> String {
     let mut table = format!(
-        "Ours vs {} ({}), percent: AUC source / AUC target / pAUC\n\n| type | ours | paper | baseline (quoted)          |\n|---|---|---|---|\n",
+        "Ours vs {} ({}), percent: AUC source / AUC target / pAUC\n\n| type | ours | paper | baseline (quoted) |\n|---|---|---|---|\n",
         paper.source, paper.scorer
     );
     let triple = |v: [Option<f64>; 3]| {
@@ -253,24 +254,34 @@ pub fn reproduce(
         }
     };
     let output = crate::run(&config, &data, out, options, progress)?;
-    let reports = &output.scores.reports;
-    let chosen = |scorer: &str| {
-        reports
-            .iter()
-            .find(|r| r.name == scorer)
-            .or(reports.first())
-            .and_then(|r| r.report.as_ref())
-    };
-    let table = match (paper_results(system), system.def().paper_domains()) {
-        (Some(paper), _) => chosen(paper.scorer).map_or_else(String::new, |report| comparison_table(report, &paper)),
-        // The DCASE 2021+ layout needs the domains: on DCASE 2020 data (the quick benchmark) the evaluator's table.
-        (None, Some(paper)) => match chosen(paper.scorer) {
-            Some(report) if report.official.is_some() => domain_comparison_table(report, &paper),
-            _ => output.report().map_or_else(String::new, Report::to_table),
-        },
-        (None, None) => output.report().map_or_else(String::new, Report::to_table),
+    let table = match paper_results(system) {
+        Some(paper) => chosen_report(&output.scores.reports, paper.scorer)
+            .map_or_else(String::new, |report| comparison_table(report, &paper)),
+        None => domain_table(system, &output.scores)
+            .unwrap_or_else(|| output.report().map_or_else(String::new, Report::to_table)),
     };
     Ok((output, table))
+}
+
+/// The report of the scorer named `scorer`, or the headline one when the run has none of that name.
+fn chosen_report<'a>(reports: &'a [ScorerReport], scorer: &str) -> Option<&'a Report> {
+    reports
+        .iter()
+        .find(|r| r.name == scorer)
+        .or(reports.first())
+        .and_then(|r| r.report.as_ref())
+}
+
+/// The system's paper table in the DCASE 2021+ layout ([`domain_comparison_table`]) beside the run's report of the
+/// paper's scorer (or the headline one), when the system has such a table and the report has the official score
+/// (data with domains; `asd run` prints it after the evaluator's table).
+pub fn domain_table(system: System, scores: &ScoreOutput) -> Option<String> {
+    let paper = system.def().paper_domains()?;
+    let report = chosen_report(&scores.reports, paper.scorer)?;
+    report
+        .official
+        .is_some()
+        .then(|| domain_comparison_table(report, &paper))
 }
 
 #[cfg(test)]

@@ -239,6 +239,16 @@ fn firstshot2025_learns_on_a_dcase2025_tree() {
     eprintln!("{}", report.to_table());
     assert!(report.average.auc > 0.65, "mean AUC {}", report.average.auc);
     assert!(official.score > 0.5, "official score {}", official.score);
+    // The seed's Table 2 layout: the paper's rows (types this tree lacks show – for ours), then this tree's other
+    // types, the hmean row and Ω.
+    let table = asd::paper::domain_table(System::FIRSTSHOT2025, &run.scores).expect("a DCASE 2021+ report");
+    eprintln!("{table}");
+    assert!(
+        table.contains("| ToyCar | – / – / – | 94.30 / 77.02 / 57.32 | 71.05 / 53.52 / 49.70 |"),
+        "{table}"
+    );
+    let omega = format!("| **official Ω** | {:.2} | 63.25 | – |", 100.0 * official.score);
+    assert!(table.contains(&omega), "{table}");
     for kind in ["anomaly_score", "decision_result"] {
         for t in ["bearing", "fan", "gearbox"] {
             let file = out.join(format!("scores/domain-knn/{kind}_{t}_section_00_test.csv"));

@@ -86,5 +86,9 @@ pub fn run(args: Args) -> Result<()> {
     if let Some(selection) = &output.selection {
         crate::error::print(&format!("{}\n", selection.note))?;
     }
-    print_results(&output.scores)
+    print_results(&output.scores)?;
+    match asd::paper::domain_table(config.system, &output.scores) {
+        Some(table) => crate::error::print(&format!("\n{table}")),
+        None => Ok(()),
+    }
 }

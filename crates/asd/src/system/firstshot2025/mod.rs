@@ -436,6 +436,73 @@ impl SystemDef for FirstShot2025 {
 mod tests {
     use super::*;
 
+    /// The values of a parameter.
+    fn values(t: Tensor<2>) -> Vec<f32> {
+        t.into_data().convert::<f32>().try_into_vec::<f32>().expect("f32")
+    }
+
+    /// Criterion (firstshot2025.md §8.3): trained a few steps (1-s clips of noise, three classes, clean and noise
+    /// supplemental items simulated), the main head's centres stay at their random initial values while the
+    /// self-supervised head's change, and both heads' dynamic scales move from √2·ln(centres − 1).
+    #[test]
+    fn the_main_head_stays_fixed_while_the_rest_trains() {
+        let device = Device::flex();
+        let settings = FirstShotSettings {
+            frames: 32,
+            widths: [16; 4],
+            embedding_dim: 8,
+            ..FirstShotSettings::default()
+        };
+        let model = asd_models::init::draw_now(settings.network().init(&device).expect("small network"));
+        let (main, ssl) = (values(model.main.centres.val()), values(model.ssl.centres.val()));
+        let waves = ndarray::Array3::from_shape_fn((12, 1, 16_000), |(c, _, t)| {
+            (((c * 7_919 + t * 104_729) % 1_000) as f32 / 500.0 - 1.0) * (1.0 + c as f32) / 12.0
+        });
+        let items: Vec<Item> = (0..12)
+            .map(|c| Item {
+                clip: c,
+                label: c % 3,
+                simulate: c == 0,
+            })
+            .collect();
+        let frontend: Arc<dyn Frontend> = Arc::from(
+            FeatureSpec::new(FeatureKind::HpfLogMel)
+                .with_preset(FrontendPreset::Firstshot2025)
+                .build()
+                .expect("front end"),
+        );
+        let mut step = FirstShotStep {
+            frontend,
+            n_classes: 3,
+            l2: asd_losses::ADACOS_L2,
+            main: AdaCosScale::new(3, 1, true),
+            ssl: AdaCosScale::new(27, 1, true),
+            waves: &waves,
+            noise: vec![11],
+        };
+        let config = TrainConfig {
+            epochs: 1,
+            batch_size: 4,
+            schedule: Schedule::Constant {},
+            ..TrainConfig::default()
+        };
+        let examples = WaveItems { waves: &waves, items };
+        let trained = asd_train::train(
+            model,
+            &examples,
+            &mut step,
+            &config,
+            &device,
+            &asd_train::Session::new(),
+        )
+        .expect("training");
+        assert_eq!(values(trained.model.main.centres.val()), main, "the main head is fixed");
+        assert_ne!(values(trained.model.ssl.centres.val()), ssl, "the SSL head trains");
+        assert_ne!(step.main.scale, AdaCosScale::new(3, 1, true).scale);
+        assert_ne!(step.ssl.scale, AdaCosScale::new(27, 1, true).scale);
+        assert!(trained.history[0].loss.is_finite());
+    }
+
     /// Criterion (firstshot2025.md §5): class names, and the simulated class beside a clean one.
     #[test]
     fn class_names() {

@@ -1,7 +1,8 @@
 //! Pseudo attribute labels for the machine types whose clips carry no attributes (firstshot2025.md §4): Method A
 //! clusters the clips' time-averaged log-Mel spectra, Method B their envelope-spectrum characteristic frequency;
 //! `auto` keeps the partition with the higher silhouette in the standardised log-Mel space. Labels are computed once,
-//! before training, from the type's training clips only, and written to the run folder with their diagnostics:
+//! before training, from each section's training clips only (a DCASE 2025 type has one section; with several, each
+//! section is its own machine and is labelled alone), and written to the run folder with their diagnostics:
 //! `pseudo_labels.csv` (`file,pseudo_attr,method,k`) and `pseudo_labels.json` (silhouettes per k, the chosen band,
 //! and the adjusted Rand index against the hidden attributes when the type's folder holds the organisers'
 //! correspondence table, `attributes_SS_train_correspondence.csv`).
@@ -47,6 +48,8 @@ pub enum PseudoMethod {
 pub struct TypeReport {
     /// The machine type.
     pub machine_type: String,
+    /// Its section (or ID): labels are computed per section, each being one machine (one per type in DCASE 2025).
+    pub group: String,
     /// The method asked for.
     pub asked: PseudoMethod,
     /// The partition kept: `cluster`, `envelope`, or `none` (one pseudo attribute).
@@ -109,7 +112,8 @@ impl Partition {
     }
 }
 
-/// The pseudo attribute of every training clip of the types in `train` without attributes, by the clip's index
+/// The pseudo attribute of every training clip of the sections (machine type × section; one per type in DCASE 2025)
+/// in `train` whose clips carry no attributes, by the clip's index
 /// in `train`, with the reports; writes both files into `run_dir` when given.
 ///
 /// # Errors
@@ -122,14 +126,17 @@ pub fn pseudo_attributes(
     per_type: &BTreeMap<String, PseudoMethod>,
     run_dir: Option<&Path>,
 ) -> Result<(HashMap<usize, String>, Vec<TypeReport>)> {
-    let mut types: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    let mut types: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
     for (i, clip) in train.iter().enumerate() {
-        types.entry(clip.machine_type.as_str()).or_default().push(i);
+        types
+            .entry((clip.machine_type.as_str(), clip.group.as_str()))
+            .or_default()
+            .push(i);
     }
     let mut attributes = HashMap::new();
     let mut reports = Vec::new();
     let mut csv = String::from("file,pseudo_attr,method,k\n");
-    for (machine_type, indices) in types {
+    for ((machine_type, group), indices) in types {
         if indices.iter().any(|&i| train[i].has_attributes()) {
             continue;
         }
@@ -139,7 +146,7 @@ pub fn pseudo_attributes(
             indices.iter().partition(|&&i| train[i].domain != Some(Domain::Target));
         let ordered: Vec<usize> = source.iter().chain(&target).copied().collect();
         let clips: Vec<Clip> = ordered.iter().map(|&i| train[i].clone()).collect();
-        let (partition, report) = label_type(config, machine_type, &clips, source.len(), asked)?;
+        let (partition, report) = label_type(config, machine_type, group, &clips, source.len(), asked)?;
         let labels: Vec<usize> = partition.source.iter().chain(&partition.target).copied().collect();
         for (&i, &label) in ordered.iter().zip(&labels) {
             let attribute = partition.attribute(label);
@@ -168,6 +175,7 @@ pub fn pseudo_attributes(
 fn label_type(
     config: &RunConfig,
     machine_type: &str,
+    group: &str,
     clips: &[Clip],
     n_source: usize,
     asked: PseudoMethod,
@@ -175,6 +183,7 @@ fn label_type(
     let n_target = clips.len() - n_source;
     let mut report = TypeReport {
         machine_type: machine_type.into(),
+        group: group.into(),
         asked,
         chosen: "none",
         k: 1,
@@ -191,7 +200,7 @@ fn label_type(
         let mut rng = group_rng(PSEUDO_LABEL_SEED, 0);
         PseudoLabels::fit(source.view(), target.view(), &kmeans, order, &mut rng).map_err(|e| Error::Setting {
             field: "model.pseudo_labels".into(),
-            reason: format!("machine type {machine_type}: {e}"),
+            reason: format!("machine type {machine_type} {group}: {e}"),
         })
     };
     let uses = |m: PseudoMethod| asked == PseudoMethod::Auto || asked == m;
