@@ -143,7 +143,7 @@ mod tests {
     /// trainable centres, a fixed main head, and the embedding's shape.
     #[test]
     fn counts_and_heads() {
-        let device = Device::flex();
+        let device = Device::flex().autodiff();
         let net = FirstShotConfig::new(SeResNetConfig::new(), 10, 128, 313)
             .init(&device)
             .expect("paper sizes");

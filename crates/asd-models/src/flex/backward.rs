@@ -1,5 +1,5 @@
 //! Layers with backward passes written for the CPU: custom operations of Burn's autodiff graph on the Flex
-//! backend, for the five kinds of layer whose generic backward pass is slowest there.
+//! backend, for the six kinds of layer whose generic backward pass is slowest there.
 //!
 //! **Depthwise 2-D** (one filter per channel, `groups = channels`). Burn's generic backward pass of a grouped
 //! convolution, which Flex inherits, loops over the groups: one small convolution per channel for the weight
@@ -14,6 +14,13 @@
 //! pass and the weight gradient are one matrix product per batch item with the item's input windows (im2col,
 //! [`crate::flex::kernels`]); the input gradient is Flex's transposed convolution.
 //!
+//! **Dense 2-D** hidden layers with a tracked input (SE-ResNet18's blocks and shortcuts). Burn's
+//! generic backward pass gives the weight gradient through the same skinny product and the input gradient through
+//! a transposed convolution, and its forward converts every input to channels-last on one thread. Here forward,
+//! weight gradient and input gradient are one matrix product per batch item with the item's input windows
+//! (im2col, gathered again in the backward pass instead of kept) and, for the input gradient, their adjoint
+//! (col2im).
+//!
 //! **Pointwise 2-D** (MobileFaceNet's 1 × 1 layers): the forward pass, the input gradient and the weight
 //! gradient are one matrix product per item each, written into fresh buffers without zeroing them first;
 //! Burn's matrix product would transpose copies of the operands for the backward pass.
@@ -26,7 +33,8 @@
 //! Other devices, other layer shapes and evaluation take the routes of [`crate::flex::conv`] and [`crate::flex::eval`].
 
 use crate::flex::kernels::{
-    self, Depthwise, Geometry1d, Planes, Pointwise, axpy, block_sums, dense, slice, sum_map, sum_pairs, tensor, valid,
+    self, Depthwise, Geometry1d, Geometry2d, Planes, Pointwise, axpy, block_sums, dense, slice, sum_map, sum_pairs,
+    tensor, valid,
 };
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
@@ -300,6 +308,46 @@ impl Backward<Flex, 2> for Dense1dBackward {
         }
         if let Some(node) = node_x {
             grads.register::<Flex>(node.id, Flex::conv1d_x_backward(x, w, grad, g.options()));
+        }
+    }
+}
+
+/// Applies a dense `conv` (`groups = 1`, no dilation, padding alike on opposite sides) to `input`
+/// (`[batch, c_in, height, width]` → `[batch, c_out, oh, ow]`), as [`Conv2d::forward`], on an autodiff device of
+/// the Flex backend; `None` otherwise. Forward, weight gradient and input gradient are each one matrix product per
+/// batch item with the item's input windows ([`kernels::conv2d`], [`kernels::conv2d_weight_grad`],
+/// [`kernels::conv2d_input_grad`]); the windows are gathered again in the backward pass rather than kept.
+pub(crate) fn dense2d(conv: &Conv2d, input: &Tensor<4>) -> Option<Tensor<4>> {
+    if !serves(input) {
+        return None;
+    }
+    let g = Geometry2d::of(conv, input.dims())?;
+    let output = record(Dense2dBackward, input, conv.weight.val(), g, |x, w, g| {
+        tensor(kernels::conv2d(slice(x), slice(w), None, g), g.output_shape())
+    })?;
+    Some(add_bias(output, conv.bias.as_ref()))
+}
+
+/// The backward step of the dense 2-D convolution (module docs).
+#[derive(Debug)]
+struct Dense2dBackward;
+
+impl Backward<Flex, 2> for Dense2dBackward {
+    /// Input and weight primitives, and the geometry.
+    type State = (FlexTensor, FlexTensor, Geometry2d);
+
+    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [node_x, node_w] = ops.parents;
+        let grad = grads.consume::<Flex>(&ops.node).to_contiguous();
+        let (x, w, g) = ops.state;
+        if let Some(node) = node_w {
+            let gw = kernels::conv2d_weight_grad(slice(&x), slice(&grad), &g);
+            let [kh, kw] = g.kernel;
+            grads.register::<Flex>(node.id, tensor(gw, [g.c_out, g.c_in, kh, kw]));
+        }
+        if let Some(node) = node_x {
+            let gx = kernels::conv2d_input_grad(slice(&w), slice(&grad), &g);
+            grads.register::<Flex>(node.id, tensor(gx, g.input_shape()));
         }
     }
 }

@@ -2,10 +2,11 @@
 //! as the layer's own `forward` up to float32 rounding of the sums' order (tested against Burn's convolution,
 //! values and gradients).
 //!
-//! - **Evaluation on Flex** (`crate::flex::eval`): dense 1-D layers as im2col and one matrix product per item,
-//!   pointwise 2-D layers as one product per item, depthwise 2-D layers by a register-blocked kernel.
+//! - **Evaluation on Flex** (`crate::flex::eval`): dense 1-D and 2-D layers (of at least 4 input channels) as im2col
+//!   and one matrix product per item, pointwise 2-D layers as one product per item, depthwise 2-D layers by a register-blocked kernel.
 //! - **Training on Flex** (custom autodiff operations, `crate::flex::backward`): dense 1-D layers, depthwise and
-//!   pointwise 2-D layers, with the same forward kernels. Burn's generic weight gradient of a convolution is
+//!   pointwise 2-D layers, dense 2-D hidden layers (a tracked input of at least 4 channels), with the same forward
+//!   kernels. Burn's generic weight gradient of a convolution is
 //!   itself a convolution over the batch axis with the output gradient as its kernel (e.g. 2 666 taps wide for
 //!   ASDNet's first layer), which Flex computes through a very skinny im2col product; there it is one matrix
 //!   product per item.
@@ -88,7 +89,7 @@ pub fn conv2d(conv: &Conv2d, input: Tensor<4>) -> Tensor<4> {
     };
     let [c_out, c_in, kh, kw] = conv.weight.dims();
     if !product_route(&input, conv.groups) {
-        return conv.forward(input);
+        return crate::flex::backward::dense2d(conv, &input).unwrap_or_else(|| conv.forward(input));
     }
     let x = if top + left + bottom + right > 0 {
         input.pad([(top, bottom), (left, right)], PadMode::Constant(0.0))
@@ -293,6 +294,29 @@ mod tests {
         check(&pointwise, [1, 3, 4, 6], "pointwise, one item");
         let rectangular = Conv2dConfig::new([1, 3], [2, 4]).with_stride([1, 3]).init(&device);
         check(&rectangular, [2, 1, 5, 13], "2 × 4 kernel, stride 1 × 3");
+        // SE-ResNet18's layers: 3 × 3 blocks, the 1 × 1 stride-2 shortcut, and the 7 × 7 stem (one input channel:
+        // Burn's route, or the broadcast product for data).
+        let block = Conv2dConfig::new([4, 6], [3, 3])
+            .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+            .with_bias(false)
+            .init(&device);
+        check(&block, [3, 4, 8, 10], "dense 3 × 3, stride 1, padded");
+        check(&block, [1, 4, 8, 10], "dense 3 × 3, one item");
+        check(
+            &block,
+            [9, 4, 6, 7],
+            "dense 3 × 3, more items than threads on most machines",
+        );
+        let shortcut = Conv2dConfig::new([4, 6], [1, 1])
+            .with_stride([2, 2])
+            .with_bias(false)
+            .init(&device);
+        check(&shortcut, [2, 4, 7, 9], "1 × 1, stride 2");
+        let stem = Conv2dConfig::new([1, 5], [7, 7])
+            .with_stride([2, 2])
+            .with_padding(PaddingConfig2d::Explicit(3, 3, 3, 3))
+            .init(&device);
+        check(&stem, [2, 1, 16, 21], "7 × 7, stride 2, padded 3");
     }
 
     /// Depthwise layers take the hand-written backward pass of `crate::flex::backward` (MobileFaceNet's 3 × 3

@@ -14,7 +14,7 @@
 //! Callers take these routes for inputs the module [`serves`]; a layer shape a route does not cover runs Burn's
 //! layer. Values equal Burn's up to float32 rounding (tested below).
 
-use crate::flex::kernels::{self, Depthwise, Geometry1d, Planes, Pointwise, slice, tensor};
+use crate::flex::kernels::{self, Depthwise, Geometry1d, Geometry2d, Planes, Pointwise, slice, tensor};
 use burn::backend::Flex;
 use burn::backend::flex::FlexTensor;
 use burn::module::Param;
@@ -86,12 +86,16 @@ pub(crate) fn conv2d(conv: &Conv2d, input: Tensor<4>) -> Tensor<4> {
     enum Route {
         Depthwise(Depthwise),
         Pointwise(Pointwise),
+        Dense(Geometry2d),
     }
     let dims = input.dims();
     let route = match (Depthwise::of(conv, dims), Pointwise::of(conv, dims)) {
         (Some(g), _) => Route::Depthwise(g),
         (None, Some(g)) => Route::Pointwise(g),
-        (None, None) => return conv.forward(input),
+        (None, None) => match Geometry2d::of(conv, dims) {
+            Some(g) => Route::Dense(g),
+            None => return conv.forward(input),
+        },
     };
     let Some((w, bias)) = weights(conv.weight.val(), conv.bias.as_ref()) else {
         return conv.forward(input);
@@ -104,6 +108,7 @@ pub(crate) fn conv2d(conv: &Conv2d, input: Tensor<4>) -> Tensor<4> {
     let out = match route {
         Route::Depthwise(g) => tensor(kernels::depthwise(x, w, bias, &g), g.output_shape()),
         Route::Pointwise(g) => tensor(kernels::pointwise(x, w, bias, &g), g.output_shape()),
+        Route::Dense(g) => tensor(kernels::conv2d(x, w, bias, &g), g.output_shape()),
     };
     Tensor::from_primitive::<Flex>(out)
 }
@@ -254,6 +259,30 @@ mod tests {
                 .max()
                 .into_scalar::<f32>();
             assert!(d < 1e-5, "pointwise, batch {batch}: {d}");
+        }
+        // Dense layers: SE-ResNet18's 3 × 3 blocks (stride 1 and 2), its 1 × 1 stride-2 shortcut, a rectangular
+        // kernel without padding; one item (the product on every thread) and several; a first layer of one channel
+        // (SE-ResNet18's 7 × 7 stem), which keeps Burn's route.
+        // (c_in, c_out, kernel, stride, padding, bias, [batch, height, width])
+        let dense = [
+            (4, 6, [3, 3], [1, 1], [1, 1], false, [3, 8, 10]),
+            (4, 6, [3, 3], [2, 2], [1, 1], true, [1, 9, 11]),
+            (4, 6, [1, 1], [2, 2], [0, 0], false, [2, 7, 9]),
+            (1, 5, [7, 7], [2, 2], [3, 3], false, [2, 16, 21]),
+            (3, 2, [2, 4], [1, 3], [0, 0], true, [5, 5, 13]),
+        ];
+        for (c_in, c_out, kernel, stride, [ph, pw], bias, [batch, height, width]) in dense {
+            let conv = Conv2dConfig::new([c_in, c_out], kernel)
+                .with_stride(stride)
+                .with_padding(PaddingConfig2d::Explicit(ph, pw, ph, pw))
+                .with_bias(bias)
+                .init(&device);
+            let x = Tensor::<4>::random([batch, c_in, height, width], Distribution::Normal(0.0, 1.0), &device);
+            let d = (conv2d(&conv, x.clone()) - conv.forward(x))
+                .abs()
+                .max()
+                .into_scalar::<f32>();
+            assert!(d < 1e-4, "dense {kernel:?} stride {stride:?}, batch {batch}: {d}");
         }
     }
 

@@ -1,6 +1,6 @@
 //! Float32 kernels on contiguous buffers, shared by the custom autodiff operations of [`crate::flex::backward`] and
 //! the evaluation routes of [`crate::flex::eval`]: the Flex primitive ↔ slice conversions, the layouts they work
-//! on, the per-item matrix products of dense 1-D (im2col) and pointwise 2-D convolutions and their weight
+//! on, the per-item matrix products of dense 1-D and 2-D (im2col) and pointwise 2-D convolutions and their
 //! gradients, the depthwise 2-D convolution, and sums in vector lanes. Hot loops that the compiler would
 //! otherwise build for baseline x86-64 run through `pulp`'s run-time dispatch.
 
@@ -688,4 +688,205 @@ pub(crate) fn sum_outer_items(a: &[f32], c: &[f32], items: usize, [m, k, cols]: 
         let c_b = dense(&c[b * k * cols..][..k * cols], k, cols).transposed();
         matmul(dst, a_b, c_b, parallel);
     })
+}
+
+/// The fewest input channels of a dense 2-D layer that takes [`conv2d`]'s route: hidden layers. A network's first
+/// layer over one to three feature channels (the MobileFaceNets' log-Mel, STgram, TFSTgram; SE-ResNet18's stem)
+/// keeps its own route, and with it the float32 rounding of those systems' measured figures.
+pub(crate) const DENSE_MIN_CHANNELS: usize = 4;
+
+/// Geometry of a dense 2-D layer: input `[batch, c_in, height, width]`, weight `[c_out, c_in, kh, kw]`, stride,
+/// symmetric zero padding, no dilation; the output is `[batch, c_out, oh, ow]`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Geometry2d {
+    pub(crate) batch: usize,
+    pub(crate) c_in: usize,
+    pub(crate) height: usize,
+    pub(crate) width: usize,
+    pub(crate) c_out: usize,
+    pub(crate) kernel: [usize; 2],
+    pub(crate) stride: [usize; 2],
+    pub(crate) padding: [usize; 2],
+    pub(crate) out: [usize; 2],
+}
+
+impl Geometry2d {
+    /// The geometry of `conv` on an input of shape `dims`; `None` unless the layer is dense (`groups = 1`), not
+    /// dilated, padded alike on opposite sides, reads at least [`DENSE_MIN_CHANNELS`] channels, and the input
+    /// matches its channels and covers its kernel.
+    pub(crate) fn of(conv: &Conv2d, [batch, c_in, height, width]: [usize; 4]) -> Option<Self> {
+        if c_in < DENSE_MIN_CHANNELS {
+            return None;
+        }
+        let padding = match conv.padding {
+            PaddingConfig2d::Valid => [0, 0],
+            PaddingConfig2d::Explicit(top, left, bottom, right) if top == bottom && left == right => [top, left],
+            _ => return None,
+        };
+        let [c_out, w_in, kh, kw] = conv.weight.dims();
+        if conv.groups != 1 || conv.dilation != [1, 1] || w_in != c_in {
+            return None;
+        }
+        let out =
+            |len: usize, k: usize, pad: usize, stride: usize| (len + 2 * pad).checked_sub(k).map(|n| n / stride + 1);
+        let [sh, sw] = conv.stride;
+        Some(Self {
+            batch,
+            c_in,
+            height,
+            width,
+            c_out,
+            kernel: [kh, kw],
+            stride: conv.stride,
+            padding,
+            out: [out(height, kh, padding[0], sh)?, out(width, kw, padding[1], sw)?],
+        })
+    }
+
+    /// Rows of the window matrix, `c_in · kh · kw`.
+    fn taps(&self) -> usize {
+        self.c_in * self.kernel[0] * self.kernel[1]
+    }
+
+    /// Output positions per channel, `oh · ow`.
+    fn positions(&self) -> usize {
+        self.out[0] * self.out[1]
+    }
+
+    /// Length of one item's window matrix.
+    fn window_len(&self) -> usize {
+        self.taps() * self.positions()
+    }
+
+    /// Values of one input item.
+    fn item_len(&self) -> usize {
+        self.c_in * self.height * self.width
+    }
+
+    /// `[batch, c_out, oh, ow]`.
+    pub(crate) fn output_shape(&self) -> [usize; 4] {
+        [self.batch, self.c_out, self.out[0], self.out[1]]
+    }
+
+    /// `[batch, c_in, height, width]`.
+    pub(crate) fn input_shape(&self) -> [usize; 4] {
+        [self.batch, self.c_in, self.height, self.width]
+    }
+
+    /// For window row `row` (channel c, tap (ky, kx)): the channel, and per axis the tap offset and the output
+    /// positions whose tap reads inside the input ([`valid`]).
+    fn row(&self, row: usize) -> (usize, [usize; 2], [std::ops::Range<usize>; 2]) {
+        let [kh, kw] = self.kernel;
+        let (c, ky, kx) = (row / (kh * kw), (row / kw) % kh, row % kw);
+        let rows = valid(ky, self.padding[0], self.stride[0], self.height, self.out[0]);
+        let cols = valid(kx, self.padding[1], self.stride[1], self.width, self.out[1]);
+        (c, [ky, kx], [rows, cols])
+    }
+}
+
+/// The input windows of one batch item `x` (`[c_in, height, width]`) into `cols` (`[c_in · kh · kw, oh · ow]`):
+/// `cols[(c · kh + ky) · kw + kx, oy · ow + ox] = x[c, oy · sh + ky − ph, ox · sw + kx − pw]`, 0 in the padding.
+/// Every value of `cols` is written.
+fn im2col2d_item(x: &[f32], g: &Geometry2d, cols: &mut [f32]) {
+    let [oh, ow] = g.out;
+    let [sh, sw] = g.stride;
+    for (row, out) in cols.chunks_exact_mut(oh * ow).enumerate() {
+        let (c, [ky, kx], [rows, inside]) = g.row(row);
+        let plane = &x[c * g.height * g.width..][..g.height * g.width];
+        for (oy, line) in out.chunks_exact_mut(ow).enumerate() {
+            if !rows.contains(&oy) || inside.is_empty() {
+                line.fill(0.0);
+                continue;
+            }
+            line[..inside.start].fill(0.0);
+            line[inside.end..].fill(0.0);
+            let iy = oy * sh + ky - g.padding[0];
+            let first = iy * g.width + inside.start * sw + kx - g.padding[1];
+            let line = &mut line[inside.clone()];
+            if sw == 1 {
+                line.copy_from_slice(&plane[first..][..line.len()]);
+            } else {
+                for (v, &x) in line.iter_mut().zip(plane[first..].iter().step_by(sw)) {
+                    *v = x;
+                }
+            }
+        }
+    }
+}
+
+/// The adjoint of [`im2col2d_item`]: adds every window value of `cols` back onto the input position it was read
+/// from, in `dx` (`[c_in, height, width]`).
+fn col2im2d_item(cols: &[f32], g: &Geometry2d, dx: &mut [f32]) {
+    let [oh, ow] = g.out;
+    let [sh, sw] = g.stride;
+    for (row, values) in cols.chunks_exact(oh * ow).enumerate() {
+        let (c, [ky, kx], [rows, inside]) = g.row(row);
+        if inside.is_empty() {
+            continue;
+        }
+        let plane = &mut dx[c * g.height * g.width..][..g.height * g.width];
+        for oy in rows {
+            let iy = oy * sh + ky - g.padding[0];
+            let first = iy * g.width + inside.start * sw + kx - g.padding[1];
+            let line = &values[oy * ow..][inside.clone()];
+            if sw == 1 {
+                for (d, v) in plane[first..][..line.len()].iter_mut().zip(line) {
+                    *d += v;
+                }
+            } else {
+                for (d, v) in plane[first..].iter_mut().step_by(sw).zip(line) {
+                    *d += v;
+                }
+            }
+        }
+    }
+}
+
+/// The dense 2-D convolution of `x` (`[batch, c_in, height, width]`) with `w` (`[c_out, c_in, kh, kw]`) plus an
+/// optional `bias` (`[c_out]`): `[batch, c_out, oh, ow]`. Per batch item, the input windows ([`im2col2d_item`])
+/// and one matrix product `w [c_out, c_in · kh · kw] × windows [c_in · kh · kw, oh · ow]` added straight onto the
+/// item's output, set to the bias first.
+pub(crate) fn conv2d(x: &[f32], w: &[f32], bias: Option<&[f32]>, g: &Geometry2d) -> Vec<f32> {
+    let weight = dense(w, g.c_out, g.taps());
+    build(
+        g.batch,
+        [g.c_out, g.positions()],
+        |r| bias.map_or(0.0, |b| b[r]),
+        g.window_len(),
+        |b, dst, cols, parallel| {
+            im2col2d_item(&x[b * g.item_len()..][..g.item_len()], g, cols);
+            matmul(dst, weight, dense(cols, g.taps(), g.positions()), parallel);
+        },
+    )
+}
+
+/// The weight gradient of [`conv2d`] (`[c_out, c_in, kh, kw]`) for the output gradient `grad`
+/// (`[batch, c_out, oh, ow]`): `Σ_b grad_b [c_out, oh · ow] × windows_bᵀ` ([`batch_sum`]).
+pub(crate) fn conv2d_weight_grad(x: &[f32], grad: &[f32], g: &Geometry2d) -> Vec<f32> {
+    let out_len = g.c_out * g.positions();
+    batch_sum(g.batch, g.c_out * g.taps(), g.window_len(), |b, dst, cols, parallel| {
+        im2col2d_item(&x[b * g.item_len()..][..g.item_len()], g, cols);
+        let grad_b = dense(&grad[b * out_len..][..out_len], g.c_out, g.positions());
+        matmul(dst, grad_b, dense(cols, g.taps(), g.positions()).transposed(), parallel);
+    })
+}
+
+/// The input gradient of [`conv2d`] (`[batch, c_in, height, width]`) for the output gradient `grad`: per item
+/// the window gradients `wᵀ [c_in · kh · kw, c_out] × grad_b [c_out, oh · ow]`, added back onto the input
+/// positions ([`col2im2d_item`]).
+pub(crate) fn conv2d_input_grad(w: &[f32], grad: &[f32], g: &Geometry2d) -> Vec<f32> {
+    let out_len = g.c_out * g.positions();
+    let weight = dense(w, g.c_out, g.taps()).transposed();
+    build(
+        g.batch,
+        [g.c_in, g.height * g.width],
+        |_| 0.0,
+        g.window_len(),
+        |b, dx, cols, parallel| {
+            cols.fill(0.0);
+            let grad_b = dense(&grad[b * out_len..][..out_len], g.c_out, g.positions());
+            matmul(cols, weight, grad_b, parallel);
+            col2im2d_item(cols, g, dx);
+        },
+    )
 }
