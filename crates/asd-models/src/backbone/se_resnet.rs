@@ -189,7 +189,8 @@ pub struct SeBasicBlock {
     pub downsample: Option<Downsample>,
 }
 
-/// A convolution followed by its BatchNorm, on the Flex fast paths where they serve.
+/// A convolution followed by its BatchNorm, on the Flex fast paths where they serve (the stem, over one channel,
+/// takes the im2col route too: `flex::conv::conv2d_im2col`).
 fn conv_bn(conv: &Conv2d, bn: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
     crate::flex::conv::batch_norm2d(bn, crate::flex::conv::conv2d(conv, x))
 }
@@ -265,7 +266,8 @@ impl SeResNet {
     pub fn forward(&self, input: Tensor<4>) -> Tensor<2> {
         assert_shape!(input, [_, 1, _, _]);
         let (k, s, p) = POOL;
-        let x = relu(conv_bn(&self.conv1, &self.bn1, input));
+        let stem = crate::flex::conv::conv2d_im2col(&self.conv1, input);
+        let x = relu(crate::flex::conv::batch_norm2d(&self.bn1, stem));
         let x = max_pool2d(x, MaxPoolOptions::new([k, k]).with_stride([s, s]).with_padding([p, p]));
         let x = self
             .stages()

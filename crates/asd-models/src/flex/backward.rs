@@ -314,14 +314,15 @@ impl Backward<Flex, 2> for Dense1dBackward {
 
 /// Applies a dense `conv` (`groups = 1`, no dilation, padding alike on opposite sides) to `input`
 /// (`[batch, c_in, height, width]` → `[batch, c_out, oh, ow]`), as [`Conv2d::forward`], on an autodiff device of
-/// the Flex backend; `None` otherwise. Forward, weight gradient and input gradient are each one matrix product per
+/// the Flex backend; `None` otherwise (and for fewer than `kernels::DENSE_MIN_CHANNELS` input channels unless
+/// `any_channels`). Forward, weight gradient and input gradient are each one matrix product per
 /// batch item with the item's input windows ([`kernels::conv2d`], [`kernels::conv2d_weight_grad`],
 /// [`kernels::conv2d_input_grad`]); the windows are gathered again in the backward pass rather than kept.
-pub(crate) fn dense2d(conv: &Conv2d, input: &Tensor<4>) -> Option<Tensor<4>> {
+pub(crate) fn dense2d(conv: &Conv2d, input: &Tensor<4>, any_channels: bool) -> Option<Tensor<4>> {
     if !serves(input) {
         return None;
     }
-    let g = Geometry2d::of(conv, input.dims())?;
+    let g = Geometry2d::of(conv, input.dims(), any_channels)?;
     let output = record(Dense2dBackward, input, conv.weight.val(), g, |x, w, g| {
         tensor(kernels::conv2d(slice(x), slice(w), None, g), g.output_shape())
     })?;

@@ -73,8 +73,23 @@ pub fn conv1d_relu(conv: &Conv1d, input: Tensor<3>) -> Tensor<3> {
 /// # Panics
 /// As [`Conv2d::forward`]: if the channel axis differs from the layer's or the input is smaller than the kernel.
 pub fn conv2d(conv: &Conv2d, input: Tensor<4>) -> Tensor<4> {
+    route2d(conv, input, false)
+}
+
+/// [`conv2d`] with a dense layer of any channel count on the im2col route that hidden layers take (in training
+/// when its input is tracked): for a network's first layer over few feature channels, which [`conv2d`] leaves on
+/// its earlier route to keep the MobileFaceNet systems' rounding (SE-ResNet18's stem takes this one).
+///
+/// # Panics
+/// As [`conv2d`].
+pub fn conv2d_im2col(conv: &Conv2d, input: Tensor<4>) -> Tensor<4> {
+    route2d(conv, input, true)
+}
+
+/// [`conv2d`]'s routes; `any_channels` lets a dense layer of fewer than 4 input channels take the im2col one.
+fn route2d(conv: &Conv2d, input: Tensor<4>, any_channels: bool) -> Tensor<4> {
     if crate::flex::eval::serves(&input) {
-        return crate::flex::eval::conv2d(conv, input);
+        return crate::flex::eval::conv2d(conv, input, any_channels);
     }
     if let Some(out) = crate::flex::backward::depthwise2d(conv, &input) {
         return out;
@@ -89,7 +104,7 @@ pub fn conv2d(conv: &Conv2d, input: Tensor<4>) -> Tensor<4> {
     };
     let [c_out, c_in, kh, kw] = conv.weight.dims();
     if !product_route(&input, conv.groups) {
-        return crate::flex::backward::dense2d(conv, &input).unwrap_or_else(|| conv.forward(input));
+        return crate::flex::backward::dense2d(conv, &input, any_channels).unwrap_or_else(|| conv.forward(input));
     }
     let x = if top + left + bottom + right > 0 {
         input.pad([(top, bottom), (left, right)], PadMode::Constant(0.0))
@@ -225,6 +240,21 @@ mod tests {
         }
     }
 
+    /// A dense 2-D layer on the im2col route whatever its channel count ([`conv2d_im2col`]).
+    struct Im2col(Conv2d);
+
+    impl Layer<4> for Im2col {
+        fn ours(&self, x: Tensor<4>) -> Tensor<4> {
+            conv2d_im2col(&self.0, x)
+        }
+        fn burn(&self, x: Tensor<4>) -> Tensor<4> {
+            self.0.forward(x)
+        }
+        fn params(&self) -> (Tensor<4>, Option<Tensor<1>>) {
+            self.0.params()
+        }
+    }
+
     /// Compares both routes on a random input of `shape`, with the input untracked (data, as a first layer
     /// sees it) and tracked (a hidden layer).
     fn check<const D: usize, L: Layer<D>>(layer: &L, shape: [usize; D], what: &str) {
@@ -317,6 +347,11 @@ mod tests {
             .with_padding(PaddingConfig2d::Explicit(3, 3, 3, 3))
             .init(&device);
         check(&stem, [2, 1, 16, 21], "7 × 7, stride 2, padded 3");
+        check(
+            &Im2col(stem),
+            [2, 1, 16, 21],
+            "7 × 7, stride 2, padded 3, on the im2col route",
+        );
     }
 
     /// Depthwise layers take the hand-written backward pass of `crate::flex::backward` (MobileFaceNet's 3 × 3

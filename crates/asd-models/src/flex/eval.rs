@@ -79,9 +79,10 @@ pub(crate) fn conv1d(conv: &Conv1d, input: Tensor<3>, relu: bool) -> Tensor<3> {
 }
 
 /// Applies `conv` to `input` (`[batch, c_in, height, width]`), as [`Conv2d::forward`], for an input this
-/// module [`serves`]: depthwise layers ([`Depthwise::of`]) and pointwise ones ([`Pointwise::of`]) by the
-/// kernels of [`crate::flex::kernels`], others by Burn's forward.
-pub(crate) fn conv2d(conv: &Conv2d, input: Tensor<4>) -> Tensor<4> {
+/// module [`serves`]: depthwise layers ([`Depthwise::of`]), pointwise ones ([`Pointwise::of`]) and dense ones
+/// ([`Geometry2d::of`], at any channel count when `any_channels`) by the kernels of [`crate::flex::kernels`],
+/// others by Burn's forward.
+pub(crate) fn conv2d(conv: &Conv2d, input: Tensor<4>, any_channels: bool) -> Tensor<4> {
     /// The kernel a layer takes.
     enum Route {
         Depthwise(Depthwise),
@@ -92,7 +93,7 @@ pub(crate) fn conv2d(conv: &Conv2d, input: Tensor<4>) -> Tensor<4> {
     let route = match (Depthwise::of(conv, dims), Pointwise::of(conv, dims)) {
         (Some(g), _) => Route::Depthwise(g),
         (None, Some(g)) => Route::Pointwise(g),
-        (None, None) => match Geometry2d::of(conv, dims) {
+        (None, None) => match Geometry2d::of(conv, dims, any_channels) {
             Some(g) => Route::Dense(g),
             None => return conv.forward(input),
         },
@@ -242,7 +243,7 @@ mod tests {
                 Distribution::Normal(0.0, 1.0),
                 &device,
             );
-            let d = (conv2d(&conv, x.clone()) - conv.forward(x))
+            let d = (conv2d(&conv, x.clone(), false) - conv.forward(x))
                 .abs()
                 .max()
                 .into_scalar::<f32>();
@@ -254,7 +255,7 @@ mod tests {
         for (batch, bias) in [(3, true), (1, false)] {
             let conv = Conv2dConfig::new([6, 5], [1, 1]).with_bias(bias).init(&device);
             let x = Tensor::<4>::random([batch, 6, 4, 9], Distribution::Normal(0.0, 1.0), &device);
-            let d = (conv2d(&conv, x.clone()) - conv.forward(x))
+            let d = (conv2d(&conv, x.clone(), false) - conv.forward(x))
                 .abs()
                 .max()
                 .into_scalar::<f32>();
@@ -262,7 +263,7 @@ mod tests {
         }
         // Dense layers: SE-ResNet18's 3 × 3 blocks (stride 1 and 2), its 1 × 1 stride-2 shortcut, a rectangular
         // kernel without padding; one item (the product on every thread) and several; a first layer of one channel
-        // (SE-ResNet18's 7 × 7 stem), which keeps Burn's route.
+        // (SE-ResNet18's 7 × 7 stem), on Burn's route and, asked for, on the im2col one.
         // (c_in, c_out, kernel, stride, padding, bias, [batch, height, width])
         let dense = [
             (4, 6, [3, 3], [1, 1], [1, 1], false, [3, 8, 10]),
@@ -278,11 +279,13 @@ mod tests {
                 .with_bias(bias)
                 .init(&device);
             let x = Tensor::<4>::random([batch, c_in, height, width], Distribution::Normal(0.0, 1.0), &device);
-            let d = (conv2d(&conv, x.clone()) - conv.forward(x))
-                .abs()
-                .max()
-                .into_scalar::<f32>();
-            assert!(d < 1e-4, "dense {kernel:?} stride {stride:?}, batch {batch}: {d}");
+            for any_channels in [false, true] {
+                let d = (conv2d(&conv, x.clone(), any_channels) - conv.forward(x.clone()))
+                    .abs()
+                    .max()
+                    .into_scalar::<f32>();
+                assert!(d < 1e-4, "dense {kernel:?} stride {stride:?}, batch {batch}: {d}");
+            }
         }
     }
 

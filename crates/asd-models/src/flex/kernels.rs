@@ -690,9 +690,10 @@ pub(crate) fn sum_outer_items(a: &[f32], c: &[f32], items: usize, [m, k, cols]: 
     })
 }
 
-/// The fewest input channels of a dense 2-D layer that takes [`conv2d`]'s route: hidden layers. A network's first
-/// layer over one to three feature channels (the MobileFaceNets' log-Mel, STgram, TFSTgram; SE-ResNet18's stem)
-/// keeps its own route, and with it the float32 rounding of those systems' measured figures.
+/// The fewest input channels of a dense 2-D layer that takes [`conv2d`]'s route by default: hidden layers. A
+/// network's first layer over one to three feature channels (the MobileFaceNets' log-Mel, STgram, TFSTgram) keeps its
+/// own route, and with it the float32 rounding of those systems' measured figures; a network asks for the route for
+/// any layer through `flex::conv::conv2d_im2col` (SE-ResNet18's stem).
 pub(crate) const DENSE_MIN_CHANNELS: usize = 4;
 
 /// Geometry of a dense 2-D layer: input `[batch, c_in, height, width]`, weight `[c_out, c_in, kh, kw]`, stride,
@@ -712,10 +713,10 @@ pub(crate) struct Geometry2d {
 
 impl Geometry2d {
     /// The geometry of `conv` on an input of shape `dims`; `None` unless the layer is dense (`groups = 1`), not
-    /// dilated, padded alike on opposite sides, reads at least [`DENSE_MIN_CHANNELS`] channels, and the input
-    /// matches its channels and covers its kernel.
-    pub(crate) fn of(conv: &Conv2d, [batch, c_in, height, width]: [usize; 4]) -> Option<Self> {
-        if c_in < DENSE_MIN_CHANNELS {
+    /// dilated, padded alike on opposite sides, and the input matches its channels and covers its kernel; with
+    /// `any_channels` false also unless it reads at least [`DENSE_MIN_CHANNELS`] channels.
+    pub(crate) fn of(conv: &Conv2d, [batch, c_in, height, width]: [usize; 4], any_channels: bool) -> Option<Self> {
+        if !any_channels && c_in < DENSE_MIN_CHANNELS {
             return None;
         }
         let padding = match conv.padding {
