@@ -63,18 +63,23 @@ fn tensor_data(record: &[u8]) -> &[u8] {
     &record[(10 + metadata).div_ceil(256) * 256..]
 }
 
-/// A synthetic tree of 2 types × 12 training clips of [`SECONDS`] in `dir`.
+/// A synthetic DCASE 2020 tree of 2 types × 12 training clips of [`SECONDS`] in `dir`.
 fn data(dir: &Path) -> std::path::PathBuf {
+    data_of(dir, SynthLayout::Dcase2020, None)
+}
+
+/// [`data`] in `layout`, with `supplemental` clips per type (DCASE 2025).
+fn data_of(dir: &Path, layout: SynthLayout, supplemental: Option<usize>) -> std::path::PathBuf {
     let data = dir.join("data");
     let synth = SynthConfig {
-        layout: SynthLayout::Dcase2020,
+        layout,
         types: 2,
         ids: 1,
         train: 12,
         test: 2,
         seconds: SECONDS,
         seed: 11,
-        supplemental: None,
+        supplemental,
         severity: None,
     };
     generate(&synth, &data, &mut |_, _| {}).unwrap();
@@ -197,19 +202,7 @@ fn dcase_ae_resumed_mid_epoch_ends_with_the_uninterrupted_weights() {
 #[test]
 fn firstshot2025_resumed_mid_epoch_ends_with_the_uninterrupted_weights_and_scales() {
     let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    let synth = SynthConfig {
-        layout: SynthLayout::Dcase2025,
-        types: 2,
-        ids: 1,
-        train: 12,
-        test: 2,
-        seconds: SECONDS,
-        seed: 11,
-        supplemental: Some(3),
-        severity: None,
-    };
-    generate(&synth, &data, &mut |_, _| {}).unwrap();
+    let data = data_of(tmp.path(), SynthLayout::Dcase2025, Some(3));
     let system = System::FIRSTSHOT2025;
     let mut config = RunConfig::preset(system).with_epochs(2);
     config.clip_seconds = SECONDS;
