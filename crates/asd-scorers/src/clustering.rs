@@ -127,6 +127,19 @@ pub fn adjusted_rand_index(a: &[usize], b: &[usize]) -> Result<f64> {
     Ok((index - expected) / (max - expected))
 }
 
+/// The rows of `x` standardised by each column's mean and population standard deviation over the rows of `source`
+/// (floored at [`STD_FLOOR`]; firstshot2025.md §4.2 step 2): the space [`PseudoLabels::fit`] clusters in.
+///
+/// # Panics
+/// If the widths differ.
+pub fn standardise(source: ArrayView2<'_, f64>, x: ArrayView2<'_, f64>) -> Array2<f64> {
+    let mean = source
+        .mean_axis(Axis(0))
+        .unwrap_or_else(|| Array1::zeros(source.ncols()));
+    let std = source.std_axis(Axis(0), 0.0).mapv(|s| s.max(STD_FLOOR));
+    (&x - &mean) / &std
+}
+
 /// How the clusters of a [`PseudoLabels`] are numbered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ClusterOrder {
@@ -186,12 +199,7 @@ impl PseudoLabels {
                 found: n,
             });
         }
-        let mean = source
-            .mean_axis(Axis(0))
-            .unwrap_or_else(|| Array1::zeros(source.ncols()));
-        let std = source.std_axis(Axis(0), 0.0).mapv(|s| s.max(STD_FLOOR));
-        let standardise = |x: ArrayView2<'_, f64>| (&x - &mean) / &std;
-        let (xs, xt) = (standardise(source), standardise(target));
+        let (xs, xt) = (standardise(source, source), standardise(source, target));
         let d = distances(xs.view());
         let mut best: Option<(usize, f64, crate::KMeans)> = None;
         let mut silhouettes = Vec::new();

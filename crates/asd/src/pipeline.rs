@@ -342,7 +342,7 @@ pub fn train(
         true => Vec::new(),
         false => caches(&config, out, &supplemental, Split::Train, progress)?,
     };
-    let supplemental_kinds = supplemental_kinds(&supplemental, &split.supplemental);
+    let supplemental_kinds = supplemental_kinds(&supplemental, &split.supplemental)?;
     let network = asd_models::init::seeded(&options.device, config.seed, |d| system.build(&config, d))?;
     let observer = TrainObserver(progress);
     let job = TrainJob {
@@ -413,15 +413,18 @@ fn set_classes(config: &mut RunConfig, n_classes: usize) -> Result<()> {
 }
 
 /// The kind of each of the supplemental training clips `chosen`, found by path among the dataset's `all`.
-fn supplemental_kinds(chosen: &[Clip], all: &[SupplementalClip]) -> Vec<asd_data::SupplementalKind> {
+///
+/// # Errors
+/// [`Error::File`] naming a chosen clip that is not one of the dataset's supplemental clips.
+fn supplemental_kinds(chosen: &[Clip], all: &[SupplementalClip]) -> Result<Vec<asd_data::SupplementalKind>> {
     let kinds: BTreeMap<&Path, asd_data::SupplementalKind> = all.iter().map(|c| (c.path.as_path(), c.kind)).collect();
     chosen
         .iter()
         .map(|c| {
-            kinds
-                .get(c.path.as_path())
-                .copied()
-                .unwrap_or(asd_data::SupplementalKind::CleanMachine)
+            kinds.get(c.path.as_path()).copied().ok_or_else(|| Error::File {
+                path: c.path.clone(),
+                reason: "the system trains on it as a supplemental clip, but it is not in a supplemental folder".into(),
+            })
         })
         .collect()
 }

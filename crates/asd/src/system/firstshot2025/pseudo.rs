@@ -13,7 +13,7 @@ use crate::{Error, Result};
 use asd_data::{Clip, Domain};
 use asd_features::characteristic::{BAND_PASS_ORDER, characteristic_frequency, loudest_octave_band};
 use asd_features::{EnvelopeSpectrum, FeatureKind, FeatureSpec, SAMPLE_RATE_HZ};
-use asd_scorers::clustering::{ClusterOrder, PSEUDO_MIN_SILHOUETTE, PseudoLabels, STD_FLOOR, adjusted_rand_index};
+use asd_scorers::clustering::{ClusterOrder, PSEUDO_MIN_SILHOUETTE, PseudoLabels, adjusted_rand_index, standardise};
 use asd_scorers::{KMeansParams, group_rng};
 use ndarray::{Array2, Axis};
 use serde::{Deserialize, Serialize};
@@ -204,7 +204,7 @@ fn label_type(
         })
     };
     let uses = |m: PseudoMethod| asked == PseudoMethod::Auto || asked == m;
-    let spectra = match uses(PseudoMethod::Cluster) || asked == PseudoMethod::Auto {
+    let spectra = match uses(PseudoMethod::Cluster) {
         true => Some(mean_spectra(config, clips)?),
         false => None,
     };
@@ -241,7 +241,10 @@ fn label_type(
     report.envelope_silhouettes = envelope.as_ref().map(|c| c.silhouettes.clone()).unwrap_or_default();
     let partition = match (asked, cluster, envelope) {
         (PseudoMethod::Auto, Some(a), Some(b)) => {
-            let standardised = spectra.as_ref().map(|x| standardise(x, n_source));
+            let standardised = spectra.as_ref().map(|x| {
+                let source = x.slice(ndarray::s![..n_source, ..]);
+                standardise(source, source)
+            });
             let common = |p: &PseudoLabels| match (&standardised, p.k) {
                 (Some(x), k) if k > 1 => asd_scorers::clustering::silhouette_score(x.view(), &p.source).ok(),
                 _ => None,
@@ -283,16 +286,6 @@ fn mean_spectra(config: &RunConfig, clips: &[Clip]) -> Result<Array2<f64>> {
         Ok(())
     })?;
     Ok(spectra)
-}
-
-/// Rows standardised by the mean and standard deviation of the first `n_source` rows (§4.2 step 2).
-fn standardise(x: &Array2<f64>, n_source: usize) -> Array2<f64> {
-    let source = x.slice(ndarray::s![..n_source, ..]);
-    let mean = source
-        .mean_axis(Axis(0))
-        .unwrap_or_else(|| ndarray::Array1::zeros(x.ncols()));
-    let std = source.std_axis(Axis(0), 0.0).mapv(|s| s.max(STD_FLOOR));
-    (&source - &mean) / &std
 }
 
 /// Method B's band (the loudest octave of the source clips, Hz) and every clip's characteristic frequency `[clips, 1]`

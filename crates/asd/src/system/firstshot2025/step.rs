@@ -8,7 +8,7 @@
 use asd_features::Frontend;
 use asd_losses::adacos::AdaCosScale;
 use asd_losses::ssl::SslDraws;
-use asd_models::backbone::firstshot::{FirstShot, SSL_CLASS_FACTOR};
+use asd_models::backbone::firstshot::FirstShot;
 use asd_models::burn::tensor::{Device, Int, Tensor, TensorData};
 use asd_train::{Batch, Examples, FeatureStore, StepOutput, TrainStep, check_labels};
 use rand::RngExt;
@@ -101,11 +101,12 @@ impl FirstShotStep<'_> {
     /// [`SIMULATION_PEAK`] when it exceeds it.
     fn simulate(&self, batch: &mut WaveBatch, rng: &mut ChaCha8Rng) {
         let len = batch.len;
-        let power = |x: &[f32]| x.iter().map(|&v| f64::from(v).powi(2)).sum::<f64>() / x.len().max(1) as f64;
-        for (b, _) in batch.simulate.clone().iter().enumerate().filter(|(_, s)| **s) {
-            if self.noise.is_empty() || len == 0 {
-                return;
-            }
+        if self.noise.is_empty() || len == 0 {
+            return;
+        }
+        let power = |x: &[f32]| x.iter().map(|&v| f64::from(v).powi(2)).sum::<f64>() / x.len() as f64;
+        let simulated: Vec<usize> = (0..batch.simulate.len()).filter(|&b| batch.simulate[b]).collect();
+        for b in simulated {
             let noise = self.waves.clip(self.noise[rng.random_range(0..self.noise.len())]);
             let offset = rng.random_range(0..len);
             let snr = SIMULATION_SNR_DB[rng.random_range(0..SIMULATION_SNR_DB.len())];
@@ -210,11 +211,15 @@ impl TrainStep<FirstShot, WaveBatch> for FirstShotStep<'_> {
         let mel = self.logmel(Self::waves(batch.input, &device))?;
         let embedding = model.embed(mel);
         let y = self.one_hot(&batch.label_values);
-        let mut expanded = vec![0.0; y.len() * SSL_CLASS_FACTOR];
-        let width = SSL_CLASS_FACTOR * self.n_classes;
-        for (b, row) in y.chunks_exact(self.n_classes.max(1)).enumerate() {
-            expanded[b * width..b * width + self.n_classes].copy_from_slice(row);
-        }
+        // No draw: the expanded targets are [y, 0, …, 0].
+        let n = batch.label_values.len();
+        let none = SslDraws {
+            mixup: vec![None; n],
+            statex: vec![false; n],
+            featex: vec![false; n],
+        };
+        let c = self.n_classes;
+        let expanded = none.featex_targets(&none.statex_targets(&y, c), c);
         let main = self.main.clone().loss(model.main.forward(embedding.clone()), &y, false);
         let ssl = self.ssl.clone().loss(model.ssl.forward(embedding), &expanded, false);
         let l2 = model.backbone.weight_square_sum().mul_scalar(self.l2).reshape([1]);
