@@ -5,7 +5,7 @@
 //! (linear7, "GDC") gets a kernel equal to the final feature map, so any input size works.
 
 use crate::blocks::bottleneck::{Bottleneck, BottleneckConfig};
-use crate::blocks::conv_block::{ConvBlock, ConvBlockConfig};
+use crate::blocks::conv_block::{ConvBlock, ConvBlockConfig, Flow};
 use crate::count::{self, Count, LayerRole, LayerRow};
 use crate::error::Error;
 use burn::config::Config;
@@ -207,11 +207,12 @@ enum Stage<'a> {
     Block(&'a Bottleneck),
 }
 
-impl Stage<'_> {
-    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+impl<'a> Stage<'a> {
+    /// The stage on a [`Flow`] ([`ConvBlock::flow`]).
+    fn flow(&self, x: Flow<'a>) -> Flow<'a> {
         match self {
-            Stage::Conv(block) => block.forward(x),
-            Stage::Block(block) => block.forward(x),
+            Stage::Conv(block) => block.flow(x),
+            Stage::Block(block) => block.flow(x),
         }
     }
 
@@ -259,7 +260,8 @@ impl MobileFaceNet {
         let [f, t] = self.input_size;
         assert_shape!(image, [_, _, f, t]);
         self.stages()
-            .fold(image, |x, (_, stage)| stage.forward(x))
+            .fold(Flow::Ready(image), |x, (_, stage)| stage.flow(x))
+            .resolve()
             .flatten(1, 3)
     }
 
@@ -277,7 +279,7 @@ impl MobileFaceNet {
         let mut x = image;
         self.stages()
             .map(|(_, stage)| {
-                x = stage.forward(x.clone());
+                x = stage.flow(Flow::Ready(x.clone())).resolve();
                 x.clone()
             })
             .collect()

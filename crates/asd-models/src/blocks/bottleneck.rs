@@ -1,7 +1,7 @@
 //! MobileFaceNet's inverted-residual bottleneck (asdnet_specmfn.md §3.3): 1×1 expand → 3×3 depthwise → 1×1
 //! project, with a residual connection when the stride is 1 and the widths match.
 
-use crate::blocks::conv_block::{ConvBlock, ConvBlockConfig};
+use crate::blocks::conv_block::{ConvBlock, ConvBlockConfig, Flow};
 use crate::count::Count;
 use burn::config::Config;
 use burn::module::Module;
@@ -66,10 +66,22 @@ impl Bottleneck {
     /// # Panics
     /// If the channel axis differs from `in_channels`.
     pub fn forward(&self, input: Tensor<4>) -> Tensor<4> {
-        let branch = self
-            .project
-            .forward(self.depthwise.forward(self.expand.forward(input.clone())));
-        if self.residual { input.add(branch) } else { branch }
+        self.flow(Flow::Ready(input)).resolve()
+    }
+
+    /// [`Bottleneck::forward`] on a [`Flow`] ([`ConvBlock::flow`]): a pending input is fused into the expanding
+    /// convolution unless the residual connection needs its values.
+    ///
+    /// # Shapes
+    /// As [`Bottleneck::forward`].
+    pub fn flow<'a>(&'a self, input: Flow<'a>) -> Flow<'a> {
+        let chain = |x: Flow<'a>| self.project.flow(self.depthwise.flow(self.expand.flow(x)));
+        if self.residual {
+            let input = input.resolve();
+            Flow::Ready(input.clone().add(chain(Flow::Ready(input)).resolve()))
+        } else {
+            chain(input)
+        }
     }
 
     /// Parameters and MACs for an input of `[height, width]`; also returns the output size.

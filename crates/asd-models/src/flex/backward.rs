@@ -1,5 +1,5 @@
 //! Layers with backward passes written for the CPU: custom operations of Burn's autodiff graph on the Flex
-//! backend, for the six kinds of layer whose generic backward pass is slowest there.
+//! backend, for the four kinds of convolution whose generic backward pass is slowest there.
 //!
 //! **Depthwise 2-D** (one filter per channel, `groups = channels`). Burn's generic backward pass of a grouped
 //! convolution, which Flex inherits, loops over the groups: one small convolution per channel for the weight
@@ -25,16 +25,13 @@
 //! gradient are one matrix product per item each, written into fresh buffers without zeroing them first;
 //! Burn's matrix product would transpose copies of the operands for the backward pass.
 //!
-//! **PReLU and training-mode BatchNorm** of the MobileFaceNet blocks: Burn's PReLU is a masked select whose
-//! backward pass runs two more over the whole tensor, and Burn's generic training BatchNorm transposes the
-//! input, its square and the gradient to reduce over them; here each is one operation with one or two passes
-//! per direction.
+//! The normalisation and activation layers that MobileFaceNet puts between these convolutions have operations of
+//! their own in [`crate::flex::norm`].
 //!
 //! Other devices, other layer shapes and evaluation take the routes of [`crate::flex::conv`] and [`crate::flex::eval`].
 
 use crate::flex::kernels::{
-    self, Depthwise, Geometry1d, Geometry2d, Planes, Pointwise, axpy, block_sums, dense, slice, sum_map, sum_pairs,
-    tensor, valid,
+    self, Depthwise, Geometry1d, Geometry2d, Pointwise, axpy, block_sums, dense, slice, tensor, valid,
 };
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
@@ -45,16 +42,15 @@ use burn::backend::ops::ModuleOps;
 use burn::backend::{Autodiff, Flex};
 use burn::module::Param;
 use burn::nn::conv::{Conv1d, Conv2d};
-use burn::nn::{BatchNorm, PRelu};
-use burn::tensor::{DType, Tensor, TensorData};
+use burn::tensor::{DType, Tensor};
 use rayon::prelude::*;
 
 /// The autodiff backend whose tensors take the hand-written backward pass.
-type Ad = Autodiff<Flex, NoCheckpointing>;
+pub(super) type Ad = Autodiff<Flex, NoCheckpointing>;
 
 /// Whether this module's operations may serve `t`: float32 on an autodiff device (the training twin of
 /// `eval::serves`). Whether the backend is Flex is settled when the primitive is taken as [`Ad`].
-fn serves<const D: usize>(t: &Tensor<D>) -> bool {
+pub(super) fn serves<const D: usize>(t: &Tensor<D>) -> bool {
     t.device().is_autodiff() && t.dtype() == DType::F32
 }
 
@@ -85,7 +81,7 @@ impl Backward<Flex, 2> for DepthwiseBackward {
         let grad = grads.consume::<Flex>(&ops.node);
         let (x, w, g) = ops.state;
         let grad = grad.to_contiguous();
-        let (gx, gw) = gradients(
+        let (gx, gw) = depthwise_gradients(
             slice(&x),
             slice(&w),
             slice(&grad),
@@ -105,7 +101,7 @@ impl Backward<Flex, 2> for DepthwiseBackward {
 /// Records a two-input operation in the autodiff graph: the input `x` and a parameter `w` become contiguous
 /// Flex primitives, `forward` computes the output from them, and `step`'s backward pass later receives them
 /// with `geometry` as its state. `None` when a tensor is not on `Autodiff<Flex>`.
-fn record<const D: usize, const E: usize, S, G>(
+pub(super) fn record<const D: usize, const E: usize, S, G>(
     step: S,
     x: &Tensor<D>,
     w: Tensor<E>,
@@ -132,7 +128,7 @@ where
 }
 
 /// `output` (`[batch, channels, …]`) plus a per-channel `bias` (`[channels]`), if any.
-fn add_bias<const D: usize>(output: Tensor<D>, bias: Option<&Param<Tensor<1>>>) -> Tensor<D> {
+pub(super) fn add_bias<const D: usize>(output: Tensor<D>, bias: Option<&Param<Tensor<1>>>) -> Tensor<D> {
     match bias {
         Some(bias) => {
             let mut shape = [1; D];
@@ -145,7 +141,7 @@ fn add_bias<const D: usize>(output: Tensor<D>, bias: Option<&Param<Tensor<1>>>) 
 
 /// Input and weight gradients of the depthwise convolution (`x`: `[batch, channels, height, width]`, `w`:
 /// `[channels, taps]`, `grad`: `[batch, channels, oh, ow]`, all contiguous), each only when asked for.
-fn gradients(
+pub(super) fn depthwise_gradients(
     x: &[f32],
     w: &[f32],
     grad: &[f32],
@@ -381,233 +377,37 @@ impl Backward<Flex, 2> for PointwiseBackward {
         let [node_x, node_w] = ops.parents;
         let grad = grads.consume::<Flex>(&ops.node).to_contiguous();
         let (x, w, g) = ops.state;
-        if let Some(node) = node_w {
-            let gw = kernels::sum_outer_items(slice(&grad), slice(&x), g.batch, [g.c_out, g.c_in, g.plane()]);
+        let (gx, gw) = pointwise_gradients(
+            slice(&x),
+            slice(&w),
+            slice(&grad),
+            &g,
+            node_x.is_some(),
+            node_w.is_some(),
+        );
+        if let (Some(node), Some(gw)) = (node_w, gw) {
             grads.register::<Flex>(node.id, tensor(gw, [g.c_out, g.c_in, 1, 1]));
         }
-        if let Some(node) = node_x {
-            let transposed = dense(slice(&w), g.c_out, g.c_in).transposed();
-            let gx = kernels::matmul_items(transposed, slice(&grad), g.batch, g.plane(), None);
+        if let (Some(node), Some(gx)) = (node_x, gx) {
             grads.register::<Flex>(node.id, tensor(gx, [g.batch, g.c_in, g.height, g.width]));
         }
     }
 }
 
-/// Applies a per-channel (or single-slope) `prelu` to `input` (`[batch, channels, height, width]`), as
-/// [`PRelu::forward`], on an autodiff device of the Flex backend; `None` otherwise. Burn's PReLU
-/// is a masked select whose backward pass runs two more masked selects over the whole tensor; here forward
-/// and backward are one pass each.
-pub(crate) fn prelu(prelu: &PRelu, input: &Tensor<4>) -> Option<Tensor<4>> {
-    let [batch, channels, height, width] = input.dims();
-    let slopes = prelu.alpha.dims()[0];
-    if !(slopes == channels || slopes == 1) || !serves(input) {
-        return None;
-    }
-    let g = PreluGeometry {
-        planes: Planes::of([batch, channels, height, width]),
-        shared: slopes == 1,
-    };
-    record(PreluBackward, input, prelu.alpha.val(), g, |x, a, g| {
-        let plane = g.planes.plane;
-        let mut y = vec![0.0_f32; g.planes.values()];
-        let (xs, alpha) = (slice(x), slice(a));
-        y.par_chunks_mut(plane).enumerate().for_each(|(p, out)| {
-            let slope = alpha[g.slope(p)];
-            for (o, &v) in out.iter_mut().zip(&xs[p * plane..][..plane]) {
-                *o = kernels::prelu(v, slope);
-            }
-        });
-        tensor(y, [batch, channels, height, width])
-    })
-}
-
-/// Layout of a PReLU input and its slopes: one per channel, or one for all when `shared`.
-#[derive(Clone, Copy, Debug)]
-struct PreluGeometry {
-    planes: Planes,
-    shared: bool,
-}
-
-impl PreluGeometry {
-    /// Index of plane `p`'s slope.
-    fn slope(&self, p: usize) -> usize {
-        if self.shared { 0 } else { p % self.planes.channels }
-    }
-}
-
-/// The backward step of PReLU: `∂x = g` where `x > 0`, else `slope · g`; `∂slope = Σ g · x` over `x ≤ 0`.
-#[derive(Debug)]
-struct PreluBackward;
-
-impl Backward<Flex, 2> for PreluBackward {
-    /// Input and slopes (contiguous), and the layout.
-    type State = (FlexTensor, FlexTensor, PreluGeometry);
-
-    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let [node_x, node_a] = ops.parents;
-        let grad = grads.consume::<Flex>(&ops.node).to_contiguous();
-        let (x, a, g) = ops.state;
-        let shape = x.layout().shape().clone();
-        let (xs, alpha, gs) = (slice(&x), slice(&a), slice(&grad));
-        let n = g.planes.plane;
-        let plane = |p: usize| (&xs[p * n..][..n], &gs[p * n..][..n]);
-        if let Some(node) = node_a {
-            let per_channel = per_channel(&g.planes, |p| {
-                let (x, d) = plane(p);
-                sum_pairs(x, d, |x, d| if x > 0.0 { 0.0 } else { x * d })
-            });
-            let ga: Vec<f32> = if g.shared {
-                vec![per_channel.iter().sum::<f64>() as f32]
-            } else {
-                per_channel.into_iter().map(|v| v as f32).collect()
-            };
-            grads.register::<Flex>(node.id, tensor(ga, [alpha.len()]));
-        }
-        if let Some(node) = node_x {
-            let mut gx = vec![0.0_f32; g.planes.values()];
-            gx.par_chunks_mut(n).enumerate().for_each(|(p, out)| {
-                let (x, d) = plane(p);
-                let slope = alpha[g.slope(p)];
-                for ((o, &x), &d) in out.iter_mut().zip(x).zip(d) {
-                    *o = if x > 0.0 { d } else { slope * d };
-                }
-            });
-            grads.register::<Flex>(node.id, FlexTensor::from_data(TensorData::new(gx, shape)));
-        }
-    }
-}
-
-/// Applies `bn` to `input` (`[batch, channels, height, width]`), as [`BatchNorm::forward`]. In training (an
-/// autodiff device of the Flex backend and the layer's training flag on) the layer is one operation whose
-/// forward pass takes two passes over the input for the batch statistics and one for the output, and whose
-/// backward pass takes one for the per-channel sums and one for the input gradient; Burn's generic version
-/// transposes the input, its square and the gradient to reduce over them. The running statistics are
-/// updated as Burn does (momentum, biased batch variance). `None` elsewhere (the caller then runs the
-/// layer's own `forward`).
-pub(crate) fn batch_norm(bn: &BatchNorm, input: &Tensor<4>) -> Option<Tensor<4>> {
-    let [batch, channels, height, width] = input.dims();
-    if !(serves(input) && bn.training.is_enabled()) {
-        return None;
-    }
-    let x = input.clone().try_into_primitive::<Ad>().ok()?;
-    let gamma = bn.gamma.val().try_into_primitive::<Ad>().ok()?;
-    let beta = bn.beta.val().try_into_primitive::<Ad>().ok()?;
-    let device = input.device();
-    let g = Planes::of([batch, channels, height, width]);
-    let (x, x_node) = x.into_parts();
-    let (gamma, gamma_node) = gamma.into_parts();
-    let (beta, beta_node) = beta.into_parts();
-    let (x, gamma, beta) = (x.to_contiguous(), gamma.to_contiguous(), beta.to_contiguous());
-    let (mean, variance) = channel_statistics(slice(&x), &g);
-    let inv_std: Vec<f32> = variance
-        .iter()
-        .map(|v| (1.0 / (f64::from(*v) + bn.epsilon).sqrt()) as f32)
-        .collect();
-    let mut y = vec![0.0_f32; g.values()];
-    let (xs, gs, bs) = (slice(&x), slice(&gamma), slice(&beta));
-    y.par_chunks_mut(g.plane).enumerate().for_each(|(p, out)| {
-        let c = p % g.channels;
-        let (scale, m) = (gs[c] * inv_std[c], mean[c]);
-        let shift = bs[c] - m * scale;
-        for (o, &v) in out.iter_mut().zip(&xs[p * g.plane..][..g.plane]) {
-            *o = v * scale + shift;
-        }
-    });
-    let y = tensor(y, [batch, channels, height, width]);
-    let out = match BatchNormBackward
-        .prepare::<NoCheckpointing>([x_node, gamma_node, beta_node])
-        .compute_bound()
-        .stateful()
-    {
-        OpsKind::Tracked(prep) => prep.finish((x, gamma, mean.clone(), inv_std, g), y),
-        OpsKind::UnTracked(prep) => prep.finish(y),
-    };
-    let statistic = |v: Vec<f32>| Tensor::<1>::from_data(TensorData::new(v, [channels]), &device);
-    let momentum = bn.momentum;
-    let running_mean = bn.running_mean.value_sync().to_device(&device);
-    let running_var = bn.running_var.value_sync().to_device(&device);
-    bn.running_mean
-        .update((running_mean * (1.0 - momentum) + statistic(mean) * momentum).detach());
-    bn.running_var
-        .update((running_var * (1.0 - momentum) + statistic(variance) * momentum).detach());
-    Some(Tensor::from_primitive::<Ad>(out))
-}
-
-/// Per-channel sums of one f64 per plane (`per_plane(p)`, plane `p` of channel `p mod channels`), reduced over
-/// the batch.
-fn per_channel(g: &Planes, per_plane: impl Fn(usize) -> f64 + Sync + Send) -> Vec<f64> {
-    let planes: Vec<f64> = (0..g.batch * g.channels).into_par_iter().map(per_plane).collect();
-    let mut sums = vec![0.0_f64; g.channels];
-    for (p, v) in planes.into_iter().enumerate() {
-        sums[p % g.channels] += v;
-    }
-    sums
-}
-
-/// Mean and biased variance per channel of `x` (two passes, sums in f64).
-fn channel_statistics(x: &[f32], g: &Planes) -> (Vec<f32>, Vec<f32>) {
-    let n = (g.batch * g.plane) as f64;
-    let plane = |p: usize| &x[p * g.plane..][..g.plane];
-    let mean: Vec<f64> = per_channel(g, |p| sum_map(plane(p), |v| v))
-        .into_iter()
-        .map(|s| s / n)
-        .collect();
-    let variance = per_channel(g, |p| {
-        let m = mean[p % g.channels] as f32;
-        sum_map(plane(p), |v| (v - m) * (v - m))
-    });
-    (
-        mean.iter().map(|&m| m as f32).collect(),
-        variance.iter().map(|&v| (v / n) as f32).collect(),
-    )
-}
-
-/// The backward step of training-mode BatchNorm: with `x̂ = (x − mean) · inv_std` and `N` values per channel,
-/// `∂β = Σ g`, `∂γ = Σ g · x̂`, `∂x = γ · inv_std · (g − ∂β / N − x̂ · ∂γ / N)`.
-#[derive(Debug)]
-struct BatchNormBackward;
-
-impl Backward<Flex, 3> for BatchNormBackward {
-    /// Input and γ (contiguous), batch mean and `1 / √(variance + ε)` per channel, the layout.
-    type State = (FlexTensor, FlexTensor, Vec<f32>, Vec<f32>, Planes);
-
-    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let [node_x, node_gamma, node_beta] = ops.parents;
-        let grad = grads.consume::<Flex>(&ops.node).to_contiguous();
-        let (x, gamma, mean, inv_std, g) = ops.state;
-        let (xs, gs, ds) = (slice(&x), slice(&gamma), slice(&grad));
-        let plane = |p: usize| (&xs[p * g.plane..][..g.plane], &ds[p * g.plane..][..g.plane]);
-        let sum_g = per_channel(&g, |p| sum_map(plane(p).1, |d| d));
-        let sum_gx = per_channel(&g, |p| {
-            let c = p % g.channels;
-            let (x, d) = plane(p);
-            let (m, s) = (mean[c], inv_std[c]);
-            sum_pairs(x, d, |x, d| d * (x - m) * s)
-        });
-        let to_f32 = |v: &[f64]| v.iter().map(|&v| v as f32).collect::<Vec<f32>>();
-        if let Some(node) = node_beta {
-            grads.register::<Flex>(node.id, tensor(to_f32(&sum_g), [g.channels]));
-        }
-        if let Some(node) = node_gamma {
-            grads.register::<Flex>(node.id, tensor(to_f32(&sum_gx), [g.channels]));
-        }
-        if let Some(node) = node_x {
-            let n = (g.batch * g.plane) as f64;
-            let mut gx = vec![0.0_f32; g.values()];
-            gx.par_chunks_mut(g.plane).enumerate().for_each(|(p, out)| {
-                let c = p % g.channels;
-                let (x, d) = plane(p);
-                let (m, s) = (mean[c], inv_std[c]);
-                let scale = gs[c] * s;
-                let (mean_g, mean_gx) = ((sum_g[c] / n) as f32, (sum_gx[c] / n) as f32);
-                for ((o, &x), &d) in out.iter_mut().zip(x).zip(d) {
-                    *o = scale * (d - mean_g - (x - m) * s * mean_gx);
-                }
-            });
-            let shape = x.layout().shape().clone();
-            grads.register::<Flex>(node.id, FlexTensor::from_data(TensorData::new(gx, shape)));
-        }
-    }
+/// Input and weight gradients of the pointwise convolution (`x`: `[batch, c_in, height, width]`, `w`:
+/// `[c_out, c_in]`, `grad`: `[batch, c_out, height, width]`, all contiguous), each only when asked for.
+pub(super) fn pointwise_gradients(
+    x: &[f32],
+    w: &[f32],
+    grad: &[f32],
+    g: &Pointwise,
+    want_x: bool,
+    want_w: bool,
+) -> (Option<Vec<f32>>, Option<Vec<f32>>) {
+    let gw = want_w.then(|| kernels::sum_outer_items(grad, x, g.batch, [g.c_out, g.c_in, g.plane()]));
+    let gx =
+        want_x.then(|| kernels::matmul_items(dense(w, g.c_out, g.c_in).transposed(), grad, g.batch, g.plane(), None));
+    (gx, gw)
 }
 
 #[cfg(test)]
@@ -647,100 +447,5 @@ mod tests {
             .with_padding(PaddingConfig2d::Explicit(1, 0, 0, 1))
             .init(&train);
         assert!(depthwise2d(&uneven, &x(&train)).is_none(), "asymmetric padding");
-    }
-
-    /// Criterion: PReLU values and the gradients of a fixed projection of its output with respect to the input
-    /// and the slopes equal Burn's `PRelu` (masked select) within float32 rounding, per-channel and shared.
-    #[test]
-    fn prelu_matches_burn() {
-        use burn::nn::PReluConfig;
-        use burn::tensor::Distribution;
-        let device = Device::flex().autodiff();
-        let x = Tensor::<4>::random([3, 4, 5, 6], Distribution::Normal(0.0, 1.0), &device);
-        for slopes in [4, 1] {
-            let layer = PReluConfig::new()
-                .with_num_parameters(slopes)
-                .with_alpha(0.25)
-                .init(&device);
-            let run = |ours: bool| {
-                let input = x.clone().require_grad();
-                let out = if ours {
-                    prelu(&layer, &input).expect("served")
-                } else {
-                    layer.forward(input.clone())
-                };
-                let probe = Tensor::<4>::ones(out.shape(), &device).cumsum(3).sin();
-                let grads = (out.clone() * probe).sum().backward();
-                let gx = input.grad(&grads).expect("input gradient");
-                let ga = layer.alpha.val().grad(&grads).expect("slope gradient");
-                (out.detach(), gx, ga)
-            };
-            let ((o1, x1, a1), (o2, x2, a2)) = (run(true), run(false));
-            let close = |a: Tensor<4>, b: Tensor<4>| (a - b).abs().max().into_scalar::<f32>() < 1e-6;
-            assert!(close(o1, o2), "{slopes} slopes: output");
-            assert!(close(x1, x2), "{slopes} slopes: input gradient");
-            let d = (a1 - a2.clone()).abs().max().into_scalar::<f32>();
-            assert!(
-                d < 1e-5 * a2.abs().max().into_scalar::<f32>().max(1.0),
-                "{slopes} slopes: slope gradient {d}"
-            );
-        }
-        assert!(
-            prelu(
-                &PReluConfig::new().init(&Device::flex()),
-                &Tensor::zeros([1, 1, 2, 2], &Device::flex())
-            )
-            .is_none()
-        );
-    }
-
-    /// Criterion: training-mode BatchNorm values, the gradients of a fixed projection of its output with respect
-    /// to the input, γ and β, and the running statistics afterwards equal Burn's `BatchNorm` within float32
-    /// rounding; in evaluation the layer's own forward runs.
-    #[test]
-    fn batch_norm_matches_burn() {
-        use burn::nn::BatchNormConfig;
-        use burn::tensor::Distribution;
-        let device = Device::flex().autodiff();
-        let x = Tensor::<4>::random([3, 4, 5, 6], Distribution::Normal(0.5, 2.0), &device);
-        let gamma = Tensor::<1>::random([4], Distribution::Uniform(0.5, 1.5), &device);
-        let beta = Tensor::<1>::random([4], Distribution::Uniform(-1.0, 1.0), &device);
-        let layer = || {
-            let mut bn = BatchNormConfig::new(4).with_momentum(0.3).init(&device);
-            bn.gamma = Param::from_tensor(gamma.clone());
-            bn.beta = Param::from_tensor(beta.clone());
-            bn
-        };
-        let run = |ours: bool| {
-            let bn = layer();
-            let input = x.clone().require_grad();
-            let out = if ours {
-                batch_norm(&bn, &input).expect("served")
-            } else {
-                bn.forward(input.clone())
-            };
-            let probe = Tensor::<4>::ones(out.shape(), &device).cumsum(3).sin();
-            let grads = (out.clone() * probe).sum().backward();
-            let g = [
-                input.grad(&grads).expect("input gradient").reshape([-1]),
-                bn.gamma.val().grad(&grads).expect("γ gradient"),
-                bn.beta.val().grad(&grads).expect("β gradient"),
-                bn.running_mean.value(),
-                bn.running_var.value(),
-            ];
-            (out.detach(), g)
-        };
-        let ((o1, g1), (o2, g2)) = (run(true), run(false));
-        let rel = |a: Tensor<1>, b: Tensor<1>| {
-            let scale = b.clone().abs().max().into_scalar::<f32>().max(1e-6);
-            (a - b).abs().max().into_scalar::<f32>() / scale
-        };
-        assert!(rel(o1.reshape([-1]), o2.reshape([-1])) < 1e-5, "output");
-        for (i, (a, b)) in g1.into_iter().zip(g2).enumerate() {
-            let d = rel(a.inner(), b.inner());
-            assert!(d < 1e-4, "gradient or statistic {i} differs by {d}");
-        }
-        let eval = BatchNormConfig::new(4).init(&Device::flex());
-        assert!(batch_norm(&eval, &Tensor::zeros([1, 4, 2, 2], &Device::flex())).is_none());
     }
 }

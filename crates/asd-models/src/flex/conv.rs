@@ -19,7 +19,7 @@
 //! `forward` (figures in `docs/performance.md`).
 
 use burn::nn::conv::{Conv1d, Conv2d};
-use burn::nn::{BatchNorm, PaddingConfig2d};
+use burn::nn::{BatchNorm, PRelu, PaddingConfig2d};
 use burn::tensor::activation::relu;
 use burn::tensor::ops::PadMode;
 use burn::tensor::{Slice, Tensor};
@@ -141,7 +141,7 @@ fn route2d(conv: &Conv2d, input: Tensor<4>, any_channels: bool) -> Tensor<4> {
 
 /// Applies `bn` to a map `[batch, channels, height, width]`, as PyTorch's `BatchNorm2d` does: on Flex in evaluation
 /// one in-place pass (`crate::flex::eval::norm_act`), in training the custom operation with its own backward pass
-/// (`crate::flex::backward::batch_norm`); Burn's layer elsewhere. In training the running variance moves with the
+/// (`crate::flex::norm::batch_norm`); Burn's layer elsewhere. In training the running variance moves with the
 /// unbiased batch variance, as PyTorch's does ([`torch_running_variance`]).
 pub fn batch_norm2d(bn: &BatchNorm, input: Tensor<4>) -> Tensor<4> {
     if crate::flex::eval::serves(&input) {
@@ -150,7 +150,7 @@ pub fn batch_norm2d(bn: &BatchNorm, input: Tensor<4>) -> Tensor<4> {
     let [batch, _, height, width] = input.dims();
     let trains = input.device().is_autodiff();
     torch_running_variance(bn, batch * height * width, trains, || {
-        crate::flex::backward::batch_norm(bn, &input).unwrap_or_else(|| bn.forward(input))
+        crate::flex::norm::batch_norm(bn, &input).unwrap_or_else(|| bn.forward(input))
     })
 }
 
@@ -176,17 +176,50 @@ pub fn batch_norm_vectors(bn: &BatchNorm, input: Tensor<2>) -> Tensor<2> {
 /// the layer takes its training path, and updates its statistics, only there and with its training flag on (Burn's
 /// rule). Otherwise (and for `n` < 2, where the unbiased variance is undefined) `forward` runs alone.
 fn torch_running_variance<T>(bn: &BatchNorm, count: usize, trains: bool, forward: impl FnOnce() -> T) -> T {
-    if !(trains && bn.training.is_enabled()) || count < 2 {
-        return forward();
-    }
-    let before = bn.running_var.value_sync();
+    let variance = TorchVariance::before(bn, count, trains);
     let out = forward();
-    let after = bn.running_var.value_sync().to_device(&before.device());
-    let kept = before.mul_scalar(1.0 - bn.momentum);
-    let n = count as f64;
-    let corrected = kept.clone() + (after - kept).mul_scalar(n / (n - 1.0));
-    bn.running_var.update(corrected.detach());
+    variance.correct(bn);
     out
+}
+
+/// The running variance before a training step of a BatchNorm, to make the step's update PyTorch's afterwards
+/// ([`torch_running_variance`]); empty when the step does not update it.
+struct TorchVariance {
+    /// The running variance before the step and the values per channel, when the step updates it.
+    before: Option<(Tensor<1>, usize)>,
+}
+
+impl TorchVariance {
+    /// Notes `bn`'s running variance before a step over `count` values per channel (`trains`: on an autodiff
+    /// device).
+    fn before(bn: &BatchNorm, count: usize, trains: bool) -> Self {
+        let updates = trains && bn.training.is_enabled() && count >= 2;
+        Self {
+            before: updates.then(|| (bn.running_var.value_sync(), count)),
+        }
+    }
+
+    /// Replaces the step's update `(1 − m)·r + m·v` of `bn`'s running variance by `(1 − m)·r + m·v·n/(n − 1)`.
+    fn correct(self, bn: &BatchNorm) {
+        let Some((before, count)) = self.before else { return };
+        let after = bn.running_var.value_sync().to_device(&before.device());
+        let kept = before.mul_scalar(1.0 - bn.momentum);
+        let n = count as f64;
+        let corrected = kept.clone() + (after - kept).mul_scalar(n / (n - 1.0));
+        bn.running_var.update(corrected.detach());
+    }
+}
+
+/// Applies training-mode `bn`, `prelu` and then `conv` (depthwise or pointwise) to `input`
+/// (`[batch, channels, height, width]`) as one operation that keeps only `input` for the backward pass
+/// (`crate::flex::norm`), with [`batch_norm2d`]'s running statistics; `None` where that operation does not serve
+/// (nothing is computed or updated then).
+pub(crate) fn norm_act_conv2d(bn: &BatchNorm, prelu: &PRelu, input: &Tensor<4>, conv: &Conv2d) -> Option<Tensor<4>> {
+    let [batch, _, height, width] = input.dims();
+    let variance = TorchVariance::before(bn, batch * height * width, input.device().is_autodiff());
+    let out = crate::flex::norm::norm_act_conv(bn, prelu, input, conv)?;
+    variance.correct(bn);
+    Some(out)
 }
 
 #[cfg(test)]

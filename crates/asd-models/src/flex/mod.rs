@@ -31,3 +31,4 @@ pub(crate) mod backward;
 pub mod conv;
 pub(crate) mod eval;
 pub(crate) mod kernels;
+pub(crate) mod norm;
