@@ -201,6 +201,12 @@ pub struct MobileFaceNet {
     pub input_size: [usize; 2],
 }
 
+/// In training on the CPU, a bottleneck's expansion output holding at least 1/`RECOMPUTED_SHARE` as many values as
+/// the stem's output is computed again in the backward pass instead of kept ([`Bottleneck::flow`]): the widest
+/// tensors of the network (with variant A on a 128 × 313 input, blocks 0–5 and 12, 5.5 stem outputs' worth at the
+/// cost of 9 % more multiply-adds per step; `docs/performance.md`, "Memory").
+const RECOMPUTED_SHARE: usize = 2;
+
 /// One stage of the network, in forward order.
 enum Stage<'a> {
     Conv(&'a ConvBlock),
@@ -208,11 +214,20 @@ enum Stage<'a> {
 }
 
 impl<'a> Stage<'a> {
-    /// The stage on a [`Flow`] ([`ConvBlock::flow`]).
-    fn flow(&self, x: Flow<'a>) -> Flow<'a> {
+    /// The stage on a [`Flow`] ([`ConvBlock::flow`]); a bottleneck recomputes its expansion when told
+    /// ([`Bottleneck::flow`]).
+    fn flow(&self, x: Flow<'a>, recompute_expansion: bool) -> Flow<'a> {
         match self {
             Stage::Conv(block) => block.flow(x),
-            Stage::Block(block) => block.flow(x),
+            Stage::Block(block) => block.flow(x, recompute_expansion),
+        }
+    }
+
+    /// Values per item of a bottleneck's expansion output on an input of `size` (0 for a convolution block).
+    fn expansion_values(&self, size: [usize; 2]) -> usize {
+        match self {
+            Stage::Conv(_) => 0,
+            Stage::Block(block) => block.expand.conv.weight.dims()[0] * size[0] * size[1],
         }
     }
 
@@ -259,10 +274,15 @@ impl MobileFaceNet {
     pub fn forward(&self, image: Tensor<4>) -> Tensor<2> {
         let [f, t] = self.input_size;
         assert_shape!(image, [_, _, f, t]);
-        self.stages()
-            .fold(Flow::Ready(image), |x, (_, stage)| stage.flow(x))
-            .resolve()
-            .flatten(1, 3)
+        // in training, an expansion of at least 1/RECOMPUTED_SHARE of the stem output's values is not kept
+        let stem = self.conv1.conv.weight.dims()[0] * strided(self.input_size, 2).iter().product::<usize>();
+        let (out, _) = self
+            .stages()
+            .fold((Flow::Ready(image), self.input_size), |(x, size), (_, stage)| {
+                let wide = RECOMPUTED_SHARE * stage.expansion_values(size) >= stem;
+                (stage.flow(x, wide), stage.count(size).1)
+            });
+        out.resolve().flatten(1, 3)
     }
 
     /// Every stage's output in forward order: conv1, dw_conv1, each bottleneck, conv2, linear7, linear1 (the names
@@ -279,7 +299,7 @@ impl MobileFaceNet {
         let mut x = image;
         self.stages()
             .map(|(_, stage)| {
-                x = stage.flow(Flow::Ready(x.clone())).resolve();
+                x = stage.flow(Flow::Ready(x.clone()), false).resolve();
                 x.clone()
             })
             .collect()

@@ -66,16 +66,24 @@ impl Bottleneck {
     /// # Panics
     /// If the channel axis differs from `in_channels`.
     pub fn forward(&self, input: Tensor<4>) -> Tensor<4> {
-        self.flow(Flow::Ready(input)).resolve()
+        self.flow(Flow::Ready(input), false).resolve()
     }
 
     /// [`Bottleneck::forward`] on a [`Flow`] ([`ConvBlock::flow`]): a pending input is fused into the expanding
-    /// convolution unless the residual connection needs its values.
+    /// convolution unless the residual connection needs its values. With `recompute_expansion`, the expansion's
+    /// output is not kept for the backward pass but computed again there ([`ConvBlock::flow_recomputed`]).
     ///
     /// # Shapes
     /// As [`Bottleneck::forward`].
-    pub fn flow<'a>(&'a self, input: Flow<'a>) -> Flow<'a> {
-        let chain = |x: Flow<'a>| self.project.flow(self.depthwise.flow(self.expand.flow(x)));
+    pub fn flow<'a>(&'a self, input: Flow<'a>, recompute_expansion: bool) -> Flow<'a> {
+        let expand = |x: Flow<'a>| {
+            if recompute_expansion {
+                self.expand.flow_recomputed(x)
+            } else {
+                self.expand.flow(x)
+            }
+        };
+        let chain = |x: Flow<'a>| self.project.flow(self.depthwise.flow(expand(x)));
         if self.residual {
             let input = input.resolve();
             Flow::Ready(input.clone().add(chain(Flow::Ready(input)).resolve()))

@@ -2,6 +2,7 @@
 //! (asdnet_specmfn.md §3.3, STgram-MFN `net.py`).
 
 use crate::count::Count;
+use crate::flex::norm::{Norm, Stage};
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
@@ -113,26 +114,92 @@ impl ConvBlock {
     /// As [`ConvBlock::forward`].
     pub fn flow<'a>(&'a self, input: Flow<'a>) -> Flow<'a> {
         let y = match input {
-            Flow::Pending { conv_out, block } => {
-                let fused = block
-                    .prelu
-                    .as_ref()
-                    .and_then(|prelu| crate::flex::conv::norm_act_conv2d(&block.bn, prelu, &conv_out, &self.conv));
+            Flow::Pending {
+                input,
+                blocks,
+                convolved,
+            } => {
+                // the pending layers, then this block's convolution, as stages of one operation
+                let plain = (!convolved).then_some(blocks.first().map(|b| &b.conv)).flatten();
+                let convs = blocks.iter().skip(1).map(|b| &b.conv).chain([&self.conv]);
+                let norms = blocks
+                    .iter()
+                    .map(|b| b.prelu.as_ref().map(|prelu| Norm { bn: &b.bn, prelu }));
+                let stages: Vec<Stage> = plain
+                    .map(|conv| Stage { norm: None, conv })
+                    .into_iter()
+                    .chain(norms.zip(convs).map(|(norm, conv)| Stage { norm, conv }))
+                    .collect();
+                let complete = stages
+                    .iter()
+                    .skip(usize::from(plain.is_some()))
+                    .all(|s| s.norm.is_some());
+                let fused = complete
+                    .then(|| crate::flex::norm::norm_act_chain(&input, &stages))
+                    .flatten();
                 match fused {
                     Some(y) => y,
-                    None => crate::flex::conv::conv2d(&self.conv, block.finish(conv_out)),
+                    None => {
+                        let pending = Flow::Pending {
+                            input,
+                            blocks,
+                            convolved,
+                        };
+                        crate::flex::conv::conv2d(&self.conv, pending.resolve())
+                    }
                 }
             }
             Flow::Ready(x) => crate::flex::conv::conv2d(&self.conv, x),
         };
-        if self.prelu.is_some() && crate::flex::norm::trains(&self.bn, &y) {
+        if self.defers(&y) {
             Flow::Pending {
-                conv_out: y,
-                block: self,
+                input: y,
+                blocks: vec![self],
+                convolved: true,
             }
         } else {
             Flow::Ready(self.finish(y))
         }
+    }
+
+    /// [`ConvBlock::flow`] that in training keeps nothing of this block: its convolution, BatchNorm and PReLU are
+    /// left pending and computed by the next block's convolution in one operation (with the pending layers before
+    /// it, if any), which computes this block's convolution output again in its backward pass instead of keeping
+    /// it. For a block with a wide output and a cheap convolution (MobileFaceNet's widest expansions). The values
+    /// and gradients are [`ConvBlock::flow`]'s, bit for bit.
+    ///
+    /// # Shapes
+    /// As [`ConvBlock::forward`].
+    ///
+    /// # Panics
+    /// As [`ConvBlock::forward`].
+    pub fn flow_recomputed<'a>(&'a self, input: Flow<'a>) -> Flow<'a> {
+        match input {
+            Flow::Ready(x) if self.defers(&x) => Flow::Pending {
+                input: x,
+                blocks: vec![self],
+                convolved: false,
+            },
+            Flow::Pending {
+                input,
+                mut blocks,
+                convolved: true,
+            } if blocks.len() == 1 && self.defers(&input) => {
+                blocks.push(self);
+                Flow::Pending {
+                    input,
+                    blocks,
+                    convolved: true,
+                }
+            }
+            input => self.flow(input),
+        }
+    }
+
+    /// Whether the block's BatchNorm and PReLU may be left pending on its convolution output `y`: it has a PReLU,
+    /// and trains on the CPU.
+    fn defers(&self, y: &Tensor<4>) -> bool {
+        self.prelu.is_some() && crate::flex::norm::trains(&self.bn, y)
     }
 
     /// The block's BatchNorm and PReLU (if any) applied to its convolution's output.
@@ -167,21 +234,36 @@ impl ConvBlock {
 pub enum Flow<'a> {
     /// Final values.
     Ready(Tensor<4>),
-    /// A block's convolution output whose BatchNorm and PReLU are still to be applied.
+    /// `input` with `blocks` still to be applied: the first block's convolution (unless `convolved`), BatchNorm
+    /// and PReLU, then each further block whole.
     Pending {
-        /// The convolution's output, `[batch, out_channels, height, width]`.
-        conv_out: Tensor<4>,
-        /// The block whose BatchNorm and PReLU are pending.
-        block: &'a ConvBlock,
+        /// The first block's input, or its convolution's output when `convolved`; `[batch, channels, height,
+        /// width]`.
+        input: Tensor<4>,
+        /// The pending blocks, in order.
+        blocks: Vec<&'a ConvBlock>,
+        /// Whether the first block's convolution has been applied.
+        convolved: bool,
     },
 }
 
 impl Flow<'_> {
-    /// The values: a pending BatchNorm and PReLU applied.
+    /// The values: the pending layers applied.
     pub fn resolve(self) -> Tensor<4> {
         match self {
             Flow::Ready(x) => x,
-            Flow::Pending { conv_out, block } => block.finish(conv_out),
+            Flow::Pending {
+                input,
+                blocks,
+                convolved,
+            } => blocks.into_iter().enumerate().fold(input, |x, (i, b)| {
+                let y = if i == 0 && convolved {
+                    x
+                } else {
+                    crate::flex::conv::conv2d(&b.conv, x)
+                };
+                b.finish(y)
+            }),
         }
     }
 }
@@ -191,10 +273,11 @@ mod tests {
     use super::*;
     use burn::tensor::{Distribution, TensorData};
 
-    /// Criterion: in training, two blocks chained through [`ConvBlock::flow`] (the first block's BatchNorm and
-    /// PReLU fused into the second block's convolution) give the output, every parameter's gradient and the
-    /// running statistics of the two blocks' `forward` one after the other, bit for bit, over two steps: a
-    /// pointwise block feeding a depthwise stride-2 one, and a depthwise block feeding a pointwise one.
+    /// Criterion: in training, three blocks chained through [`ConvBlock::flow`] (each block's BatchNorm and PReLU
+    /// fused into the next block's convolution), or with the middle or the first block through
+    /// [`ConvBlock::flow_recomputed`] (two blocks in one operation), give the output, every parameter's gradient and the running statistics of
+    /// the blocks' `forward` one after the other, bit for bit, over two steps: a pointwise block feeding a
+    /// depthwise stride-2 one feeding a linear pointwise one.
     #[test]
     fn chained_blocks_equal_separate_blocks_bit_for_bit() {
         let device = Device::flex().autodiff();
@@ -215,18 +298,27 @@ mod tests {
                 .map(|(c, block)| c.init(&device).load_record(block.clone().into_record()))
                 .collect::<Vec<ConvBlock>>()
         };
-        let run = |chained: bool| {
+        // 0: each block's forward; 1: chained through flow; 2: the middle block, 3: the first block through
+        // flow_recomputed
+        let run = |mode: usize| {
             let blocks = build();
             let mut values: Vec<TensorData> = Vec::new();
             for step in 0..2 {
                 let input = (x.clone() * (step + 1) as f32).require_grad();
-                let out = if chained {
-                    blocks
-                        .iter()
-                        .fold(Flow::Ready(input.clone()), |flow, block| block.flow(flow))
-                        .resolve()
-                } else {
+                let out = if mode == 0 {
                     blocks.iter().fold(input.clone(), |x, block| block.forward(x))
+                } else {
+                    let first = if mode == 3 {
+                        blocks[0].flow_recomputed(Flow::Ready(input.clone()))
+                    } else {
+                        blocks[0].flow(Flow::Ready(input.clone()))
+                    };
+                    let middle = if mode == 2 {
+                        blocks[1].flow_recomputed(first)
+                    } else {
+                        blocks[1].flow(first)
+                    };
+                    blocks[2].flow(middle).resolve()
                 };
                 let probe = Tensor::<4>::ones(out.shape(), &device).cumsum(3).sin();
                 let grads = (out.clone() * probe).sum().backward();
@@ -245,14 +337,17 @@ mod tests {
             }
             values
         };
-        let (chained, separate) = (run(true), run(false));
-        assert_eq!(chained.len(), separate.len());
-        for (i, (a, b)) in chained.iter().zip(&separate).enumerate() {
-            assert_eq!(
-                a.as_slice::<f32>().expect("f32"),
-                b.as_slice::<f32>().expect("f32"),
-                "value {i}"
-            );
+        let separate = run(0);
+        for mode in [1, 2, 3] {
+            let chained = run(mode);
+            assert_eq!(chained.len(), separate.len());
+            for (i, (a, b)) in chained.iter().zip(&separate).enumerate() {
+                assert_eq!(
+                    a.as_slice::<f32>().expect("f32"),
+                    b.as_slice::<f32>().expect("f32"),
+                    "mode {mode}, value {i}"
+                );
+            }
         }
     }
 }

@@ -19,7 +19,7 @@
 //! `forward` (figures in `docs/performance.md`).
 
 use burn::nn::conv::{Conv1d, Conv2d};
-use burn::nn::{BatchNorm, PRelu, PaddingConfig2d};
+use burn::nn::{BatchNorm, PaddingConfig2d};
 use burn::tensor::activation::relu;
 use burn::tensor::ops::PadMode;
 use burn::tensor::{Slice, Tensor};
@@ -184,7 +184,7 @@ fn torch_running_variance<T>(bn: &BatchNorm, count: usize, trains: bool, forward
 
 /// The running variance before a training step of a BatchNorm, to make the step's update PyTorch's afterwards
 /// ([`torch_running_variance`]); empty when the step does not update it.
-struct TorchVariance {
+pub(crate) struct TorchVariance {
     /// The running variance before the step and the values per channel, when the step updates it.
     before: Option<(Tensor<1>, usize)>,
 }
@@ -192,7 +192,7 @@ struct TorchVariance {
 impl TorchVariance {
     /// Notes `bn`'s running variance before a step over `count` values per channel (`trains`: on an autodiff
     /// device).
-    fn before(bn: &BatchNorm, count: usize, trains: bool) -> Self {
+    pub(crate) fn before(bn: &BatchNorm, count: usize, trains: bool) -> Self {
         let updates = trains && bn.training.is_enabled() && count >= 2;
         Self {
             before: updates.then(|| (bn.running_var.value_sync(), count)),
@@ -200,7 +200,7 @@ impl TorchVariance {
     }
 
     /// Replaces the step's update `(1 − m)·r + m·v` of `bn`'s running variance by `(1 − m)·r + m·v·n/(n − 1)`.
-    fn correct(self, bn: &BatchNorm) {
+    pub(crate) fn correct(self, bn: &BatchNorm) {
         let Some((before, count)) = self.before else { return };
         let after = bn.running_var.value_sync().to_device(&before.device());
         let kept = before.mul_scalar(1.0 - bn.momentum);
@@ -208,18 +208,6 @@ impl TorchVariance {
         let corrected = kept.clone() + (after - kept).mul_scalar(n / (n - 1.0));
         bn.running_var.update(corrected.detach());
     }
-}
-
-/// Applies training-mode `bn`, `prelu` and then `conv` (depthwise or pointwise) to `input`
-/// (`[batch, channels, height, width]`) as one operation that keeps only `input` for the backward pass
-/// (`crate::flex::norm`), with [`batch_norm2d`]'s running statistics; `None` where that operation does not serve
-/// (nothing is computed or updated then).
-pub(crate) fn norm_act_conv2d(bn: &BatchNorm, prelu: &PRelu, input: &Tensor<4>, conv: &Conv2d) -> Option<Tensor<4>> {
-    let [batch, _, height, width] = input.dims();
-    let variance = TorchVariance::before(bn, batch * height * width, input.device().is_autodiff());
-    let out = crate::flex::norm::norm_act_conv(bn, prelu, input, conv)?;
-    variance.correct(bn);
-    Some(out)
 }
 
 #[cfg(test)]

@@ -5,21 +5,24 @@
 //! generic training BatchNorm transposes the input, its square and the gradient to reduce over them; here each is
 //! one operation with one or two passes per direction. Each keeps its input for the backward pass.
 //!
-//! **Fused** ([`norm_act_conv`]): BatchNorm → PReLU → a depthwise or pointwise convolution, MobileFaceNet's
+//! **Fused** ([`norm_act_chain`]): BatchNorm → PReLU → a depthwise or pointwise convolution, MobileFaceNet's
 //! sequence from one block's convolution to the next, as one operation that keeps only the BatchNorm's input (and
 //! per-channel vectors). Separately, the three layers keep three tensors of the input's size: the BatchNorm's input,
 //! the PReLU's input and the convolution's input; the fused operation recomputes the other two in its backward pass,
 //! with the same arithmetic as its forward pass, so the values and gradients are bit-identical to the three
-//! operations' (`fused_equals_the_three_operations_bit_for_bit`). At batch 128 this is most of the memory that
+//! operations' (`chains_equal_the_layers_one_after_another_bit_for_bit`). Two such stages can be one operation too,
+//! which then also recomputes the inner convolution's output instead of keeping it (MobileFaceNet's widest tensor,
+//! [`crate::blocks::conv_block::ConvBlock::flow_recomputed`]). At batch 128 this is most of the memory that
 //! MobileFaceNet's training keeps (`docs/performance.md`, "Memory").
 
 use crate::flex::backward::{Ad, add_bias, depthwise_gradients, pointwise_gradients, serves};
+use crate::flex::conv::TorchVariance;
 use crate::flex::kernels::{self, Depthwise, Planes, Pointwise, slice, sum_map, sum_pairs, tensor};
 use burn::backend::Flex;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
 use burn::backend::autodiff::grads::Gradients;
-use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::autodiff::ops::{Backward, NodeGuard, Ops, OpsKind};
 use burn::backend::flex::FlexTensor;
 use burn::nn::conv::Conv2d;
 use burn::nn::{BatchNorm, PRelu};
@@ -372,6 +375,14 @@ impl Fed {
             .or_else(|| Pointwise::of(conv, dims).map(Fed::Pointwise))
     }
 
+    /// `[batch, channels, oh, ow]` of the convolution's output.
+    fn output_shape(&self) -> [usize; 4] {
+        match self {
+            Fed::Depthwise(g) => g.output_shape(),
+            Fed::Pointwise(g) => g.output_shape(),
+        }
+    }
+
     /// The convolution of `x` with `w` (no bias).
     fn forward(&self, x: &[f32], w: &[f32]) -> FlexTensor {
         match self {
@@ -396,20 +407,41 @@ impl Fed {
     }
 }
 
-/// Layout of the fused operation: the normalised input, the slopes, the convolution.
+/// A training BatchNorm followed by a PReLU, as a stage of a chain applies them before its convolution.
 #[derive(Clone, Copy, Debug)]
-struct Fused {
-    prelu: PreluGeometry,
-    fed: Fed,
+pub(crate) struct Norm<'a> {
+    /// The normalisation.
+    pub(crate) bn: &'a BatchNorm,
+    /// The activation.
+    pub(crate) prelu: &'a PRelu,
 }
 
-impl Fused {
-    /// `prelu(y · scale + shift)` of every value of `y`, the convolution's input.
-    fn activate(&self, y: &[f32], affine: &Affine, alpha: &[f32]) -> Vec<f32> {
-        let n = self.prelu.planes.plane;
+/// One stage of a fused chain: a [`Norm`] (only the first stage may go without), then a depthwise or pointwise
+/// convolution (no bias unless it is the chain's last).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Stage<'a> {
+    /// The normalisation and activation before the convolution.
+    pub(crate) norm: Option<Norm<'a>>,
+    /// The convolution.
+    pub(crate) conv: &'a Conv2d,
+}
+
+/// What the backward pass keeps of a stage's normalisation: the slopes (contiguous), the batch statistics and map,
+/// the layout.
+#[derive(Clone, Debug)]
+struct KeptNorm {
+    alpha: FlexTensor,
+    affine: Affine,
+    prelu: PreluGeometry,
+}
+
+impl KeptNorm {
+    /// `prelu(y · scale + shift)` of every value of `y`.
+    fn activate(&self, y: &[f32]) -> Vec<f32> {
+        let (n, alpha) = (self.prelu.planes.plane, slice(&self.alpha));
         let mut x = vec![0.0_f32; y.len()];
         x.par_chunks_mut(n).enumerate().for_each(|(p, out)| {
-            affine.apply(&y[p * n..][..n], out, p % self.prelu.planes.channels);
+            self.affine.apply(&y[p * n..][..n], out, p % self.prelu.planes.channels);
             let slope = alpha[self.prelu.slope(p)];
             for v in out.iter_mut() {
                 *v = kernels::prelu(*v, slope);
@@ -419,95 +451,199 @@ impl Fused {
     }
 }
 
-/// Applies training-mode `bn`, then `prelu`, then `conv` (depthwise or pointwise) to `input`
-/// (`[batch, channels, height, width]` → `conv`'s output) as one autodiff operation that keeps only `input`, with
-/// the values and gradients of [`batch_norm`], [`prelu`] and `crate::flex::conv::conv2d` one after another, bit for
-/// bit (module docs). `None` when this module does not serve the layers or the device.
-pub(crate) fn norm_act_conv(bn: &BatchNorm, prelu: &PRelu, input: &Tensor<4>, conv: &Conv2d) -> Option<Tensor<4>> {
-    let dims = input.dims();
-    let fused = Fused {
-        prelu: PreluGeometry::of(prelu, dims)?,
-        fed: Fed::of(conv, dims)?,
-    };
-    if !trains(bn, input) {
+/// What the backward pass keeps of one stage: its normalisation, the weight (contiguous), the convolution.
+#[derive(Clone, Debug)]
+struct Kept {
+    norm: Option<KeptNorm>,
+    w: FlexTensor,
+    fed: Fed,
+}
+
+impl Kept {
+    /// The convolution's input: the stage's input `y`, normalised and activated when the stage has a [`Norm`].
+    fn conv_input<'y>(&self, y: &'y [f32]) -> std::borrow::Cow<'y, [f32]> {
+        match &self.norm {
+            Some(norm) => std::borrow::Cow::Owned(norm.activate(y)),
+            None => std::borrow::Cow::Borrowed(y),
+        }
+    }
+
+    /// The stage's output for its input `y`.
+    fn forward(&self, y: &[f32]) -> FlexTensor {
+        self.fed.forward(&self.conv_input(y), slice(&self.w))
+    }
+}
+
+/// Applies the `stages` one after another to `input` (`[batch, channels, height, width]`), each its training
+/// BatchNorm and PReLU (when it has them) and its convolution, as one autodiff operation that keeps only `input`:
+/// the values and gradients of `crate::flex::conv::batch_norm2d`, [`prelu`] and `crate::flex::conv::conv2d` one
+/// after another, bit for bit (module docs). With two stages, the inner convolution's output is not kept either
+/// but computed again in the backward pass. `None` when this module does not serve a layer or the device, or for
+/// more than two stages.
+pub(crate) fn norm_act_chain(input: &Tensor<4>, stages: &[Stage]) -> Option<Tensor<4>> {
+    let mut dims = input.dims();
+    let mut geometry = Vec::with_capacity(stages.len());
+    for (i, stage) in stages.iter().enumerate() {
+        let prelu = match stage.norm {
+            Some(norm) if norm.bn.training.is_enabled() => Some(PreluGeometry::of(norm.prelu, dims)?),
+            None if i == 0 => None,
+            _ => return None,
+        };
+        let fed = Fed::of(stage.conv, dims)?;
+        if i + 1 < stages.len() && stage.conv.bias.is_some() {
+            return None;
+        }
+        dims = fed.output_shape();
+        geometry.push((prelu, fed));
+    }
+    if !serves(input) || stages.is_empty() {
         return None;
     }
-    let part = |t: Tensor<1>| t.try_into_primitive::<Ad>().ok().map(|t| t.into_parts());
-    let (y, y_node) = input.clone().try_into_primitive::<Ad>().ok()?.into_parts();
-    let (gamma, gamma_node) = part(bn.gamma.val())?;
-    let (beta, beta_node) = part(bn.beta.val())?;
-    let (alpha, alpha_node) = part(prelu.alpha.val())?;
-    let (w, w_node) = conv.weight.val().try_into_primitive::<Ad>().ok()?.into_parts();
-    let (y, alpha, w) = (y.to_contiguous(), alpha.to_contiguous(), w.to_contiguous());
-    let planes = fused.prelu.planes;
-    let affine = Affine::of(
-        slice(&y),
-        &planes,
-        slice(&gamma.to_contiguous()),
-        slice(&beta.to_contiguous()),
-        bn.epsilon,
-    );
-    let x = fused.activate(slice(&y), &affine, slice(&alpha));
-    let out = fused.fed.forward(&x, slice(&w));
-    drop(x);
-    affine.update_running(bn, &input.device());
-    let out = match NormActConvBackward
-        .prepare::<NoCheckpointing>([y_node, gamma_node, beta_node, alpha_node, w_node])
+    let (y0, y0_node) = input.clone().try_into_primitive::<Ad>().ok()?.into_parts();
+    let y0 = y0.to_contiguous();
+    let mut nodes = vec![y0_node];
+    let mut kept: Vec<Kept> = Vec::with_capacity(stages.len());
+    let mut out: Option<FlexTensor> = None;
+    for (stage, (prelu, fed)) in stages.iter().zip(geometry) {
+        let part = |t: Tensor<1>| t.try_into_primitive::<Ad>().ok().map(|t| t.into_parts());
+        let y = out.as_ref().map_or(slice(&y0), slice);
+        let norm = match (stage.norm, prelu) {
+            (Some(Norm { bn, prelu: act }), Some(prelu)) => {
+                let (gamma, gamma_node) = part(bn.gamma.val())?;
+                let (beta, beta_node) = part(bn.beta.val())?;
+                let (alpha, alpha_node) = part(act.alpha.val())?;
+                nodes.extend([gamma_node, beta_node, alpha_node]);
+                let planes = prelu.planes;
+                let (gamma, beta) = (gamma.to_contiguous(), beta.to_contiguous());
+                let affine = Affine::of(y, &planes, slice(&gamma), slice(&beta), bn.epsilon);
+                // the running statistics as `crate::flex::conv::batch_norm2d` moves them
+                let variance = TorchVariance::before(bn, planes.batch * planes.plane, true);
+                affine.update_running(bn, &input.device());
+                variance.correct(bn);
+                Some(KeptNorm {
+                    alpha: alpha.to_contiguous(),
+                    affine,
+                    prelu,
+                })
+            }
+            _ => None,
+        };
+        let (w, w_node) = stage.conv.weight.val().try_into_primitive::<Ad>().ok()?.into_parts();
+        nodes.push(w_node);
+        let stage = Kept {
+            norm,
+            w: w.to_contiguous(),
+            fed,
+        };
+        out = Some(stage.forward(y));
+        kept.push(stage);
+    }
+    let (out, state) = (out?, (y0, kept));
+    let out = match nodes.len() {
+        2 => record_chain::<2>(nodes, state, out),
+        5 => record_chain::<5>(nodes, state, out),
+        6 => record_chain::<6>(nodes, state, out),
+        9 => record_chain::<9>(nodes, state, out),
+        _ => None,
+    }?;
+    Some(add_bias(out, stages.last()?.conv.bias.as_ref()))
+}
+
+/// Records a chain with `N` parents: the input, then per stage γ, β and the slopes (when it has a [`Norm`]) and
+/// the weight.
+fn record_chain<const N: usize>(
+    nodes: Vec<NodeGuard>,
+    state: (FlexTensor, Vec<Kept>),
+    out: FlexTensor,
+) -> Option<Tensor<4>> {
+    let nodes: [_; N] = nodes.try_into().ok()?;
+    let out = match ChainBackward
+        .prepare::<NoCheckpointing>(nodes)
         .compute_bound()
         .stateful()
     {
-        OpsKind::Tracked(prep) => prep.finish((y, alpha, w, affine, fused), out),
+        OpsKind::Tracked(prep) => prep.finish(state, out),
         OpsKind::UnTracked(prep) => prep.finish(out),
     };
-    Some(add_bias(Tensor::from_primitive::<Ad>(out), conv.bias.as_ref()))
+    Some(Tensor::from_primitive::<Ad>(out))
 }
 
-/// The backward step of [`norm_act_conv`]: the convolution's input recomputed from the kept BatchNorm input, the
-/// convolution's gradients, then PReLU's and BatchNorm's in place on the input gradient, the PReLU input
-/// recomputed plane by plane.
+/// The backward step of [`norm_act_chain`]: the inner stages' inputs computed again from the kept input, then per
+/// stage from the last, the convolution's input computed again, the convolution's gradients, and PReLU's and
+/// BatchNorm's in place on the input gradient, the PReLU input computed again plane by plane.
 #[derive(Debug)]
-struct NormActConvBackward;
+struct ChainBackward;
 
-impl Backward<Flex, 5> for NormActConvBackward {
-    /// BatchNorm input, slopes and weight (contiguous), statistics and map, the layout.
-    type State = (FlexTensor, FlexTensor, FlexTensor, Affine, Fused);
+impl<const N: usize> Backward<Flex, N> for ChainBackward {
+    /// The chain's input (contiguous) and what each stage keeps.
+    type State = (FlexTensor, Vec<Kept>);
 
-    fn backward(self, ops: Ops<Self::State, 5>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let [node_y, node_gamma, node_beta, node_alpha, node_w] = ops.parents;
+    fn backward(self, ops: Ops<Self::State, N>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let parents = ops.parents;
         let grad = grads.consume::<Flex>(&ops.node).to_contiguous();
-        let (y, alpha, w, affine, fused) = ops.state;
-        let (ys, alphas) = (slice(&y), slice(&alpha));
-        let upstream = node_y.is_some() || node_gamma.is_some() || node_beta.is_some() || node_alpha.is_some();
-        let x = fused.activate(ys, &affine, alphas);
-        let (gx, gw) = fused
-            .fed
-            .gradients(&x, slice(&w), slice(&grad), upstream, node_w.is_some());
-        drop((x, grad));
-        if let (Some(node), Some(gw)) = (node_w, gw) {
-            grads.register::<Flex>(
-                node.id,
-                FlexTensor::from_data(TensorData::new(gw, w.layout().shape().clone())),
-            );
+        let (y0, kept) = ops.state;
+        // each stage's parents: γ, β, slopes (when it normalises) and weight, after the input's
+        let mut next = 1;
+        let slots: Vec<(Option<[usize; 3]>, usize)> = kept
+            .iter()
+            .map(|stage| {
+                let norm = stage.norm.as_ref().map(|_| [next, next + 1, next + 2]);
+                next += if norm.is_some() { 4 } else { 1 };
+                (norm, next - 1)
+            })
+            .collect();
+        let node = |i: usize| parents.get(i).cloned().flatten();
+        // the inputs of the inner stages
+        let mut inputs: Vec<FlexTensor> = vec![y0];
+        for stage in &kept[..kept.len().saturating_sub(1)] {
+            let y = inputs.last().map_or(&[][..], slice);
+            let next = stage.forward(y);
+            inputs.push(next);
         }
-        let Some(mut d) = gx else { return };
-        let input = PreluInput::Normalised(ys, &affine);
-        let ga = prelu_backward(&mut d, &input, alphas, &fused.prelu, node_alpha.is_some());
-        if let (Some(node), Some(ga)) = (node_alpha, ga) {
-            grads.register::<Flex>(node.id, tensor(ga, [alphas.len()]));
-        }
-        let planes = fused.prelu.planes;
-        let (g_gamma, g_beta) = affine.backward(ys, &mut d, &planes, node_y.is_some());
-        if let Some(node) = node_beta {
-            grads.register::<Flex>(node.id, tensor(g_beta, [planes.channels]));
-        }
-        if let Some(node) = node_gamma {
-            grads.register::<Flex>(node.id, tensor(g_gamma, [planes.channels]));
-        }
-        if let Some(node) = node_y {
-            grads.register::<Flex>(
-                node.id,
-                FlexTensor::from_data(TensorData::new(d, y.layout().shape().clone())),
-            );
+        let mut grad = owned(grad);
+        for (i, (stage, (norm_slots, w_slot))) in kept.iter().zip(slots).enumerate().rev() {
+            let [node_gamma, node_beta, node_alpha] = norm_slots.map_or([None, None, None], |k| k.map(node));
+            let node_w = node(w_slot);
+            let upstream = i > 0 || parents[0].is_some();
+            let Some(y) = inputs.pop() else { return };
+            let ys = slice(&y);
+            let x = stage.conv_input(ys);
+            let want_x = upstream || node_gamma.is_some() || node_beta.is_some() || node_alpha.is_some();
+            let (gx, gw) = stage
+                .fed
+                .gradients(&x, slice(&stage.w), &grad, want_x, node_w.is_some());
+            drop((x, std::mem::take(&mut grad)));
+            if let (Some(node), Some(gw)) = (node_w, gw) {
+                let shape = stage.w.layout().shape().clone();
+                grads.register::<Flex>(node.id, FlexTensor::from_data(TensorData::new(gw, shape)));
+            }
+            let Some(mut d) = gx else { return };
+            if let Some(norm) = &stage.norm {
+                let alphas = slice(&norm.alpha);
+                let input = PreluInput::Normalised(ys, &norm.affine);
+                let ga = prelu_backward(&mut d, &input, alphas, &norm.prelu, node_alpha.is_some());
+                if let (Some(node), Some(ga)) = (node_alpha, ga) {
+                    grads.register::<Flex>(node.id, tensor(ga, [alphas.len()]));
+                }
+                let planes = norm.prelu.planes;
+                let (g_gamma, g_beta) = norm.affine.backward(ys, &mut d, &planes, upstream);
+                if let Some(node) = node_beta {
+                    grads.register::<Flex>(node.id, tensor(g_beta, [planes.channels]));
+                }
+                if let Some(node) = node_gamma {
+                    grads.register::<Flex>(node.id, tensor(g_gamma, [planes.channels]));
+                }
+            }
+            grad = d;
+            if i == 0
+                && let Some(node) = &parents[0]
+            {
+                let shape = y.layout().shape().clone();
+                grads.register::<Flex>(
+                    node.id,
+                    FlexTensor::from_data(TensorData::new(std::mem::take(&mut grad), shape)),
+                );
+            }
         }
     }
 }
@@ -612,65 +748,118 @@ mod tests {
         assert!(batch_norm(&eval, &Tensor::zeros([1, 4, 2, 2], &Device::flex())).is_none());
     }
 
-    /// Criterion: BatchNorm → PReLU → convolution as one fused operation gives the same output, the same gradients
-    /// of a fixed projection of it (input, γ, β, slopes, filter) and the same running statistics as the three
-    /// operations one after another, bit for bit: a depthwise 3 × 3 stride-2 layer and a pointwise layer, slopes
-    /// per channel and shared, the input tracked or not.
+    /// Criterion: chains of BatchNorm → PReLU → convolution stages as one operation give the same output, the
+    /// same gradients of a fixed projection of it (input, and γ, β, slopes and filter of every stage) and the same
+    /// running statistics as the layers one after another (`conv::batch_norm2d`, [`prelu`], `conv::conv2d`), bit
+    /// for bit: one depthwise 3 × 3 stride-2 stage, one pointwise stage, slopes per channel and shared, the input
+    /// tracked or not, and two stages (pointwise then depthwise, the inner output computed again), the first with
+    /// or without a normalisation.
     #[test]
-    fn fused_equals_the_three_operations_bit_for_bit() {
-        use crate::flex::backward::{depthwise2d, pointwise2d};
-        use burn::nn::conv::Conv2dConfig;
+    fn chains_equal_the_layers_one_after_another_bit_for_bit() {
+        use crate::flex::conv::{batch_norm2d, conv2d};
+        use burn::nn::conv::{Conv2dConfig, Conv2dConfig as C};
         use burn::nn::{BatchNormConfig, PReluConfig, PaddingConfig2d};
         use burn::tensor::Distribution;
         let device = Device::flex().autodiff();
         let x = Tensor::<4>::random([3, 4, 7, 9], Distribution::Normal(0.5, 2.0), &device);
-        let gamma = Tensor::<1>::random([4], Distribution::Uniform(0.5, 1.5), &device);
-        let beta = Tensor::<1>::random([4], Distribution::Uniform(-1.0, 1.0), &device);
-        let depthwise = Conv2dConfig::new([4, 4], [3, 3])
-            .with_groups(4)
-            .with_stride([2, 2])
-            .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
-            .with_bias(false)
-            .init(&device);
-        let pointwise = Conv2dConfig::new([4, 6], [1, 1]).with_bias(false).init(&device);
-        for (conv, slopes, tracked) in [(&depthwise, 4, true), (&pointwise, 4, true), (&depthwise, 1, false)] {
+        let depthwise = |c: usize| -> C {
+            Conv2dConfig::new([c, c], [3, 3])
+                .with_groups(c)
+                .with_stride([2, 2])
+                .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+                .with_bias(false)
+        };
+        let pointwise = |c_in: usize, c_out: usize| Conv2dConfig::new([c_in, c_out], [1, 1]).with_bias(false);
+        // (stage convolutions, slopes per channel, input tracked, first stage without normalisation)
+        let cases: [(Vec<C>, bool, bool, bool); 5] = [
+            (vec![depthwise(4)], true, true, false),
+            (vec![pointwise(4, 6)], true, true, false),
+            (vec![depthwise(4)], false, false, false),
+            (vec![pointwise(4, 6), depthwise(6)], true, true, false),
+            (vec![pointwise(4, 6), depthwise(6)], true, true, true),
+        ];
+        for (case, (configs, per_channel, tracked, plain)) in cases.into_iter().enumerate() {
+            let normalised = |i: usize| !(plain && i == 0);
+            let convs: Vec<Conv2d> = configs.iter().map(|c| c.init(&device)).collect();
+            let channels: Vec<usize> = convs.iter().map(|c| c.weight.dims()[1] * c.groups).collect();
             let run = |fused: bool| {
-                let mut bn = BatchNormConfig::new(4).with_momentum(0.3).init(&device);
-                bn.gamma = Param::from_tensor(gamma.clone());
-                bn.beta = Param::from_tensor(beta.clone());
-                let act = PReluConfig::new()
-                    .with_num_parameters(slopes)
-                    .with_alpha(0.25)
-                    .init(&device);
+                let layers: Vec<(BatchNorm, PRelu)> = channels
+                    .iter()
+                    .map(|&c| {
+                        let mut bn = BatchNormConfig::new(c).with_momentum(0.3).init(&device);
+                        bn.gamma = Param::from_tensor(Tensor::random([c], Distribution::Uniform(0.5, 1.5), &device));
+                        bn.beta = Param::from_tensor(Tensor::random([c], Distribution::Uniform(-1.0, 1.0), &device));
+                        let slopes = if per_channel { c } else { 1 };
+                        (
+                            bn,
+                            PReluConfig::new()
+                                .with_num_parameters(slopes)
+                                .with_alpha(0.25)
+                                .init(&device),
+                        )
+                    })
+                    .collect();
+                (layers, fused)
+            };
+            let evaluate = |(layers, fused): (Vec<(BatchNorm, PRelu)>, bool)| {
                 let input = if tracked { x.clone().require_grad() } else { x.clone() };
                 let out = if fused {
-                    norm_act_conv(&bn, &act, &input, conv).expect("served")
+                    let stages: Vec<Stage> = layers
+                        .iter()
+                        .zip(&convs)
+                        .enumerate()
+                        .map(|(i, ((bn, prelu), conv))| Stage {
+                            norm: normalised(i).then_some(Norm { bn, prelu }),
+                            conv,
+                        })
+                        .collect();
+                    norm_act_chain(&input, &stages).expect("served")
                 } else {
-                    let z = prelu(&act, &batch_norm(&bn, &input).expect("bn")).expect("prelu");
-                    depthwise2d(conv, &z).or_else(|| pointwise2d(conv, &z)).expect("conv")
+                    layers
+                        .iter()
+                        .zip(&convs)
+                        .enumerate()
+                        .fold(input.clone(), |x, (i, ((bn, act), conv))| match normalised(i) {
+                            true => conv2d(conv, prelu(act, &batch_norm2d(bn, x)).expect("prelu")),
+                            false => conv2d(conv, x),
+                        })
                 };
                 let probe = Tensor::<4>::ones(out.shape(), &device).cumsum(3).sin();
                 let grads = (out.clone() * probe).sum().backward();
-                let mut values = vec![
-                    out.detach().into_data(),
-                    bn.gamma.val().grad(&grads).expect("γ").into_data(),
-                    bn.beta.val().grad(&grads).expect("β").into_data(),
-                    act.alpha.val().grad(&grads).expect("slopes").into_data(),
-                    conv.weight.val().grad(&grads).expect("filter").into_data(),
-                    bn.running_mean.value().into_data(),
-                    bn.running_var.value().into_data(),
-                ];
+                let mut values = vec![out.detach().into_data()];
+                for (i, ((bn, act), conv)) in layers.iter().zip(&convs).enumerate() {
+                    values.push(conv.weight.val().grad(&grads).expect("filter").into_data());
+                    if normalised(i) {
+                        values.extend([
+                            bn.gamma.val().grad(&grads).expect("γ").into_data(),
+                            bn.beta.val().grad(&grads).expect("β").into_data(),
+                            act.alpha.val().grad(&grads).expect("slopes").into_data(),
+                            bn.running_mean.value_sync().into_data(),
+                            bn.running_var.value_sync().into_data(),
+                        ]);
+                    }
+                }
                 if tracked {
                     values.push(input.grad(&grads).expect("input").into_data());
                 }
                 values
             };
-            let (fused, separate) = (run(true), run(false));
+            // the same random γ and β for both runs
+            let (fused, separate) = {
+                let a = run(true);
+                let mut b = run(false);
+                for ((bn_b, _), (bn_a, _)) in b.0.iter_mut().zip(&a.0) {
+                    bn_b.gamma = Param::from_tensor(bn_a.gamma.val());
+                    bn_b.beta = Param::from_tensor(bn_a.beta.val());
+                }
+                (evaluate(a), evaluate(b))
+            };
+            assert_eq!(fused.len(), separate.len());
             for (i, (a, b)) in fused.iter().zip(&separate).enumerate() {
                 assert_eq!(
                     a.as_slice::<f32>().expect("f32"),
                     b.as_slice::<f32>().expect("f32"),
-                    "value {i} ({slopes} slopes, tracked {tracked})"
+                    "case {case}, value {i}"
                 );
             }
         }
@@ -678,11 +867,24 @@ mod tests {
         let conv = Conv2dConfig::new([4, 6], [1, 1]).init(&eval);
         let bn = BatchNormConfig::new(4).init(&eval);
         let act = PReluConfig::new().init(&eval);
-        assert!(norm_act_conv(&bn, &act, &Tensor::zeros([1, 4, 2, 2], &eval), &conv).is_none());
+        let stage = |conv| {
+            [Stage {
+                norm: Some(Norm { bn: &bn, prelu: &act }),
+                conv,
+            }]
+        };
+        assert!(norm_act_chain(&Tensor::zeros([1, 4, 2, 2], &eval), &stage(&conv)).is_none());
         let dense = Conv2dConfig::new([4, 6], [3, 3]).init(&device);
         let bn = BatchNormConfig::new(4).init(&device);
         assert!(
-            norm_act_conv(&bn, &act, &Tensor::zeros([1, 4, 5, 5], &device), &dense).is_none(),
+            norm_act_chain(
+                &Tensor::zeros([1, 4, 5, 5], &device),
+                &[Stage {
+                    norm: Some(Norm { bn: &bn, prelu: &act }),
+                    conv: &dense
+                }]
+            )
+            .is_none(),
             "a dense 3 × 3 layer is not fused"
         );
     }
