@@ -11,12 +11,13 @@
 //! | depthwise Conv2d (MobileFaceNet) | register-blocked kernel on phase-split padded planes | input and weight gradients plane by plane | [`conv::conv2d`] |
 //! | pointwise (1 × 1) Conv2d | one product per item | forward and both gradients one product per item | [`conv::conv2d`] |
 //! | other dense Conv2d, input without gradient | Flex | taps gathered into one broadcast product | [`conv::conv2d`] |
-//! | BatchNorm2d + PReLU (MobileFaceNet blocks) | one in-place pass | per-channel sums in f32 lanes, one backward pass each | `ConvBlock` ([`crate::blocks::conv_block`]) |
-//! | BatchNorm on `[B, C, H, W]` or `[B, C, L]` (the attention net, TFgramNet) | the same pass | the same operation | [`conv::batch_norm2d`], [`conv::batch_norm1d`] (a length is a map of height 1) |
+//! | BatchNorm2d + PReLU (MobileFaceNet blocks) | one in-place pass | with the next depthwise or pointwise convolution one operation that keeps only the BatchNorm's input; two blocks in one that recomputes the inner convolution's output; per-channel sums in f32 lanes | `ConvBlock::flow` ([`crate::blocks::conv_block`]) |
+//! | BatchNorm on `[B, C, H, W]` or `[B, C, L]` (the attention net, TFgramNet) | the same pass | the BatchNorm operation of `norm` alone (keeps its input) | [`conv::batch_norm2d`], [`conv::batch_norm1d`] (a length is a map of height 1) |
 //!
 //! Modules: [`conv`] (the public routes), `eval` (evaluation routes and `serves`, which says whether a tensor is
-//! on Flex without autodiff), `backward` (the custom autodiff operations; `serves` there: float32 on Flex with
-//! autodiff), `kernels` (the float32 kernels both share, with `pulp` run-time SIMD dispatch).
+//! on Flex without autodiff), `backward` (the custom autodiff operations of the convolutions; `serves` there:
+//! float32 on Flex with autodiff), `norm` (those of BatchNorm and PReLU, alone and fused into the convolution
+//! that follows), `kernels` (the float32 kernels all share, with `pulp` run-time SIMD dispatch).
 //!
 //! **Giving a new layer a fast path.** Call the existing route if the layer is one of the kinds above (a new
 //! network's Conv1d, depthwise or pointwise Conv2d, BatchNorm + PReLU: e.g. separable convolutions are a
