@@ -7,9 +7,9 @@
 # whole command's wall time and its peak resident set size (GNU time's maximum RSS in KB; GB = KB / 1e6).
 #
 # Usage: benches/memory.sh [WORK_DIR] [SYSTEM ...]   (default: every trained system)
-# Needs GNU time (/usr/bin/time). The STgram-MFN and LogMel-MFN presets peak near 7 GB, the others lower;
-# run nothing else heavy beside it, and read docs/performance.md ("Memory") for the figures and the reference
-# codes' beside them.
+# Needs GNU time (/usr/bin/time) and about 11 GB free: the attention net and TFSTgram presets peak near 11 GB,
+# the MobileFaceNet ones near 7 GB. Run nothing else heavy beside it; docs/performance.md ("Memory") has the
+# figures and the reference code's beside them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/asd-target}"

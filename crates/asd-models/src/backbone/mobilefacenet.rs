@@ -204,7 +204,7 @@ pub struct MobileFaceNet {
 /// In training on the CPU, a bottleneck's expansion output holding at least 1/`RECOMPUTED_SHARE` as many values as
 /// the stem's output is computed again in the backward pass instead of kept ([`Bottleneck::flow`]): the widest
 /// tensors of the network (with variant A on a 128 × 313 input, blocks 0–5 and 12, 5.5 stem outputs' worth at the
-/// cost of 9 % more multiply-adds per step; `docs/performance.md`, "Memory").
+/// cost of 10 % more multiply-adds per step; `docs/performance.md`, "Memory").
 const RECOMPUTED_SHARE: usize = 2;
 
 /// One stage of the network, in forward order.
