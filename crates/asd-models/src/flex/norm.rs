@@ -540,7 +540,6 @@ pub(crate) fn norm_act_chain(input: &Tensor<4>, stages: &[Stage]) -> Option<Tens
     }
     let (out, state) = (out?, (y0, kept));
     let out = match nodes.len() {
-        2 => record_chain::<2>(nodes, state, out),
         5 => record_chain::<5>(nodes, state, out),
         6 => record_chain::<6>(nodes, state, out),
         9 => record_chain::<9>(nodes, state, out),
